@@ -1,0 +1,106 @@
+// Reverse mode: one topological order of the graph under `root`, walked backwards once, each node
+// turning its outputs' gradients into its inputs' gradients. Leaves that require grad collect
+// theirs in .grad (summed across calls, as in PyTorch).
+import { Tensor, viewOf, nextTensorId, type GraphNode } from './tensor.js';
+import { keep, noGrad } from './scope.js';
+import { runOp, runOnDevice } from './op.js';
+import { sameShape } from './shape.js';
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again (PyTorch's retain_graph). */
+  retainGraph?: boolean;
+}
+
+export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error(`backward() on a tensor that does not require grad (${root})`);
+  if (!seed && root.size !== 1) {
+    throw new Error(`backward() without a gradient needs a one-element tensor; this one has shape [${root.shape}]`);
+  }
+  if (seed && !sameShape(seed.shape, root.shape)) {
+    throw new Error(`backward(): gradient shape [${seed.shape}] does not match tensor shape [${root.shape}]`);
+  }
+  noGrad(() => {
+    const order = topologicalNodes(root);
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, seed ? viewOf(seed, seed.shape) : runOnDevice(root.device, 'fill', { value: 1, shape: root.shape, dtype: root.dtype }));
+
+    for (let k = order.length - 1; k >= 0; k--) {
+      const node = order[k];
+      const outputs = node.outputs.map((w) => w.deref());
+      const dys = outputs.map((o) => (o ? grads.get(o) ?? null : null));
+      if (dys.every((d) => d === null)) continue;
+      const mark = nextTensorId();
+      const dxs = node.backward(dys);
+      if (dxs.length !== node.inputs.length) {
+        throw new Error(`gradient of '${node.name}' returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
+      }
+      for (const o of outputs) if (o) grads.delete(o);
+      const owned = new Set<Tensor>();
+      dxs.forEach((dx, i) => {
+        const x = node.inputs[i];
+        if (!dx || !x.requiresGrad) return;
+        if (!sameShape(dx.shape, x.shape)) {
+          throw new Error(`gradient of '${node.name}' for input ${i} has shape [${dx.shape}], expected [${x.shape}]`);
+        }
+        // A rule may hand back a tensor it did not make (dy itself, an input) or the same one twice;
+        // give each gradient its own handle so disposing one never frees another.
+        if (dx.id < mark || owned.has(dx)) dx = viewOf(dx, dx.shape);
+        owned.add(dx);
+        accumulate(grads, x, dx);
+      });
+      for (const d of dys) d?.dispose();
+      if (!opts.retainGraph) for (const o of outputs) if (o) o.node = null;
+    }
+
+    for (const [t, g] of grads) {
+      if (t.isLeaf && t.requiresGrad) {
+        if (t.grad) {
+          const sum = runOp('add', [t.grad, g], {});
+          t.grad.dispose();
+          g.dispose();
+          t.grad = keep(sum);
+        } else {
+          t.grad = keep(g);
+        }
+      } else {
+        g.dispose();
+      }
+    }
+  });
+}
+
+function accumulate(grads: Map<Tensor, Tensor>, x: Tensor, dx: Tensor): void {
+  const prev = grads.get(x);
+  if (!prev) {
+    grads.set(x, dx);
+    return;
+  }
+  grads.set(x, runOp('add', [prev, dx], {}));
+  prev.dispose();
+  dx.dispose();
+}
+
+/** Nodes under root, each after every node that consumes its outputs (iterative DFS: deep graphs). */
+function topologicalNodes(root: Tensor): GraphNode[] {
+  const order: GraphNode[] = [];
+  const seen = new Set<GraphNode>();
+  if (!root.node) return order;
+  const stack: [GraphNode, number][] = [[root.node, 0]];
+  seen.add(root.node);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [node, i] = top;
+    if (i < node.inputs.length) {
+      top[1]++;
+      const child = node.inputs[i].node;
+      if (child && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(node);
+    }
+  }
+  return order;
+}

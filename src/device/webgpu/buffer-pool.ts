@@ -1,0 +1,67 @@
+// GPU buffers by size class. Creating a buffer is slow (driver allocation) and freeing it waits on
+// the GC, so freed buffers are kept for reuse. A buffer freed while the unsubmitted command encoder
+// may still read it goes to `pending` first, and only becomes reusable after that encoder is
+// submitted: queue.writeBuffer into it would otherwise land before the commands that read it.
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private pending: GPUBuffer[] = [];
+  liveBuffers = 0;
+  liveBytes = 0;
+  pooledBuffers = 0;
+  pooledBytes = 0;
+
+  constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (buf) {
+      this.pooledBuffers--;
+      this.pooledBytes -= size;
+    } else {
+      buf = this.device.createBuffer({ size, usage: this.usage });
+    }
+    this.liveBuffers++;
+    this.liveBytes += size;
+    return buf;
+  }
+
+  /** Returns a buffer; it becomes reusable at the next flush(). */
+  release(buf: GPUBuffer): void {
+    this.liveBuffers--;
+    this.liveBytes -= buf.size;
+    this.pending.push(buf);
+    this.pooledBuffers++;
+    this.pooledBytes += buf.size;
+  }
+
+  /** Called right after the command encoder is submitted. */
+  flush(): void {
+    for (const buf of this.pending) {
+      let list = this.free.get(buf.size);
+      if (!list) this.free.set(buf.size, (list = []));
+      list.push(buf);
+    }
+    this.pending.length = 0;
+  }
+
+  /** Frees every pooled buffer (e.g. after a phase with large temporaries). */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.pooledBuffers = this.pending.length;
+    this.pooledBytes = this.pending.reduce((s, b) => s + b.size, 0);
+  }
+}
+
+/**
+ * Rounds a request up to a size class: powers of two up to 4 KiB, then eight steps per power of
+ * two, so a reused buffer wastes at most 1/8 of itself while similar shapes share classes.
+ */
+export function sizeClass(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 16) * 16);
+  if (b <= 4096) return 2 ** Math.ceil(Math.log2(b));
+  const step = 2 ** (Math.floor(Math.log2(b - 1)) - 3);
+  return Math.ceil(b / step) * step;
+}

@@ -1,0 +1,45 @@
+// Finding a WebGPU adapter: navigator.gpu in a browser, Dawn (the `webgpu` npm package) in Node.
+import { WebGPUDevice } from './webgpu-device.js';
+
+async function getGPU(): Promise<GPU | null> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  try {
+    const dawn = await import('webgpu');
+    Object.assign(globalThis, dawn.globals);
+    return dawn.create([]);
+  } catch (e) {
+    return null;
+  }
+}
+
+/** Raised limits we ask for when the adapter has them: large buffers and big workgroups. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/** Resolves to null when there is no adapter (no GPU and no software Vulkan driver). */
+export async function createWebGPUDevice(): Promise<WebGPUDevice | null> {
+  const gpu = await getGPU();
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return null;
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k] as number;
+  const device = await adapter.requestDevice(process.env.RELPO_NO_LIMITS ? {} : { requiredLimits });
+  return new WebGPUDevice(device, describeAdapter(adapter.info), adapter.info);
+}
+
+/** One line naming the adapter; lavapipe and other software rasterizers are flagged as CPU. */
+export function describeAdapter(info: GPUAdapterInfo): string {
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0);
+  const name = [...new Set(parts)].join(' ') || 'unknown adapter';
+  const software = /llvmpipe|lavapipe|swiftshader|software/i.test(name);
+  return `webgpu: ${name}${software ? ' (software rasterizer: runs on the CPU)' : ''}`;
+}

@@ -1,0 +1,196 @@
+// The WebGPU device: Dawn in Node (the `webgpu` package) or navigator.gpu in a browser. Kernels
+// are queued into one command encoder and submitted in batches; reading a tensor back flushes.
+import { type Device, type MemoryStats, Storage } from '../../autograd/device.js';
+import { type DType, type TypedArray, allocArray, bytesPerElement } from '../../autograd/dtype.js';
+import { BufferPool } from './buffer-pool.js';
+
+/** One kernel launch. WGSL binding 0 is `params` (the meta words, when given), then inputs, then outputs, in order. */
+export interface DispatchSpec {
+  /** Shown in error messages. */
+  name: string;
+  /** WGSL source; also the pipeline cache key, so shape constants baked into it key it too. */
+  code: string;
+  /** Small per-launch parameters (sizes, strides, scalars as bit patterns), bound read-only. */
+  meta?: Uint32Array;
+  inputs: Storage[];
+  outputs: Storage[];
+  /** Workgroup counts, each at most maxComputeWorkgroupsPerDimension. */
+  workgroups: [number, number?, number?];
+}
+
+const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+const MAP_READ_COPY_DST = 0x01 | 0x08;
+/** Dispatches queued before the encoder is submitted, so the GPU starts while JS keeps queueing. */
+const DISPATCHES_PER_SUBMIT = 64;
+
+export class WebGPUDevice implements Device {
+  readonly kind = 'webgpu' as const;
+  readonly pool: BufferPool;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private queued = 0;
+  private error: string | null = null;
+  private lastKernel = '';
+  private destroyed = false;
+
+  constructor(readonly gpu: GPUDevice, readonly description: string, readonly adapterInfo: GPUAdapterInfo) {
+    this.pool = new BufferPool(gpu, STORAGE_USAGE);
+    gpu.addEventListener('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      this.error ??= `WebGPU error after kernel '${this.lastKernel}': ${msg}`;
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.gpu.limits;
+  }
+
+  supportsDtype(dtype: DType): boolean {
+    return dtype === 'float32' || dtype === 'int32';
+  }
+
+  private checkDtype(dtype: DType): void {
+    if (!this.supportsDtype(dtype)) throw new Error(`the webgpu device has no ${dtype} (WGSL has no 64-bit floats); use float32 or the cpu device`);
+  }
+
+  alloc(dtype: DType, length: number): Storage {
+    this.checkDtype(dtype);
+    const bytes = length * bytesPerElement(dtype);
+    if (bytes > this.gpu.limits.maxStorageBufferBindingSize) {
+      throw new Error(`a ${dtype} buffer of ${length} elements (${bytes} bytes) exceeds this adapter's maxStorageBufferBindingSize (${this.gpu.limits.maxStorageBufferBindingSize})`);
+    }
+    return new Storage(this, this.pool.acquire(bytes), dtype, length);
+  }
+
+  upload(dtype: DType, data: TypedArray): Storage {
+    const s = this.alloc(dtype, data.length);
+    // Pooled buffers are never still in use by unsubmitted work (see BufferPool), so writing now is safe.
+    if (data.byteLength > 0) this.gpu.queue.writeBuffer(s.handle as GPUBuffer, 0, data.buffer, data.byteOffset, alignedBytes(data.byteLength));
+    return s;
+  }
+
+  async read(storage: Storage): Promise<TypedArray> {
+    const bytes = storage.length * bytesPerElement(storage.dtype);
+    if (bytes === 0) return allocArray(storage.dtype, 0);
+    const staging = this.gpu.createBuffer({ size: alignedBytes(bytes), usage: MAP_READ_COPY_DST });
+    this.endPass();
+    this.getEncoder().copyBufferToBuffer(storage.handle as GPUBuffer, 0, staging, 0, alignedBytes(bytes));
+    this.flush();
+    await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+    this.throwIfError();
+    const out = allocArray(storage.dtype, storage.length);
+    new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange(0, alignedBytes(bytes))).subarray(0, bytes));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  release(storage: Storage): void {
+    if (!this.destroyed) this.pool.release(storage.handle as GPUBuffer);
+  }
+
+  memory(): MemoryStats {
+    const p = this.pool;
+    return { liveBuffers: p.liveBuffers, liveBytes: p.liveBytes, pooledBuffers: p.pooledBuffers, pooledBytes: p.pooledBytes };
+  }
+
+  /** A compiled pipeline for this WGSL source, compiled once. */
+  pipeline(code: string, name: string): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      const module = this.gpu.createShaderModule({ code, label: name });
+      p = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    this.lastKernel = spec.name;
+    const [x, y = 1, z = 1] = spec.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const pipeline = this.pipeline(spec.code, spec.name);
+    const buffers: GPUBuffer[] = [];
+    let meta: GPUBuffer | null = null;
+    if (spec.meta) {
+      meta = this.pool.acquire(spec.meta.byteLength);
+      this.gpu.queue.writeBuffer(meta, 0, spec.meta.buffer, spec.meta.byteOffset, spec.meta.byteLength);
+      buffers.push(meta);
+    }
+    for (const s of [...spec.inputs, ...spec.outputs]) buffers.push(s.handle as GPUBuffer);
+    const bindGroup = this.gpu.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const pass = this.getPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (meta) this.pool.release(meta);
+    if (++this.queued >= DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Copies bytes between buffers, in queue order with the kernels. */
+  copy(src: Storage, srcOffsetBytes: number, dst: Storage, dstOffsetBytes: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.endPass();
+    this.getEncoder().copyBufferToBuffer(src.handle as GPUBuffer, srcOffsetBytes, dst.handle as GPUBuffer, dstOffsetBytes, bytes);
+  }
+
+  /** Submits everything queued so far. */
+  flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      this.gpu.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.queued = 0;
+    }
+    this.pool.flush();
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+    this.throwIfError();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.pool.trim();
+    this.destroyed = true;
+    this.gpu.destroy();
+  }
+
+  private throwIfError(): void {
+    if (this.error) {
+      const e = this.error;
+      this.error = null;
+      throw new Error(e);
+    }
+  }
+
+  private getEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.gpu.createCommandEncoder());
+  }
+
+  private getPass(): GPUComputePassEncoder {
+    return (this.pass ??= this.getEncoder().beginComputePass());
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+}
+
+function alignedBytes(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}

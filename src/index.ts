@@ -1,0 +1,20 @@
+// relpo: the public entry.
+import './kernels/fill/index.js';
+import './tensor-methods.js';
+
+export { Tensor } from './autograd/tensor.js';
+export type { DType, TypedArray } from './autograd/dtype.js';
+export type { Shape } from './autograd/shape.js';
+export type { Device, DeviceKind, MemoryStats } from './autograd/device.js';
+export { getDefaultDevice, setDefaultDevice } from './autograd/device.js';
+export { tidy, keep, noGrad, isGradEnabled } from './autograd/scope.js';
+export { backward } from './autograd/backward.js';
+export { gradcheck } from './autograd/gradcheck.js';
+export { manualSeed } from './autograd/random.js';
+export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, randn, rand, arange, type TensorOptions } from './autograd/create.js';
+export { registerKernel, listKernels } from './autograd/kernel.js';
+export { init, shutdown, cpuDevice, webgpuDevice, type InitOptions, type DeviceChoice } from './device/index.js';
+
+export * from './kernels/elementwise/index.js';
+export * from './kernels/reduce/index.js';
+export * from './kernels/copy/index.js';

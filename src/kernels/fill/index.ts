@@ -1,0 +1,4 @@
+import { registerFillCpu } from './cpu.js';
+import { registerFillWebGPU } from './webgpu.js';
+registerFillCpu();
+registerFillWebGPU();

@@ -1,0 +1,5 @@
+import { registerReduceCpu } from './cpu.js';
+import { registerReduceWebGPU } from './webgpu.js';
+registerReduceCpu();
+registerReduceWebGPU();
+export * from './op.js';

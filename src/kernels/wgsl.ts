@@ -1,0 +1,64 @@
+// Helpers shared by the WGSL kernels: types, launch grids, and the per-launch `meta` words.
+import type { DType } from '../autograd/dtype.js';
+
+export function wgslType(dtype: DType): 'f32' | 'i32' {
+  if (dtype === 'float32') return 'f32';
+  if (dtype === 'int32') return 'i32';
+  throw new Error(`no WGSL type for ${dtype}`);
+}
+
+/** WebGPU caps each grid dimension at 65535 workgroups; larger 1-D launches fold into 2-D. */
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+export function grid1d(workgroups: number): [number, number] {
+  if (workgroups <= MAX_WORKGROUPS_PER_DIM) return [workgroups, 1];
+  const y = Math.ceil(workgroups / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(workgroups / y), y];
+}
+
+/** The flat workgroup index of a launch made with grid1d (use inside `main`). */
+export const FLAT_WORKGROUP = 'let wg_flat = wid.y * nwg.x + wid.x;';
+
+/** The builtins every 1-D kernel declares. */
+export const BUILTINS_1D = '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u';
+
+/** Packs u32 words and f32 scalars (as bit patterns, read back with bitcast<f32>). */
+export class Meta {
+  private words: number[] = [];
+  u32(...vs: number[]): this {
+    for (const v of vs) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`meta word ${v} is not a u32`);
+      this.words.push(v);
+    }
+    return this;
+  }
+  i32(...vs: number[]): this {
+    for (const v of vs) this.words.push(v >>> 0);
+    return this;
+  }
+  f32(...vs: number[]): this {
+    const f = new Float32Array(vs);
+    this.words.push(...new Uint32Array(f.buffer));
+    return this;
+  }
+  get length(): number {
+    return this.words.length;
+  }
+  build(): Uint32Array {
+    return new Uint32Array(this.words.length ? this.words : [0]);
+  }
+}
+
+/**
+ * WGSL rejects NaN and ±Inf in constant expressions, so non-finite values are built at run time
+ * through a function parameter (user functions are never constant-evaluated). Kernels that use
+ * wgslLiteral include this.
+ */
+export const FROM_BITS = 'fn from_bits(b: u32) -> f32 { return bitcast<f32>(b); }';
+
+/** A WGSL literal for a value of the given type (exact: the f32 bit pattern). */
+export function wgslLiteral(value: number, type: 'f32' | 'i32'): string {
+  if (type === 'i32') return `${value | 0}i`;
+  const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
+  return Number.isFinite(value) ? `bitcast<f32>(${bits}u)` : `from_bits(${bits}u)`;
+}
