@@ -32,8 +32,10 @@ export async function createWebGPUDevice(): Promise<WebGPUDevice | null> {
   if (!adapter) return null;
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k] as number;
-  const device = await adapter.requestDevice(process.env.RELPO_NO_LIMITS ? {} : { requiredLimits });
-  return new WebGPUDevice(device, describeAdapter(adapter.info), adapter.info);
+  const device = await adapter.requestDevice({ requiredLimits });
+  // The GPU instance and adapter are handed to the device to hold: in Dawn's Node binding, a
+  // garbage-collected instance tears down the native device under live work (random crashes).
+  return new WebGPUDevice(device, describeAdapter(adapter.info), adapter.info, { gpu, adapter });
 }
 
 /** One line naming the adapter; lavapipe and other software rasterizers are flagged as CPU. */

@@ -34,7 +34,13 @@ export class WebGPUDevice implements Device {
   private lastKernel = '';
   private destroyed = false;
 
-  constructor(readonly gpu: GPUDevice, readonly description: string, readonly adapterInfo: GPUAdapterInfo) {
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly description: string,
+    readonly adapterInfo: GPUAdapterInfo,
+    /** Kept alive for as long as the device: see create.ts. */
+    private readonly owners: { gpu: GPU; adapter: GPUAdapter },
+  ) {
     this.pool = new BufferPool(gpu, STORAGE_USAGE);
     gpu.addEventListener('uncapturederror', (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;

@@ -1,0 +1,71 @@
+import test from 'ava';
+import * as r from '../../src/index.js';
+import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+
+const CASES: [number[], number | number[] | undefined][] = [
+  [[1], 0], [[7], 0], [[3, 5], 1], [[3, 5], 0], [[2, 3, 17], 1], [[2, 3, 17], -1], [[2, 3, 17], [0, 2]],
+  [[4, 1, 3], undefined], [[1000], 0], [[5, 300], 1], [[300, 5], 0],
+];
+
+for (const op of ['sum', 'mean', 'max', 'min'] as const) {
+  test(`${op}: webgpu matches the cpu reference over awkward shapes and axes`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    for (const [k, [shape, axis]] of CASES.entries()) {
+      const v = randomValues(shape.reduce((a, b) => a * b, 1), 100 + k, -2, 2);
+      for (const keep of [false, true]) {
+        const want = r[op](r.tensor(v, shape, { device: cpu, dtype: 'float64' }), axis, keep);
+        const got = r[op](r.tensor(v, shape, { device: gpu }), axis, keep);
+        t.deepEqual(got.shape, want.shape, `${op} [${shape}] axis ${axis}`);
+        assertClose(t, await values(got), await values(want), { rtol: 1e-5, atol: 1e-5 }, `${op} [${shape}] axis ${axis}`);
+      }
+    }
+  });
+  test(`${op}: gradcheck`, async (t) => {
+    // Distinct values so max/min are differentiable at the test point.
+    const x = r.tensor(randomValues(24, 9, -3, 3), [2, 3, 4], { device: cpu, dtype: 'float64', requiresGrad: true });
+    for (const axis of [0, 1, 2, [0, 2], undefined]) {
+      const res = await r.gradcheck((a) => r[op](a, axis), [x]);
+      t.true(res.ok, `axis ${axis}: ${JSON.stringify(res)}`);
+    }
+  });
+}
+
+test('sum of int32 stays int32 on both devices', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const x = r.tensor([1, 2, 3, 4, 5, 6], [2, 3], { device, dtype: 'int32' });
+    const s = r.sum(x, 1);
+    t.is(s.dtype, 'int32');
+    t.deepEqual(await values(s), [6, 15]);
+    t.deepEqual(await values(r.max(x, 0)), [4, 5, 6]);
+  }
+});
+
+test('max gives tied maxima an equal share of the gradient (torch.amax)', async (t) => {
+  const x = r.tensor([1, 3, 3, 2], [4], { device: cpu, requiresGrad: true });
+  r.tidy(() => r.max(x).backward());
+  t.deepEqual(await values(x.grad!), [0, 0.5, 0.5, 0]);
+});
+
+test('a large sum on webgpu is accurate (tree reduction)', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const n = 1 << 20;
+  const v = randomValues(n, 4, 0, 1);
+  const want = v.reduce((a, b) => a + b, 0);
+  const got = await r.sum(r.tensor(v, [n], { device: gpu })).item();
+  t.true(Math.abs(got - want) / want < 1e-5, `got ${got}, expected ${want}`);
+});
+
+test('reductions over an empty axis: sum is 0, max is an error', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    t.deepEqual(await values(r.sum(r.zeros([3, 0], { device }), 1)), [0, 0, 0]);
+    t.throws(() => r.max(r.zeros([3, 0], { device }), 1), { message: /empty axis/ });
+  }
+});
+
+test.after.always(async () => {
+  await r.shutdown();
+});
