@@ -1,0 +1,40 @@
+// CPU reference for matmul: the plain triple loop, accumulated in JS numbers (float64) whatever the
+// dtype, so it is the oracle for the float32 WebGPU kernels and exact enough for gradcheck.
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
+import type { Device } from '../../autograd/device.js';
+import type { TypedArray } from '../../autograd/dtype.js';
+import { cpuArray } from '../../device/cpu/cpu-device.js';
+import { type MatmulAttrs, type MatmulLayout, matmulLayout } from './contract.js';
+
+/** C[b] = op(A[b]) · op(B[b]) on host arrays, with the layout's strides. */
+export function matmulReference(A: ArrayLike<number>, B: ArrayLike<number>, C: TypedArray | number[], l: MatmulLayout, transposeA: boolean, transposeB: boolean): void {
+  const { batch, M, N, K } = l;
+  // Element (m, k) of op(A) sits at m·am + k·ak; element (k, n) of op(B) at k·bk + n·bn.
+  const [am, ak] = transposeA ? [1, M] : [K, 1];
+  const [bk, bn] = transposeB ? [1, K] : [N, 1];
+  for (let b = 0; b < batch; b++) {
+    const a0 = b * l.strideA, b0 = b * l.strideB, c0 = b * l.strideC;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += A[a0 + m * am + k * ak] * B[b0 + k * bk + n * bn];
+        C[c0 + m * N + n] = acc;
+      }
+    }
+  }
+}
+
+export function checkMatmulDtypes(a: TensorInfo, b: TensorInfo): void {
+  if (a.dtype !== b.dtype) throw new Error(`matmul: dtype mismatch (${a.dtype} and ${b.dtype}); cast one of them`);
+  if (a.dtype === 'int32') throw new Error('matmul: int32 operands are not supported; cast to float32 first');
+}
+
+export function registerMatmulCpu(): void {
+  registerKernel<MatmulAttrs>('matmul', 'cpu', (device: Device, [a, b], { transposeA = false, transposeB = false }) => {
+    checkMatmulDtypes(a, b);
+    const l = matmulLayout(a.shape, b.shape, transposeA, transposeB);
+    const o = device.alloc(a.dtype, l.batch * l.M * l.N);
+    matmulReference(cpuArray(a.storage), cpuArray(b.storage), cpuArray(o), l, transposeA, transposeB);
+    return [{ storage: o, shape: l.outShape, dtype: a.dtype }];
+  });
+}

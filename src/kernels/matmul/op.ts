@@ -1,0 +1,63 @@
+// Differentiable matmul with torch.matmul semantics. Forward: one kernel launch. Backward: two more
+// matmuls with the transpose flags flipped (no transposes materialised), and for an operand that
+// was one matrix shared by the whole batch, a sum over the batch.
+import { Tensor } from '../../autograd/tensor.js';
+import { runOp } from '../../autograd/op.js';
+import { tidy } from '../../autograd/scope.js';
+import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
+import { reshape, broadcastTo } from '../copy/op.js';
+import { sum } from '../reduce/op.js';
+import { type MatmulAttrs, planMatmul } from './contract.js';
+
+/**
+ * a @ b, as torch.matmul: a [..., M, K] (or [..., K, M] with transposeA), b [..., K, N] (or
+ * [..., N, K] with transposeB); batch dimensions broadcast; a 1-D a is a row vector and a 1-D b a
+ * column vector, their unit dimension dropped from the result (transpose flags do not apply to
+ * them). `version` picks a rung of the WebGPU kernel ladder (benchmarks; by default chosen by shape).
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulAttrs = {}): Tensor {
+  if (a.dtype !== b.dtype) throw new Error(`matmul: dtype mismatch (${a.dtype} and ${b.dtype}); cast one of them`);
+  if (a.dtype === 'int32') throw new Error('matmul: int32 operands are not supported; cast to float32 first');
+  const p = planMatmul(a.shape, b.shape, opts);
+  let x = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
+  let y = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
+  if (p.broadcastA) x = broadcastTo(x, p.aShape);
+  if (p.broadcastB) y = broadcastTo(y, p.bShape);
+  if (p.foldBatchIntoM) x = reshape(x, [sizeOf(x.shape.slice(0, -1)), p.K]);
+  const out = matmulKernel(x, y, p.transposeA, p.transposeB, opts.version);
+  return sameShape(out.shape, p.outShape) ? out : reshape(out, p.outShape);
+}
+
+/**
+ * The kernel as a differentiable op: a and b of rank ≥ 2, batch counts equal or 1 (see
+ * matmulLayout). With Y = op(A)·op(B):
+ *   dA = dY·op(B)ᵀ        stored transposed when transposeA: dAᵀ = op(B)·dYᵀ
+ *   dB = op(A)ᵀ·dY        stored transposed when transposeB: dBᵀ = dYᵀ·op(A)
+ * and each of these is one matmul of the stored operands with the right flags.
+ */
+export function matmulKernel(a: Tensor, b: Tensor, transposeA = false, transposeB = false, version?: number): Tensor {
+  const attrs: MatmulAttrs = { transposeA, transposeB, ...(version === undefined ? {} : { version }) };
+  // Each gradient is made in a tidy() so the full-batch product and views behind a summed gradient
+  // are freed at once, even when backward() runs outside any tidy.
+  return runOp<MatmulAttrs>('matmul', [a, b], attrs, (dy, { inputs: [ia, ib] }) => [
+    ia.requiresGrad
+      ? tidy(() => toOperandShape(transposeA ? matmulKernel(ib, dy, transposeB, true) : matmulKernel(dy, ib, false, !transposeB), ia.shape))
+      : null,
+    ib.requiresGrad
+      ? tidy(() => toOperandShape(transposeB ? matmulKernel(dy, ia, true, transposeA) : matmulKernel(ia, dy, !transposeA, false), ib.shape))
+      : null,
+  ]);
+}
+
+/**
+ * A gradient with the full batch, brought to an operand's shape: the same elements (reshape), or,
+ * for an operand that was one matrix reused across the batch, summed over the batch.
+ */
+function toOperandShape(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  if (sizeOf(g.shape) !== sizeOf(shape)) {
+    const [r, c] = g.shape.slice(-2);
+    g = sum(reshape(g, [sizeOf(g.shape) / (r * c || 1), r, c]), 0);
+  }
+  return reshape(g, shape);
+}

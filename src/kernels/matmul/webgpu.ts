@@ -1,0 +1,203 @@
+// WGSL matmul, as a ladder of kernel versions (llm.c's habit): each rung is kept, selectable with
+// the `version` attribute, so benchmarks can show what every step bought.
+//
+// v0 naive: one thread per output element, K-loop straight from global memory.
+// v1 tiled: each workgroup computes a BM×BN block of C. Per K-step of BK, the workgroup stages a
+//   BM×BK block of op(A) and a BK×BN block of op(B) in workgroup memory (bounds-checked: zeros past
+//   the edges), then each thread accumulates a TM×TN sub-block in registers from them. Threads own
+//   rows lid.y + i·WY and columns lid.x + j·WX (strided, not contiguous), so neighbouring threads
+//   read neighbouring workgroup-memory words and write neighbouring output words. Transposes only
+//   change the load phase: the staging loop walks whichever index is contiguous in memory.
+// v2 tiled, larger blocks (128×128, 8×8 per thread): more reuse per load, for big matrices on GPUs
+//   with many registers.
+// With no version asked for, chooseMatmulVersion picks by shape (v0 for thin or tiny outputs).
+//
+// The shader source depends only on the version and the transpose flags (M, N, K and batch strides
+// are in `params`), so the pipeline cache holds at most 4 pipelines per version.
+// params: [M, N, K, strideA, strideB, strideC, batchOffset]. Batch entries run along the grid's z
+// dimension, in launches of at most 65535.
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { MAX_WORKGROUPS_PER_DIM, Meta } from '../wgsl.js';
+import { type MatmulAttrs, type MatmulLayout, matmulLayout } from './contract.js';
+import { checkMatmulDtypes } from './cpu.js';
+
+export interface TileConfig {
+  /** Rows / columns of C per workgroup. */
+  BM: number;
+  BN: number;
+  /** K-slice staged per step. */
+  BK: number;
+  /** Rows / columns of C per thread. */
+  TM: number;
+  TN: number;
+}
+
+export interface MatmulVersion {
+  version: number;
+  name: string;
+  /** Absent for the naive kernel. */
+  tile?: TileConfig;
+}
+
+export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
+  { version: 0, name: 'naive: one thread per output' },
+  { version: 1, name: 'tiled 64×64×16, 4×4 per thread', tile: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } },
+  { version: 2, name: 'tiled 128×128×16, 8×8 per thread', tile: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 } },
+];
+
+/**
+ * The version run when none is asked for. Tiling pays only when a workgroup's block is mostly inside
+ * the output: for a thin or tiny output (min(M, N) < 16, or under a quarter of a 64×64 block) the
+ * tiled kernels leave most of their threads' work on padding, and many such batch entries made v1
+ * ~45× slower than v0 on lavapipe (65537 products of 1×2 by 2×3: 7.6 s against 0.17 s). The large
+ * block (v2) is used once there are enough of its blocks to spread over the device; below that the
+ * 64×64 block keeps more workgroups in flight.
+ */
+export function chooseMatmulVersion(l: MatmulLayout): number {
+  if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
+  if (Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch >= 16) return 2;
+  return 1;
+}
+
+const HEADER = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;`;
+
+const PROLOGUE = /* wgsl */ `
+  let M = params[0]; let N = params[1]; let K = params[2];
+  let z = wid.z + params[6];
+  let a0 = z * params[3]; let b0 = z * params[4]; let c0 = z * params[5];`;
+
+/** Offsets of op(A)[m, k] and op(B)[k, n] in the stored operands. */
+function aIndex(tA: boolean, m: string, k: string): string {
+  return tA ? `a0 + (${k}) * M + (${m})` : `a0 + (${m}) * K + (${k})`;
+}
+function bIndex(tB: boolean, k: string, n: string): string {
+  return tB ? `b0 + (${n}) * K + (${k})` : `b0 + (${k}) * N + (${n})`;
+}
+
+const NAIVE_WG = 16;
+
+export function naiveShader(tA: boolean, tB: boolean): string {
+  return /* wgsl */ `${HEADER}
+@compute @workgroup_size(${NAIVE_WG}, ${NAIVE_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {${PROLOGUE}
+  let row = wid.y * ${NAIVE_WG}u + lid.y;
+  let col = wid.x * ${NAIVE_WG}u + lid.x;
+  if (row >= M || col >= N) { return; }
+  var acc = 0.0;
+  for (var k = 0u; k < K; k++) { acc += a[${aIndex(tA, 'row', 'k')}] * b[${bIndex(tB, 'k', 'col')}]; }
+  c[c0 + row * N + col] = acc;
+}`;
+}
+
+export function tiledShader(cfg: TileConfig, tA: boolean, tB: boolean): string {
+  const { BM, BN, BK, TM, TN } = cfg;
+  const WX = BN / TN, WY = BM / TM, NT = WX * WY;
+  const check = (ok: boolean, why: string) => {
+    if (!ok) throw new Error(`matmul tile config ${JSON.stringify(cfg)}: ${why}`);
+  };
+  check(Number.isInteger(WX) && Number.isInteger(WY), 'BM/TM and BN/TN must be integers');
+  check(NT <= 256, 'at most 256 threads per workgroup (the WebGPU default limit)');
+  check(NT % BK === 0 && NT % BM === 0 && NT % BN === 0 && (BM * BK) % NT === 0 && (BN * BK) % NT === 0,
+    'the staging loops need the thread count to divide the tiles and be a multiple of BM, BN and BK');
+
+  // Staging: load r of each thread handles tile element li + r·NT. The index that is contiguous in
+  // memory varies fastest across threads, so a row of threads reads one run of memory.
+  const stage = (tile: 'As' | 'Bs', along: number, transposed: boolean): string => {
+    const isA = tile === 'As';
+    // Untransposed A and transposed B are contiguous along k; the other two along m / n.
+    const kFastest = isA ? !transposed : transposed;
+    const lines: string[] = [];
+    const loads = (along * BK) / NT;
+    for (let r = 0; r < loads; r++) {
+      const [kk, xx] = kFastest
+        ? [`li % ${BK}u`, `li / ${BK}u + ${(r * NT) / BK}u`]
+        : [`li / ${along}u + ${(r * NT) / along}u`, `li % ${along}u`];
+      const g = isA ? 'row0' : 'col0';
+      const lim = isA ? 'M' : 'N';
+      const src = isA ? `a[${aIndex(transposed, 'x', 'k')}]` : `b[${bIndex(transposed, 'k', 'x')}]`;
+      lines.push(`{ let kk = ${kk}; let xx = ${xx}; let k = k0 + kk; let x = ${g} + xx;
+      var v = 0.0;
+      if (x < ${lim} && k < K) { v = ${src}; }
+      ${tile}[kk * ${along}u + xx] = v; }`);
+    }
+    return lines.join('\n    ');
+  };
+
+  const decl: string[] = [], fma: string[] = [], store: string[] = [], ra: string[] = [], rb: string[] = [];
+  for (let i = 0; i < TM; i++) ra.push(`let ra${i} = As[kk * ${BM}u + lid.y + ${i * WY}u];`);
+  for (let j = 0; j < TN; j++) rb.push(`let rb${j} = Bs[kk * ${BN}u + lid.x + ${j * WX}u];`);
+  for (let i = 0; i < TM; i++) {
+    for (let j = 0; j < TN; j++) {
+      decl.push(`var acc${i}_${j} = 0.0;`);
+      fma.push(`acc${i}_${j} += ra${i} * rb${j};`);
+    }
+    const row = `row0 + lid.y + ${i * WY}u`;
+    store.push(`{ let row = ${row}; if (row < M) {
+${Array.from({ length: TN }, (_, j) => `    { let col = col0 + lid.x + ${j * WX}u; if (col < N) { c[c0 + row * N + col] = acc${i}_${j}; } }`).join('\n')}
+  } }`);
+  }
+
+  return /* wgsl */ `${HEADER}
+var<workgroup> As: array<f32, ${BK * BM}>;
+var<workgroup> Bs: array<f32, ${BK * BN}>;
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {${PROLOGUE}
+  let row0 = wid.y * ${BM}u;
+  let col0 = wid.x * ${BN}u;
+  ${decl.join(' ')}
+  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
+    ${stage('As', BM, tA)}
+    ${stage('Bs', BN, tB)}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      ${ra.join(' ')}
+      ${rb.join(' ')}
+      ${fma.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+  ${store.join('\n  ')}
+}`;
+}
+
+function shaderFor(version: number, tA: boolean, tB: boolean): { code: string; rows: number; cols: number } {
+  const v = MATMUL_VERSIONS[version];
+  if (!v) throw new Error(`matmul: no kernel version ${version} (have 0..${MATMUL_VERSIONS.length - 1})`);
+  if (!v.tile) return { code: naiveShader(tA, tB), rows: NAIVE_WG, cols: NAIVE_WG };
+  return { code: tiledShader(v.tile, tA, tB), rows: v.tile.BM, cols: v.tile.BN };
+}
+
+/** Queues C = op(A)·op(B) with a given layout into `out`; one dispatch per 65535 batch entries. */
+export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, attrs: MatmulAttrs = {}): void {
+  const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l) } = attrs;
+  const { code, rows, cols } = shaderFor(version, transposeA, transposeB);
+  if (l.batch * l.M * l.N === 0) return;
+  const gx = Math.ceil(l.N / cols), gy = Math.ceil(l.M / rows);
+  if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
+    throw new Error(`matmul: an output of ${l.M}×${l.N} needs ${gy}×${gx} workgroups, over WebGPU's ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+  }
+  const name = `matmul v${version}${transposeA ? ' Aᵀ' : ''}${transposeB ? ' Bᵀ' : ''}`;
+  for (let z0 = 0; z0 < l.batch; z0 += MAX_WORKGROUPS_PER_DIM) {
+    const gz = Math.min(MAX_WORKGROUPS_PER_DIM, l.batch - z0);
+    const meta = new Meta().u32(l.M, l.N, l.K, l.strideA, l.strideB, l.strideC, z0).build();
+    device.dispatch({ name, code, meta, inputs: [a.storage, b.storage], outputs: [out.storage], workgroups: [gx, gy, gz] });
+  }
+}
+
+/** The 'matmul' kernel on WebGPU: allocates the output and runs the chosen version. */
+export function launchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, attrs: MatmulAttrs = {}): TensorInfo {
+  checkMatmulDtypes(a, b);
+  const l = matmulLayout(a.shape, b.shape, attrs.transposeA, attrs.transposeB);
+  const out: TensorInfo = { storage: device.alloc(a.dtype, l.batch * l.M * l.N), shape: l.outShape, dtype: a.dtype };
+  dispatchMatmul(device, a, b, out, l, attrs);
+  return out;
+}
+
+export function registerMatmulWebGPU(): void {
+  registerKernel<MatmulAttrs>('matmul', 'webgpu', (device, [a, b], attrs) => [launchMatmul(device as WebGPUDevice, a, b, attrs)]);
+}

@@ -1,0 +1,261 @@
+import test, { type ExecutionContext } from 'ava';
+import * as r from '../../src/index.js';
+import type { Device, Tensor } from '../../src/index.js';
+import { cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Float32-representable values, so the WebGPU kernel and the float64 CPU reference start from the
+ * same numbers and differ only in how they accumulate.
+ */
+const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
+
+/**
+ * max|got − want| / max|want| ≤ tol. Per-element relative error would be meaningless for outputs
+ * that cancel to near zero; float32 accumulation error scales with the magnitude of the terms, which
+ * the largest output bounds. With inputs in [-1, 1) and K ≤ 257 the typical error is ~√K·2⁻²⁴·max
+ * (≈1e-6 relative), so 1e-5 has margin and still catches any wrong index (an O(1) error).
+ */
+function assertMaxRel(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
+  t.is(got.length, want.length, `${what}: length`);
+  let err = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  if (Number.isNaN(err)) return void t.fail(`${what}: NaN in the result`);
+  const rel = scale === 0 ? err : err / scale;
+  t.true(rel <= tol, `${what}: max error ${err} over max |ref| ${scale} = ${rel.toExponential(2)} > ${tol}`);
+}
+
+interface Case {
+  a: number[];
+  b: number[];
+  opts?: r.MatmulOptions;
+  /** The torch.matmul result shape. */
+  out: number[];
+}
+
+/** Awkward shapes: 1, primes, not multiples of any tile (16, 64, 128), batched, broadcast, 1-D, empty. */
+const CASES: Case[] = [
+  { a: [1, 1], b: [1, 1], out: [1, 1] },
+  { a: [7, 13], b: [13, 5], out: [7, 5] },
+  { a: [65, 17], b: [17, 129], out: [65, 129] },
+  { a: [37, 70], b: [70, 19], opts: { transposeA: false, transposeB: false }, out: [37, 19] },
+  { a: [70, 37], b: [70, 19], opts: { transposeA: true }, out: [37, 19] },
+  { a: [37, 70], b: [19, 70], opts: { transposeB: true }, out: [37, 19] },
+  { a: [70, 37], b: [19, 70], opts: { transposeA: true, transposeB: true }, out: [37, 19] },
+  { a: [3, 33, 17], b: [3, 17, 65], out: [3, 33, 65] },
+  { a: [3, 17, 33], b: [3, 65, 17], opts: { transposeA: true, transposeB: true }, out: [3, 33, 65] },
+  // Broadcast batch that must be materialised, on both sides.
+  { a: [2, 1, 9, 11], b: [3, 11, 6], out: [2, 3, 9, 6] },
+  // b one matrix for the whole batch: a's batch folds into M.
+  { a: [4, 5, 7], b: [7, 3], out: [4, 5, 3] },
+  // Same, but a transposed: no fold, b read with batch stride 0.
+  { a: [4, 7, 5], b: [1, 7, 3], opts: { transposeA: true }, out: [4, 5, 3] },
+  // a one matrix for the whole batch.
+  { a: [5, 7], b: [4, 3, 7], opts: { transposeB: true }, out: [4, 5, 3] },
+  { a: [1, 1, 5, 7], b: [2, 7, 3], out: [1, 2, 5, 3] },
+  // 1-D operands, as torch.matmul.
+  { a: [7], b: [7, 3], out: [3] },
+  { a: [4, 7], b: [7], out: [4] },
+  { a: [7], b: [7], out: [] },
+  { a: [7], b: [2, 7, 3], out: [2, 3] },
+  { a: [2, 4, 7], b: [7], out: [2, 4] },
+  // Empty: K = 0 gives zeros; M = 0 or a batch of 0 gives an empty result.
+  { a: [3, 0], b: [0, 4], out: [3, 4] },
+  { a: [2, 3, 0], b: [0, 4], out: [2, 3, 4] },
+  { a: [0, 5], b: [5, 3], out: [0, 3] },
+  { a: [0, 2, 5], b: [5, 3], out: [0, 2, 3] },
+];
+
+const describe = (c: Case) => `[${c.a}]${c.opts?.transposeA ? 'ᵀ' : ''} @ [${c.b}]${c.opts?.transposeB ? 'ᵀ' : ''}`;
+
+async function product(device: Device, c: Case, seed: number, dtype: 'float32' | 'float64', version?: number): Promise<{ shape: readonly number[]; data: number[] }> {
+  const y = r.tidy(() => r.matmul(
+    r.tensor(f32Values(size(c.a), seed), c.a, { device, dtype }),
+    r.tensor(f32Values(size(c.b), seed + 1), c.b, { device, dtype }),
+    { ...c.opts, version },
+  ));
+  const data = await values(y);
+  const shape = y.shape;
+  y.dispose();
+  return { shape, data };
+}
+
+test('cpu reference: a hand-computed product', async (t) => {
+  const a = r.tensor([[1, 2, 3], [4, 5, 6]], undefined, { device: cpu });
+  const b = r.tensor([[7, 8], [9, 10], [11, 12]], undefined, { device: cpu });
+  t.deepEqual(await values(r.matmul(a, b)), [58, 64, 139, 154]);
+  t.deepEqual(await values(a.matmul(b)), [58, 64, 139, 154]);
+  t.deepEqual(await values(r.matmul(a, a, { transposeB: true })), [14, 32, 32, 77]);
+  t.deepEqual(await values(r.matmul(a, a, { transposeA: true })), [17, 22, 27, 22, 29, 36, 27, 36, 45]);
+});
+
+test('cpu reference: transpose flags agree with materialised transposes, and shapes follow torch.matmul', async (t) => {
+  for (const [k, c] of CASES.entries()) {
+    const got = await product(cpu, c, 10 + k, 'float64');
+    t.deepEqual([...got.shape], c.out, describe(c));
+    if (c.a.length < 2 || c.b.length < 2) continue;
+    const a = r.tensor(f32Values(size(c.a), 10 + k), c.a, { device: cpu, dtype: 'float64' });
+    const b = r.tensor(f32Values(size(c.b), 11 + k), c.b, { device: cpu, dtype: 'float64' });
+    const plain = r.matmul(c.opts?.transposeA ? r.transpose(a) : a, c.opts?.transposeB ? r.transpose(b) : b);
+    assertMaxRel(t, got.data, await values(plain), 1e-14, describe(c));
+  }
+});
+
+for (const v of r.MATMUL_VERSIONS) {
+  test(`webgpu v${v.version} (${v.name}) matches the cpu reference on awkward shapes`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    for (const [k, c] of CASES.entries()) {
+      const want = await product(cpu, c, 10 + k, 'float64');
+      const got = await product(gpu, c, 10 + k, 'float32', v.version);
+      t.deepEqual([...got.shape], c.out, describe(c));
+      assertMaxRel(t, got.data, want.data, 1e-5, `v${v.version} ${describe(c)}`);
+      if (c.a[c.a.length - 1] === 0 && size(c.out) > 0) t.true(got.data.every((x) => x === 0), `${describe(c)}: K = 0 gives exact zeros`);
+    }
+  });
+}
+
+test('webgpu: 513×257 @ 257×129 matches the cpu reference to 1e-5 relative, in every transpose combination', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const c: Case = { a: transposeA ? [257, 513] : [513, 257], b: transposeB ? [129, 257] : [257, 129], opts: { transposeA, transposeB }, out: [513, 129] };
+    const want = await product(cpu, c, 3, 'float64');
+    for (const version of [undefined, 1, 2]) {
+      const got = await product(gpu, c, 3, 'float32', version);
+      t.deepEqual([...got.shape], [513, 129]);
+      assertMaxRel(t, got.data, want.data, 1e-5, `${describe(c)} v${version ?? ' default'}`);
+    }
+  }
+});
+
+test('webgpu: more than 65535 batch entries run as several launches', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const c: Case = { a: [70001, 1, 2], b: [70001, 2, 3], out: [70001, 1, 3] };
+  const want = await product(cpu, c, 5, 'float64');
+  const got = await product(gpu, c, 5, 'float32');
+  assertMaxRel(t, got.data, want.data, 1e-6, describe(c));
+});
+
+// Serial: tests running beside it would add their own pipelines to the count.
+test.serial('webgpu: the pipeline cache holds one pipeline per version and transpose combination, whatever the shapes', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const combos = [{}, { transposeA: true }, { transposeB: true }, { transposeA: true, transposeB: true }];
+  const shaped = (m: number, k: number, n: number, opts: r.MatmulOptions): Case => ({ a: opts.transposeA ? [k, m] : [m, k], b: opts.transposeB ? [n, k] : [k, n], opts, out: [m, n] });
+  for (const { version } of r.MATMUL_VERSIONS) {
+    for (const opts of combos) await product(gpu, shaped(2, 2, 2, opts), 1, 'float32', version);
+    const before = gpu.pipelineCount;
+    for (const [m, k, n] of [[3, 5, 7], [100, 3, 1], [1, 200, 70], [130, 0, 129]]) {
+      for (const opts of combos) await product(gpu, shaped(m, k, n, opts), 2, 'float32', version);
+    }
+    t.is(gpu.pipelineCount, before, `v${version}`);
+  }
+});
+
+interface GradCase {
+  a: number[];
+  b: number[];
+  opts?: r.MatmulOptions;
+}
+
+/** Every path of the op: plain, each transpose, materialised broadcast, folded batch, stride-0 reuse, 1-D. */
+const GRAD_CASES: GradCase[] = [
+  { a: [3, 4], b: [4, 5] },
+  { a: [2, 1, 3, 4], b: [3, 4, 5] },
+  { a: [2, 1, 4, 3], b: [3, 4, 5], opts: { transposeA: true } },
+  { a: [2, 1, 3, 4], b: [3, 5, 4], opts: { transposeB: true } },
+  { a: [2, 1, 4, 3], b: [3, 5, 4], opts: { transposeA: true, transposeB: true } },
+  { a: [2, 3, 4], b: [4, 5] },
+  { a: [2, 4, 3], b: [4, 5], opts: { transposeA: true } },
+  { a: [3, 4], b: [2, 5, 4], opts: { transposeB: true } },
+  { a: [4, 3], b: [2, 5, 4], opts: { transposeA: true, transposeB: true } },
+  { a: [4], b: [2, 4, 5] },
+  { a: [2, 3, 4], b: [4] },
+  { a: [4], b: [4] },
+];
+
+for (const [k, c] of GRAD_CASES.entries()) {
+  test(`gradcheck: ${describe({ ...c, out: [] })}`, async (t) => {
+    const a = r.tensor(randomValues(size(c.a), 100 + k), c.a, { device: cpu, dtype: 'float64', requiresGrad: true });
+    const b = r.tensor(randomValues(size(c.b), 200 + k), c.b, { device: cpu, dtype: 'float64', requiresGrad: true });
+    const res = await r.gradcheck((x, y) => r.matmul(x, y, c.opts), [a, b]);
+    t.true(res.ok, JSON.stringify(res));
+  });
+}
+
+/** Gradients of Σ w ⊙ matmul(a, b) for a fixed random w, on one device. */
+async function grads(device: Device, c: GradCase, seed: number, dtype: 'float32' | 'float64'): Promise<number[][]> {
+  const a = r.tensor(f32Values(size(c.a), seed), c.a, { device, dtype, requiresGrad: true });
+  const b = r.tensor(f32Values(size(c.b), seed + 1), c.b, { device, dtype, requiresGrad: true });
+  r.tidy(() => {
+    const y = r.matmul(a, b, c.opts);
+    const w = r.tensor(f32Values(y.size, seed + 2), y.shape, { device, dtype });
+    r.sum(r.mul(y, w)).backward();
+  });
+  const out = [await values(a.grad!), await values(b.grad!)];
+  a.dispose();
+  b.dispose();
+  return out;
+}
+
+test('webgpu: dA and dB match the cpu reference through transposes and batch broadcasting', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const cases: GradCase[] = [
+    ...GRAD_CASES,
+    { a: [2, 1, 33, 70], b: [3, 19, 70], opts: { transposeB: true } },
+    { a: [5, 70, 33], b: [70, 19], opts: { transposeA: true } },
+    { a: [5, 33, 70], b: [70, 19] },
+  ];
+  for (const [k, c] of cases.entries()) {
+    const want = await grads(cpu, c, 300 + k, 'float64');
+    const got = await grads(gpu, c, 300 + k, 'float32');
+    assertMaxRel(t, got[0], want[0], 1e-5, `dA of ${describe({ ...c, out: [] })}`);
+    assertMaxRel(t, got[1], want[1], 1e-5, `dB of ${describe({ ...c, out: [] })}`);
+  }
+});
+
+test('forward and backward inside tidy() leave only the gradients alive', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    for (const c of [GRAD_CASES[1], GRAD_CASES[6], GRAD_CASES[9]]) {
+      const a = r.tensor(randomValues(size(c.a), 1), c.a, { device, requiresGrad: true });
+      const b = r.tensor(randomValues(size(c.b), 2), c.b, { device, requiresGrad: true });
+      const before = device.memory().liveBuffers;
+      r.tidy(() => r.sum(r.matmul(a, b, c.opts)).backward());
+      t.is(device.memory().liveBuffers, before + 2, `${device.kind} ${describe({ ...c, out: [] })}`);
+      a.dispose();
+      b.dispose();
+    }
+  }
+});
+
+test('bad operands get errors that say what is wrong', (t) => {
+  const a = r.zeros([2, 3], { device: cpu });
+  t.throws(() => r.matmul(a, r.zeros([4, 5], { device: cpu })), { message: /inner dimensions differ.*\(3 vs 4\)/ });
+  t.throws(() => r.matmul(r.zeros([2, 2, 3], { device: cpu }), r.zeros([3, 3, 4], { device: cpu })), { message: /batch dimensions.*do not broadcast/ });
+  t.throws(() => r.matmul(a, r.zeros([3, 2], { device: cpu, dtype: 'float64' })), { message: /dtype mismatch/ });
+  t.throws(() => r.matmul(r.zeros([2, 3], { device: cpu, dtype: 'int32' }), r.zeros([3, 2], { device: cpu, dtype: 'int32' })), { message: /int32/ });
+  t.throws(() => r.matmul(r.zeros([], { device: cpu }), a), { message: /rank ≥ 1/ });
+});
+
+test('matmulCost counts 2·M·N·K flops per batch entry and each operand read once', (t) => {
+  t.deepEqual(r.matmulCost([2, 3, 4], [4, 5]), { flops: 2 * 2 * 3 * 5 * 4, bytes: 4 * (2 * 3 * 4 + 4 * 5 + 2 * 3 * 5) });
+  t.deepEqual(r.matmulCost([513, 257], [129, 257], { transposeB: true }), { flops: 2 * 513 * 129 * 257, bytes: 4 * (513 * 257 + 257 * 129 + 513 * 129) });
+  t.is(r.matmulCost([2, 1, 3, 4], [5, 4, 6], { dtype: 'float64' }).bytes, 8 * (2 * 12 + 5 * 24 + 10 * 18));
+});
+
+test('Tensor.matmul is the op', async (t) => {
+  const a = r.tensor([[1, 2], [3, 4]], undefined, { device: cpu }) as Tensor;
+  t.deepEqual(await values(a.matmul(a, { transposeA: true })), [10, 14, 14, 20]);
+});
+
+test.after.always(async () => {
+  await r.shutdown();
+});
