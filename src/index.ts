@@ -18,3 +18,7 @@ export { init, shutdown, cpuDevice, webgpuDevice, type InitOptions, type DeviceC
 export * from './kernels/elementwise/index.js';
 export * from './kernels/reduce/index.js';
 export * from './kernels/copy/index.js';
+export * from './kernels/matmul/index.js';
+export * from './kernels/softmax/index.js';
+export * from './kernels/gather/index.js';
+export * from './losses/index.js';

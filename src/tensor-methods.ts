@@ -4,6 +4,8 @@ import { Tensor } from './autograd/tensor.js';
 import { backward, type BackwardOptions } from './autograd/backward.js';
 import type { DType } from './autograd/dtype.js';
 import type { Shape } from './autograd/shape.js';
+import type { Device } from './autograd/device.js';
+import { tensor } from './autograd/create.js';
 import * as ew from './kernels/elementwise/op.js';
 import * as red from './kernels/reduce/op.js';
 import * as cp from './kernels/copy/op.js';
@@ -27,6 +29,8 @@ declare module './autograd/tensor.js' {
     permute(perm: number[]): Tensor; transpose(a?: number, b?: number): Tensor;
     slice(begin: number[], size: number[]): Tensor; narrow(axis: number, start: number, length: number): Tensor;
     broadcastTo(shape: Shape): Tensor; clone(): Tensor;
+    /** A copy on another device (read back, then uploaded); same tensor if already there. */
+    to(device: Device): Promise<Tensor>;
   }
 }
 
@@ -52,3 +56,8 @@ P.slice = function (begin, size) { return cp.slice(this, begin, size); };
 P.narrow = function (axis, start, length) { return cp.narrow(this, axis, start, length); };
 P.broadcastTo = function (shape) { return cp.broadcastTo(this, shape); };
 P.clone = function () { return cp.clone(this); };
+P.to = async function (device) {
+  if (device === this.device) return this;
+  if (!device.supportsDtype(this.dtype)) throw new Error(`the ${device.kind} device has no ${this.dtype}; cast first`);
+  return tensor(await this.data(), this.shape, { device, dtype: this.dtype, requiresGrad: this.requiresGrad });
+};

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The `relpo` command.
+import * as r from '../index.js';
+import { formatHelp, parseFlags, type FlagSpec } from './args.js';
+import { DEMO_FLAGS, runDemo } from './demo.js';
+
+interface Command {
+  about: string;
+  flags: FlagSpec[];
+  run(flags: Record<string, string | number | boolean>): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: {
+    about: 'Train a toy policy with a preference loss on the chosen device and check its gradients against the float64 CPU reference.',
+    flags: DEMO_FLAGS,
+    run: runDemo,
+  },
+  devices: {
+    about: 'Say which devices exist and which one auto would pick.',
+    flags: [],
+    async run() {
+      const gpu = await r.webgpuDevice();
+      process.stdout.write(`cpu: ${r.cpuDevice().description}\n`);
+      process.stdout.write(gpu ? `${gpu.description}\n  limits: maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}, maxComputeWorkgroupStorageSize ${gpu.limits.maxComputeWorkgroupStorageSize}\n` : 'webgpu: no adapter found\n');
+      process.stdout.write(`auto picks: ${gpu ? 'webgpu' : 'cpu'}${process.env.RELPO_DEVICE ? ` (RELPO_DEVICE=${process.env.RELPO_DEVICE} is set)` : ''}\n`);
+    },
+  },
+  losses: {
+    about: 'List the registered preference losses, the data they take and their defaults.',
+    flags: [],
+    async run() {
+      for (const l of r.listLosses()) {
+        const data = [l.data.paired && 'paired', l.data.unpaired && 'unpaired'].filter(Boolean).join('+');
+        process.stdout.write(`${l.name.padEnd(14)} ${data.padEnd(16)} ${JSON.stringify(l.defaults)}\n`);
+      }
+    },
+  },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.about}`);
+  return `usage: relpo <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nrelpo <command> --help shows a command's options. RELPO_DEVICE=webgpu|cpu|auto picks the device.\n`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new Error(`relpo: unknown command '${name}'\n\n${usage()}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(formatHelp(`usage: relpo ${name} [options]`, cmd.about, cmd.flags));
+    return;
+  }
+  await cmd.run(parseFlags(rest, cmd.flags, name));
+}
+
+main(process.argv.slice(2))
+  .catch((e: Error) => {
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => r.shutdown());

@@ -1,0 +1,32 @@
+// AOT on unpaired data (Melnyk et al., 2024): the chosen log-ratios should dominate the rejected
+// ones in distribution; the 1-D transport plan matches them by rank:
+// δ = sort(sc) − sort(sr) (ascending), L = −(1−ε)·logσ(βδ) − ε·logσ(−βδ). Rank matching needs as
+// many chosen as rejected rows (M = N), though the rows need not share prompts.
+import type { PreferenceLoss } from './types.js';
+import { inRange, lossesThat, positive } from './checks.js';
+import { logRatios, rewardMetrics, scaled, sigmoidLoss } from './terms.js';
+import { mean, mul, sort, sub } from './ops.js';
+
+export type AotUnpairedConfig = { beta: number; labelSmoothing: number };
+
+export const aotUnpaired: PreferenceLoss<AotUnpairedConfig> = {
+  name: 'aot_unpaired',
+  description: 'Alignment via Optimal Transport, unpaired: sorted chosen log-ratios against sorted rejected ones (M = N)',
+  data: { paired: true, unpaired: true },
+  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false },
+  defaults: { beta: 0.1, labelSmoothing: 0 },
+  validate(c) {
+    positive('aot_unpaired', 'beta', c.beta);
+    inRange('aot_unpaired', 'labelSmoothing', c.labelSmoothing, 0, 0.5);
+  },
+  compute(batch, { beta, labelSmoothing }) {
+    const M = batch.chosen.policyLogps.shape[0], N = batch.rejected.policyLogps.shape[0];
+    if (M !== N) {
+      throw new Error(`loss 'aot_unpaired' matches chosen and rejected rows by rank, so it needs M = N; got ${M} chosen and ${N} rejected rows. Losses that accept M ≠ N: ${lossesThat((l) => l.data.unpaired && l.name !== 'aot_unpaired')}`);
+    }
+    const s = logRatios('aot_unpaired', batch);
+    const delta = sub(sort(s.chosen, 0).values, sort(s.rejected, 0).values);
+    const loss = mean(sigmoidLoss(mul(delta, beta), labelSmoothing));
+    return { loss, metrics: rewardMetrics(batch, scaled(s.chosen, beta), scaled(s.rejected, beta)) };
+  },
+};

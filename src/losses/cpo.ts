@@ -1,0 +1,29 @@
+// CPO (Xu et al., 2024): a reference-free DPO term plus a behaviour-cloning term on the chosen
+// answers, L = mean(−logσ(β(πc − πr))) + α·mean(−πc/nc).
+import type { PreferenceLoss } from './types.js';
+import { nonNegative, positive } from './checks.js';
+import { perToken, rewardMetrics, scaled } from './terms.js';
+import { add, logSigmoid, mean, mul, neg, noGrad, sub } from './ops.js';
+
+export type CpoConfig = { beta: number; alpha: number };
+
+export const cpo: PreferenceLoss<CpoConfig> = {
+  name: 'cpo',
+  description: 'Contrastive Preference Optimization: reference-free DPO plus α × the chosen answers\' NLL',
+  data: { paired: true, unpaired: false },
+  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
+  defaults: { beta: 0.1, alpha: 1 },
+  validate(c) {
+    positive('cpo', 'beta', c.beta);
+    nonNegative('cpo', 'alpha', c.alpha);
+  },
+  compute(batch, { beta, alpha }) {
+    const pc = batch.chosen.policyLogps, pr = batch.rejected.policyLogps;
+    const prefer = mean(neg(logSigmoid(mul(sub(pc, pr), beta))));
+    const nll = mean(neg(perToken('cpo', batch, 'chosen', pc)));
+    const loss = add(prefer, mul(nll, alpha));
+    const metrics = rewardMetrics(batch, scaled(pc, beta), scaled(pr, beta));
+    metrics['nll_loss'] = noGrad(() => mul(nll, 1));
+    return { loss, metrics };
+  },
+};

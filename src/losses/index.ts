@@ -1,0 +1,15 @@
+// Preference losses: the PreferenceLoss contract, the registry (with every built-in loss
+// registered), config resolution, mixing, and the pieces a plugin is built from.
+import './builtins.js';
+
+export type { PreferenceLoss, PreferenceBatch, PreferenceSide, LossOutput, LossNeeds, LossConfig, ConfigValue } from './types.js';
+export { registerLoss, getLoss, listLosses, unregisterLoss, type RegisteredLoss } from './registry.js';
+export { resolveConfig } from './config.js';
+export { mixLosses, type MixTerm } from './mix.js';
+export { builtinLosses } from './builtins.js';
+export { logRatios, perToken, sigmoidLoss, rewardMetrics } from './terms.js';
+export { requireReference, requireTokenCounts, requireEmbeddings, requireKl, lossesThat, lossNeeds, configChecks } from './checks.js';
+export {
+  contrastMatrix, contrastWeights, embeddingWeights, uniformWeights, diagonalWeights, scaleWeights, cosineSimilarity,
+  weightMetrics, type Weighting, type WeightScale, type WeightingConfig,
+} from './rpo/index.js';

@@ -1,0 +1,68 @@
+// The PreferenceLoss contract (docs/writing-a-loss.md): a loss is a plain object registered by
+// name; the trainer reads `data` and `needs` and supplies only what the loss asks for.
+import type { Tensor } from '../autograd/tensor.js';
+
+/** One side of a preference batch: M chosen rows, or N rejected rows. */
+export interface PreferenceSide {
+  /** Sequence log-probs under the policy, summed over completion tokens: [rows], differentiable. */
+  policyLogps: Tensor;
+  /** The same under the frozen reference model: [rows]. Needed when `needs.reference`. */
+  refLogps?: Tensor;
+  /** Completion token counts (float, or int32 which is cast): [rows]. Needed when `needs.tokenAverage`. */
+  tokenCounts?: Tensor;
+  /** Sentence embeddings of each row's prompt: [rows, d]. Needed when `needs.promptEmbeddings`. */
+  promptEmbeddings?: Tensor;
+  /** Which prompt each row came from (host integers), for metrics on same-prompt cells. */
+  promptIds?: readonly number[];
+}
+
+export interface PreferenceBatch {
+  /** Row i of `chosen` and row i of `rejected` answer the same prompt (so M == N). */
+  paired: boolean;
+  chosen: PreferenceSide;
+  rejected: PreferenceSide;
+  /** Log-probs of mismatched (prompt, answer) pairs, for KTO's KL estimate. */
+  kl?: { policyLogps: Tensor; refLogps: Tensor };
+}
+
+export interface LossOutput {
+  /** The scalar to call backward() on. */
+  loss: Tensor;
+  /** Scalars for logging, carrying no gradient; names follow TRL (rewards/chosen, …). */
+  metrics: Record<string, Tensor>;
+}
+
+/** A config is flat: numbers, booleans and strings only, so it round-trips through JSON and CLI flags. */
+export type ConfigValue = number | boolean | string;
+export type LossConfig = { [key: string]: ConfigValue };
+
+export interface LossNeeds {
+  /** refLogps on both sides. */
+  reference: boolean;
+  /** promptEmbeddings on both sides. */
+  promptEmbeddings: boolean;
+  /** batch.kl (KTO's mismatched pairs). */
+  klEstimate: boolean;
+  /** tokenCounts on both sides (length-normalised rewards). */
+  tokenAverage: boolean;
+}
+
+export interface PreferenceLoss<C extends LossConfig = LossConfig> {
+  /** Registry key: lower case, digits and underscores (`dpo`, `rpo_simpo`). */
+  name: string;
+  /** One line for listings and error messages. */
+  description?: string;
+  /** Which datasets it accepts: paired (row i of each side shares a prompt) and/or unpaired. */
+  data: { paired: boolean; unpaired: boolean };
+  /** What the trainer must supply; with options that change it (rpo's weighting), the widest case. */
+  needs: LossNeeds;
+  /** What a given config needs, when that is less than `needs` (rpo with uniform weights needs no embeddings). */
+  needsFor?(config: C): LossNeeds;
+  /** Every config key with its default; a user config may override any subset of them. */
+  defaults: C;
+  /** Allowed values for string-valued keys (checked when a config is resolved). */
+  choices?: { [K in keyof C]?: readonly ConfigValue[] };
+  /** Checks ranges and combinations after defaults are merged; throws naming the key. */
+  validate?(config: C): void;
+  compute(batch: PreferenceBatch, config: C): LossOutput;
+}
