@@ -13,6 +13,7 @@ export { gradcheck } from './autograd/gradcheck.js';
 export { manualSeed } from './autograd/random.js';
 export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, randn, rand, arange, type TensorOptions } from './autograd/create.js';
 export { registerKernel, listKernels } from './autograd/kernel.js';
+export type { KernelCost } from './kernels/cost.js';
 export { init, shutdown, cpuDevice, webgpuDevice, type InitOptions, type DeviceChoice } from './device/index.js';
 
 export * from './kernels/elementwise/index.js';

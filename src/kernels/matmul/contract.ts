@@ -11,6 +11,7 @@
 import type { DType } from '../../autograd/dtype.js';
 import { bytesPerElement } from '../../autograd/dtype.js';
 import { type Shape, broadcastShapes, sameShape, sizeOf } from '../../autograd/shape.js';
+import type { KernelCost } from '../cost.js';
 
 export interface MatmulOptions {
   /** a is given as [..., K, M] and used transposed. */
@@ -129,13 +130,6 @@ export function planMatmul(aShape: Shape, bShape: Shape, opts: MatmulOptions = {
     outShape, batchShape, M, N, K: Ka, aShape: aShapeK, bShape: bShapeK, broadcastA, broadcastB,
     transposeA, transposeB, foldBatchIntoM: bSingle && !transposeA && full > 1,
   };
-}
-
-/** What a kernel costs, for benchmarks: GFLOP/s = flops / s / 1e9, GB/s = bytes / s / 1e9. */
-export interface KernelCost {
-  flops: number;
-  /** Compulsory traffic: every input element read once, every output element written once. */
-  bytes: number;
 }
 
 /** The cost of matmul(a, b) for operands of these shapes (torch.matmul semantics, as the op). */

@@ -10,6 +10,7 @@
 // a row with a finite max give probability 0 (log-probability −Inf): masking works.
 import { type DType, bytesPerElement, isFloat } from '../../autograd/dtype.js';
 import { type Shape, normalizeAxis, sizeOf } from '../../autograd/shape.js';
+import type { KernelCost } from '../cost.js';
 
 export interface SoftmaxAttrs {
   /** Already normalised (0 ≤ axis < rank; 0 for a scalar). */
@@ -41,16 +42,6 @@ export function checkFloat(op: string, dtype: DType): void {
 }
 
 /** What one launch costs, for benchmarks that report GFLOP/s and GB/s. */
-export interface KernelCost {
-  /** Floating-point operations, counting exp, log and division as one each. */
-  flops: number;
-  /**
-   * Compulsory bytes: every input element read once and every output element written once. The
-   * row kernel reads a row three times (max, sum, write), but a row is re-read from cache.
-   */
-  bytes: number;
-}
-
 /**
  * softmax: per element 1 (max) + 3 (sub, exp, add) + 3 (sub, exp, div) flops.
  * logSoftmax: per element 1 + 3 + 2 (sub, sub), plus one log per row.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the test suite, the demo and the full benchmark on a borrowed GPU machine that has no Node:
+# the files it needs travel with the working tree, packed beforehand on a Debian machine:
+#   .devpack/node.xz              xz -9 of the node binary
+#   .devpack/node_modules.tar.xz  node_modules for linux-x64 (no typescript, no other platforms)
+#   .gl/*.deb                     libvulkan1 and the glvnd libraries NVIDIA's Vulkan driver needs
+#   dist/                         npm run build
+# Results go to $OUT (tests.tap, bench.txt, bench results, demo.txt).
+set -uo pipefail
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+mkdir -p /tmp/nodebin
+python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.devpack/node.xz'), open('/tmp/nodebin/node','wb'))"
+chmod +x /tmp/nodebin/node
+export PATH=/tmp/nodebin:$PATH
+python3 -c "import tarfile; tarfile.open('.devpack/node_modules.tar.xz').extractall('.')"
+node --version
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
+
+node dist/src/cli/main.js devices 2>&1 | tee "$OUT/devices.txt"
+CI=true RELPO_REQUIRE_WEBGPU=1 timeout 150 node node_modules/ava/entrypoints/cli.mjs --tap > "$OUT/tests.tap" 2>&1
+echo "tests exit $?"; grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/tests.tap" | head -20
+timeout 40 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
+timeout 150 node dist/bench/main.js 2>&1 | tee "$OUT/bench.txt"
+cp bench/results/*.md bench/results/*.json "$OUT/" 2>/dev/null || true
