@@ -51,12 +51,15 @@ export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
  * the output: for a thin or tiny output (min(M, N) < 16, or under a quarter of a 64×64 block) the
  * tiled kernels leave most of their threads' work on padding, and many such batch entries made v1
  * ~45× slower than v0 on lavapipe (65537 products of 1×2 by 2×3: 7.6 s against 0.17 s). The large
- * block (v2) is used once there are enough of its blocks to spread over the device; below that the
- * 64×64 block keeps more workgroups in flight.
+ * block (v2) is used only once there are enough of its blocks (512) to fill a big GPU; below that
+ * the 64×64 block keeps more workgroups in flight. Measured on an H200 (bench/results): v1 beats v2
+ * at 1024³ (0.28 vs 0.41 ms) and at 512×5632×2048 (0.81 vs 1.33 ms); v2 wins at 4096³ (5.8 vs
+ * 7.7 ms, 1024 blocks). On lavapipe v2 wins from much smaller sizes, but lavapipe is not the
+ * target for speed.
  */
 export function chooseMatmulVersion(l: MatmulLayout): number {
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
-  if (Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch >= 16) return 2;
+  if (Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch >= 512) return 2;
   return 1;
 }
 
