@@ -1,0 +1,49 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+test('relpo --help lists the commands; every command has --help', (t) => {
+  const top = relpo('--help');
+  t.is(top.status, 0);
+  for (const cmd of ['demo', 'devices', 'losses']) {
+    t.regex(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
+    const help = relpo(cmd, '--help');
+    t.is(help.status, 0, cmd);
+    t.regex(help.stdout, new RegExp(`usage: relpo ${cmd}`), cmd);
+  }
+});
+
+test('unknown commands and flags are errors that point at --help', (t) => {
+  const cmd = relpo('trian');
+  t.is(cmd.status, 1);
+  t.regex(cmd.stderr, /unknown command 'trian'/);
+  const flag = relpo('demo', '--stepz', '3');
+  t.is(flag.status, 1);
+  t.regex(flag.stderr, /unknown flag --stepz \(see relpo demo --help\)/);
+  const num = relpo('demo', '--steps', 'many');
+  t.regex(num.stderr, /--steps must be a number/);
+});
+
+test('relpo demo trains the toy policy on the cpu device', (t) => {
+  const run = relpo('demo', '--device', 'cpu', '--steps', '60');
+  t.is(run.status, 0, run.stderr);
+  const m = /held-out preference accuracy: ([\d.]+)% before, ([\d.]+)% after/.exec(run.stdout);
+  t.truthy(m, run.stdout);
+  t.true(Number(m![2]) > Number(m![1]) + 20, run.stdout);
+});
+
+test('relpo demo with an unknown loss names the registered ones', (t) => {
+  const run = relpo('demo', '--device', 'cpu', '--loss', 'dpp');
+  t.is(run.status, 1);
+  t.regex(run.stderr, /dpp/);
+  t.regex(run.stderr, /rpo/);
+});
+
+test('relpo losses lists every built-in loss', (t) => {
+  const run = relpo('losses');
+  t.is(run.status, 0);
+  for (const name of ['rpo', 'rpo_simpo', 'dpo', 'ipo', 'kto', 'simpo', 'cpo', 'sft']) t.regex(run.stdout, new RegExp(`^${name} `, 'm'));
+});
