@@ -1,4 +1,5 @@
-// Timing kernels on a WebGPU device: warm-up, then batches of launches between syncs, medians.
+// Timing kernels: warm-up, then batches of launches between syncs, medians. The same loop times
+// relpo and the peer (TF.js), each with its own launch and its own sync.
 import * as r from '../src/index.js';
 import type { WebGPUDevice } from '../src/device/webgpu/webgpu-device.js';
 
@@ -6,7 +7,10 @@ export interface Timing {
   /** Median milliseconds per launch. */
   medianMs: number;
   minMs: number;
+  /** Batches timed. */
   samples: number;
+  /** Launches per batch. */
+  inner: number;
 }
 
 export interface TimeOptions {
@@ -19,19 +23,25 @@ export interface TimeOptions {
 }
 
 /**
- * Times `launch` (which queues one kernel and returns its outputs). Warm-up runs as many launches
- * as a timed batch: the buffer pool reuses a freed buffer only after the next submit, so the first
- * pass over a new size allocates fresh buffers and would otherwise be timed.
+ * Times `launch` (which queues work and frees what it made) with `sync` (which submits what is
+ * queued and waits for the GPU to finish it). One launch runs untimed (pipeline compilation), then
+ * one is timed alone to size the batches
+ * (about 50 ms each, at most 50 launches); then a whole batch runs untimed as warm-up (a buffer
+ * pool reuses a freed buffer only after the next submit, so the first pass over a new size
+ * allocates fresh buffers and would otherwise be timed); then `reps` batches are timed, each from
+ * the first launch to the end of its sync, divided by the launches in it. The median is reported.
  */
-export async function timeLaunch(device: WebGPUDevice, launch: () => r.Tensor | r.Tensor[], opts: TimeOptions = {}): Promise<Timing> {
+export async function timeBatches(launch: () => void, sync: () => Promise<void>, opts: TimeOptions = {}): Promise<Timing> {
   const { reps = 7, budgetMs = 20_000 } = opts;
   let inner = opts.inner ?? 0;
+  await sync();
   const batch = async (n: number) => {
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) r.tidy(() => void launch());
-    await device.sync();
+    for (let i = 0; i < n; i++) launch();
+    await sync();
     return (performance.now() - t0) / n;
   };
+  await batch(1); // compiles the pipelines on a first call
   const first = await batch(1);
   if (!inner) inner = Math.max(1, Math.min(50, Math.floor(50 / Math.max(first, 1e-3))));
   await batch(inner);
@@ -42,10 +52,83 @@ export async function timeLaunch(device: WebGPUDevice, launch: () => r.Tensor | 
     if (performance.now() - start > budgetMs) break;
   }
   samples.sort((a, b) => a - b);
-  return { medianMs: samples[Math.floor(samples.length / 2)], minMs: samples[0], samples: samples.length };
+  return { medianMs: samples[Math.floor(samples.length / 2)], minMs: samples[0], samples: samples.length, inner };
+}
+
+/** Times a relpo launch (which returns its outputs; they are freed by a tidy) on the WebGPU device. */
+export function timeLaunch(device: WebGPUDevice, launch: () => r.Tensor | r.Tensor[], opts: TimeOptions = {}): Promise<Timing> {
+  return timeBatches(() => r.tidy(() => void launch()), () => device.sync(), opts);
 }
 
 /** A file-name-safe name for the adapter. */
 export function adapterSlug(description: string): string {
   return description.replace(/^webgpu:\s*/, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32), so both libraries get the same inputs. */
+export function uniformSource(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * n standard normal float32 values from a seeded source. Box–Muller for up to 2²⁰ values; beyond
+ * that, draws from a table of 2²⁰ of them at pseudo-random indices (the same distribution, ten
+ * times faster: a 4096×32000 input would otherwise take seconds of the run).
+ */
+export function randnHost(n: number, seed: number): Float32Array {
+  const TABLE = 1 << 20;
+  const u = uniformSource(seed);
+  const m = Math.min(n, TABLE);
+  const out = new Float32Array(n);
+  for (let i = 0; i < m; i += 2) {
+    const rad = Math.sqrt(-2 * Math.log(1 - u()));
+    const ang = 2 * Math.PI * u();
+    out[i] = rad * Math.cos(ang);
+    if (i + 1 < m) out[i + 1] = rad * Math.sin(ang);
+  }
+  let s = (seed * 2654435761 + 1) >>> 0 || 1;
+  for (let i = m; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = out[(s >>> 0) & (TABLE - 1)];
+  }
+  return out;
+}
+
+/** n integers uniform in [0, hi), from a seeded source (token ids and the like). */
+export function randintHost(n: number, hi: number, seed: number): Int32Array {
+  const u = uniformSource(seed);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(u() * hi);
+  return out;
+}
+
+/**
+ * How far `got` is from `want`: max |got − want| over max |want| (normwise, so outputs near zero
+ * do not blow it up). NaN when the lengths differ or either side has a NaN/Inf the other lacks.
+ */
+export function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) return NaN;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], w = want[i];
+    const d = Math.abs(g - w);
+    if (d < Infinity) {
+      if (d > diff) diff = d;
+      const a = Math.abs(w);
+      if (a > scale) scale = a;
+    } else if (!Object.is(g, w)) {
+      return NaN; // a NaN or an Inf that the other side lacks
+    }
+  }
+  return diff / Math.max(scale, 1e-30);
 }

@@ -1,0 +1,112 @@
+// What `npm run bench` times: one entry per kernel and shape. A new kernel is one more entry in
+// benchCases(): its inputs (made on the host, the same values for relpo and the peer), relpo's
+// launch (one per variant: ladder rungs, fused vs unfused...), the peer's launch when TF.js has
+// the same math, and the cost of one launch (src/kernels/<family>/contract.ts).
+import type * as TF from '@tensorflow/tfjs-core';
+import * as r from '../src/index.js';
+import { chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
+import { matmulLayout } from '../src/kernels/matmul/contract.js';
+import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js';
+import type { Tf } from './peer.js';
+
+export interface InputSpec {
+  shape: number[];
+  /** Default float32. */
+  dtype?: 'float32' | 'int32';
+  /** The host values, from a seed; default standard normal (randnHost). */
+  fill?: (n: number, seed: number) => Float32Array | Int32Array;
+}
+
+export interface Variant {
+  /** Shown in the table: the rung of a ladder, 'fused', 'unfused composition', ... */
+  name: string;
+  /** Queues the kernel(s) on the inputs (relpo tensors on the WebGPU device, in `inputs` order). */
+  run: (x: r.Tensor[]) => r.Tensor | r.Tensor[];
+}
+
+export interface BenchCase {
+  /** What `--only` selects on (several cases share one). */
+  group: string;
+  kernel: string;
+  /** Shown in the table. */
+  shape: string;
+  inputs: InputSpec[];
+  variants: Variant[];
+  /** The same math in TF.js (tensors on its webgpu backend, in `inputs` order); absent when TF.js has no counterpart. */
+  peer?: (tf: Tf, x: TF.Tensor[]) => TF.Tensor | TF.Tensor[];
+  /** One launch's cost; `rate` says which of its fields the table reports per second. */
+  cost: r.KernelCost;
+  rate: 'flops' | 'bytes';
+  /** Largest max-rel-error against the peer that counts as agreement (default 1e-4). */
+  tol?: number;
+  /** A variant's name: the others also get a time ratio against it (fused vs the unfused composition). */
+  baseline?: string;
+}
+
+export interface CaseOptions {
+  /** Software adapter: small shapes. */
+  small: boolean;
+  limits: GPUSupportedLimits;
+}
+
+export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
+  const cases: BenchCase[] = [];
+
+  // matmul: square products, then LLaMA-style projections (tokens×hidden by hidden×intermediate)
+  // for SmolLM-135M (576 → 1536) and TinyLlama-1.1B (2048 → 5632), 512 tokens. Every rung of the
+  // ladder; the one relpo picks by default for the shape is marked.
+  const matmulShapes: [string, number, number, number][] = small
+    ? [['256³', 256, 256, 256], ['513×257×129', 513, 257, 129], ['SmolLM 128 tok', 128, 576, 1536]]
+    : [['1024³', 1024, 1024, 1024], ['4096³', 4096, 4096, 4096], ['SmolLM-135M up', 512, 576, 1536], ['TinyLlama up', 512, 2048, 5632], ['TinyLlama down', 512, 5632, 2048]];
+  for (const [label, M, K, N] of matmulShapes) {
+    if (4 * Math.max(M * K, K * N, M * N) > limits.maxStorageBufferBindingSize) continue;
+    const chosen = chooseMatmulVersion(matmulLayout([M, K], [K, N]));
+    cases.push({
+      group: 'matmul',
+      kernel: 'matmul',
+      shape: `${label} (${M}×${K}×${N})`,
+      inputs: [{ shape: [M, K] }, { shape: [K, N] }],
+      variants: r.MATMUL_VERSIONS.filter((v) => !(v.version === 0 && M * N * K > 2 ** 31 && !small)) // naive at 4096³ takes minutes
+        .map((v) => ({
+          name: `v${v.version} ${v.name}${v.version === chosen ? ' (default)' : ''}`,
+          run: ([a, b]) => r.matmul(a, b, { version: v.version }),
+        })),
+      peer: (tf, [a, b]) => tf.matMul(a as TF.Tensor2D, b as TF.Tensor2D),
+      cost: r.matmulCost([M, K], [K, N]),
+      rate: 'flops',
+      tol: 1e-4,
+    });
+  }
+
+  // softmax and log-softmax over the last axis: rows of a 32k vocabulary, and a square.
+  const softmaxShapes = small ? [[512, 4096]] : [[512, 32000], [4096, 32000], [8192, 8192]];
+  for (const shape of softmaxShapes) {
+    for (const log of [false, true]) {
+      cases.push({
+        group: 'softmax',
+        kernel: log ? 'logSoftmax' : 'softmax',
+        shape: `[${shape}]`,
+        inputs: [{ shape }],
+        variants: [{ name: 'row per workgroup', run: ([x]) => (log ? r.logSoftmax(x) : r.softmax(x)) }],
+        peer: (tf, [x]) => (log ? tf.logSoftmax(x) : tf.softmax(x)),
+        cost: softmaxCost(shape, 'float32', -1, log),
+        rate: 'bytes',
+      });
+    }
+  }
+
+  // log σ(x), elementwise (the DPO/RPO loss's nonlinearity).
+  const n = small ? 1 << 20 : 1 << 26;
+  cases.push({
+    group: 'logsigmoid',
+    kernel: 'logSigmoid',
+    shape: `[${n}]`,
+    inputs: [{ shape: [n] }],
+    variants: [{ name: 'elementwise', run: ([x]) => r.logSigmoid(x) }],
+    peer: (tf, [x]) => tf.logSigmoid(x),
+    cost: logSigmoidCost([n], 'float32'),
+    rate: 'bytes',
+  });
+
+  return cases;
+}
