@@ -23,3 +23,5 @@ export * from './kernels/matmul/index.js';
 export * from './kernels/softmax/index.js';
 export * from './kernels/gather/index.js';
 export * from './losses/index.js';
+export * from './kernels/logprobs/index.js';
+export * from './kernels/optim/index.js';

@@ -1,0 +1,178 @@
+// WGSL kernels for token log-probs, f32 logits, int32 targets, f32 or i32 mask.
+// - Forward: one workgroup per row (rows folded into a 2-D grid past 65535). Each thread walks a
+//   strided slice of the row once, keeping an online (max m, Σ exp(x − m)) pair: a larger value
+//   rescales the sum by exp(m_old − m_new), so each logit costs one exp and is read once. The
+//   pairs meet in a tree in workgroup memory (m = max(m₁, m₂), s = s₁e^{m₁−m} + s₂e^{m₂−m}); then
+//   thread 0 gathers the target logit and writes out, m and ℓ = log s (see contract.ts). The
+//   running max starts at −FLT_MAX, not −Inf, so a −Inf logit adds exp(−Inf) = 0 instead of
+//   exp(−Inf + Inf) = NaN; an all −Inf row ends with s = 0, ℓ = −Inf, and is flagged NaN. Masked
+//   rows return before reading anything (the branch is uniform: one row per workgroup).
+// - Backward: a workgroup covers 256 × 4 consecutive logits of one row (the row's dy·mask, m, ℓ
+//   and target are the same address for every thread: one cached load), each thread writes
+//   dy·mask·(1[v = t] − exp((x − m) − ℓ)) for 4 coalesced elements. Rows with dy·mask = 0 write
+//   zeros without reading the logits.
+// Workgroup size of the forward: ≈16 logits per thread, a power of two in [32, 1024] (as the
+// softmax rows kernel, whose measurements chose it); a 32k vocabulary gets 1024 threads.
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType } from '../wgsl.js';
+import { type TokenLogprobsAttrs, STATS, logprobsLayout } from './contract.js';
+
+const NAN = 'from_bits(0x7fc00000u)';
+const LOWEST = wgslLiteral(-3.4028234663852886e38, 'f32');
+const HELPERS = /* wgsl */ `
+${FROM_BITS}
+fn is_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }`;
+
+/** Backward: threads per workgroup and logits per thread. */
+const GRAD_WG = 256;
+const GRAD_EPT = 4;
+
+function forwardKernel(wg: number, maskType: 'f32' | 'i32' | null): string {
+  const out = maskType ? 4 : 3;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;` : ''}
+@group(0) @binding(${out}) var<storage, read_write> out: array<f32>;
+${HELPERS}
+var<workgroup> pm: array<f32, ${wg}>;
+var<workgroup> ps: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let row = wg_flat;
+  let vocab = params[0];
+  let rows = params[1];
+  if (row >= rows) { return; }
+  let weight = ${maskType ? 'f32(mask[row])' : '1.0'};
+  if (weight == 0.0) {
+    if (lid.x == 0u) { out[row] = 0.0; out[rows + row] = 0.0; out[2u * rows + row] = 0.0; }
+    return;
+  }
+  let base = row * vocab;
+
+  var m = ${LOWEST};
+  var s = 0.0;
+  for (var k = lid.x; k < vocab; k += ${wg}u) {
+    let v = x[base + k];
+    if (v > m) { s = s * exp(m - v) + 1.0; m = v; } else { s += exp(v - m); }
+  }
+  pm[lid.x] = m;
+  ps[lid.x] = s;
+  workgroupBarrier();
+  for (var h = ${wg / 2}u; h > 0u; h >>= 1u) {
+    if (lid.x < h) {
+      let m1 = pm[lid.x];
+      let m2 = pm[lid.x + h];
+      let mx = max(m1, m2);
+      ps[lid.x] = ps[lid.x] * exp(m1 - mx) + ps[lid.x + h] * exp(m2 - mx);
+      pm[lid.x] = mx;
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) {
+    let mx = pm[0];
+    let ls = log(ps[0]);
+    let t = ids[row];
+    let ok = t >= 0 && u32(t) < vocab && is_finite(mx + ls);
+    let xt = x[base + select(0u, u32(t), ok)];
+    out[row] = select(${NAN}, weight * ((xt - mx) - ls), ok);
+    out[rows + row] = mx;
+    out[2u * rows + row] = select(${NAN}, ls, ok);
+  }
+}`;
+}
+
+function backwardKernel(maskType: 'f32' | 'i32' | null): string {
+  const b = maskType ? 4 : 3;
+  const chunk = GRAD_WG * GRAD_EPT;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;` : ''}
+@group(0) @binding(${b}) var<storage, read> saved: array<f32>;
+@group(0) @binding(${b + 1}) var<storage, read> dy: array<f32>;
+@group(0) @binding(${b + 2}) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(${GRAD_WG})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let vocab = params[0];
+  let rows = params[1];
+  let chunks = params[2];
+  if (wg_flat >= rows * chunks) { return; }
+  let row = wg_flat / chunks;
+  let first = (wg_flat % chunks) * ${chunk}u + lid.x;
+  let c = dy[row]${maskType ? ' * f32(mask[row])' : ''};
+  let m = saved[rows + row];
+  let ls = saved[2u * rows + row];
+  let t = ids[row];
+  let base = row * vocab;
+  for (var j = 0u; j < ${GRAD_EPT}u; j++) {
+    let v = first + j * ${GRAD_WG}u;
+    if (v < vocab) {
+      var g = 0.0;
+      if (c != 0.0) { g = c * (select(0.0, 1.0, i32(v) == t) - exp((x[base + v] - m) - ls)); }
+      dx[base + v] = g;
+    }
+  }
+}`;
+}
+
+function maskTypeOf(mask: TensorInfo | undefined): 'f32' | 'i32' | null {
+  return mask ? wgslType(mask.dtype) : null;
+}
+
+/** ≈16 logits per thread, a power of two in [32, the adapter's limit ≤ 1024]. */
+function forwardWorkgroup(device: WebGPUDevice, vocab: number): number {
+  const limit = Math.min(1024, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
+  let wg = 32;
+  while (wg * 16 < vocab && wg * 2 <= limit) wg *= 2;
+  return wg;
+}
+
+export function registerLogprobsWebGPU(): void {
+  registerKernel<TokenLogprobsAttrs>('tokenLogprobs', 'webgpu', (dev, inputs, { masked }) => {
+    const device = dev as WebGPUDevice;
+    const [logits, targets] = inputs;
+    const mask = masked ? inputs[2] : undefined;
+    const { rows, vocab, outShape } = logprobsLayout(logits, targets, mask);
+    wgslType(logits.dtype);
+    const o = device.alloc(logits.dtype, STATS.words * rows);
+    if (rows > 0) {
+      const wg = forwardWorkgroup(device, vocab);
+      device.dispatch({
+        name: 'tokenLogprobs',
+        code: forwardKernel(wg, maskTypeOf(mask)),
+        meta: new Meta().u32(vocab, rows).build(),
+        inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : [])],
+        outputs: [o],
+        workgroups: grid1d(rows),
+      });
+    }
+    return [{ storage: o, shape: outShape, dtype: logits.dtype }];
+  });
+
+  registerKernel<TokenLogprobsAttrs>('tokenLogprobsGrad', 'webgpu', (dev, inputs, { masked }) => {
+    const device = dev as WebGPUDevice;
+    const [logits, targets] = inputs;
+    const mask = masked ? inputs[2] : undefined;
+    const [saved, dy] = inputs.slice(masked ? 3 : 2);
+    const { rows, vocab } = logprobsLayout(logits, targets, mask);
+    const g = device.alloc(logits.dtype, rows * vocab);
+    const chunks = Math.ceil(vocab / (GRAD_WG * GRAD_EPT));
+    if (rows * chunks > 0) {
+      device.dispatch({
+        name: 'tokenLogprobsGrad',
+        code: backwardKernel(maskTypeOf(mask)),
+        meta: new Meta().u32(vocab, rows, chunks).build(),
+        inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : []), saved.storage, dy.storage],
+        outputs: [g],
+        workgroups: grid1d(rows * chunks),
+      });
+    }
+    return [{ storage: g, shape: logits.shape, dtype: logits.dtype }];
+  });
+}
