@@ -7,6 +7,7 @@ import * as r from '../src/index.js';
 import { chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
 import { matmulLayout } from '../src/kernels/matmul/contract.js';
 import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js';
+import { tokenLogprobsCost, tokenLogprobsGradCost } from '../src/kernels/logprobs/contract.js';
 import type { Tf } from './peer.js';
 
 export interface InputSpec {
@@ -106,6 +107,32 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     peer: (tf, [x]) => tf.logSigmoid(x),
     cost: logSigmoidCost([n], 'float32'),
     rate: 'bytes',
+  });
+
+  // Token log-probs at a 32k vocabulary, forward + backward: the fused kernels against the
+  // composition logSoftmax + gather (which materialises a [B,T,V] log-softmax and its gradient).
+  const [B, T, V] = small ? [2, 32, 32000] : [16, 512, 32000];
+  const ids = (n: number, seed: number) => Int32Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % V);
+  const forwardBackward = (logp: (x: r.Tensor, t: r.Tensor) => r.Tensor) => ([x, t]: r.Tensor[]) => {
+    x.requiresGrad = true;
+    x.zeroGrad();
+    const y = logp(x, t);
+    r.sum(y).backward();
+    return y;
+  };
+  const fwd = tokenLogprobsCost([B, T, V], 'float32', false), bwd = tokenLogprobsGradCost([B, T, V], 'float32', false);
+  cases.push({
+    group: 'logprobs',
+    kernel: 'tokenLogprobs',
+    shape: `[${B},${T},${V}] fwd+bwd`,
+    inputs: [{ shape: [B, T, V] }, { shape: [B, T], dtype: 'int32', fill: ids }],
+    variants: [
+      { name: 'unfused logSoftmax+gather', run: forwardBackward((x, t) => r.reshape(r.gather(r.logSoftmax(x, -1), 2, r.reshape(t, [B, T, 1])), [B, T])) },
+      { name: 'fused', run: forwardBackward((x, t) => r.tokenLogprobs(x, t)) },
+    ],
+    cost: { flops: fwd.flops + bwd.flops, bytes: fwd.bytes + bwd.bytes },
+    rate: 'bytes',
+    baseline: 'unfused logSoftmax+gather',
   });
 
   return cases;
