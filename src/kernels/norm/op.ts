@@ -1,0 +1,58 @@
+// Differentiable rmsNorm and layerNorm over the last axis. Forward: one kernel. Backward: one
+// kernel for dx (which recomputes the row statistics; see contract.ts) plus, for the weight and
+// bias, a sum over rows with the reduce family: dw = Σ_rows dy ⊙ x̂, db = Σ_rows dy.
+// The backward kernels record no graph, so these ops have no second derivative.
+import { Tensor } from '../../autograd/tensor.js';
+import { runOp, runOpMulti } from '../../autograd/op.js';
+import { reshape } from '../copy/op.js';
+import { sum } from '../reduce/op.js';
+import { type NormAttrs, type NormBackwardAttrs, checkEps, checkNormInputs, normLayout } from './contract.js';
+
+/** Σ over every row of a tensor of x's shape: [n]. */
+function sumRows(t: Tensor): Tensor {
+  const { rows, n } = normLayout(t.shape);
+  const view = reshape(t, [rows, n]);
+  const s = sum(view, 0);
+  view.dispose();
+  return s;
+}
+
+/** The gradient rule shared by both norms; returns [dx, dw]. */
+function normGrad(kernel: string, x: Tensor, w: Tensor, dy: Tensor, eps: number): [Tensor | null, Tensor | null] {
+  const weightGrad = w.requiresGrad;
+  const [dx, terms] = runOpMulti<NormBackwardAttrs>(kernel, [x, w, dy], { eps, weightGrad });
+  let dw: Tensor | null = null;
+  if (terms) {
+    dw = sumRows(terms);
+    terms.dispose();
+  }
+  if (!x.requiresGrad) {
+    dx.dispose();
+    return [null, dw];
+  }
+  return [dx, dw];
+}
+
+/**
+ * RMSNorm as Hugging Face's LlamaRMSNorm: y = weight ⊙ (x · rsqrt(mean(x², last axis) + eps)).
+ * weight has shape [x.shape.at(-1)]. eps defaults to 1e-6 (LlamaConfig's rms_norm_eps).
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+  checkNormInputs('rmsNorm', x, [['weight', weight]]);
+  checkEps('rmsNorm', eps);
+  return runOp<NormAttrs>('rmsNorm', [x, weight], { eps }, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps));
+}
+
+/**
+ * LayerNorm over the last axis with weight and bias (torch.nn.LayerNorm, biased variance):
+ * y = (x − mean) / sqrt(var + eps) ⊙ weight + bias. eps defaults to 1e-5 (torch's; BERT
+ * configs give layer_norm_eps = 1e-12).
+ */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  checkNormInputs('layerNorm', x, [['weight', weight], ['bias', bias]]);
+  checkEps('layerNorm', eps);
+  return runOp<NormAttrs>('layerNorm', [x, weight, bias], { eps }, (dy, { inputs: [xi, w, b] }) => {
+    const [dx, dw] = normGrad('layerNormBackward', xi, w, dy, eps);
+    return [dx, dw, b.requiresGrad ? sumRows(dy) : null];
+  });
+}

@@ -1,0 +1,192 @@
+// WGSL kernels for the norm family, f32 throughout. One workgroup per row of [rows, n] (rows
+// folded into a 2-D grid past 65535), as the softmax row kernel:
+// - each thread accumulates a strided slice of the row, a tree in workgroup memory combines the
+//   partial sums, and every thread reads the total back; then each thread writes its slice (the
+//   row is re-read, from cache for the sizes of hidden states).
+// - rmsNorm: one reduction (Σx²). layerNorm: two (the mean, then Σ(x − μ)² around it: the
+//   two-pass variance does not cancel catastrophically as E[x²] − μ² can).
+// - backward: rmsNorm reduces Σx² and Σ g·x together (vec2 partials, g = w·dy); layerNorm the
+//   mean first, then Σ(x − μ)², Σg and Σ g·(x − μ) together (vec4 partials, one unused).
+// Workgroup size: a power of two in [32, 256] with about 16 elements per thread (256 threads ×
+// vec4 = 4 KiB of workgroup memory, inside WebGPU's 16 KiB minimum).
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
+import { sizeOf } from '../../autograd/shape.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
+import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout } from './contract.js';
+
+/** The WGSL that sums `partial[0..wg)` into partial[0] (T: f32 or a vector); all threads must reach it. */
+function treeSum(wg: number): string {
+  return /* wgsl */ `
+  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+    if (lid.x < s) { partial[lid.x] += partial[lid.x + s]; }
+    workgroupBarrier();
+  }`;
+}
+
+/** Bindings: params, then the inputs, then the outputs, all f32 arrays. meta: n, rows, eps. */
+function header(inputs: string[], outputs: string[]): string {
+  const lines = ['@group(0) @binding(0) var<storage, read> params: array<u32>;'];
+  let b = 1;
+  for (const name of inputs) lines.push(`@group(0) @binding(${b++}) var<storage, read> ${name}: array<f32>;`);
+  for (const name of outputs) lines.push(`@group(0) @binding(${b++}) var<storage, read_write> ${name}: array<f32>;`);
+  return lines.join('\n');
+}
+
+/** The start of `main`: row index, early exit past the last row (uniform per workgroup), n, eps. */
+const ROW_PRELUDE = `
+  ${FLAT_WORKGROUP}
+  let row = wg_flat;
+  let n = params[0];
+  if (row >= params[1]) { return; }
+  let eps = bitcast<f32>(params[2]);
+  let nf = f32(n);
+  let base = row * n;`;
+
+function rmsForward(wg: number): string {
+  return /* wgsl */ `
+${header(['x', 'w'], ['y'])}
+var<workgroup> partial: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${ROW_PRELUDE}
+  var acc = 0.0;
+  for (var k = lid.x; k < n; k += ${wg}u) { let v = x[base + k]; acc += v * v; }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  // Hugging Face: hidden * rsqrt(mean(hidden²) + eps), then weight * that.
+  let r = inverseSqrt(partial[0] / nf + eps);
+  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (x[base + k] * r); }
+}`;
+}
+
+function layerForward(wg: number): string {
+  return /* wgsl */ `
+${header(['x', 'w', 'b'], ['y'])}
+var<workgroup> partial: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${ROW_PRELUDE}
+  var acc = 0.0;
+  for (var k = lid.x; k < n; k += ${wg}u) { acc += x[base + k]; }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  let mu = partial[0] / nf;
+  // Everyone has read the mean before partial[] is reused.
+  workgroupBarrier();
+  acc = 0.0;
+  for (var k = lid.x; k < n; k += ${wg}u) { let d = x[base + k] - mu; acc += d * d; }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  let r = inverseSqrt(partial[0] / nf + eps);
+  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = (x[base + k] - mu) * r * w[k] + b[k]; }
+}`;
+}
+
+/** dx = r·(g − x̂·m), m = mean(g ⊙ x̂) = r·Σ(g·x)/n; terms = dy ⊙ x̂. */
+function rmsBackward(wg: number, weightGrad: boolean): string {
+  return /* wgsl */ `
+${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
+var<workgroup> partial: array<vec2<f32>, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${ROW_PRELUDE}
+  var acc = vec2<f32>(0.0);
+  for (var k = lid.x; k < n; k += ${wg}u) {
+    let v = x[base + k];
+    acc += vec2<f32>(v * v, w[k] * dy[base + k] * v);
+  }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  let tot = partial[0];
+  let r = inverseSqrt(tot.x / nf + eps);
+  let m = r * tot.y / nf;
+  for (var k = lid.x; k < n; k += ${wg}u) {
+    let g = dy[base + k];
+    let xh = x[base + k] * r;
+    dx[base + k] = r * (w[k] * g - xh * m);
+    ${weightGrad ? 'terms[base + k] = g * xh;' : ''}
+  }
+}`;
+}
+
+/** dx = r·(g − mean(g) − x̂·m), m = mean(g ⊙ x̂) = r·Σ g·(x − μ)/n; terms = dy ⊙ x̂. */
+function layerBackward(wg: number, weightGrad: boolean): string {
+  return /* wgsl */ `
+${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
+var<workgroup> partial: array<vec4<f32>, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${ROW_PRELUDE}
+  var acc = vec4<f32>(0.0);
+  for (var k = lid.x; k < n; k += ${wg}u) { acc.x += x[base + k]; }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  let mu = partial[0].x / nf;
+  workgroupBarrier();
+  acc = vec4<f32>(0.0);
+  for (var k = lid.x; k < n; k += ${wg}u) {
+    let d = x[base + k] - mu;
+    let g = w[k] * dy[base + k];
+    acc += vec4<f32>(d * d, g, g * d, 0.0);
+  }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  let tot = partial[0];
+  let r = inverseSqrt(tot.x / nf + eps);
+  let meanG = tot.y / nf;
+  let m = r * tot.z / nf;
+  for (var k = lid.x; k < n; k += ${wg}u) {
+    let g = dy[base + k];
+    let xh = (x[base + k] - mu) * r;
+    dx[base + k] = r * (w[k] * g - meanG - xh * m);
+    ${weightGrad ? 'terms[base + k] = g * xh;' : ''}
+  }
+}`;
+}
+
+/** About 16 elements per thread, a power of two in [32, 256]. */
+function rowWorkgroup(n: number): number {
+  let wg = 32;
+  while (wg * 16 < n && wg < 256) wg *= 2;
+  return wg;
+}
+
+function like(device: WebGPUDevice, x: TensorInfo): TensorInfo {
+  wgslType(x.dtype);
+  return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
+}
+
+function launch(device: WebGPUDevice, name: string, code: (wg: number) => string, x: TensorInfo, inputs: TensorInfo[], outputs: TensorInfo[], eps: number): void {
+  const { rows, n } = normLayout(x.shape);
+  if (rows === 0) return;
+  const wg = rowWorkgroup(n);
+  const meta = new Meta().u32(n, rows).f32(eps).build();
+  device.dispatch({ name, code: code(wg), meta, inputs: inputs.map((t) => t.storage), outputs: outputs.map((t) => t.storage), workgroups: grid1d(rows) });
+}
+
+export function registerNormWebGPU(): void {
+  registerKernel<NormAttrs>('rmsNorm', 'webgpu', (device, [x, w], { eps }) => {
+    checkNormInputs('rmsNorm', x, [['weight', w]]);
+    const y = like(device as WebGPUDevice, x);
+    launch(device as WebGPUDevice, 'rmsNorm', rmsForward, x, [x, w], [y], eps);
+    return [y];
+  });
+  registerKernel<NormAttrs>('layerNorm', 'webgpu', (device, [x, w, b], { eps }) => {
+    checkNormInputs('layerNorm', x, [['weight', w], ['bias', b]]);
+    const y = like(device as WebGPUDevice, x);
+    launch(device as WebGPUDevice, 'layerNorm', layerForward, x, [x, w, b], [y], eps);
+    return [y];
+  });
+  for (const [name, kernel] of [['rmsNormBackward', rmsBackward], ['layerNormBackward', layerBackward]] as const) {
+    registerKernel<NormBackwardAttrs>(name, 'webgpu', (device, [x, w, dy], { eps, weightGrad }) => {
+      checkNormInputs(name, x, [['weight', w]]);
+      checkGradInput(name, x, dy);
+      const gpu = device as WebGPUDevice;
+      const outs = weightGrad ? [like(gpu, x), like(gpu, x)] : [like(gpu, x)];
+      launch(gpu, name, (wg) => kernel(wg, weightGrad), x, [x, w, dy], outs, eps);
+      return outs;
+    });
+  }
+}

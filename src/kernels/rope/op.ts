@@ -1,0 +1,30 @@
+// Differentiable RoPE. The rotation is orthogonal, so its gradient is its transpose: the same
+// kernel rotating dy by −θ. positions and invFreq get no gradient.
+import { Tensor } from '../../autograd/tensor.js';
+import { runOp } from '../../autograd/op.js';
+import { tensor, type TensorOptions } from '../../autograd/create.js';
+import type { RopeFrequencies } from './frequencies.js';
+import { type RopeAttrs, ropeLayout } from './contract.js';
+
+/**
+ * Rotates x [B, H, T, D] by position (Hugging Face's apply_rotary_pos_emb, rotate-half): the first
+ * rotaryDim dims of each head rotate in pairs (j, j + rotaryDim/2) by θ = position · invFreq[j],
+ * the rest pass through. positions: int32 [B, T] or [T]. invFreq: [rotaryDim / 2], from
+ * ropeFrequencies(config) (rotaryDim defaults to twice its length). inverse rotates by −θ.
+ */
+export function applyRope(x: Tensor, positions: Tensor, invFreq: Tensor, rotaryDim = 2 * invFreq.size, inverse = false): Tensor {
+  ropeLayout(x, positions, invFreq, rotaryDim);
+  return runOp<RopeAttrs>('applyRope', [x, positions, invFreq], { rotaryDim, inverse }, (dy) => [
+    applyRope(dy, positions, invFreq, rotaryDim, !inverse),
+    null,
+    null,
+  ]);
+}
+
+/**
+ * ropeFrequencies(config).invFreq as the tensor applyRope takes: float32 (what transformers keeps,
+ * and all WebGPU has) unless opts.dtype says otherwise, on opts.device or the default device.
+ */
+export function ropeInvFreqTensor(freqs: RopeFrequencies, opts: TensorOptions = {}): Tensor {
+  return tensor(freqs.invFreq, [freqs.invFreq.length], { dtype: 'float32', ...opts });
+}

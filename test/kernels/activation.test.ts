@@ -1,0 +1,169 @@
+import test from 'ava';
+import * as r from '../../src/index.js';
+import { erf, gelu, swiglu, geluBackwardCost, geluCost, swigluBackwardCost, swigluCost } from '../../src/kernels/activation/index.js';
+import { erf as erfRef, erfc as erfcRef, normalCdf } from '../../src/kernels/activation/cpu.js';
+import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+/** Awkward sizes: 1, primes, not multiples of the 256-thread workgroup, batched. */
+const SHAPES = [[1], [7], [33], [3, 577], [2049], [2, 3, 5]];
+
+const f32 = (v: number[]) => v.map(Math.fround);
+const dtypeOf = (device: r.Device) => (device.kind === 'cpu' ? 'float64' : 'float32');
+const tensorOn = (v: number[], shape: number[], device: r.Device, requiresGrad = false) => r.tensor(f32(v), shape, { device, dtype: dtypeOf(device), requiresGrad });
+
+test('the float64 erf reference: known values, symmetry and tails', (t) => {
+  // mpmath at 40 digits.
+  const known: [number, number][] = [
+    [0, 0], [1e-10, 1.1283791670955126e-10], [0.1, 0.1124629160182849], [0.5, 0.52049987781304654],
+    [1, 0.8427007929497149], [1.5, 0.9661051464753108], [2, 0.9953222650189527], [2.4999, 0.99959283009966655],
+    [3, 0.9999779095030014], [4, 0.9999999845827421],
+  ];
+  for (const [x, want] of known) {
+    assertClose(t, [erfRef(x), -erfRef(-x)], [want, want], { rtol: 2e-15, atol: 1e-300 }, `erf(${x})`);
+  }
+  const tails: [number, number][] = [[1, 0.15729920705028513], [1.7, 0.016209541409225439], [2.5, 4.069520174449590e-4], [5, 1.537459794428035e-12], [10, 2.088487583762545e-45], [26, 5.663192408856143e-296], [-1, 1.842700792949715]];
+  // (mpmath at 40 digits.)
+  for (const [x, want] of tails) assertClose(t, [erfcRef(x)], [want], { rtol: 5e-15, atol: 0 }, `erfc(${x})`);
+  t.is(erfRef(Infinity), 1);
+  t.is(erfRef(-Infinity), -1);
+  t.true(Number.isNaN(erfRef(NaN)));
+  assertClose(t, [normalCdf(-10)], [7.619853024160526e-24], { rtol: 1e-13, atol: 0 }, 'Φ(−10)');
+});
+
+test('erf on webgpu: error against the float64 reference is ≤ 1e-7 absolute over the line', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  // Dense on [−6, 6] (every region and both boundaries at |x| = 1), plus the far tails.
+  const xs = f32([...Array.from({ length: 24001 }, (_, i) => -6 + i * 5e-4), -1e30, -50, 50, 1e30, 0, -0]);
+  const got = await values(erf(r.tensor(xs, [xs.length], { device: gpu })));
+  let worst = 0, at = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const err = Math.abs(got[i] - erfRef(xs[i]));
+    if (err > worst) [worst, at] = [err, xs[i]];
+  }
+  t.log(`erf max abs error on ${gpu.description.slice(0, 60)}: ${worst.toExponential(2)} at x = ${at}`);
+  t.true(worst <= 1e-7, `max abs error ${worst} at x = ${at}`);
+});
+
+test('gelu on webgpu: ≤ 1e-7·max(1, |x|) absolute, and relative accuracy in the lower tail', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const xs = f32(Array.from({ length: 16001 }, (_, i) => -8 + i * 1e-3));
+  const got = await values(gelu(r.tensor(xs, [xs.length], { device: gpu })));
+  const want = await values(gelu(r.tensor(xs, [xs.length], { device: cpu, dtype: 'float64' })));
+  let worst = 0;
+  for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(xs[i])));
+  t.log(`gelu max abs error / max(1, |x|): ${worst.toExponential(2)}`);
+  t.true(worst <= 1e-7, `gelu error ${worst}`);
+  // x·Φ(x) for x ≪ 0 is tiny; ½·x·erfc(|x|/√2) keeps its digits where 1 + erf(x/√2) would not.
+  const tail = f32(Array.from({ length: 111 }, (_, i) => -2 - i * 0.1));
+  const gotTail = await values(gelu(r.tensor(tail, [tail.length], { device: gpu })));
+  assertClose(t, gotTail, tail.map((x) => x * normalCdf(x)), { rtol: 2e-5, atol: 0 }, 'gelu lower tail');
+});
+
+for (const [name, f, argc] of [
+  ['swiglu', (a: r.Tensor[]) => swiglu(a[0], a[1]), 2],
+  ['gelu', (a: r.Tensor[]) => gelu(a[0]), 1],
+  ['erf', (a: r.Tensor[]) => erf(a[0]), 1],
+] as const) {
+  const args = (shape: number[], seed: number, device: r.Device, requiresGrad = false) =>
+    Array.from({ length: argc }, (_, k) => tensorOn(randomValues(size(shape), seed + k, -6, 6), shape, device, requiresGrad));
+
+  test(`${name}: webgpu matches the cpu reference on awkward shapes`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    for (const [k, shape] of SHAPES.entries()) {
+      const want = await values(f(args(shape, 10 + 7 * k, cpu)));
+      const got = f(args(shape, 10 + 7 * k, gpu));
+      t.deepEqual(got.shape, shape);
+      assertClose(t, await values(got), want, { rtol: 2e-6, atol: 6e-7 }, `${name} [${shape}]`);
+    }
+  });
+
+  test(`${name}: the webgpu gradient matches the cpu gradient`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    const grads = async (device: r.Device) => {
+      const xs = args([3, 577], 50, device, true);
+      const w = tensorOn(randomValues(3 * 577, 60), [3, 577], device);
+      r.tidy(() => r.sum(r.mul(f(xs), w)).backward());
+      return Promise.all(xs.map((x) => values(x.grad!)));
+    };
+    const want = await grads(cpu);
+    const got = await grads(gpu);
+    for (let k = 0; k < argc; k++) assertClose(t, got[k], want[k], { rtol: 2e-6, atol: 1e-6 }, `${name} grad ${k}`);
+  });
+
+  for (const shape of [[1], [2, 3], [7]]) {
+    test(`${name}: gradcheck [${shape}]`, async (t) => {
+      const res = await r.gradcheck((...a) => f(a), args(shape, 3, cpu, true));
+      t.true(res.ok, JSON.stringify(res));
+    });
+  }
+
+  test(`${name}: empty tensors pass through`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    for (const device of gpu ? [cpu, gpu] : [cpu]) {
+      const y = f(Array.from({ length: argc }, () => r.zeros([0, 3], { device })));
+      t.deepEqual(y.shape, [0, 3]);
+      t.deepEqual(await values(y), []);
+    }
+  });
+}
+
+test('gradcheck across the erf pieces (|x| near 1 and past it)', async (t) => {
+  for (const f of [gelu, erf]) {
+    const x = r.tensor([-4, -1.6, -1.4, -0.3, 0.2, 1.3, 1.5, 3], [8], { device: cpu, dtype: 'float64', requiresGrad: true });
+    const res = await r.gradcheck(f, [x]);
+    t.true(res.ok, JSON.stringify(res));
+  }
+});
+
+test('swiglu and its gradient are finite and exact at ±large gates', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const g = r.tensor([1e4, -1e4, 100, -100, 0, 88.8, -88.8], undefined, { device, requiresGrad: true });
+    const u = r.tensor([2, 2, 3, 3, 5, 1, 1], undefined, { device, requiresGrad: true });
+    const y = await values(swiglu(g, u));
+    const silu = (v: number) => (v >= 0 ? v / (1 + Math.exp(-v)) : (v * Math.exp(v)) / (1 + Math.exp(v)));
+    assertClose(t, y, [2e4, -0, 300, 3 * silu(-100), 0, 88.8, silu(-88.8)].map(Math.fround), { rtol: 1e-6, atol: 1e-30 }, `${device.kind} forward`);
+    r.tidy(() => r.sum(swiglu(g, u)).backward());
+    const dg = await values(g.grad!), du = await values(u.grad!);
+    t.true([...dg, ...du].every(Number.isFinite), `${device.kind}: ${dg} ${du}`);
+    // dgate = up·σ(g)(1 + g(1 − σ(g))): up at +large, 0 at −large, up/2 at 0.
+    assertClose(t, [dg[0], dg[1], dg[4]], [2, 0, 2.5], { rtol: 1e-6, atol: 1e-30 }, `${device.kind} dgate`);
+    assertClose(t, [du[0], du[1], du[4]], [1e4, 0, 0], { rtol: 1e-6, atol: 1e-30 }, `${device.kind} dup`);
+  }
+});
+
+test('gelu: known values', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const x = r.tensor([0, 1, -1, 3, -3, 20, -20], undefined, { device, dtype: dtypeOf(device) });
+    // x·Φ(x) by mpmath at 40 digits.
+    const want = [0, 0.84134474606854295, -0.15865525393145705, 2.9959503059051097, -0.0040496940948902836, 20, -5.5072482372124674e-88];
+    const tol = device.kind === 'cpu' ? 2e-15 : 1e-6;
+    // float32 on webgpu: gelu(−20) underflows to 0 (the true value is 5.5e-88).
+    assertClose(t, await values(gelu(x)), device.kind === 'cpu' ? want : want.map(Math.fround), { rtol: tol, atol: 1e-30 }, device.kind);
+  }
+});
+
+test('errors', (t) => {
+  const a = r.zeros([2, 3], { device: cpu });
+  t.throws(() => swiglu(a, r.zeros([3, 2], { device: cpu })), { message: /up \(float32 \[3,2\]\) must match gate \(float32 \[2,3\]\)/ });
+  t.throws(() => swiglu(a, r.zeros([2, 3], { device: cpu, dtype: 'float64' })), { message: /must match gate/ });
+  t.throws(() => gelu(a.cast('int32')), { message: /gelu\(\) needs a float tensor/ });
+  t.throws(() => erf(a.cast('int32')), { message: /erf\(\) needs a float tensor/ });
+});
+
+test('cost: FLOPs and compulsory bytes', (t) => {
+  t.deepEqual(swigluCost([4, 10], 'float32'), { flops: 200, bytes: 480 });
+  t.deepEqual(swigluBackwardCost([4, 10], 'float32'), { flops: 440, bytes: 800 });
+  t.deepEqual(geluCost([10], 'float32'), { flops: 50, bytes: 80 });
+  t.deepEqual(geluBackwardCost([10], 'float64'), { flops: 110, bytes: 240 });
+});
+
+test.after.always(async () => {
+  await r.shutdown();
+});
