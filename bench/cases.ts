@@ -8,6 +8,8 @@ import { chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
 import { matmulLayout } from '../src/kernels/matmul/contract.js';
 import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js';
 import { tokenLogprobsCost, tokenLogprobsGradCost } from '../src/kernels/logprobs/contract.js';
+import { rmsNormCost } from '../src/kernels/norm/contract.js';
+import { swigluCost } from '../src/kernels/activation/contract.js';
 import type { Tf } from './peer.js';
 
 export interface InputSpec {
@@ -106,6 +108,33 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     variants: [{ name: 'elementwise', run: ([x]) => r.logSigmoid(x) }],
     peer: (tf, [x]) => tf.logSigmoid(x),
     cost: logSigmoidCost([n], 'float32'),
+    rate: 'bytes',
+  });
+
+  // RMSNorm over TinyLlama's hidden size (2048) for 8k tokens; TF.js has no RMSNorm, so its peer
+  // is the composition HF writes (x · rsqrt(mean(x²) + eps) · w).
+  const normShape = small ? [512, 576] : [8192, 2048];
+  cases.push({
+    group: 'norm',
+    kernel: 'rmsNorm',
+    shape: `[${normShape}]`,
+    inputs: [{ shape: normShape }, { shape: [normShape[1]] }],
+    variants: [{ name: 'row per workgroup', run: ([x, w]) => r.rmsNorm(x, w, 1e-6) }],
+    peer: (tf, [x, w]) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-6))), w),
+    cost: rmsNormCost(normShape, 'float32'),
+    rate: 'bytes',
+  });
+
+  // SwiGLU over TinyLlama's intermediate size (5632) for 8k tokens; the peer composes it.
+  const gluShape = small ? [512, 1536] : [8192, 5632];
+  cases.push({
+    group: 'swiglu',
+    kernel: 'swiglu',
+    shape: `[${gluShape}]`,
+    inputs: [{ shape: gluShape }, { shape: gluShape }],
+    variants: [{ name: 'elementwise, fused', run: ([g, u]) => r.swiglu(g, u) }],
+    peer: (tf, [g, u]) => tf.mul(tf.mul(g, tf.sigmoid(g)), u),
+    cost: swigluCost(gluShape, 'float32'),
     rate: 'bytes',
   });
 
