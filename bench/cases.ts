@@ -10,6 +10,7 @@ import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js'
 import { tokenLogprobsCost, tokenLogprobsGradCost } from '../src/kernels/logprobs/contract.js';
 import { rmsNormCost } from '../src/kernels/norm/contract.js';
 import { swigluCost } from '../src/kernels/activation/contract.js';
+import { attentionCost } from '../src/kernels/attention/contract.js';
 import type { Tf } from './peer.js';
 
 export interface InputSpec {
@@ -137,6 +138,42 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     cost: swigluCost(gluShape, 'float32'),
     rate: 'bytes',
   });
+
+  // Attention, causal, 32 heads × 64 (small: 4 heads): fused (flash-style, O(T·D) memory) against
+  // the unfused composition (matmul, masked softmax, matmul: a [B,H,T,T] score matrix), forward
+  // alone and forward + backward. At T = 4096 the unfused scores need 2 GiB; its row then reports
+  // the error instead of a time.
+  const heads = small ? 4 : 32, headDim = 64;
+  for (const T of small ? [128, 256] : [512, 2048, 4096]) {
+    const shape = [1, heads, T, headDim];
+    const cost = attentionCost({ B: 1, H: heads, Hkv: heads, T, D: headDim }, { causal: true });
+    const withGrad = (f: (q: r.Tensor, k: r.Tensor, v: r.Tensor) => r.Tensor) => (xs: r.Tensor[]) => {
+      for (const x of xs) {
+        x.requiresGrad = true;
+        x.zeroGrad();
+      }
+      const y = f(xs[0], xs[1], xs[2]);
+      r.sum(y).backward();
+      return y;
+    };
+    for (const backward of [false, true]) {
+      const fused = (q: r.Tensor, k: r.Tensor, v: r.Tensor) => r.attention(q, k, v, { causal: true });
+      const unfused = (q: r.Tensor, k: r.Tensor, v: r.Tensor) => r.attentionUnfused(q, k, v, { causal: true });
+      cases.push({
+        group: 'attention',
+        kernel: 'attention',
+        shape: `[${shape}] ${backward ? 'fwd+bwd' : 'fwd'}`,
+        inputs: [{ shape }, { shape }, { shape }],
+        variants: [
+          { name: 'unfused composition', run: backward ? withGrad(unfused) : ([q, k, v]) => unfused(q, k, v) },
+          { name: 'fused (flash-style)', run: backward ? withGrad(fused) : ([q, k, v]) => fused(q, k, v) },
+        ],
+        cost: backward ? { flops: cost.forward.flops + cost.backward.flops, bytes: cost.forward.bytes + cost.backward.bytes } : cost.forward,
+        rate: 'flops',
+        baseline: 'unfused composition',
+      });
+    }
+  }
 
   // Token log-probs at a 32k vocabulary, forward + backward: the fused kernels against the
   // composition logSoftmax + gather (which materialises a [B,T,V] log-softmax and its gradient).

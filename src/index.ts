@@ -28,3 +28,4 @@ export * from './kernels/optim/index.js';
 export * from './kernels/norm/index.js';
 export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';
+export * from './kernels/attention/index.js';

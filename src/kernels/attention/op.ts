@@ -1,0 +1,89 @@
+// Differentiable fused attention, and the same math as a composition of existing ops (the reference
+// for tests and the peer for the fused-vs-unfused benchmark). Masks and shapes: see contract.ts.
+import { Tensor } from '../../autograd/tensor.js';
+import { runOpMulti } from '../../autograd/op.js';
+import { tensor } from '../../autograd/create.js';
+import { allocArray } from '../../autograd/dtype.js';
+import { cast, less, maximum, mul, sub, where } from '../elementwise/op.js';
+import { max } from '../reduce/op.js';
+import { reshape } from '../copy/op.js';
+import { matmul } from '../matmul/op.js';
+import { softmax } from '../softmax/op.js';
+import { indexSelect } from '../gather/op.js';
+import { type AttentionAttrs, type AttentionOptions, attentionAttrs, attentionDims, keyVisible } from './contract.js';
+
+export interface AttentionOpOptions extends AttentionOptions {
+  /** int32 [B] valid lengths (right padding), on q's device. */
+  keyPadding?: Tensor;
+  /** WebGPU tile preset (ATTENTION_VERSIONS); chosen per kernel by default. */
+  version?: number;
+  /** WebGPU GQA backward strategy (see AttentionAttrs.splitGroups); chosen by grid size by default. */
+  splitGroups?: boolean;
+}
+
+/**
+ * Fused scaled-dot-product attention: softmax(scale · q·kᵀ + mask) · v, one kernel forward and a
+ * flash-style backward that recomputes P from the saved log-sum-exp (memory O(T·D) per head, never
+ * a T×T buffer). q [B, H, T, D]; k, v [B, Hkv, T, D] with Hkv dividing H (grouped-query); options:
+ * causal (default true), keyPadding (int32 [B] lengths, right padding), window (Mistral's sliding
+ * window, with causal), scale (default 1/√D). Queries that see no key output zeros. Gradients flow
+ * to q, k and v (dK, dV summed over the query heads sharing a kv head); keyPadding gets none.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOptions = {}): Tensor {
+  const pad = opts.keyPadding;
+  const dims = attentionDims(q, k, v, pad);
+  const attrs: AttentionAttrs = {
+    ...attentionAttrs(dims.D, opts),
+    ...(opts.version === undefined ? {} : { version: opts.version }),
+    ...(opts.splitGroups === undefined ? {} : { splitGroups: opts.splitGroups }),
+  };
+  const inputs = pad ? [q, k, v, pad] : [q, k, v];
+  const [o, lse] = runOpMulti<AttentionAttrs>('attention', inputs, attrs, ([dO], { inputs: ins, outputs: [out, l] }) => {
+    // The log-sum-exp is internal (never handed out), so only dO arrives.
+    if (!dO) return ins.map(() => null);
+    const grads = runOpMulti<AttentionAttrs>('attentionBackward', [ins[0], ins[1], ins[2], out, dO, l, ...(pad ? [pad] : [])], attrs);
+    const wanted = grads.map((g, i) => {
+      if (ins[i].requiresGrad) return g;
+      g.dispose();
+      return null;
+    });
+    return pad ? [...wanted, null] : wanted;
+  });
+  // Without a graph node nothing will read the log-sum-exp again.
+  if (!o.node) lse.dispose();
+  return o;
+}
+
+/**
+ * The same attention as a composition of existing ops: kv heads repeated with indexSelect (GQA),
+ * S = scale · q·kᵀ (matmul with transposeB), masked positions filled with −Inf by where, softmax,
+ * P·v. Rows with no visible key are softmaxed unmasked and multiplied by 0, so they output zeros
+ * with zero (not NaN) gradients, as the fused kernel does. Materialises [B, H, T, T]: for tests and
+ * benchmarks, not for long sequences.
+ */
+export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOptions = {}): Tensor {
+  const pad = opts.keyPadding;
+  const { B, H, Hkv, T } = attentionDims(q, k, v, pad);
+  const { causal, window, scale } = attentionAttrs(q.shape[3], opts);
+  const device = q.device, dtype = q.dtype;
+  let kr = k, vr = v;
+  if (H !== Hkv) {
+    const group = H / Hkv;
+    const heads = tensor(Int32Array.from({ length: H }, (_, h) => Math.floor(h / group)), [H], { device, dtype: 'int32' });
+    kr = indexSelect(k, 1, heads);
+    vr = indexSelect(v, 1, heads);
+  }
+  const scores = mul(matmul(q, kr, { transposeB: true }), scale);
+  // The causal/window part of the mask depends only on T: built on the host.
+  const m = allocArray(dtype, T * T);
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) m[i * T + j] = keyVisible(i, j, T, causal, window) ? 1 : 0;
+  let visible = tensor(m, [1, 1, T, T], { device, dtype });
+  if (pad) {
+    const positions = tensor(Array.from({ length: T }, (_, j) => j), [1, 1, 1, T], { device, dtype });
+    visible = mul(visible, less(positions, reshape(cast(pad, dtype), [B, 1, 1, 1])));
+  }
+  const anyVisible = max(visible, -1, true);
+  const softmaxMask = maximum(visible, sub(1, anyVisible));
+  const probs = mul(softmax(where(softmaxMask, scores, -Infinity), -1), anyVisible);
+  return matmul(probs, vr);
+}

@@ -1,0 +1,594 @@
+// WGSL kernels for fused attention (FlashAttention-2's schedule, in plain f32 WGSL).
+//
+// forward (one workgroup per (query tile, head, batch entry); grid [⌈T/BQ⌉, H, B]):
+//   The BQ query rows are staged in workgroup memory once. For each key tile that the masks leave
+//   visible (causal: tiles past the query tile are skipped; window: tiles before it; padding: tiles
+//   past the valid length), K is staged and each thread computes a TM×TN block of S = Q·Kᵀ in
+//   registers (scaled by scale·log2 e, so exp2 replaces exp). Masked entries get a finite sentinel
+//   (−f32 max). The row maxima meet in workgroup memory; each thread then rescales its running
+//   output rows by exp2(m_old − m_new) (online softmax), writes P = exp2(S − m) for the tile, and
+//   while P is written V replaces K in the same buffer; then O += P·V, each thread owning TM rows ×
+//   ⌈D/4/WX⌉ vec4 columns. Row sums are kept per thread (own columns only, rescaled consistently since all
+//   threads of a row share its max) and added once at the end. Writes O = acc / l and the
+//   log-sum-exp LSE = m·ln 2 + ln l (−Inf and O = 0 for a row that saw no key).
+// backward: three launches.
+//   delta: one thread per query row: Di = dO·O, stored with LSE·log2 e as a [rows, 2] pair.
+//   dQ (per query tile, like the forward): Q and dO staged once; per key tile, S and dP = dO·Vᵀ in
+//     one pass over D, P = exp2(S − LSE), dS = P ⊙ (dP − Di) to workgroup memory, dQ += dS·K.
+//   dK/dV (one workgroup per (key tile, kv head, batch entry)): K and V staged once; loops over the
+//     query heads that share the kv head (GQA: the sum over the group happens in registers, no
+//     per-query-head dK/dV buffer and no atomics) and over the query tiles the masks leave visible,
+//     staging Q, dO and (LSE, Di) per tile; Sᵀ and dPᵀ per thread block, Pᵀ and dSᵀ to workgroup
+//     memory, then dV += Pᵀ·dO and dK += dSᵀ·Q.
+//     When the grouped grid is too small to fill a GPU (GQA, small batch: see splitGroups), it runs
+//     one workgroup per query head instead, writing per-head shares that a small kernel sums.
+//   Nothing of size T×T exists: every P and dS tile lives in workgroup memory.
+//
+// Workgroup-memory layout: staged rows (Q, K, V, dO) are vec4 arrays, row-major, with one vec4 of
+// padding per row (stride ⌈D/4⌉ + 1 vec4s). The dot-product loops read a vec4 of each of TM + TN
+// rows per step (4 FMAs per load instead of 1: on NVIDIA, workgroup-memory load instructions, not
+// FMAs, bound these loops), and the 4-word row offset puts eight lanes reading eight rows on 32
+// distinct banks; the accumulation loops read neighbouring vec4s of one row. P and dS tiles are
+// scalar (each thread writes scattered columns) with one column of padding. Tiles where every
+// (query, key) pair is visible skip the mask test.
+//
+// params (binding 0, u32): T, H, Hkv, causal, window, scale·log2 e (f32 bits), scale (f32 bits),
+// H / Hkv, then the B valid lengths (i32, copied on the device from the keyPadding tensor, so
+// they are never read back). D and the tile sizes are baked into the source.
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
+import type { Storage } from '../../autograd/device.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType } from '../wgsl.js';
+import { type AttentionAttrs, type AttentionDims, attentionDims } from './contract.js';
+
+/**
+ * A tile: BQ query rows and BK key rows per step, WX × WY threads. In the forward and dQ kernels a
+ * thread owns BQ/WY query rows and BK/WX key columns of S; in dK/dV, BK/WY key rows and BQ/WX
+ * query columns. Every thread owns ⌈D/(4·WX)⌉ vec4 columns of its output rows.
+ */
+export interface AttentionTile {
+  BQ: number;
+  BK: number;
+  WX: number;
+  WY: number;
+}
+
+export interface AttentionVersion {
+  version: number;
+  name: string;
+  forward: AttentionTile;
+  dq: AttentionTile;
+  dkv: AttentionTile;
+}
+
+/**
+ * Tile presets, smallest first, selectable with the `version` attribute (benchmarks). Without one,
+ * each kernel takes the largest tile that fits the adapter's workgroup memory (chooseAttentionTile).
+ * At head_dim 64: with 32 KiB (lavapipe) forward 32×32, dQ 32×16, dK/dV 16×32 (v3, v2, v3); with
+ * 48 KiB, v4, v3, v4. head_dim 128 needs 32 KiB for the backward (the WebGPU default is 16 KiB;
+ * desktop adapters offer 32 KiB or more).
+ */
+export const ATTENTION_VERSIONS: readonly AttentionVersion[] = [
+  { version: 0, name: 'tiles 8×8', forward: { BQ: 8, BK: 8, WX: 8, WY: 8 }, dq: { BQ: 8, BK: 8, WX: 8, WY: 8 }, dkv: { BQ: 8, BK: 8, WX: 8, WY: 8 } },
+  { version: 1, name: 'tiles 16×16 (dQ 16×8)', forward: { BQ: 16, BK: 16, WX: 8, WY: 8 }, dq: { BQ: 16, BK: 8, WX: 8, WY: 8 }, dkv: { BQ: 8, BK: 16, WX: 8, WY: 8 } },
+  { version: 2, name: 'tiles 32×16', forward: { BQ: 32, BK: 16, WX: 8, WY: 8 }, dq: { BQ: 32, BK: 16, WX: 8, WY: 8 }, dkv: { BQ: 16, BK: 16, WX: 8, WY: 8 } },
+  { version: 3, name: 'tiles 32×32', forward: { BQ: 32, BK: 32, WX: 8, WY: 8 }, dq: { BQ: 32, BK: 32, WX: 8, WY: 8 }, dkv: { BQ: 16, BK: 32, WX: 8, WY: 8 } },
+  { version: 4, name: 'tiles 64×32, 128 threads', forward: { BQ: 64, BK: 32, WX: 8, WY: 16 }, dq: { BQ: 64, BK: 32, WX: 8, WY: 16 }, dkv: { BQ: 32, BK: 32, WX: 8, WY: 8 } },
+];
+
+export type AttentionKernel = 'forward' | 'dq' | 'dkv';
+
+/** vec4s per staged row: ⌈D/4⌉ of data and one of padding (see the file comment). */
+const rowVec4s = (D: number) => Math.ceil(D / 4) + 1;
+
+/** Workgroup memory (bytes) a kernel needs with this tile and head_dim. */
+export function attentionSharedBytes(kernel: AttentionKernel, t: AttentionTile, D: number): number {
+  // Staged rows, plus WX vec4s of slack read (never used) by threads past the last column.
+  const rows = (n: number) => 16 * (n * rowVec4s(D) + t.WX);
+  switch (kernel) {
+    case 'forward': return rows(t.BQ) + rows(t.BK) + 4 * t.BQ * (t.BK + 1) + 4 * t.BQ * t.WX;
+    case 'dq': return 2 * rows(t.BQ) + 2 * rows(t.BK) + 4 * t.BQ * (t.BK + 1);
+    case 'dkv': return 2 * rows(t.BK) + 2 * rows(t.BQ) + 8 * t.BK * (t.BQ + 1) + 8 * t.BQ;
+  }
+}
+
+function fits(device: WebGPUDevice, kernel: AttentionKernel, t: AttentionTile, D: number): boolean {
+  const l = device.limits;
+  return attentionSharedBytes(kernel, t, D) <= l.maxComputeWorkgroupStorageSize
+    && t.WX * t.WY <= l.maxComputeInvocationsPerWorkgroup && t.WY <= l.maxComputeWorkgroupSizeY && t.WX <= l.maxComputeWorkgroupSizeX;
+}
+
+/** Tiles the automatic choice also considers, beyond the presets' (dQ at head_dim 128 with 48 KiB). */
+const EXTRA_TILES: Record<AttentionKernel, AttentionTile[]> = { forward: [], dq: [{ BQ: 32, BK: 8, WX: 8, WY: 8 }], dkv: [] };
+
+/** Every tile a kernel may run with, most work per workgroup first (ties: more threads first). */
+function candidateTiles(kernel: AttentionKernel): AttentionTile[] {
+  return [...ATTENTION_VERSIONS.map((v) => v[kernel]), ...EXTRA_TILES[kernel]]
+    .sort((a, b) => b.BQ * b.BK - a.BQ * a.BK || b.WX * b.WY - a.WX * a.WY);
+}
+
+/**
+ * The tile a kernel runs with: the asked-for preset (which must fit), else the candidate with the
+ * most work per workgroup that fits the adapter's workgroup memory and size limits.
+ */
+export function chooseAttentionTile(device: WebGPUDevice, kernel: AttentionKernel, D: number, version?: number): AttentionTile {
+  if (version !== undefined) {
+    const v = ATTENTION_VERSIONS[version];
+    if (!v) throw new Error(`attention: no tile version ${version} (have 0..${ATTENTION_VERSIONS.length - 1})`);
+    if (!fits(device, kernel, v[kernel], D)) {
+      throw new Error(`attention: tile version ${version} needs ${attentionSharedBytes(kernel, v[kernel], D)} bytes of workgroup memory for the ${kernel} kernel at head_dim ${D}; this adapter has ${device.limits.maxComputeWorkgroupStorageSize}`);
+    }
+    return v[kernel];
+  }
+  const tile = candidateTiles(kernel).find((t) => fits(device, kernel, t, D));
+  if (!tile) {
+    const least = Math.min(...candidateTiles(kernel).map((t) => attentionSharedBytes(kernel, t, D)));
+    throw new Error(`attention: head_dim ${D} is too large for this adapter's ${device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (the smallest ${kernel} tile needs ${least})`);
+  }
+  return tile;
+}
+
+/** A tile as it appears in kernel names: BQ×BK. */
+const tileName = (t: AttentionTile) => `${t.BQ}×${t.BK}`;
+
+const NEG = wgslLiteral(-3.4028234663852886e38, 'f32');
+const NEG_INF = wgslLiteral(-Infinity, 'f32');
+const LN2 = wgslLiteral(Math.LN2, 'f32');
+const LOG2E = wgslLiteral(Math.LOG2E, 'f32');
+
+/** `n` copies of f(i), joined. */
+const rep = (n: number, f: (i: number) => string, sep = ' '): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
+/** All (i, j) with i < a, j < b. */
+const rep2 = (a: number, b: number, f: (i: number, j: number) => string, sep = ' '): string => rep(a, (i) => rep(b, (j) => f(i, j), sep), sep);
+
+const COMMON = /* wgsl */ `
+${FROM_BITS}
+/** Mistral / causal / right-padding visibility of key j to query i (see contract.ts). */
+fn visible(i: u32, j: u32, L: u32, causal: bool, window: u32) -> bool {
+  return j < L && (!causal || j <= i) && (window == 0u || j + window > i);
+}
+/** Whether every key of [j0, j0 + bk) is visible to every query of [i0, i0 + bq). */
+fn all_visible(i0: u32, bq: u32, j0: u32, bk: u32, L: u32, causal: bool, window: u32) -> bool {
+  return j0 + bk <= L && (!causal || j0 + bk <= i0 + 1u) && (window == 0u || j0 + window + 1u > i0 + bq);
+}`;
+
+/** Reads params into named values; b comes from the grid's z. */
+const PROLOGUE = /* wgsl */ `
+  let T = params[0]; let H = params[1]; let HKV = params[2];
+  let causal = params[3] != 0u; let window = params[4];
+  let c2 = bitcast<f32>(params[5]); let scale = bitcast<f32>(params[6]); let G = params[7];
+  let b = wid.z;
+  let L = min(u32(max(bitcast<i32>(params[8u + b]), 0i)), T);
+  let tx = lid.x; let ty = lid.y;`;
+
+/**
+ * Copies `n` rows starting at global row `first` of `src` (rows of D floats from `base`) into the
+ * vec4 array `dst` (row stride rowVec4s(D)); rows at or past T, and columns past D, read as zeros.
+ */
+function stage(dst: string, src: string, base: string, first: string, n: number, D: number, NT: number): string {
+  const V4 = Math.ceil(D / 4);
+  const load = D % 4 === 0
+    ? `x = vec4f(${src}[at], ${src}[at + 1u], ${src}[at + 2u], ${src}[at + 3u]);`
+    : rep(4, (c) => `if (4u * c4 + ${c}u < ${D}u) { x[${c}] = ${src}[at + ${c}u]; }`);
+  return `for (var e = li; e < ${n * V4}u; e += ${NT}u) {
+      let r = e / ${V4}u; let c4 = e % ${V4}u; let gr = ${first} + r;
+      var x = vec4f(0.0);
+      if (gr < T) { let at = ${base} + gr * ${D}u + 4u * c4; ${load} }
+      ${dst}[r * ${rowVec4s(D)}u + c4] = x;
+    }`;
+}
+
+/** Writes vec4 `acc` (times `mul`) to columns 4·c4.. of row `row` of `dst` (rows of D floats at `base`). */
+function storeRow(dst: string, base: string, row: string, c4: string, acc: string, D: number): string {
+  const V4 = Math.ceil(D / 4);
+  const cols = rep(4, (c) => (D % 4 === 0 ? `${dst}[at + ${c}u] = v[${c}];` : `if (4u * ${c4} + ${c}u < ${D}u) { ${dst}[at + ${c}u] = v[${c}]; }`));
+  return `if (${c4} < ${V4}u) { let at = ${base} + ${row} * ${D}u + 4u * ${c4}; let v = ${acc}; ${cols} }`;
+}
+
+const ENTRY = '@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32';
+
+/** Key range [kStart, kEnd) that query rows [i0, i0 + BQ) can see; tiles start at tStart. */
+function keyRange(BQ: number, BK: number): string {
+  return `var kEnd = L;
+  if (causal) { kEnd = min(kEnd, i0 + ${BQ}u); }
+  var kStart = 0u;
+  if (window > 0u && i0 + 1u > window) { kStart = i0 + 1u - window; }
+  let tStart = kStart / ${BK}u * ${BK}u;`;
+}
+
+/** Shape constants of a tile at head_dim D. */
+function tileConsts(t: AttentionTile, D: number, rowsPerThread: number, colsPerThread: number) {
+  const V4 = Math.ceil(D / 4);
+  return {
+    NT: t.WX * t.WY, TM: rowsPerThread, TN: colsPerThread, V4, R4: V4 + 1, TE: Math.ceil(V4 / t.WX),
+    rowL: (i: number) => `(ty + ${i * t.WY}u)`,
+    colL: (j: number) => `(tx + ${j * t.WX}u)`,
+    /** The thread's e-th vec4 column of an output row. */
+    dim: (e: number) => `(tx + ${e * t.WX}u)`,
+  };
+}
+
+export function forwardShader(t: AttentionTile, D: number): string {
+  const { BQ, BK, WX } = t;
+  const { NT, TM, TN, V4, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
+  const BKP = BK + 1;
+  // Scaled, masked scores: interior tiles (every pair visible) skip the mask test.
+  const scoreSelect = (i: number) => rep(TN, (j) => `s${i}_${j} = select(${NEG}, s${i}_${j} * c2, visible(row, j0 + ${colL(j)}, L, causal, window)); mx = max(mx, s${i}_${j});`, '\n        ');
+  const scorePlain = (i: number) => rep(TN, (j) => `s${i}_${j} = s${i}_${j} * c2; mx = max(mx, s${i}_${j});`, ' ');
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> o: array<f32>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+${COMMON}
+var<workgroup> Qs: array<vec4f, ${BQ * R4 + WX}>;
+var<workgroup> KV: array<vec4f, ${BK * R4 + WX}>;
+var<workgroup> Ps: array<f32, ${BQ * BKP}>;
+var<workgroup> red: array<f32, ${BQ * WX}>;
+@compute @workgroup_size(${WX}, ${t.WY})
+fn main(${ENTRY}) {${PROLOGUE}
+  let h = wid.y; let hk = h / G;
+  let i0 = wid.x * ${BQ}u;
+  let qBase = (b * H + h) * T * ${D}u;
+  let kBase = (b * HKV + hk) * T * ${D}u;
+  ${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT)}
+  ${keyRange(BQ, BK)}
+  ${rep(TM, (i) => `var m${i} = ${NEG}; var l${i} = 0.0;`)}
+  ${rep2(TM, TE, (i, e) => `var acc${i}_${e} = vec4f(0.0);`)}
+  for (var j0 = tStart; j0 < kEnd; j0 += ${BK}u) {
+    ${stage('KV', 'k', 'kBase', 'j0', BK, D, NT)}
+    workgroupBarrier();
+    ${rep2(TM, TN, (i, j) => `var s${i}_${j} = 0.0;`)}
+    for (var d = 0u; d < ${V4}u; d++) {
+      ${rep(TM, (i) => `let a${i} = Qs[${rowL(i)} * ${R4}u + d];`)}
+      ${rep(TN, (j) => `let b${j} = KV[${colL(j)} * ${R4}u + d];`)}
+      ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(a${i}, b${j});`)}
+    }
+    let interior = all_visible(i0, ${BQ}u, j0, ${BK}u, L, causal, window);
+    ${rep(TM, (i) => `{
+      let row = i0 + ${rowL(i)};
+      var mx = ${NEG};
+      if (interior) { ${scorePlain(i)} } else {
+        ${scoreSelect(i)}
+      }
+      red[${rowL(i)} * ${WX}u + tx] = mx;
+    }`, '\n    ')}
+    workgroupBarrier();
+    ${stage('KV', 'v', 'kBase', 'j0', BK, D, NT)}
+    ${rep(TM, (i) => `{
+      var mt = m${i};
+      for (var x = 0u; x < ${WX}u; x++) { mt = max(mt, red[${rowL(i)} * ${WX}u + x]); }
+      let alpha = exp2(m${i} - mt);
+      m${i} = mt;
+      l${i} *= alpha;
+      ${rep(TE, (e) => `acc${i}_${e} *= alpha;`)}
+      ${rep(TN, (j) => `{ let p = select(0.0, exp2(s${i}_${j} - mt), s${i}_${j} > ${NEG}); l${i} += p; Ps[${rowL(i)} * ${BKP}u + ${colL(j)}] = p; }`, '\n      ')}
+    }`, '\n    ')}
+    workgroupBarrier();
+    for (var jj = 0u; jj < ${BK}u; jj++) {
+      ${rep(TM, (i) => `let pa${i} = Ps[${rowL(i)} * ${BKP}u + jj];`)}
+      ${rep(TE, (e) => `let vb${e} = KV[jj * ${R4}u + ${dim(e)}];`)}
+      ${rep2(TM, TE, (i, e) => `acc${i}_${e} += pa${i} * vb${e};`)}
+    }
+    workgroupBarrier();
+  }
+  ${rep(TM, (i) => `red[${rowL(i)} * ${WX}u + tx] = l${i};`)}
+  workgroupBarrier();
+  ${rep(TM, (i) => `{
+    let row = i0 + ${rowL(i)};
+    var lt = 0.0;
+    for (var x = 0u; x < ${WX}u; x++) { lt += red[${rowL(i)} * ${WX}u + x]; }
+    if (row < T) {
+      let inv = select(0.0, 1.0 / lt, lt > 0.0);
+      ${rep(TE, (e) => storeRow('o', 'qBase', 'row', dim(e), `acc${i}_${e} * inv`, D), '\n      ')}
+      if (tx == 0u) { lse[(b * H + h) * T + row] = select(${NEG_INF}, (m${i} + log2(lt)) * ${LN2}, lt > 0.0); }
+    }
+  }`, '\n  ')}
+}`;
+}
+
+/** Di = dO·O per query row, next to LSE·log2 e: stats[2r] and stats[2r + 1]. params: rows. */
+function deltaShader(D: number): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> o: array<f32>;
+@group(0) @binding(2) var<storage, read> dO: array<f32>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
+@compute @workgroup_size(64)
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let r = wg_flat * 64u + lid.x;
+  if (r >= params[0]) { return; }
+  var acc = 0.0;
+  for (var c = 0u; c < ${D}u; c++) { acc += dO[r * ${D}u + c] * o[r * ${D}u + c]; }
+  stats[2u * r] = lse[r] * ${LOG2E};
+  stats[2u * r + 1u] = acc;
+}`;
+}
+
+export function dqShader(t: AttentionTile, D: number): string {
+  const { BQ, BK, WX } = t;
+  const { NT, TM, TN, V4, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
+  const BKP = BK + 1;
+  const dsOf = (i: number, j: number, vis: string) => `{
+        let p = ${vis === 'true' ? `exp2(s${i}_${j} * c2 - lse${i})` : `select(0.0, exp2(s${i}_${j} * c2 - lse${i}), ${vis})`};
+        dSs[${rowL(i)} * ${BKP}u + ${colL(j)}] = p * (dp${i}_${j} - di${i});
+      }`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> dO: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dq: array<f32>;
+${COMMON}
+var<workgroup> Qs: array<vec4f, ${BQ * R4 + WX}>;
+var<workgroup> dOs: array<vec4f, ${BQ * R4 + WX}>;
+var<workgroup> Ks: array<vec4f, ${BK * R4 + WX}>;
+var<workgroup> Vs: array<vec4f, ${BK * R4 + WX}>;
+var<workgroup> dSs: array<f32, ${BQ * BKP}>;
+@compute @workgroup_size(${WX}, ${t.WY})
+fn main(${ENTRY}) {${PROLOGUE}
+  let h = wid.y; let hk = h / G;
+  let i0 = wid.x * ${BQ}u;
+  let qBase = (b * H + h) * T * ${D}u;
+  let kBase = (b * HKV + hk) * T * ${D}u;
+  let sBase = (b * H + h) * T;
+  ${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT)}
+  ${stage('dOs', 'dO', 'qBase', 'i0', BQ, D, NT)}
+  ${rep(TM, (i) => `var lse${i} = 0.0; var di${i} = 0.0;
+  { let row = i0 + ${rowL(i)}; if (row < T) { lse${i} = stats[2u * (sBase + row)]; di${i} = stats[2u * (sBase + row) + 1u]; } }`, '\n  ')}
+  ${keyRange(BQ, BK)}
+  ${rep2(TM, TE, (i, e) => `var acc${i}_${e} = vec4f(0.0);`)}
+  for (var j0 = tStart; j0 < kEnd; j0 += ${BK}u) {
+    ${stage('Ks', 'k', 'kBase', 'j0', BK, D, NT)}
+    ${stage('Vs', 'v', 'kBase', 'j0', BK, D, NT)}
+    workgroupBarrier();
+    ${rep2(TM, TN, (i, j) => `var s${i}_${j} = 0.0; var dp${i}_${j} = 0.0;`)}
+    for (var d = 0u; d < ${V4}u; d++) {
+      ${rep(TM, (i) => `let a${i} = Qs[${rowL(i)} * ${R4}u + d]; let g${i} = dOs[${rowL(i)} * ${R4}u + d];`)}
+      ${rep(TN, (j) => `let kb${j} = Ks[${colL(j)} * ${R4}u + d]; let vb${j} = Vs[${colL(j)} * ${R4}u + d];`)}
+      ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(a${i}, kb${j}); dp${i}_${j} += dot(g${i}, vb${j});`)}
+    }
+    if (all_visible(i0, ${BQ}u, j0, ${BK}u, L, causal, window)) {
+      ${rep2(TM, TN, (i, j) => dsOf(i, j, 'true'), '\n      ')}
+    } else {
+      ${rep2(TM, TN, (i, j) => dsOf(i, j, `visible(i0 + ${rowL(i)}, j0 + ${colL(j)}, L, causal, window)`), '\n      ')}
+    }
+    workgroupBarrier();
+    for (var jj = 0u; jj < ${BK}u; jj++) {
+      ${rep(TM, (i) => `let da${i} = dSs[${rowL(i)} * ${BKP}u + jj];`)}
+      ${rep(TE, (e) => `let kb${e} = Ks[jj * ${R4}u + ${dim(e)}];`)}
+      ${rep2(TM, TE, (i, e) => `acc${i}_${e} += da${i} * kb${e};`)}
+    }
+    workgroupBarrier();
+  }
+  ${rep(TM, (i) => `{
+    let row = i0 + ${rowL(i)};
+    if (row < T) {
+      ${rep(TE, (e) => storeRow('dq', 'qBase', 'row', dim(e), `acc${i}_${e} * scale`, D), '\n      ')}
+    }
+  }`, '\n  ')}
+}`;
+}
+
+/**
+ * dK/dV. Grouped (split = false): one workgroup per kv head, summing over the G query heads that
+ * share it in registers. Split: one workgroup per query head, writing that head's share to
+ * [B, H, T, D] buffers that groupSumShader adds up; more workgroups when B·Hkv·⌈T/BK⌉ is too few
+ * to fill a GPU (GQA with small batches).
+ */
+export function dkvShader(t: AttentionTile, D: number, split = false): string {
+  const { BQ, BK, WX } = t;
+  // Here a thread's rows are keys and its columns are queries.
+  const { NT, TM, TN, V4, R4, TE, rowL: keyL, colL: qL, dim } = tileConsts(t, D, BK / t.WY, BQ / WX);
+  const BQP = BQ + 1;
+  const pdsOf = (i: number, j: number, vis: string) => `{
+          let p = ${vis === 'true' ? `exp2(s${i}_${j} * c2 - st[2u * ${qL(j)}])` : `select(0.0, exp2(s${i}_${j} * c2 - st[2u * ${qL(j)}]), ${vis})`};
+          Ps[${keyL(i)} * ${BQP}u + ${qL(j)}] = p;
+          dSs[${keyL(i)} * ${BQP}u + ${qL(j)}] = p * (dp${i}_${j} - st[2u * ${qL(j)} + 1u]);
+        }`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> dO: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dv: array<f32>;
+${COMMON}
+var<workgroup> Ks: array<vec4f, ${BK * R4 + WX}>;
+var<workgroup> Vs: array<vec4f, ${BK * R4 + WX}>;
+var<workgroup> Qs: array<vec4f, ${BQ * R4 + WX}>;
+var<workgroup> dOs: array<vec4f, ${BQ * R4 + WX}>;
+var<workgroup> Ps: array<f32, ${BK * BQP}>;
+var<workgroup> dSs: array<f32, ${BK * BQP}>;
+var<workgroup> st: array<f32, ${2 * BQ}>;
+@compute @workgroup_size(${WX}, ${t.WY})
+fn main(${ENTRY}) {${PROLOGUE}
+  let hk = ${split ? 'wid.y / G' : 'wid.y'};
+  let j0 = wid.x * ${BK}u;
+  let kBase = (b * HKV + hk) * T * ${D}u;
+  // Where this workgroup's dK, dV rows go: the kv head's, or (split) the query head's share.
+  let outBase = ${split ? '(b * H + wid.y) * T' : '(b * HKV + hk) * T'} * ${D}u;
+  ${stage('Ks', 'k', 'kBase', 'j0', BK, D, NT)}
+  ${stage('Vs', 'v', 'kBase', 'j0', BK, D, NT)}
+  ${rep2(TM, TE, (i, e) => `var dk${i}_${e} = vec4f(0.0); var dv${i}_${e} = vec4f(0.0);`)}
+  if (j0 < L) {
+    // Queries that can see keys [j0, j0 + BK): causal ones at or after j0, windowed ones before
+    // the last key + window.
+    var iStart = 0u;
+    if (causal) { iStart = j0; }
+    var iEnd = T;
+    if (window > 0u) { iEnd = min(T, j0 + ${BK - 1}u + window); }
+    let tStart = iStart / ${BQ}u * ${BQ}u;
+    for (var g = ${split ? 'wid.y % G' : '0u'}; g < ${split ? 'wid.y % G + 1u' : 'G'}; g++) {
+      let hq = hk * G + g;
+      let qBase = (b * H + hq) * T * ${D}u;
+      let sBase = (b * H + hq) * T;
+      for (var i0 = tStart; i0 < iEnd; i0 += ${BQ}u) {
+        ${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT)}
+        ${stage('dOs', 'dO', 'qBase', 'i0', BQ, D, NT)}
+        for (var e = li; e < ${BQ}u; e += ${NT}u) {
+          let row = i0 + e;
+          var ls = 0.0; var di = 0.0;
+          if (row < T) { ls = stats[2u * (sBase + row)]; di = stats[2u * (sBase + row) + 1u]; }
+          st[2u * e] = ls; st[2u * e + 1u] = di;
+        }
+        workgroupBarrier();
+        ${rep2(TM, TN, (i, j) => `var s${i}_${j} = 0.0; var dp${i}_${j} = 0.0;`)}
+        for (var d = 0u; d < ${V4}u; d++) {
+          ${rep(TM, (i) => `let ka${i} = Ks[${keyL(i)} * ${R4}u + d]; let va${i} = Vs[${keyL(i)} * ${R4}u + d];`)}
+          ${rep(TN, (j) => `let qb${j} = Qs[${qL(j)} * ${R4}u + d]; let gb${j} = dOs[${qL(j)} * ${R4}u + d];`)}
+          ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(ka${i}, qb${j}); dp${i}_${j} += dot(va${i}, gb${j});`)}
+        }
+        if (i0 + ${BQ}u <= T && all_visible(i0, ${BQ}u, j0, ${BK}u, L, causal, window)) {
+          ${rep2(TM, TN, (i, j) => pdsOf(i, j, 'true'), '\n          ')}
+        } else {
+          ${rep2(TM, TN, (i, j) => pdsOf(i, j, `i0 + ${qL(j)} < T && visible(i0 + ${qL(j)}, j0 + ${keyL(i)}, L, causal, window)`), '\n          ')}
+        }
+        workgroupBarrier();
+        for (var jj = 0u; jj < ${BQ}u; jj++) {
+          ${rep(TM, (i) => `let pa${i} = Ps[${keyL(i)} * ${BQP}u + jj]; let da${i} = dSs[${keyL(i)} * ${BQP}u + jj];`)}
+          ${rep(TE, (e) => `let ob${e} = dOs[jj * ${R4}u + ${dim(e)}]; let qb${e} = Qs[jj * ${R4}u + ${dim(e)}];`)}
+          ${rep2(TM, TE, (i, e) => `dv${i}_${e} += pa${i} * ob${e}; dk${i}_${e} += da${i} * qb${e};`)}
+        }
+        workgroupBarrier();
+      }
+    }
+  }
+  ${rep(TM, (i) => `{
+    let key = j0 + ${keyL(i)};
+    if (key < T) {
+      ${rep(TE, (e) => `${storeRow('dk', 'outBase', 'key', dim(e), `dk${i}_${e} * scale`, D)}
+      ${storeRow('dv', 'outBase', 'key', dim(e), `dv${i}_${e}`, D)}`, '\n      ')}
+    }
+  }`, '\n  ')}
+}`;
+}
+
+/** out[b, hk] = Σ_g x[b, hk·G + g] over [B, Hkv, T·D]; params: output size, G, T·D. */
+const GROUP_SUM = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(256)
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let i = wg_flat * 256u + lid.x;
+  if (i >= params[0]) { return; }
+  let G = params[1]; let n = params[2];
+  let head = i / n; let r = i % n;
+  var acc = 0.0;
+  for (var g = 0u; g < G; g++) { acc += x[(head * G + g) * n + r]; }
+  y[i] = acc;
+}`;
+
+/**
+ * Whether the dK/dV kernel runs one workgroup per query head (then sums the group) rather than
+ * per kv head: with grouped-query attention when the grouped grid would have fewer than 1024
+ * workgroups (a large GPU has over 100 compute units, each wanting several). Costs two [B, H, T, D]
+ * buffers and one small summing pass.
+ */
+export function splitGroups(d: AttentionDims, tile: AttentionTile, force?: boolean): boolean {
+  if (force !== undefined) return force && d.H !== d.Hkv;
+  return d.H !== d.Hkv && d.B * d.Hkv * Math.ceil(d.T / tile.BK) < 1024;
+}
+
+/**
+ * The params buffer: the meta words, then the B lengths (T each, or copied on the device from the
+ * keyPadding tensor). The caller releases it after its dispatches (the pool keeps it until the
+ * encoder that reads it is submitted).
+ */
+function paramsBuffer(device: WebGPUDevice, d: AttentionDims, attrs: AttentionAttrs, padding: TensorInfo | undefined): Storage {
+  const meta = new Meta()
+    // A window of T or more hides nothing; 0 keeps the kernels' u32 sums (j + window) from overflowing.
+    .u32(d.T, d.H, d.Hkv, attrs.causal ? 1 : 0, attrs.window >= d.T ? 0 : attrs.window)
+    .f32(attrs.scale * Math.LOG2E, attrs.scale)
+    .u32(d.Hkv === 0 ? 1 : d.H / d.Hkv)
+    .u32(...new Array<number>(d.B).fill(d.T))
+    .build();
+  const s = device.upload('int32', new Int32Array(meta.buffer, meta.byteOffset, meta.length));
+  if (padding) device.copy(padding.storage, 0, s, 8 * 4, d.B * 4);
+  return s;
+}
+
+function checkDims(d: AttentionDims): void {
+  // The grid's y and z carry the heads and the batch.
+  if (d.H > 65535 || d.B > 65535) throw new Error(`attention: at most 65535 heads and batch entries per launch, got H ${d.H}, B ${d.B}`);
+}
+
+export function launchAttention(device: WebGPUDevice, inputs: TensorInfo[], attrs: AttentionAttrs): TensorInfo[] {
+  const [q, k, v] = inputs;
+  const padding = attrs.hasPadding ? inputs[3] : undefined;
+  const d = attentionDims(q, k, v, padding);
+  wgslType(q.dtype);
+  checkDims(d);
+  const o: TensorInfo = { storage: device.alloc(q.dtype, q.shape.reduce((a, b) => a * b, 1)), shape: [...q.shape], dtype: q.dtype };
+  const lse: TensorInfo = { storage: device.alloc(q.dtype, d.B * d.H * d.T), shape: [d.B, d.H, d.T], dtype: q.dtype };
+  if (d.B * d.H * d.T === 0) return [o, lse];
+  const tile = chooseAttentionTile(device, 'forward', d.D, attrs.version);
+  const params = paramsBuffer(device, d, attrs, padding);
+  device.dispatch({
+    name: `attention forward ${tileName(tile)}`, code: forwardShader(tile, d.D),
+    inputs: [params, q.storage, k.storage, v.storage], outputs: [o.storage, lse.storage],
+    workgroups: [Math.ceil(d.T / tile.BQ), d.H, d.B],
+  });
+  device.release(params);
+  return [o, lse];
+}
+
+/** Inputs q, k, v, O, dO, LSE (and keyPadding); outputs dQ, dK, dV. */
+export function launchAttentionBackward(device: WebGPUDevice, inputs: TensorInfo[], attrs: AttentionAttrs): TensorInfo[] {
+  const [q, k, v, o, dO, lse] = inputs;
+  const padding = attrs.hasPadding ? inputs[6] : undefined;
+  const d = attentionDims(q, k, v, padding);
+  wgslType(q.dtype);
+  checkDims(d);
+  const like = (x: TensorInfo): TensorInfo => ({ storage: device.alloc(x.dtype, x.shape.reduce((a, b) => a * b, 1)), shape: [...x.shape], dtype: x.dtype });
+  const dq = like(q), dk = like(k), dv = like(v);
+  const rows = d.B * d.H * d.T;
+  if (rows === 0) return [dq, dk, dv];
+  const fq = chooseAttentionTile(device, 'dq', d.D, attrs.version);
+  const fkv = chooseAttentionTile(device, 'dkv', d.D, attrs.version);
+  const params = paramsBuffer(device, d, attrs, padding);
+  const stats = device.alloc('float32', 2 * rows);
+  device.dispatch({
+    name: 'attention backward delta', code: deltaShader(d.D), meta: new Meta().u32(rows).build(),
+    inputs: [o.storage, dO.storage, lse.storage], outputs: [stats], workgroups: grid1d(Math.ceil(rows / 64)),
+  });
+  device.dispatch({
+    name: `attention backward dQ ${tileName(fq)}`, code: dqShader(fq, d.D),
+    inputs: [params, q.storage, k.storage, v.storage, dO.storage, stats], outputs: [dq.storage],
+    workgroups: [Math.ceil(d.T / fq.BQ), d.H, d.B],
+  });
+  const split = splitGroups(d, fkv, attrs.splitGroups);
+  // Split: each query head's share of dK, dV first, then the sum over each group.
+  const [dkH, dvH] = split ? [device.alloc('float32', d.B * d.H * d.T * d.D), device.alloc('float32', d.B * d.H * d.T * d.D)] : [dk.storage, dv.storage];
+  device.dispatch({
+    name: `attention backward dK/dV ${tileName(fkv)}${split ? ' per query head' : ''}`, code: dkvShader(fkv, d.D, split),
+    inputs: [params, q.storage, k.storage, v.storage, dO.storage, stats], outputs: [dkH, dvH],
+    workgroups: [Math.ceil(d.T / fkv.BK), split ? d.H : d.Hkv, d.B],
+  });
+  if (split) {
+    const n = d.B * d.Hkv * d.T * d.D;
+    const meta = new Meta().u32(n, d.H / d.Hkv, d.T * d.D).build();
+    for (const [from, to] of [[dkH, dk.storage], [dvH, dv.storage]]) {
+      device.dispatch({ name: 'attention backward dK/dV group sum', code: GROUP_SUM, meta, inputs: [from], outputs: [to], workgroups: grid1d(Math.ceil(n / 256)) });
+      device.release(from);
+    }
+  }
+  device.release(params);
+  device.release(stats);
+  return [dq, dk, dv];
+}
+
+export function registerAttentionWebGPU(): void {
+  registerKernel<AttentionAttrs>('attention', 'webgpu', (device, inputs, attrs) => launchAttention(device as WebGPUDevice, inputs, attrs));
+  registerKernel<AttentionAttrs>('attentionBackward', 'webgpu', (device, inputs, attrs) => launchAttentionBackward(device as WebGPUDevice, inputs, attrs));
+}
