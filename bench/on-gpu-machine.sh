@@ -22,8 +22,8 @@ node --version
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
 
 node dist/src/cli/main.js devices 2>&1 | tee "$OUT/devices.txt"
-CI=true RELPO_REQUIRE_WEBGPU=1 timeout 150 node node_modules/ava/entrypoints/cli.mjs --tap > "$OUT/tests.tap" 2>&1
+CI=true RELPO_REQUIRE_WEBGPU=1 timeout 80 node node_modules/ava/entrypoints/cli.mjs --tap > "$OUT/tests.tap" 2>&1
 echo "tests exit $?"; grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/tests.tap" | head -20
-timeout 40 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
-timeout 150 node dist/bench/main.js 2>&1 | tee "$OUT/bench.txt"
-cp bench/results/*.md bench/results/*.json "$OUT/" 2>/dev/null || true
+timeout 25 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
+timeout 150 node dist/bench/main.js --reps 5 2>&1 | tee "$OUT/bench.txt"
+cp bench/results/nvidia-* "$OUT/" 2>/dev/null || true
