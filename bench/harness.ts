@@ -1,6 +1,7 @@
 // Timing kernels: warm-up, then batches of launches between syncs, medians. The same loop times
 // relpo and the peer (TF.js), each with its own launch and its own sync.
 import * as r from '../src/index.js';
+import { mulberry32 } from '../src/autograd/random.js';
 import type { WebGPUDevice } from '../src/device/webgpu/webgpu-device.js';
 
 export interface Timing {
@@ -65,17 +66,6 @@ export function adapterSlug(description: string): string {
   return description.replace(/^webgpu:\s*/, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 }
 
-/** A seeded generator of uniform numbers in [0, 1) (mulberry32), so both libraries get the same inputs. */
-export function uniformSource(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * n standard normal float32 values from a seeded source. Box–Muller for up to 2²⁰ values; beyond
@@ -84,7 +74,7 @@ export function uniformSource(seed: number): () => number {
  */
 export function randnHost(n: number, seed: number): Float32Array {
   const TABLE = 1 << 20;
-  const u = uniformSource(seed);
+  const u = mulberry32(seed);
   const m = Math.min(n, TABLE);
   const out = new Float32Array(n);
   for (let i = 0; i < m; i += 2) {
@@ -105,7 +95,7 @@ export function randnHost(n: number, seed: number): Float32Array {
 
 /** n integers uniform in [0, hi), from a seeded source (token ids and the like). */
 export function randintHost(n: number, hi: number, seed: number): Int32Array {
-  const u = uniformSource(seed);
+  const u = mulberry32(seed);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.floor(u() * hi);
   return out;

@@ -2,6 +2,7 @@
 import type { ExecutionContext } from 'ava';
 import { cpuDevice, webgpuDevice, type Device, type TypedArray } from '../../src/index.js';
 import type { WebGPUDevice } from '../../src/device/webgpu/webgpu-device.js';
+import { mulberry32 } from '../../src/autograd/random.js';
 
 /**
  * The WebGPU device, or null when there is none. Under CI (or RELPO_REQUIRE_WEBGPU=1) a missing
@@ -20,14 +21,7 @@ export const cpu: Device = cpuDevice();
 
 /** A seeded generator, so failures reproduce. */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 1);
 }
 
 /** n values uniform in [lo, hi). */
