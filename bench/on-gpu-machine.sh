@@ -6,6 +6,7 @@
 #   .gl/*.deb                     libvulkan1 and the glvnd libraries NVIDIA's Vulkan driver needs
 #   dist/                         npm run build
 # Results go to $OUT (tests.tap, bench.txt, bench results, demo.txt).
+# TESTS (ava file globs, default all), BENCH_ARGS (e.g. "--only matmul") and DEMO=0 narrow a run.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -22,8 +23,8 @@ node --version
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
 
 node dist/src/cli/main.js devices 2>&1 | tee "$OUT/devices.txt"
-CI=true RELPO_REQUIRE_WEBGPU=1 timeout 80 node node_modules/ava/entrypoints/cli.mjs --tap > "$OUT/tests.tap" 2>&1
+CI=true RELPO_REQUIRE_WEBGPU=1 timeout 80 node node_modules/ava/entrypoints/cli.mjs --tap ${TESTS:-} > "$OUT/tests.tap" 2>&1
 echo "tests exit $?"; grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/tests.tap" | head -20
-timeout 25 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
-timeout 150 node dist/bench/main.js --reps 5 2>&1 | tee "$OUT/bench.txt"
+[ "${DEMO:-1}" = 0 ] || timeout 25 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
+timeout 150 node dist/bench/main.js --reps 5 ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
 cp bench/results/nvidia-* "$OUT/" 2>/dev/null || true

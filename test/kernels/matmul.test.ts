@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import * as r from '../../src/index.js';
 import type { Device, Tensor } from '../../src/index.js';
 import { cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { vec4Splits } from '../../src/kernels/matmul/vec4.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -63,11 +64,25 @@ const CASES: Case[] = [
   { a: [7], b: [7], out: [] },
   { a: [7], b: [2, 7, 3], out: [2, 3] },
   { a: [2, 4, 7], b: [7], out: [2, 4] },
+  // Multiples of 4 (the vec4 rungs' vec4 loads and stores) but not of any tile, in every transpose
+  // combination; batched; b shared by the batch; exactly one 128×128 tile.
+  { a: [68, 36], b: [36, 132], out: [68, 132] },
+  { a: [36, 68], b: [36, 132], opts: { transposeA: true }, out: [68, 132] },
+  { a: [68, 36], b: [132, 36], opts: { transposeB: true }, out: [68, 132] },
+  { a: [36, 68], b: [132, 36], opts: { transposeA: true, transposeB: true }, out: [68, 132] },
+  { a: [3, 20, 8], b: [3, 8, 12], out: [3, 20, 12] },
+  { a: [3, 8, 20], b: [8, 12], opts: { transposeA: true }, out: [3, 20, 12] },
+  { a: [2, 12, 8], b: [8, 12], out: [2, 12, 12] },
+  { a: [128, 32], b: [32, 128], out: [128, 128] },
+  // K a multiple of 4 but N not (A vec4, B and C scalar), and the reverse.
+  { a: [9, 8], b: [8, 13], out: [9, 13] },
+  { a: [9, 7], b: [7, 16], out: [9, 16] },
   // Empty: K = 0 gives zeros; M = 0 or a batch of 0 gives an empty result.
   { a: [3, 0], b: [0, 4], out: [3, 4] },
   { a: [2, 3, 0], b: [0, 4], out: [2, 3, 4] },
   { a: [0, 5], b: [5, 3], out: [0, 3] },
   { a: [0, 2, 5], b: [5, 3], out: [0, 2, 3] },
+  { a: [4, 0], b: [0, 8], out: [4, 8] },
 ];
 
 const describe = (c: Case) => `[${c.a}]${c.opts?.transposeA ? 'ᵀ' : ''} @ [${c.b}]${c.opts?.transposeB ? 'ᵀ' : ''}`;
@@ -119,18 +134,88 @@ for (const v of r.MATMUL_VERSIONS) {
   });
 }
 
-test('webgpu: 513×257 @ 257×129 matches the cpu reference to 1e-5 relative, in every transpose combination', async (t) => {
+/** Every rung but the naive one, and the default choice (undefined). */
+const TILED_VERSIONS = [undefined, ...r.MATMUL_VERSIONS.filter((v) => v.version > 0).map((v) => v.version)];
+
+for (const [M, K, N] of [[513, 257, 129], [516, 260, 132]]) {
+  test(`webgpu: ${M}×${K} @ ${K}×${N} matches the cpu reference to 1e-5 relative, in every transpose combination and tiled version`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const c: Case = { a: transposeA ? [K, M] : [M, K], b: transposeB ? [N, K] : [K, N], opts: { transposeA, transposeB }, out: [M, N] };
+      const want = await product(cpu, c, 3, 'float64');
+      for (const version of TILED_VERSIONS) {
+        const got = await product(gpu, c, 3, 'float32', version);
+        t.deepEqual([...got.shape], [M, N]);
+        assertMaxRel(t, got.data, want.data, 1e-5, `${describe(c)} v${version ?? ' default'}`);
+      }
+    }
+  });
+}
+
+test('webgpu: the vec4 rungs are right whichever of M, K, N are multiples of 4, in every transpose combination, batched and with b shared', async (t) => {
   const gpu = await gpuOrSkip(t);
   if (!gpu) return;
-  for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
-    const c: Case = { a: transposeA ? [257, 513] : [513, 257], b: transposeB ? [129, 257] : [257, 129], opts: { transposeA, transposeB }, out: [513, 129] };
-    const want = await product(cpu, c, 3, 'float64');
-    for (const version of [undefined, 1, 2]) {
-      const got = await product(gpu, c, 3, 'float32', version);
-      t.deepEqual([...got.shape], [513, 129]);
-      assertMaxRel(t, got.data, want.data, 1e-5, `${describe(c)} v${version ?? ' default'}`);
+  const vec4 = r.MATMUL_VERSIONS.filter((v) => v.vec4).map((v) => v.version);
+  t.true(vec4.length > 0);
+  let k = 0;
+  for (const M of [36, 37]) {
+    for (const K of [20, 21]) {
+      for (const N of [68, 67]) {
+        for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+          const a = transposeA ? [K, M] : [M, K], b = transposeB ? [N, K] : [K, N];
+          // Batched both sides (batch offsets of the vec4 indices), then b one matrix for the batch.
+          for (const c of [{ a: [2, ...a], b: [2, ...b], out: [2, M, N] }, { a: [2, ...a], b, out: [2, M, N] }] as Case[]) {
+            c.opts = { transposeA, transposeB };
+            const want = await product(cpu, c, 40 + k, 'float64');
+            for (const version of vec4) {
+              const got = await product(gpu, c, 40 + k, 'float32', version);
+              t.deepEqual([...got.shape], c.out);
+              assertMaxRel(t, got.data, want.data, 1e-5, `v${version} ${describe(c)}`);
+            }
+            k++;
+          }
+        }
+      }
     }
   }
+});
+
+// Serial: buffers freed by tests running beside it would change the live count.
+test.serial('webgpu: split-K (v5) sums its K slices right, uneven last slice, batched, every transpose, and frees its scratch buffer', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const v5 = r.MATMUL_VERSIONS[r.MATMUL_VEC4_SPLIT_K].vec4!;
+  const splits = (M: number, K: number, N: number, batch = 1) => vec4Splits(v5, { M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, 2 ** 31).S;
+  // 16 slices of 136 and a last one of 13 (scalar sum: M·N odd); 8 slices (vec4 sum); 2 slices of
+  // a batch of 3; no split when K is too shallow for two slices of 128, or the output big enough.
+  t.is(splits(37, 2053, 19), 16);
+  t.is(splits(36, 1028, 20), 8);
+  t.is(splits(20, 300, 12, 3), 2);
+  t.is(splits(36, 255, 20), 1);
+  t.is(splits(2048, 4096, 2048), 1);
+  let k = 0;
+  for (const [M, K, N, batch] of [[37, 2053, 19, 1], [36, 1028, 20, 1], [20, 300, 12, 3]]) {
+    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = transposeA ? [K, M] : [M, K], b = transposeB ? [N, K] : [K, N];
+      const c: Case = batch > 1 ? { a: [batch, ...a], b, opts: { transposeA, transposeB }, out: [batch, M, N] } : { a, b, opts: { transposeA, transposeB }, out: [M, N] };
+      const want = await product(cpu, c, 60 + k, 'float64');
+      const before = gpu.memory().liveBuffers;
+      const got = await product(gpu, c, 60 + k, 'float32', r.MATMUL_VEC4_SPLIT_K);
+      t.is(gpu.memory().liveBuffers, before, `${describe(c)}: live buffers`);
+      assertMaxRel(t, got.data, want.data, 1e-5, `v5 ${describe(c)}`);
+      k++;
+    }
+  }
+});
+
+test('every version fits WebGPU\'s default limits (256 invocations, 16 KiB of workgroup memory)', (t) => {
+  const defaults = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 };
+  for (const { version } of r.MATMUL_VERSIONS) {
+    const n = r.matmulVersionNeeds(version);
+    t.true(r.matmulVersionFits(version, defaults), `v${version}: ${JSON.stringify(n)}`);
+  }
+  t.false(r.matmulVersionFits(r.MATMUL_VEC4_LARGE_BLOCK, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 16384 }));
 });
 
 test('webgpu: more than 65535 batch entries run as several launches', async (t) => {
@@ -143,15 +228,18 @@ test('webgpu: more than 65535 batch entries run as several launches', async (t) 
 });
 
 // Serial: tests running beside it would add their own pipelines to the count.
-test.serial('webgpu: the pipeline cache holds one pipeline per version and transpose combination, whatever the shapes', async (t) => {
+test.serial('webgpu: the pipeline cache holds one pipeline per version, transpose combination and vec4 alignment, whatever the shapes', async (t) => {
   const gpu = await gpuOrSkip(t);
   if (!gpu) return;
   const combos = [{}, { transposeA: true }, { transposeB: true }, { transposeA: true, transposeB: true }];
   const shaped = (m: number, k: number, n: number, opts: r.MatmulOptions): Case => ({ a: opts.transposeA ? [k, m] : [m, k], b: opts.transposeB ? [n, k] : [k, n], opts, out: [m, n] });
-  for (const { version } of r.MATMUL_VERSIONS) {
-    for (const opts of combos) await product(gpu, shaped(2, 2, 2, opts), 1, 'float32', version);
+  for (const { version, vec4 } of r.MATMUL_VERSIONS) {
+    // v0-v2: one shader per transpose combination. The vec4 rungs: also one per alignment class
+    // (which of M, K, N are multiples of 4), so warm up with all eight classes.
+    const warm = vec4 ? [2, 4].flatMap((m) => [2, 4].flatMap((k) => [2, 4].map((n) => [m, k, n]))) : [[2, 2, 2]];
+    for (const opts of combos) for (const [m, k, n] of warm) await product(gpu, shaped(m, k, n, opts), 1, 'float32', version);
     const before = gpu.pipelineCount;
-    for (const [m, k, n] of [[3, 5, 7], [100, 3, 1], [1, 200, 70], [130, 0, 129]]) {
+    for (const [m, k, n] of [[3, 5, 7], [100, 3, 1], [1, 200, 70], [130, 0, 129], [8, 12, 132], [132, 36, 20], [0, 4, 4]]) {
       for (const opts of combos) await product(gpu, shaped(m, k, n, opts), 2, 'float32', version);
     }
     t.is(gpu.pipelineCount, before, `v${version}`);

@@ -5,4 +5,8 @@ registerMatmulCpu();
 registerMatmulWebGPU();
 export { matmul } from './op.js';
 export { matmulCost, planMatmul, type MatmulOptions, type MatmulAttrs } from './contract.js';
-export { MATMUL_VERSIONS, chooseMatmulVersion, launchMatmul, type MatmulVersion, type TileConfig } from './webgpu.js';
+export {
+  MATMUL_VERSIONS, MATMUL_VEC4_SMALL_BLOCK, MATMUL_VEC4_LARGE_BLOCK, MATMUL_VEC4_SPLIT_K, chooseMatmulVersion, launchMatmul, matmulVersionNeeds, matmulVersionFits,
+  type MatmulVersion, type TileConfig,
+} from './webgpu.js';
+export { type Vec4TileConfig } from './vec4.js';

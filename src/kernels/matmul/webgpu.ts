@@ -10,17 +10,29 @@
 //   change the load phase: the staging loop walks whichever index is contiguous in memory.
 // v2 tiled, larger blocks (128×128, 8×8 per thread): more reuse per load, for big matrices on GPUs
 //   with many registers.
+// v3-v5 vec4 (vec4.ts): vec4 global loads and stores where the contiguous dimension is a multiple
+//   of 4 (checked scalar loads otherwise, per operand; every shape and transpose runs), k-major
+//   vec4 staging tiles read as vec4 in an outer-product inner loop, the next K tile loaded into
+//   registers during the current one's FMAs and stored into a second staging buffer. v3: 64×64×16
+//   blocks, 4×4 per thread; v4: 128×128×8, 8×8 per thread; v5: v4 with K split into up to 16
+//   slices when the output has under 256 blocks (partial products in a scratch buffer, summed by
+//   a second kernel).
 // With no version asked for, chooseMatmulVersion picks by shape (v0 for thin or tiny outputs).
+// Every rung fits WebGPU's default limits (256 invocations, 16 KiB of workgroup memory); dispatch
+// still checks the device's (matmulVersionFits).
 //
 // The shader source depends only on the version and the transpose flags (M, N, K and batch strides
-// are in `params`), so the pipeline cache holds at most 4 pipelines per version.
-// params: [M, N, K, strideA, strideB, strideC, batchOffset]. Batch entries run along the grid's z
-// dimension, in launches of at most 65535.
+// are in `params`), so the pipeline cache holds at most 4 pipelines per version for v0-v2; the
+// vec4 rungs add which operands are vec4-aligned (at most 20 per version: 4 for each transpose
+// combination, 8 when both are transposed), and split-K its two sum shaders (vec4 and scalar).
+// params: [M, N, K, strideA, strideB, strideC, batchOffset] (the vec4 rungs add [S, kChunk]).
+// Batch entries (times K splits) run along the grid's z dimension, in launches of at most 65535.
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { MAX_WORKGROUPS_PER_DIM, Meta } from '../wgsl.js';
+import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d } from '../wgsl.js';
 import { type MatmulAttrs, type MatmulLayout, matmulLayout } from './contract.js';
 import { checkMatmulDtypes } from './cpu.js';
+import { type Vec4TileConfig, splitKReduceShader, vec4Alignment, vec4Invocations, vec4Shader, vec4Splits, vec4WorkgroupBytes } from './vec4.js';
 
 export interface TileConfig {
   /** Rows / columns of C per workgroup. */
@@ -36,15 +48,50 @@ export interface TileConfig {
 export interface MatmulVersion {
   version: number;
   name: string;
-  /** Absent for the naive kernel. */
+  /** The scalar tiled kernels (v1, v2). */
   tile?: TileConfig;
+  /** The vec4 tiled kernels (v3-v5). Neither tile nor vec4: the naive kernel. */
+  vec4?: Vec4TileConfig;
 }
 
 export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
   { version: 0, name: 'naive: one thread per output' },
   { version: 1, name: 'tiled 64×64×16, 4×4 per thread', tile: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 } },
   { version: 2, name: 'tiled 128×128×16, 8×8 per thread', tile: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 } },
+  { version: 3, name: 'vec4 64×64×16, 4×4 per thread', vec4: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, doubleBuffer: true } },
+  { version: 4, name: 'vec4 128×128×8, 8×8 per thread', vec4: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, doubleBuffer: true } },
+  {
+    version: 5,
+    name: 'vec4 128×128×8, 8×8 per thread, split-K',
+    vec4: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, doubleBuffer: true, splitK: { targetWorkgroups: 256, minK: 128 } },
+  },
 ];
+
+/**
+ * The vec4 rungs by role, for picking a default from measured numbers (chooseMatmulVersion does
+ * not use them yet: v1/v2 stay the default until the vec4 rungs have been timed on a GPU).
+ */
+export const MATMUL_VEC4_SMALL_BLOCK = 3;
+export const MATMUL_VEC4_LARGE_BLOCK = 4;
+export const MATMUL_VEC4_SPLIT_K = 5;
+
+/** What a version's shader needs of the device: invocations per workgroup and workgroup memory. */
+export function matmulVersionNeeds(version: number): { invocations: number; workgroupBytes: number } {
+  const v = MATMUL_VERSIONS[version];
+  if (!v) throw new Error(`matmul: no kernel version ${version} (have 0..${MATMUL_VERSIONS.length - 1})`);
+  if (v.vec4) return { invocations: vec4Invocations(v.vec4), workgroupBytes: vec4WorkgroupBytes(v.vec4) };
+  if (v.tile) {
+    const { BM, BN, BK, TM, TN } = v.tile;
+    return { invocations: (BM / TM) * (BN / TN), workgroupBytes: BK * (BM + BN) * 4 };
+  }
+  return { invocations: NAIVE_WG * NAIVE_WG, workgroupBytes: 0 };
+}
+
+/** Whether a version runs within these device limits (every version fits WebGPU's defaults). */
+export function matmulVersionFits(version: number, limits: Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>): boolean {
+  const n = matmulVersionNeeds(version);
+  return n.invocations <= limits.maxComputeInvocationsPerWorkgroup && n.workgroupBytes <= limits.maxComputeWorkgroupStorageSize;
+}
 
 /**
  * The version run when none is asked for. Tiling pays only when a workgroup's block is mostly inside
@@ -168,27 +215,49 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-function shaderFor(version: number, tA: boolean, tB: boolean): { code: string; rows: number; cols: number } {
+function shaderFor(version: number, l: MatmulLayout, tA: boolean, tB: boolean): { code: string; rows: number; cols: number } {
   const v = MATMUL_VERSIONS[version];
   if (!v) throw new Error(`matmul: no kernel version ${version} (have 0..${MATMUL_VERSIONS.length - 1})`);
+  if (v.vec4) return { code: vec4Shader(v.vec4, tA, tB, vec4Alignment(l, tA, tB)), rows: v.vec4.BM, cols: v.vec4.BN };
   if (!v.tile) return { code: naiveShader(tA, tB), rows: NAIVE_WG, cols: NAIVE_WG };
   return { code: tiledShader(v.tile, tA, tB), rows: v.tile.BM, cols: v.tile.BN };
 }
 
-/** Queues C = op(A)·op(B) with a given layout into `out`; one dispatch per 65535 batch entries. */
+/**
+ * Queues C = op(A)·op(B) with a given layout into `out`: one dispatch per 65535 batch entries (times
+ * K slices, when a split-K rung splits), then the split-K sum when it does.
+ */
 export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, attrs: MatmulAttrs = {}): void {
   const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l) } = attrs;
-  const { code, rows, cols } = shaderFor(version, transposeA, transposeB);
+  const { code, rows, cols } = shaderFor(version, l, transposeA, transposeB);
   if (l.batch * l.M * l.N === 0) return;
+  if (!matmulVersionFits(version, device.limits)) {
+    const n = matmulVersionNeeds(version);
+    throw new Error(`matmul v${version} needs ${n.invocations} invocations and ${n.workgroupBytes} bytes of workgroup memory per workgroup; this device allows ${device.limits.maxComputeInvocationsPerWorkgroup} and ${device.limits.maxComputeWorkgroupStorageSize}`);
+  }
   const gx = Math.ceil(l.N / cols), gy = Math.ceil(l.M / rows);
   if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
     throw new Error(`matmul: an output of ${l.M}×${l.N} needs ${gy}×${gx} workgroups, over WebGPU's ${MAX_WORKGROUPS_PER_DIM} per dimension`);
   }
   const name = `matmul v${version}${transposeA ? ' Aᵀ' : ''}${transposeB ? ' Bᵀ' : ''}`;
-  for (let z0 = 0; z0 < l.batch; z0 += MAX_WORKGROUPS_PER_DIM) {
-    const gz = Math.min(MAX_WORKGROUPS_PER_DIM, l.batch - z0);
-    const meta = new Meta().u32(l.M, l.N, l.K, l.strideA, l.strideB, l.strideC, z0).build();
-    device.dispatch({ name, code, meta, inputs: [a.storage, b.storage], outputs: [out.storage], workgroups: [gx, gy, gz] });
+  const vec4 = MATMUL_VERSIONS[version].vec4;
+  // The vec4 rungs may split K (S > 1): grid z runs over batch·S into a scratch buffer of S
+  // partial products per entry, then splitKReduceShader sums them into out.
+  const { S, kChunk } = vec4 ? vec4Splits(vec4, l, device.limits.maxStorageBufferBindingSize) : { S: 1, kChunk: l.K };
+  const target = S === 1 ? out.storage : device.alloc('float32', l.batch * S * l.M * l.N);
+  const zTotal = l.batch * S;
+  for (let z0 = 0; z0 < zTotal; z0 += MAX_WORKGROUPS_PER_DIM) {
+    const gz = Math.min(MAX_WORKGROUPS_PER_DIM, zTotal - z0);
+    const words = new Meta().u32(l.M, l.N, l.K, l.strideA, l.strideB, l.strideC, z0);
+    if (vec4) words.u32(S, kChunk);
+    device.dispatch({ name, code, meta: words.build(), inputs: [a.storage, b.storage], outputs: [target], workgroups: [gx, gy, gz] });
+  }
+  if (S > 1) {
+    const vec = (l.M * l.N) % 4 === 0, w = vec ? 4 : 1;
+    const total = (l.batch * l.M * l.N) / w;
+    const meta = new Meta().u32((l.M * l.N) / w, S, total).build();
+    device.dispatch({ name: `${name} split-K sum`, code: splitKReduceShader(vec), meta, inputs: [target], outputs: [out.storage], workgroups: grid1d(Math.ceil(total / 256)) });
+    device.release(target);
   }
 }
 
