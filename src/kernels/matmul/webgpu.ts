@@ -94,20 +94,23 @@ export function matmulVersionFits(version: number, limits: Pick<GPUSupportedLimi
 }
 
 /**
- * The version run when none is asked for. Tiling pays only when a workgroup's block is mostly inside
- * the output: for a thin or tiny output (min(M, N) < 16, or under a quarter of a 64×64 block) the
- * tiled kernels leave most of their threads' work on padding, and many such batch entries made v1
- * ~45× slower than v0 on lavapipe (65537 products of 1×2 by 2×3: 7.6 s against 0.17 s). The large
- * block (v2) is used only once there are enough of its blocks (512) to fill a big GPU; below that
- * the 64×64 block keeps more workgroups in flight. Measured on an H200 (bench/results): v1 beats v2
- * at 1024³ (0.28 vs 0.41 ms) and at 512×5632×2048 (0.81 vs 1.33 ms); v2 wins at 4096³ (5.8 vs
- * 7.7 ms, 1024 blocks). On lavapipe v2 wins from much smaller sizes, but lavapipe is not the
- * target for speed.
+ * The version run when none is asked for, from H200 timings (bench/results/nvidia-*-only-matmul.md,
+ * Dawn/Vulkan, median ms):
+ * - thin or tiny outputs (min(M, N) < 16, or under a quarter of a 64×64 block): v0. The tiled
+ *   kernels leave most of their threads on padding there; 65537 products of 1×2 by 2×3 took 7.6 s
+ *   with v1 and 0.17 s with v0 (lavapipe).
+ * - 512 or more 128×128 blocks: v4 (4096³: 4.05 ms against v3's 5.77 and v2's 5.76).
+ * - fewer blocks but a deep K (≥ 2048): v5, whose split-K fills the GPU (512×5632×2048: 0.508 ms
+ *   against v3's 0.578; 512×2048×5632: 0.604 against v4's 0.617).
+ * - otherwise v3, the 64×64 vec4 block (1024³: 0.215 ms, v5 0.259; 512×576×1536: 0.145, as v1).
+ * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
+ * speed.
  */
 export function chooseMatmulVersion(l: MatmulLayout): number {
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
-  if (Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch >= 512) return 2;
-  return 1;
+  if (Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch >= 512) return MATMUL_VEC4_LARGE_BLOCK;
+  if (l.K >= 2048) return MATMUL_VEC4_SPLIT_K;
+  return MATMUL_VEC4_SMALL_BLOCK;
 }
 
 const HEADER = /* wgsl */ `
