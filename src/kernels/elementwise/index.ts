@@ -1,5 +1,6 @@
 import { registerElementwiseCpu } from './cpu.js';
 import { registerElementwiseWebGPU } from './webgpu.js';
+import './methods.js';
 registerElementwiseCpu();
 registerElementwiseWebGPU();
 export * from './op.js';

@@ -1,5 +1,5 @@
 // Tensor methods for the gather family (x.gather(axis, index), x.indexSelect(axis, ids),
-// x.sort(axis, descending)), installed by declaration merging as in src/tensor-methods.ts.
+// x.sort(axis, descending)), installed by declaration merging, as every kernel family installs its own.
 import { Tensor } from '../../autograd/tensor.js';
 import * as g from './op.js';
 

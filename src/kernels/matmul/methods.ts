@@ -1,5 +1,5 @@
-// x.matmul(y): installed on the Tensor prototype by declaration merging, as src/tensor-methods.ts
-// does for the other ops (the Tensor class lives below the kernels).
+// x.matmul(y): installed on the Tensor prototype by declaration merging, as every kernel family
+// installs its own methods (the Tensor class lives below the kernels).
 import { Tensor } from '../../autograd/tensor.js';
 import type { MatmulAttrs } from './contract.js';
 import { matmul } from './op.js';

@@ -1,5 +1,5 @@
 // x.softmax(axis), x.logSoftmax(axis), x.logSigmoid(): installed on Tensor from here, above the
-// autograd layer that defines the class (as src/tensor-methods.ts does for the core ops).
+// autograd layer that defines the class, as every kernel family installs its own.
 import { Tensor } from '../../autograd/tensor.js';
 import { logSigmoid, logSoftmax, softmax } from './op.js';
 
