@@ -181,33 +181,62 @@ test('webgpu: the vec4 rungs are right whichever of M, K, N are multiples of 4, 
   }
 });
 
-// Serial: buffers freed by tests running beside it would change the live count.
-test.serial('webgpu: split-K (v5) sums its K slices right, uneven last slice, batched, every transpose, and frees its scratch buffer', async (t) => {
-  const gpu = await gpuOrSkip(t);
-  if (!gpu) return;
-  const v5 = r.MATMUL_VERSIONS[r.MATMUL_VEC4_SPLIT_K].vec4!;
-  const splits = (M: number, K: number, N: number, batch = 1) => vec4Splits(v5, { M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, 2 ** 31).S;
-  // 16 slices of 136 and a last one of 13 (scalar sum: M·N odd); 8 slices (vec4 sum); 2 slices of
-  // a batch of 3; no split when K is too shallow for two slices of 128, or the output big enough.
-  t.is(splits(37, 2053, 19), 16);
-  t.is(splits(36, 1028, 20), 8);
-  t.is(splits(20, 300, 12, 3), 2);
-  t.is(splits(36, 255, 20), 1);
-  t.is(splits(2048, 4096, 2048), 1);
-  let k = 0;
-  for (const [M, K, N, batch] of [[37, 2053, 19, 1], [36, 1028, 20, 1], [20, 300, 12, 3]]) {
-    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
-      const a = transposeA ? [K, M] : [M, K], b = transposeB ? [N, K] : [K, N];
-      const c: Case = batch > 1 ? { a: [batch, ...a], b, opts: { transposeA, transposeB }, out: [batch, M, N] } : { a, b, opts: { transposeA, transposeB }, out: [M, N] };
-      const want = await product(cpu, c, 60 + k, 'float64');
-      const before = gpu.memory().liveBuffers;
-      const got = await product(gpu, c, 60 + k, 'float32', r.MATMUL_VEC4_SPLIT_K);
-      t.is(gpu.memory().liveBuffers, before, `${describe(c)}: live buffers`);
-      assertMaxRel(t, got.data, want.data, 1e-5, `v5 ${describe(c)}`);
-      k++;
+/** The rungs that split K (v5-v7). */
+const SPLIT_K_VERSIONS = r.MATMUL_VERSIONS.filter((v) => v.vec4?.splitK);
+
+test('split-K plans: slices of at least minK, multiples of BK, covering K, and only for outputs of few blocks', (t) => {
+  t.deepEqual(SPLIT_K_VERSIONS.map((v) => v.version), [r.MATMUL_VEC4_SPLIT_K, r.MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K]);
+  const plan = (version: number, M: number, K: number, N: number, batch = 1) =>
+    vec4Splits(r.MATMUL_VERSIONS[version].vec4!, { M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, 2 ** 31);
+  // [M, K, N, batch] → S for v5 (128×128, target 256), v6 (64×64, target 512), v7 (32×64, target
+  // 1024). 2053 = 16 slices of 136 and a last one of 13 for v5 (BK 8), 15 of 144 (last 37) for
+  // v6/v7 (BK 16); no split when K is too shallow for two slices of 128 or the output is big
+  // enough; the H200 shapes: 512×576×1536 and 1024³ split for the small blocks, 1024×1024×2048 not
+  // for v6 (512 blocks of 64×64), 2048² not for v7 (2048 blocks of 32×64), the TinyLlama up
+  // projection only for v5 (v6: 704 blocks, v7: 1408).
+  const table: [number[], number[]][] = [
+    [[37, 2053, 19, 1], [16, 15, 15]],
+    [[36, 1028, 20, 1], [8, 8, 8]],
+    [[20, 300, 12, 3], [2, 2, 2]],
+    [[36, 255, 20, 1], [1, 1, 1]],
+    [[2048, 4096, 2048, 1], [1, 1, 1]],
+    [[512, 576, 1536, 1], [4, 3, 3]],
+    [[1024, 1024, 1024, 1], [4, 2, 2]],
+    [[1024, 1024, 2048, 1], [2, 1, 1]],
+    [[512, 2048, 5632, 1], [2, 1, 1]],
+  ];
+  for (const [[M, K, N, batch], want] of table) {
+    for (const [i, v] of SPLIT_K_VERSIONS.entries()) {
+      const { S, kChunk } = plan(v.version, M, K, N, batch);
+      const what = `v${v.version} ${M}×${K}×${N}×${batch}`;
+      t.is(S, want[i], what);
+      if (S === 1) continue;
+      t.true(kChunk % v.vec4!.BK === 0 && kChunk >= v.vec4!.splitK!.minK, `${what}: slice ${kChunk}`);
+      t.true((S - 1) * kChunk < K && S * kChunk >= K, `${what}: ${S} slices of ${kChunk} cover K once`);
     }
   }
 });
+
+// Serial: buffers freed by tests running beside it would change the live count.
+for (const v of SPLIT_K_VERSIONS) {
+  test.serial(`webgpu: split-K (v${v.version}) sums its K slices right, uneven last slice, batched, every transpose, and frees its scratch buffer`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    let k = 0;
+    for (const [M, K, N, batch] of [[37, 2053, 19, 1], [36, 1028, 20, 1], [20, 300, 12, 3]]) {
+      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = transposeA ? [K, M] : [M, K], b = transposeB ? [N, K] : [K, N];
+        const c: Case = batch > 1 ? { a: [batch, ...a], b, opts: { transposeA, transposeB }, out: [batch, M, N] } : { a, b, opts: { transposeA, transposeB }, out: [M, N] };
+        const want = await product(cpu, c, 60 + k, 'float64');
+        const before = gpu.memory().liveBuffers;
+        const got = await product(gpu, c, 60 + k, 'float32', v.version);
+        t.is(gpu.memory().liveBuffers, before, `${describe(c)}: live buffers`);
+        assertMaxRel(t, got.data, want.data, 1e-5, `v${v.version} ${describe(c)}`);
+        k++;
+      }
+    }
+  });
+}
 
 test('every version fits WebGPU\'s default limits (256 invocations, 16 KiB of workgroup memory)', (t) => {
   const defaults = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 };
@@ -216,6 +245,9 @@ test('every version fits WebGPU\'s default limits (256 invocations, 16 KiB of wo
     t.true(r.matmulVersionFits(version, defaults), `v${version}: ${JSON.stringify(n)}`);
   }
   t.false(r.matmulVersionFits(r.MATMUL_VEC4_LARGE_BLOCK, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 16384 }));
+  // v7's 32×64 block: 128 threads and 12 KiB, so it also runs where v3-v6 do not.
+  t.deepEqual(r.matmulVersionNeeds(r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K), { invocations: 128, workgroupBytes: 12288 });
+  t.true(r.matmulVersionFits(r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 12288 }));
 });
 
 test('webgpu: more than 65535 batch entries run as several launches', async (t) => {

@@ -1,4 +1,4 @@
-// The vec4 rungs of the matmul ladder (v3-v5): the tiled kernel rewritten for GPUs whose cost is
+// The vec4 rungs of the matmul ladder (v3-v7): the tiled kernel rewritten for GPUs whose cost is
 // in memory instructions rather than arithmetic (NVIDIA through Dawn/Vulkan in particular).
 //
 // What changes from the scalar tiled kernels (v1, v2):
@@ -28,7 +28,7 @@
 // - Double buffering: the next K tile is loaded into registers before the current one is
 //   computed (the global loads are in flight during the FMAs), then stored into the other of two
 //   staging buffers, so one barrier per K tile suffices.
-// - Optionally split K (v5): with few output blocks for the GPU, grid z also runs over S slices of
+// - Optionally split K (v5-v7): with few output blocks for the GPU, grid z also runs over S slices of
 //   K; each writes its partial product to its own copy of C in a scratch buffer, and a second
 //   kernel sums the S copies (WGSL has no float atomics).
 // params: [M, N, K, strideA, strideB, strideC, zOffset, S, kChunk]: the other rungs' layout plus

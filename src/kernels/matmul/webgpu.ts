@@ -10,13 +10,15 @@
 //   change the load phase: the staging loop walks whichever index is contiguous in memory.
 // v2 tiled, larger blocks (128×128, 8×8 per thread): more reuse per load, for big matrices on GPUs
 //   with many registers.
-// v3-v5 vec4 (vec4.ts): vec4 global loads and stores where the contiguous dimension is a multiple
+// v3-v7 vec4 (vec4.ts): vec4 global loads and stores where the contiguous dimension is a multiple
 //   of 4 (checked scalar loads otherwise, per operand; every shape and transpose runs), k-major
 //   vec4 staging tiles read as vec4 in an outer-product inner loop, the next K tile loaded into
 //   registers during the current one's FMAs and stored into a second staging buffer. v3: 64×64×16
 //   blocks, 4×4 per thread; v4: 128×128×8, 8×8 per thread; v5: v4 with K split into up to 16
 //   slices when the output has under 256 blocks (partial products in a scratch buffer, summed by
-//   a second kernel).
+//   a second kernel). v6: v3's 64×64×16 block with split-K when the output has under 512 such
+//   blocks; v7: 32×64×16 blocks of 128 threads (4×4 each: twice v3's workgroups for an output), with
+//   split-K under 1024 such blocks. Split-K slices are at least 128 deep (a multiple of BK).
 // With no version asked for, chooseMatmulVersion picks by shape (v0 for thin or tiny outputs).
 // Every rung fits WebGPU's default limits (256 invocations, 16 KiB of workgroup memory); dispatch
 // still checks the device's (matmulVersionFits).
@@ -50,7 +52,7 @@ export interface MatmulVersion {
   name: string;
   /** The scalar tiled kernels (v1, v2). */
   tile?: TileConfig;
-  /** The vec4 tiled kernels (v3-v5). Neither tile nor vec4: the naive kernel. */
+  /** The vec4 tiled kernels (v3-v7). Neither tile nor vec4: the naive kernel. */
   vec4?: Vec4TileConfig;
 }
 
@@ -65,6 +67,16 @@ export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
     name: 'vec4 128×128×8, 8×8 per thread, split-K',
     vec4: { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, doubleBuffer: true, splitK: { targetWorkgroups: 256, minK: 128 } },
   },
+  {
+    version: 6,
+    name: 'vec4 64×64×16, 4×4 per thread, split-K',
+    vec4: { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, doubleBuffer: true, splitK: { targetWorkgroups: 512, minK: 128 } },
+  },
+  {
+    version: 7,
+    name: 'vec4 32×64×16, 4×4 per thread, split-K',
+    vec4: { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4, doubleBuffer: true, splitK: { targetWorkgroups: 1024, minK: 128 } },
+  },
 ];
 
 /**
@@ -74,6 +86,10 @@ export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
 export const MATMUL_VEC4_SMALL_BLOCK = 3;
 export const MATMUL_VEC4_LARGE_BLOCK = 4;
 export const MATMUL_VEC4_SPLIT_K = 5;
+/** v3's 64×64 block with split-K (for outputs of under 512 such blocks). */
+export const MATMUL_VEC4_SMALL_BLOCK_SPLIT_K = 6;
+/** 32×64 blocks of 128 threads, with split-K (for outputs of under 1024 such blocks). */
+export const MATMUL_VEC4_TINY_BLOCK_SPLIT_K = 7;
 
 /** What a version's shader needs of the device: invocations per workgroup and workgroup memory. */
 export function matmulVersionNeeds(version: number): { invocations: number; workgroupBytes: number } {
