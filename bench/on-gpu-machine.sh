@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suite, the demo and the full benchmark on a borrowed GPU machine that has no Node:
-# the files it needs travel with the working tree, packed beforehand on a Debian machine:
+# the files it needs travel with the working tree, packed beforehand by bench/pack-for-gpu-machine.sh:
 #   .devpack/node.xz              xz -9 of the node binary
 #   .devpack/node_modules.tar.xz  node_modules for linux-x64 (no typescript, no other platforms)
 #   .gl/*.deb                     libvulkan1 and the glvnd libraries NVIDIA's Vulkan driver needs
