@@ -55,6 +55,10 @@ test('gradcheck: permute, slice, concat, broadcastTo, reshape, clone', async (t)
     ['concat', (x, y) => r.concat([x, y], 1), [a, b]],
     ['broadcastTo', (y) => r.broadcastTo(y, [3, 2, 5, 4]), [b]],
     ['reshape+clone', (x) => r.clone(r.reshape(x, [4, 6])), [a]],
+    ['transpose', (x) => r.transpose(x, 0, 2), [a]],
+    ['narrow', (x) => r.narrow(x, 1, 1, 2), [a]],
+    ['stack', (x, y) => r.stack([r.squeeze(y, 1), r.narrow(x, 1, 0, 1).squeeze(1)], 1), [a, b]],
+    ['unsqueeze+flatten', (x) => r.flatten(r.unsqueeze(x, 1)), [a]],
   ];
   for (const [name, fn, inputs] of cases) {
     const res = await r.gradcheck(fn, inputs);

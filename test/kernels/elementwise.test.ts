@@ -119,6 +119,8 @@ test('cast truncates toward zero and passes gradients between float types', asyn
   const x = r.tensor([1, 2], [2], { device: cpu, dtype: 'float64', requiresGrad: true });
   r.tidy(() => r.sum(r.mul(r.cast(x, 'float32'), 3)).backward());
   t.deepEqual(await values(x.grad!), [3, 3]);
+  const res = await r.gradcheck((v) => r.cast(r.mul(r.cast(v, 'float32'), 2), 'float64'), [x], { eps: 1e-3, atol: 1e-4 });
+  t.true(res.ok, JSON.stringify(res));
 });
 
 test('sigmoid and tanh stay finite and exact at ±1e4', async (t) => {
