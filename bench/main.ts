@@ -20,6 +20,10 @@ interface Row {
   gbps?: number;
   /** TF.js median ms for the same case (one timing per case, repeated on each variant's row). */
   peerMs?: number;
+  /** Median GPU time of one launch: the sum of its kernels' timestamped passes (device.profile). */
+  gpuMs?: number;
+  /** TF.js's GPU time for the case (tf.time's kernelMs, also from timestamp queries). */
+  peerGpuMs?: number;
   /** peerMs / medianMs: above 1, relpo is faster. */
   peerRatio?: number;
   /** max |relpo − TF.js| / max |TF.js| over the output. */
@@ -92,12 +96,12 @@ const fmtRate = (row: Row) => (row.gflops !== undefined ? `${row.gflops.toFixed(
 const fmtRatio = (x: number | undefined) => (x === undefined ? '' : `${x.toFixed(2)}×`);
 const fmtErr = (row: Row) => (row.maxRelErr === undefined ? '' : `${row.maxRelErr === 0 ? '0' : row.maxRelErr.toExponential(1)}${row.agrees ? '' : ' !'}`);
 
-process.stdout.write(`${'kernel'.padEnd(11)} ${'variant'.padEnd(45)} ${'shape'.padEnd(30)} ${'ms'.padStart(10)}  ${'rate'.padStart(16)}  ${'TF.js ms'.padStart(10)}  ${'ratio'.padStart(8)}  ${'err'.padStart(9)}\n`);
+process.stdout.write(`${'kernel'.padEnd(11)} ${'variant'.padEnd(45)} ${'shape'.padEnd(30)} ${'ms'.padStart(10)}  ${'rate'.padStart(16)}  ${'TF.js ms'.padStart(10)}  ${'ratio'.padStart(8)}  ${'err'.padStart(9)}  ${'GPU ms'.padStart(9)}  ${'TF.js GPU'.padStart(9)}\n`);
 function report(row: Row): void {
   rows.push(row);
   const extra = row.error ? `  ${row.error}` : row.vsBaseline !== undefined ? `  ${fmtRatio(row.vsBaseline)} vs baseline` : '';
   process.stdout.write(
-    `${row.kernel.padEnd(11)} ${row.variant.padEnd(45)} ${row.shape.padEnd(30)} ${fmtMs(row.medianMs).padStart(10)}  ${fmtRate(row).padStart(16)}  ${fmtMs(row.peerMs).padStart(10)}  ${fmtRatio(row.peerRatio).padStart(8)}  ${fmtErr(row).padStart(9)}${extra}\n`,
+    `${row.kernel.padEnd(11)} ${row.variant.padEnd(45)} ${row.shape.padEnd(30)} ${fmtMs(row.medianMs).padStart(10)}  ${fmtRate(row).padStart(16)}  ${fmtMs(row.peerMs).padStart(10)}  ${fmtRatio(row.peerRatio).padStart(8)}  ${fmtErr(row).padStart(9)}  ${fmtMs(row.gpuMs).padStart(9)}  ${fmtMs(row.peerGpuMs).padStart(9)}${extra}\n`,
   );
 }
 
@@ -128,6 +132,30 @@ async function peerValues(p: Peer, c: BenchCase, x: TF.Tensor[]): Promise<ArrayL
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median GPU time of one launch, from timestamp queries; undefined where the adapter has none. */
+async function gpuTime(v: BenchCase['variants'][number], x: r.Tensor[]): Promise<number | undefined> {
+  if (!gpu!.canProfile) return undefined;
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const { kernels } = await gpu!.profile(() => r.tidy(() => void v.run(x)));
+    times.push(kernels.reduce((s, k) => s + k.ms, 0));
+  }
+  return median(times);
+}
+
+/** TF.js's GPU time for the case (tf.time's kernelMs), or undefined when it cannot measure one. */
+async function peerGpuTime(p: Peer, c: BenchCase, x: TF.Tensor[]): Promise<number | undefined> {
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const info = await p.tf.time(() => p.tf.tidy(() => void c.peer!(p.tf, x)));
+    if (typeof info.kernelMs !== 'number') return undefined;
+    times.push(info.kernelMs);
+  }
+  return median(times);
+}
+
 /** Host inputs of the previous case, reused when the next has the same default-filled ones (softmax then logSoftmax at 4096×32000). */
 let lastHost = new Map<string, Float32Array | Int32Array>();
 
@@ -149,12 +177,14 @@ async function runCase(c: BenchCase, seed: number): Promise<void> {
   let want: ArrayLike<number>[] | null = null;
   let peerT: Timing | null = null;
   let peerError: string | undefined;
+  let peerGpu: number | undefined;
   if (peer && c.peer) {
     const p = peer;
     const tx = host.map((h, i) => p.tf.tensor(h, c.inputs[i].shape, c.inputs[i].dtype ?? 'float32'));
     try {
       want = await peerValues(p, c, tx);
       peerT = await timeBatches(() => p.tf.tidy(() => void c.peer!(p.tf, tx)), () => p.sync(), timeOpts);
+      peerGpu = await peerGpuTime(p, c, tx);
     } catch (e) {
       peerError = `TF.js failed: ${message(e)}`;
     } finally {
@@ -175,6 +205,8 @@ async function runCase(c: BenchCase, seed: number): Promise<void> {
       const t = await timeBatches(() => r.tidy(() => void v.run(x)), () => gpu!.sync(), timeOpts);
       Object.assign(row, { medianMs: t.medianMs, minMs: t.minMs }, rate(t.medianMs));
       if (peerT) Object.assign(row, { peerMs: peerT.medianMs, peerRatio: peerT.medianMs / t.medianMs });
+      row.gpuMs = await gpuTime(v, x);
+      row.peerGpuMs = peerGpu;
     } catch (e) {
       row.error = `relpo failed: ${message(e)}`;
     }
@@ -211,15 +243,16 @@ const md = [
   '',
   peer
     ? `Peer: ${peer.name} on the same adapter in the same run (${Object.entries(peer.flags).map(([k, v]) => `${k}=${v}`).join(', ')}). ` +
-      '"TF.js / relpo" is TF.js time over relpo time: above 1, relpo is faster. "err" is max |relpo − TF.js| / max |TF.js| over the output.'
+      '"TF.js / relpo" is TF.js time over relpo time: above 1, relpo is faster. "err" is max |relpo − TF.js| / max |TF.js| over the output. ' +
+      '"GPU ms" is the median GPU time of one launch from timestamp queries (relpo: device.profile, each kernel in its own pass; TF.js: tf.time\'s kernelMs), without the JS and submission costs that the wall-clock "ms" includes.'
     : `Peer: ${peerNote}.`,
   ...(disagree.length ? ['', `**${disagree.length} row(s) disagree with TF.js beyond tolerance** (marked !).`] : []),
   '',
-  `| kernel | variant | shape | ms | rate | TF.js ms | TF.js / relpo | err |${anyBaseline ? ' vs baseline |' : ''}`,
-  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |${anyBaseline ? ' ---: |' : ''}`,
+  `| kernel | variant | shape | ms | rate | TF.js ms | TF.js / relpo | err | GPU ms | TF.js GPU ms |${anyBaseline ? ' vs baseline |' : ''}`,
+  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${anyBaseline ? ' ---: |' : ''}`,
   ...rows.map(
     (x) =>
-      `| ${x.kernel} | ${x.variant} | ${x.shape} | ${fmtMs(x.medianMs)} | ${fmtRate(x)} | ${fmtMs(x.peerMs)} | ${fmtRatio(x.peerRatio)} | ${fmtErr(x)}${x.error ? ` ${x.error}` : ''} |${anyBaseline ? ` ${fmtRatio(x.vsBaseline)} |` : ''}`,
+      `| ${x.kernel} | ${x.variant} | ${x.shape} | ${fmtMs(x.medianMs)} | ${fmtRate(x)} | ${fmtMs(x.peerMs)} | ${fmtRatio(x.peerRatio)} | ${fmtErr(x)}${x.error ? ` ${x.error}` : ''} | ${fmtMs(x.gpuMs)} | ${fmtMs(x.peerGpuMs)} |${anyBaseline ? ` ${fmtRatio(x.vsBaseline)} |` : ''}`,
   ),
   '',
 ].join('\n');

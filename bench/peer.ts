@@ -4,6 +4,7 @@
 // GPUDevice on it; its work goes to that device's queue.
 import { createRequire } from 'node:module';
 import type * as TF from '@tensorflow/tfjs-core';
+import { DAWN_OPTIONS } from '../src/device/webgpu/create.js';
 
 export type Tf = typeof TF;
 
@@ -43,7 +44,7 @@ export async function installNavigatorGpu(): Promise<GPU | null> {
   try {
     const dawn = await import('webgpu');
     Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create([]);
+    const gpu = dawn.create(DAWN_OPTIONS);
     if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     return gpu;

@@ -1,13 +1,20 @@
 // Finding a WebGPU adapter: navigator.gpu in a browser, Dawn (the `webgpu` npm package) in Node.
 import { WebGPUDevice } from './webgpu-device.js';
 
+/**
+ * Dawn quantizes timestamp queries by default (a browser's defence against timing attacks), which
+ * would round kernel times in profiles to tens of microseconds; a framework profiling its own
+ * kernels wants them exact.
+ */
+export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
+
 async function getGPU(): Promise<GPU | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   try {
     const dawn = await import('webgpu');
     Object.assign(globalThis, dawn.globals);
-    return dawn.create([]);
+    return dawn.create(DAWN_OPTIONS);
   } catch (e) {
     return null;
   }
@@ -32,7 +39,9 @@ export async function createWebGPUDevice(): Promise<WebGPUDevice | null> {
   if (!adapter) return null;
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k] as number;
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Timestamp queries, where the adapter has them, let WebGPUDevice.profile() time kernels on the GPU.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   // The GPU instance and adapter are handed to the device to hold: in Dawn's Node binding, a
   // garbage-collected instance tears down the native device under live work (random crashes).
   return new WebGPUDevice(device, describeAdapter(adapter.info), adapter.info, { gpu, adapter });

@@ -3,6 +3,7 @@
 import { type Device, type MemoryStats, Storage } from '../../autograd/device.js';
 import { type DType, type TypedArray, allocArray, bytesPerElement } from '../../autograd/dtype.js';
 import { BufferPool } from './buffer-pool.js';
+import { KernelProfiler, type KernelTiming } from './profiler.js';
 
 /** One kernel launch. WGSL binding 0 is `params` (the meta words, when given), then inputs, then outputs, in order. */
 export interface DispatchSpec {
@@ -32,6 +33,7 @@ export class WebGPUDevice implements Device {
   private queued = 0;
   private error: string | null = null;
   private lastKernel = '';
+  private profiler: KernelProfiler | null = null;
   private destroyed = false;
 
   constructor(
@@ -133,12 +135,57 @@ export class WebGPUDevice implements Device {
       layout: pipeline.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    const pass = this.getPass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) {
+      // A pass of its own, stamped at its start and end.
+      this.endPass();
+      const pass = this.getEncoder().beginComputePass(this.profiler.nextPass(spec.name));
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+    } else {
+      const pass = this.getPass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+    }
     if (meta) this.pool.release(meta);
     if (++this.queued >= DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Whether profile() can time kernels here (the adapter has 'timestamp-query'). */
+  get canProfile(): boolean {
+    return this.gpu.features.has('timestamp-query');
+  }
+
+  /**
+   * Times every kernel that `fn` queues on the GPU itself (timestamp queries), e.g. for benchmarks:
+   * `const { result, kernels } = await device.profile(() => r.matmul(a, b))`. Each kernel then runs
+   * in a compute pass of its own, which costs a little; at most MAX_PROFILED_KERNELS (2048) kernels.
+   */
+  async profile<T>(fn: () => T, capacity?: number): Promise<{ result: T; kernels: KernelTiming[] }> {
+    if (this.profiler) throw new Error('profile() calls cannot nest');
+    this.flush();
+    const profiler = new KernelProfiler(this.gpu, capacity);
+    this.profiler = profiler;
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      // Passes already recorded stamp into the query set: submit them before freeing it.
+      this.profiler = null;
+      this.flush();
+      profiler.dispose();
+      throw e;
+    } finally {
+      this.profiler = null;
+    }
+    this.endPass();
+    profiler.resolve(this.getEncoder());
+    this.flush();
+    const kernels = await profiler.read();
+    this.throwIfError();
+    return { result, kernels };
   }
 
   /** Copies bytes between buffers, in queue order with the kernels. */
