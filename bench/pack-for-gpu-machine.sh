@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what bench/on-gpu-machine.sh needs on a borrowed GPU machine that has no Node, into
-# folders git ignores (add them to .git/info/exclude): .devpack/ (Node, node_modules) and .gl/ (the
+# folders .gitignore names: .devpack/ (Node, node_modules) and .gl/ (the
 # Vulkan loader and the glvnd libraries NVIDIA's Vulkan driver loads). Carry .devpack, .gl and dist.
 # Run on a Debian bookworm x86-64 machine after `npm ci` and `npm run build`.
 set -euo pipefail
