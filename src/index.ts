@@ -29,3 +29,4 @@ export * from './kernels/norm/index.js';
 export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';
 export * from './kernels/attention/index.js';
+export * from './io/index.js';

@@ -1,0 +1,6 @@
+// relpo's file formats: Hugging Face safetensors (read and write).
+export { readSafetensorsHeader, parseSafetensorsHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors/header.js';
+export { loadSafetensors, type LoadSafetensorsOptions } from './safetensors/load.js';
+export { saveSafetensors } from './safetensors/save.js';
+export { SafetensorsError } from './safetensors/errors.js';
+export { SAFETENSORS_DTYPE_BITS, LOADABLE_DTYPES, type SafetensorsDType } from './safetensors/dtypes.js';
