@@ -335,3 +335,18 @@ test.after.always(async () => {
   await r.shutdown();
 });
 
+
+test('embedding looks up rows for ids of any shape; repeated ids sum their gradients', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const weight = r.tensor([[0, 1], [10, 11], [20, 21]], undefined, { device, requiresGrad: true });
+    const ids = r.tensor([[2, 0], [2, 2]], undefined, { device, dtype: 'int32' });
+    const out = r.embedding(weight, ids);
+    t.deepEqual(out.shape, [2, 2, 2]);
+    t.deepEqual(await out.array(), [[[20, 21], [0, 1]], [[20, 21], [20, 21]]], device.kind);
+    r.tidy(() => r.sum(r.embedding(weight, ids)).backward());
+    t.deepEqual(Array.from(await weight.grad!.data()), [1, 1, 0, 0, 3, 3], device.kind);
+    weight.dispose();
+  }
+  t.throws(() => r.embedding(r.zeros([3], { device: cpu }), r.tensor([0], [1], { device: cpu, dtype: 'int32' })), { message: /weight must be \[vocab, dim\]/ });
+});

@@ -6,6 +6,7 @@ import { Tensor } from '../../autograd/tensor.js';
 import { runOp, runOpMulti } from '../../autograd/op.js';
 import { type Shape, normalizeAxis } from '../../autograd/shape.js';
 import type { AccumulateAttrs, AxisAttrs, SortAttrs } from './contract.js';
+import { reshape } from '../copy/op.js';
 
 /** A 0-d tensor has one axis for these ops (axis 0 or -1), as in PyTorch. */
 function axisOf(axis: number, rank: number): number {
@@ -54,6 +55,19 @@ export function scatterAdd(target: Tensor | Shape, axis: number, index: Tensor, 
 export function indexSelect(x: Tensor, axis: number, indices: Tensor): Tensor {
   const a = axisOf(axis, x.rank);
   return runOp<AxisAttrs>('indexSelect', [x, indices], { axis: a }, (dy) => [indexAdd(x.shape, a, indices, dy), null]);
+}
+
+/**
+ * Embedding lookup (torch.nn.functional.embedding): rows `ids` of weight [vocab, dim], for ids of any
+ * shape; the result has shape [...ids.shape, dim]. Its gradient scatter-adds dy into the rows that
+ * were looked up (indexAdd), so a token seen twice gets both gradients.
+ */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  if (weight.rank !== 2) throw new Error(`embedding: weight must be [vocab, dim], got [${weight.shape}]`);
+  if (ids.dtype !== 'int32') throw new Error(`embedding: ids must be int32, got ${ids.dtype}`);
+  const flat = ids.rank === 1 ? ids : reshape(ids, [ids.size]);
+  const rows = indexSelect(weight, 0, flat);
+  return ids.rank === 1 ? rows : reshape(rows, [...ids.shape, weight.shape[1]]);
 }
 
 /**
