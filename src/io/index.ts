@@ -4,3 +4,4 @@ export { loadSafetensors, type LoadSafetensorsOptions } from './safetensors/load
 export { saveSafetensors } from './safetensors/save.js';
 export { SafetensorsError } from './safetensors/errors.js';
 export { SAFETENSORS_DTYPE_BITS, LOADABLE_DTYPES, type SafetensorsDType } from './safetensors/dtypes.js';
+export { loadCheckpoint, readCheckpointIndex, readCheckpointConfig, readJsonObject, CheckpointError, type CheckpointIndex } from './checkpoint.js';
