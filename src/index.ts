@@ -30,3 +30,5 @@ export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';
 export * from './kernels/attention/index.js';
 export * from './io/index.js';
+export * from './nn/index.js';
+export * from './models/index.js';

@@ -1,0 +1,200 @@
+// LlamaForCausalLM (LLaMA 1/2/3, Mistral) with Hugging Face's module tree, so parameter names are
+// the checkpoint's tensor names (model.layers.{i}.self_attn.q_proj.weight, …) and numerics follow
+// transformers' modeling_llama.py: pre-norm decoder layers, rotate-half RoPE, grouped-query
+// attention (kv head j serves query heads j·g … j·g+g−1, as repeat_kv), Mistral's sliding window,
+// SiLU-gated MLP. Every op runs in the model's dtype; RMSNorm and the attention softmax, which
+// transformers upcasts to float32, are float32 or wider here because no dtype is narrower.
+import type { Tensor } from '../autograd/tensor.js';
+import type { Device } from '../autograd/device.js';
+import { tensor } from '../autograd/create.js';
+import { add } from '../kernels/elementwise/op.js';
+import { permute, reshape } from '../kernels/copy/op.js';
+import { matmul } from '../kernels/matmul/op.js';
+import { swiglu } from '../kernels/activation/op.js';
+import { attention } from '../kernels/attention/op.js';
+import { applyRope, ropeInvFreqTensor } from '../kernels/rope/op.js';
+import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequencies.js';
+import { keep } from '../autograd/scope.js';
+import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
+import { Linear } from '../nn/linear.js';
+import { Embedding } from '../nn/embedding.js';
+import { RMSNorm } from '../nn/rms-norm.js';
+import { type FloatDType, ParamRng } from '../nn/init.js';
+import { type LlamaConfig, type ResolvedLlamaConfig, resolveLlamaConfig } from './llama-config.js';
+
+export interface LlamaInitOptions {
+  device?: Device;
+  /** float32 (default) or float64 (CPU device only). */
+  dtype?: FloatDType;
+  /** Seed of the random weights (default 0): the same seed gives the same model. */
+  seed?: number;
+  /** Standard deviation of the random weights (default 0.02, LlamaConfig's initializer_range). Norm weights start at 1. */
+  initStd?: number;
+}
+
+export interface LlamaForwardOptions {
+  /** int32 [B]: valid length of each row (right padding). Padded positions' logits are meaningless. */
+  keyPadding?: Tensor;
+}
+
+/** What the layers share: the resolved config and the RoPE tables. */
+interface Shared {
+  cfg: ResolvedLlamaConfig;
+  rope: RopeFrequencies;
+  invFreq: Tensor;
+}
+
+class LlamaAttention extends Module {
+  readonly q_proj: Linear;
+  readonly k_proj: Linear;
+  readonly v_proj: Linear;
+  readonly o_proj: Linear;
+
+  constructor(private readonly s: Shared, rng: ParamRng, std: number, opts: LlamaInitOptions) {
+    super();
+    const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, attentionBias: bias } = s.cfg;
+    const p = { ...opts, rng, std, bias };
+    this.q_proj = this.registerModule('q_proj', new Linear(d, h * hd, p));
+    this.k_proj = this.registerModule('k_proj', new Linear(d, hkv * hd, p));
+    this.v_proj = this.registerModule('v_proj', new Linear(d, hkv * hd, p));
+    this.o_proj = this.registerModule('o_proj', new Linear(h * hd, d, p));
+  }
+
+  /** x [B, T, hidden], positions int32 [T] → [B, T, hidden]. */
+  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor): Tensor {
+    const { numHeads: H, numKvHeads: Hkv, headDim: D, slidingWindow } = this.s.cfg;
+    const [B, T] = x.shape;
+    // [B, T, H·D] → [B, H, T, D]
+    const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
+    const rope = (y: Tensor) => applyRope(y, positions, this.s.invFreq, this.s.rope.rotaryDim);
+    const q = rope(heads(this.q_proj.forward(x), H));
+    const k = rope(heads(this.k_proj.forward(x), Hkv));
+    const v = heads(this.v_proj.forward(x), Hkv);
+    const o = attention(q, k, v, {
+      causal: true,
+      ...(slidingWindow > 0 ? { window: slidingWindow } : {}),
+      ...(keyPadding ? { keyPadding } : {}),
+    });
+    return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * D]));
+  }
+}
+
+class LlamaMLP extends Module {
+  readonly gate_proj: Linear;
+  readonly up_proj: Linear;
+  readonly down_proj: Linear;
+
+  constructor(cfg: ResolvedLlamaConfig, rng: ParamRng, std: number, opts: LlamaInitOptions) {
+    super();
+    const p = { ...opts, rng, std, bias: cfg.mlpBias };
+    this.gate_proj = this.registerModule('gate_proj', new Linear(cfg.hiddenSize, cfg.intermediateSize, p));
+    this.up_proj = this.registerModule('up_proj', new Linear(cfg.hiddenSize, cfg.intermediateSize, p));
+    this.down_proj = this.registerModule('down_proj', new Linear(cfg.intermediateSize, cfg.hiddenSize, p));
+  }
+
+  /** down_proj(silu(gate_proj(x)) ⊙ up_proj(x)). */
+  forward(x: Tensor): Tensor {
+    return this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x)));
+  }
+}
+
+class LlamaDecoderLayer extends Module {
+  readonly self_attn: LlamaAttention;
+  readonly mlp: LlamaMLP;
+  readonly input_layernorm: RMSNorm;
+  readonly post_attention_layernorm: RMSNorm;
+
+  constructor(s: Shared, rng: ParamRng, std: number, opts: LlamaInitOptions) {
+    super();
+    this.self_attn = this.registerModule('self_attn', new LlamaAttention(s, rng, std, opts));
+    this.mlp = this.registerModule('mlp', new LlamaMLP(s.cfg, rng, std, opts));
+    this.input_layernorm = this.registerModule('input_layernorm', new RMSNorm(s.cfg.hiddenSize, s.cfg.rmsNormEps, opts));
+    this.post_attention_layernorm = this.registerModule('post_attention_layernorm', new RMSNorm(s.cfg.hiddenSize, s.cfg.rmsNormEps, opts));
+  }
+
+  /** Pre-norm residual block: h = x + attn(norm(x)); h + mlp(norm(h)). */
+  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor): Tensor {
+    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding));
+    return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+  }
+}
+
+class LlamaModel extends Module {
+  readonly embed_tokens: Embedding;
+  readonly layers: ModuleList<LlamaDecoderLayer>;
+  readonly norm: RMSNorm;
+
+  constructor(s: Shared, rng: ParamRng, std: number, opts: LlamaInitOptions) {
+    super();
+    const { cfg } = s;
+    this.embed_tokens = this.registerModule('embed_tokens', new Embedding(cfg.vocabSize, cfg.hiddenSize, { ...opts, rng, std }));
+    this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: cfg.numLayers }, () => new LlamaDecoderLayer(s, rng, std, opts))));
+    this.norm = this.registerModule('norm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, opts));
+  }
+
+  /** ids int32 [B, T] → final hidden states [B, T, hidden]. */
+  forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor): Tensor {
+    let x = this.embed_tokens.forward(ids);
+    for (const layer of this.layers.items) x = layer.forward(x, positions, keyPadding);
+    return this.norm.forward(x);
+  }
+}
+
+/**
+ * LLaMA / Mistral with a language-model head. Built with random weights (seeded); load a checkpoint
+ * with loadStateDict(await loadSafetensors(path, { device })). Parameter names are Hugging Face's;
+ * with tie_word_embeddings there is no lm_head.weight and the logits use model.embed_tokens.weight.
+ */
+export class LlamaForCausalLM extends Module {
+  readonly config: LlamaConfig;
+  readonly resolved: ResolvedLlamaConfig;
+  readonly model: LlamaModel;
+  readonly lm_head: Linear | null;
+  private readonly shared: Shared;
+
+  constructor(config: LlamaConfig, opts: LlamaInitOptions = {}) {
+    super();
+    this.config = config;
+    const cfg = (this.resolved = resolveLlamaConfig(config));
+    const rope = ropeFrequencies({ ...config, head_dim: cfg.headDim });
+    // RoPE's inv_freq is a float32 buffer (as transformers'), not a parameter.
+    const invFreq = keep(ropeInvFreqTensor(rope, opts.device ? { device: opts.device } : {}));
+    this.shared = { cfg, rope, invFreq };
+    const rng = new ParamRng(opts.seed ?? 0);
+    const std = opts.initStd ?? 0.02;
+    this.model = this.registerModule('model', new LlamaModel(this.shared, rng, std, opts));
+    this.lm_head = cfg.tieWordEmbeddings ? null : this.registerModule('lm_head', new Linear(cfg.hiddenSize, cfg.vocabSize, { ...opts, rng, std }));
+    for (const [name, t] of this.namedParameters()) t.name = name;
+  }
+
+  /**
+   * ids int32 [B, T] → logits [B, T, vocab] at positions 0 … T−1. keyPadding (int32 [B] lengths)
+   * masks keys past each row's length (right padding); logits at padded positions are meaningless.
+   */
+  forward(ids: Tensor, opts: LlamaForwardOptions = {}): Tensor {
+    if (ids.dtype !== 'int32' || ids.rank !== 2) throw new Error(`LlamaForCausalLM.forward: ids must be int32 [batch, seq], got ${ids.dtype} [${ids.shape}]`);
+    const [B, T] = ids.shape;
+    const pad = opts.keyPadding;
+    if (pad && (pad.dtype !== 'int32' || pad.rank !== 1 || pad.shape[0] !== B)) {
+      throw new Error(`LlamaForCausalLM.forward: keyPadding must be int32 [${B}] lengths, got ${pad.dtype} [${pad.shape}]`);
+    }
+    const positions = tensor(Int32Array.from({ length: T }, (_, i) => i), [T], { device: ids.device, dtype: 'int32' });
+    const h = this.model.forward(ids, positions, pad);
+    return this.lm_head ? this.lm_head.forward(h) : matmul(h, this.model.embed_tokens.weight, { transposeB: true });
+  }
+
+  /**
+   * As Module.loadStateDict, ignoring the rotary_emb.inv_freq buffers that older checkpoints carry
+   * (transformers' _keys_to_ignore_on_load_unexpected): RoPE tables are computed from the config.
+   */
+  override loadStateDict(map: Map<string, Tensor> | Record<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    const source = map instanceof Map ? map : new Map(Object.entries(map));
+    const filtered = new Map([...source].filter(([n]) => !n.endsWith('.rotary_emb.inv_freq')));
+    return super.loadStateDict(filtered, opts);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.shared.invFreq.dispose();
+  }
+}

@@ -1,0 +1,11 @@
+// src/nn: Module (named parameters, state dicts), Linear, Embedding, RMSNorm.
+import '../kernels/matmul/index.js';
+import '../kernels/elementwise/index.js';
+import '../kernels/gather/index.js';
+import '../kernels/norm/index.js';
+import '../kernels/copy/index.js';
+export { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { Embedding, type EmbeddingOptions } from './embedding.js';
+export { RMSNorm } from './rms-norm.js';
+export { ParamRng, normalParam, constantParam, type ParamOptions, type FloatDType } from './init.js';

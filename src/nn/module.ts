@@ -1,0 +1,152 @@
+// Module: a tree of named parameters, as torch.nn.Module. Names are dotted paths from the root
+// (`model.layers.0.self_attn.q_proj.weight`), which is how Hugging Face names checkpoint tensors, so
+// a state dict loads from a safetensors file by name. Parameters are float tensors with
+// requiresGrad, exempt from tidy() (keep), owned by their module and freed by dispose().
+import type { Tensor } from '../autograd/tensor.js';
+import type { Device } from '../autograd/device.js';
+import { keep, noGrad } from '../autograd/scope.js';
+import { isFloat } from '../autograd/dtype.js';
+import { sameShape } from '../autograd/shape.js';
+import { cast } from '../kernels/elementwise/op.js';
+import { clone } from '../kernels/copy/op.js';
+
+export interface LoadStateDictOptions {
+  /** Every parameter must be in the map and every map entry must be a parameter (default true). */
+  strict?: boolean;
+}
+
+export interface LoadStateDictResult {
+  /** Parameters the map had no tensor for (left as they were). */
+  missing: string[];
+  /** Map entries that name no parameter (ignored). */
+  unexpected: string[];
+}
+
+const shapeText = (t: { shape: readonly number[] }) => `[${t.shape.join(', ')}]`;
+
+export abstract class Module {
+  private readonly ownParams = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+
+  /** Takes ownership of t as parameter `name`: requiresGrad (if float), kept out of tidy(). */
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    if (name.includes('.')) throw new Error(`registerParameter: '${name}' must not contain a dot`);
+    if (this.ownParams.has(name) || this.children.has(name)) throw new Error(`registerParameter: '${name}' is already registered`);
+    this.adopt(t);
+    this.ownParams.set(name, t);
+    return t;
+  }
+
+  /** Registers a child; its parameters are named `${name}.${theirs}`. */
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    if (this.ownParams.has(name) || this.children.has(name)) throw new Error(`registerModule: '${name}' is already registered`);
+    this.children.set(name, m);
+    return m;
+  }
+
+  /** This module's own parameter `name` (the current tensor: loadStateDict replaces tensors). */
+  protected param(name: string): Tensor {
+    const t = this.ownParams.get(name);
+    if (!t) throw new Error(`${this.constructor.name} has no parameter '${name}'`);
+    return t;
+  }
+
+  private adopt(t: Tensor): void {
+    keep(t);
+    if (isFloat(t.dtype)) t.requiresGrad = true;
+  }
+
+  /** Every parameter by dotted name, depth first in registration order (PyTorch's order). */
+  namedParameters(prefix = ''): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.ownParams) out.set(prefix + n, t);
+    for (const [n, m] of this.children) for (const [k, t] of m.namedParameters(`${prefix}${n}.`)) out.set(k, t);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters().values()];
+  }
+
+  /** The parameters by name: the model's own tensors, not copies (save them, don't dispose them). */
+  stateDict(): Map<string, Tensor> {
+    return this.namedParameters();
+  }
+
+  /** Where the parameters live (the first parameter's device). */
+  get device(): Device {
+    const first = this.parameters()[0];
+    if (!first) throw new Error(`${this.constructor.name} has no parameters`);
+    return first.device;
+  }
+
+  /**
+   * Copies tensors into the parameters of the same name. Shapes must match exactly; a float tensor
+   * of another float dtype is cast to the parameter's dtype; the device must be the parameter's
+   * (load with loadSafetensors(path, { device })). The map keeps its tensors (dispose them after).
+   * strict (default): a missing or unexpected name is an error listing them all; otherwise they are
+   * returned. Nothing is changed unless every check passes.
+   */
+  loadStateDict(map: Map<string, Tensor> | Record<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = opts.strict ?? true;
+    const source = map instanceof Map ? map : new Map(Object.entries(map));
+    const own = this.namedParameters();
+    const missing = [...own.keys()].filter((n) => !source.has(n));
+    const unexpected = [...source.keys()].filter((n) => !own.has(n));
+    const errors: string[] = [];
+    if (strict && missing.length > 0) errors.push(`missing ${missing.length}: ${missing.map((n) => `'${n}'`).join(', ')}`);
+    if (strict && unexpected.length > 0) errors.push(`unexpected ${unexpected.length}: ${unexpected.map((n) => `'${n}'`).join(', ')}`);
+    for (const [name, p] of own) {
+      const t = source.get(name);
+      if (!t) continue;
+      if (!sameShape(t.shape, p.shape)) errors.push(`'${name}': the model's parameter is ${shapeText(p)}, the state dict's tensor is ${shapeText(t)}`);
+      else if (t.dtype !== p.dtype && !(isFloat(t.dtype) && isFloat(p.dtype))) errors.push(`'${name}': the model's parameter is ${p.dtype}, the state dict's tensor is ${t.dtype}`);
+      else if (t.device !== p.device) errors.push(`'${name}': the tensor is on the ${t.device.kind} device, the parameter on the ${p.device.kind} device`);
+    }
+    if (errors.length > 0) throw new Error(`${this.constructor.name}.loadStateDict: ${errors.join('; ')}`);
+    noGrad(() => {
+      for (const [name, p] of own) {
+        const t = source.get(name);
+        if (t) this.replaceParameter(name, p, t.dtype === p.dtype ? clone(t) : cast(t, p.dtype));
+      }
+    });
+    return { missing, unexpected };
+  }
+
+  /** Swaps the tensor behind a parameter (found by its dotted path) and frees the old one. */
+  private replaceParameter(path: string, old: Tensor, next: Tensor): void {
+    const dot = path.indexOf('.');
+    if (dot >= 0 && !this.ownParams.has(path)) {
+      this.children.get(path.slice(0, dot))!.replaceParameter(path.slice(dot + 1), old, next);
+      return;
+    }
+    this.adopt(next);
+    if (old.name) next.name = old.name;
+    this.ownParams.set(path, next);
+    old.dispose();
+  }
+
+  /** Drops every parameter's gradient. */
+  zeroGrad(): void {
+    for (const t of this.parameters()) t.zeroGrad();
+  }
+
+  /** Frees every parameter (and, in subclasses, buffers). The module is unusable afterwards. */
+  dispose(): void {
+    for (const t of this.ownParams.values()) t.dispose();
+    for (const m of this.children.values()) m.dispose();
+  }
+}
+
+/** A list of modules named 0, 1, 2, … (torch.nn.ModuleList). */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: M[];
+  constructor(items: M[]) {
+    super();
+    this.items = items;
+    items.forEach((m, i) => this.registerModule(String(i), m));
+  }
+  get length(): number {
+    return this.items.length;
+  }
+}
