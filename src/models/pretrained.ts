@@ -1,0 +1,43 @@
+// A model from a Hugging Face checkpoint folder: config.json → the architecture, the weights (one
+// file or shards) → its parameters, with the names and shapes checked.
+import { join } from 'node:path';
+import { loadCheckpoint, readCheckpointConfig } from '../io/checkpoint.js';
+import { LlamaForCausalLM, type LlamaInitOptions } from './llama.js';
+import type { LlamaConfig } from './llama-config.js';
+
+/** The architectures LlamaForCausalLM implements (config.json's "architectures" / "model_type"). */
+export const LLAMA_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM'];
+export const LLAMA_MODEL_TYPES = ['llama', 'mistral'];
+
+/**
+ * Loads a LLaMA or Mistral checkpoint folder (as transformers saves one). The model is built from
+ * config.json (random weights, then replaced), the tensors are loaded across shards and copied
+ * in; a missing, unexpected or mis-shaped tensor is an error naming it, and nothing is left allocated.
+ */
+export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptions, 'seed' | 'initStd'> = {}): Promise<LlamaForCausalLM> {
+  const configPath = join(dir, 'config.json');
+  const config = await readCheckpointConfig(dir);
+  const archs = Array.isArray(config['architectures']) ? (config['architectures'] as unknown[]) : [];
+  const known = archs.some((a) => LLAMA_ARCHITECTURES.includes(String(a))) || LLAMA_MODEL_TYPES.includes(String(config['model_type']));
+  if (!known) {
+    throw new Error(`${configPath}: model_type ${JSON.stringify(config['model_type'])} / architectures ${JSON.stringify(archs)} is not one relpo implements (${LLAMA_ARCHITECTURES.join(', ')})`);
+  }
+  let model: LlamaForCausalLM;
+  try {
+    model = new LlamaForCausalLM(config as unknown as LlamaConfig, opts);
+  } catch (e) {
+    throw new Error(`${configPath}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const weights = await loadCheckpoint(dir, { device: opts.device, dtype: opts.dtype });
+    try {
+      model.loadStateDict(weights);
+    } finally {
+      for (const t of weights.values()) t.dispose();
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}

@@ -1,0 +1,50 @@
+import test from 'ava';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as r from '../../src/index.js';
+import { assertClose, cpu, gpuOrSkip, values } from '../helpers/devices.js';
+
+// The golden tiny LLaMA of test/models/golden (written by make_llama_golden.py from plain torch).
+const WEIGHTS = new URL('../../../test/models/golden/llama.safetensors', import.meta.url).pathname;
+const GOLDEN = JSON.parse(readFileSync(new URL('../../../test/models/golden/llama.json', import.meta.url).pathname, 'utf8')) as {
+  config: Record<string, unknown>;
+  ids: number[];
+  lengths: number[];
+  shape: [number, number, number];
+  variants: { llama: { logits_float32: number[] } };
+};
+
+function folder(config: Record<string, unknown> = GOLDEN.config): string {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-llama-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  copyFileSync(WEIGHTS, join(dir, 'model.safetensors'));
+  return dir;
+}
+
+test('loadPretrainedLlama: a checkpoint folder gives the golden logits on both devices', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  const [B, T, V] = GOLDEN.shape;
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const model = await r.loadPretrainedLlama(folder(), { device });
+    const ids = r.tensor(GOLDEN.ids, [B, T], { device, dtype: 'int32' });
+    const lengths = r.tensor(GOLDEN.lengths, [B], { device, dtype: 'int32' });
+    const logits = await values(r.tidy(() => model.forward(ids, { keyPadding: lengths })));
+    // Compare valid positions only: logits at right-padded positions are meaningless.
+    const valid = (v: ArrayLike<number>) => Array.from(v).filter((_, i) => Math.floor(i / V) % T < GOLDEN.lengths[Math.floor(i / (T * V))]);
+    assertClose(t, valid(logits), valid(GOLDEN.variants.llama.logits_float32), { rtol: 1e-4, atol: 2e-5 }, `logits on ${device.kind}`);
+    model.dispose();
+  }
+});
+
+// Serial: it counts live buffers, which the other test would change concurrently.
+test.serial('loadPretrainedLlama: a foreign architecture, a bad config and a missing tensor are clear errors, leaving nothing allocated', async (t) => {
+  await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }), { device: cpu }), {
+    message: /config\.json: model_type "gpt2" .* is not one relpo implements/,
+  });
+  await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_key_value_heads: 3 }), { device: cpu }), { message: /config\.json: .*num_key_value_heads/ });
+  const before = cpu.memory().liveBuffers;
+  // A checkpoint whose config asks for a third layer the weights do not have.
+  await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_hidden_layers: 3 }), { device: cpu }), { message: /model\.layers\.2\./ });
+  t.is(cpu.memory().liveBuffers, before);
+});
