@@ -5,4 +5,4 @@ import '../kernels/attention/index.js';
 import '../kernels/rope/index.js';
 export { LlamaForCausalLM, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';
 export { resolveLlamaConfig, type LlamaConfig, type ResolvedLlamaConfig } from './llama-config.js';
-export { loadPretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MODEL_TYPES } from './pretrained.js';
+export { loadPretrainedLlama, savePretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MODEL_TYPES } from './pretrained.js';

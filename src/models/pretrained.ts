@@ -2,6 +2,7 @@
 // file or shards) → its parameters, with the names and shapes checked.
 import { join } from 'node:path';
 import { loadCheckpoint, readCheckpointConfig } from '../io/checkpoint.js';
+import { saveCheckpoint, type SaveCheckpointOptions } from '../io/checkpoint-save.js';
 import { LlamaForCausalLM, type LlamaInitOptions } from './llama.js';
 import type { LlamaConfig } from './llama-config.js';
 
@@ -40,4 +41,9 @@ export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptio
     throw e;
   }
   return model;
+}
+
+/** Writes the model as a checkpoint folder (config.json and safetensors weights) that loadPretrainedLlama reads back. */
+export async function savePretrainedLlama(model: LlamaForCausalLM, dir: string, opts: SaveCheckpointOptions = {}): Promise<void> {
+  await saveCheckpoint(dir, model.stateDict(), model.config, opts);
 }

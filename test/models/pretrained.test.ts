@@ -48,3 +48,22 @@ test.serial('loadPretrainedLlama: a foreign architecture, a bad config and a mis
   await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_hidden_layers: 3 }), { device: cpu }), { message: /model\.layers\.2\./ });
   t.is(cpu.memory().liveBuffers, before);
 });
+
+test('savePretrainedLlama writes a folder (sharded past maxShardBytes) that loads back to the same logits', async (t) => {
+  const [B, T] = GOLDEN.shape;
+  const model = await r.loadPretrainedLlama(folder(), { device: cpu });
+  const ids = r.tensor(GOLDEN.ids, [B, T], { device: cpu, dtype: 'int32' });
+  const before = await values(r.tidy(() => model.forward(ids)));
+  for (const [maxShardBytes, shardCount] of [[30_000, 3], [undefined, 1]] as const) {
+    const out = mkdtempSync(join(tmpdir(), 'relpo-saved-'));
+    await r.savePretrainedLlama(model, out, { maxShardBytes });
+    const index = await r.readCheckpointIndex(out);
+    t.is(index.files.length, shardCount);
+    t.deepEqual([...index.weightMap.keys()].sort(), [...model.stateDict().keys()].sort());
+    t.deepEqual(await r.readCheckpointConfig(out), GOLDEN.config);
+    const again = await r.loadPretrainedLlama(out, { device: cpu });
+    t.deepEqual(await values(r.tidy(() => again.forward(ids))), before, `${shardCount} shard(s)`);
+    again.dispose();
+  }
+  model.dispose();
+});
