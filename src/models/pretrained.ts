@@ -12,7 +12,7 @@ export const LLAMA_MODEL_TYPES = ['llama', 'mistral'];
 
 /**
  * Loads a LLaMA or Mistral checkpoint folder (as transformers saves one). The model is built from
- * config.json (random weights, then replaced), the tensors are loaded across shards and copied
+ * config.json (zero-filled weights, then replaced), the tensors are loaded across shards and copied
  * in; a missing, unexpected or mis-shaped tensor is an error naming it, and nothing is left allocated.
  */
 export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptions, 'seed' | 'initStd'> = {}): Promise<LlamaForCausalLM> {
@@ -25,7 +25,8 @@ export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptio
   }
   let model: LlamaForCausalLM;
   try {
-    model = new LlamaForCausalLM(config as unknown as LlamaConfig, opts);
+    // initStd 0: parameters are zero-filled on the device (no host sampling), then replaced.
+    model = new LlamaForCausalLM(config as unknown as LlamaConfig, { ...opts, initStd: 0 });
   } catch (e) {
     throw new Error(`${configPath}: ${(e as Error).message}`, { cause: e });
   }

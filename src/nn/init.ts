@@ -29,8 +29,9 @@ export class ParamRng {
   }
 }
 
-/** A tensor of N(mean, std²) samples. */
+/** A tensor of N(mean, std²) samples; std 0 fills `mean` on the device without drawing (weights about to be loaded). */
 export function normalParam(shape: Shape, std: number, rng: ParamRng, opts: ParamOptions = {}, mean = 0): Tensor {
+  if (std === 0) return constantParam(shape, mean, opts);
   const dtype = opts.dtype ?? 'float32';
   const v = allocArray(dtype, sizeOf(shape));
   for (let i = 0; i < v.length; i++) v[i] = mean + std * rng.normal();
