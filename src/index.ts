@@ -32,3 +32,4 @@ export * from './kernels/attention/index.js';
 export * from './io/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
+export * from './data/index.js';

@@ -1,0 +1,10 @@
+// Preference datasets: JSONL reading in TRL's formats, validation, prompt ids, batching, splits.
+export {
+  readPreferenceJsonl, extractImplicitPrompt, PreferenceDataError, PREFERENCE_FORMATS, MESSAGE_ROLES,
+  type Message, type MessageRole, type PreferenceText, type PreferenceFormat, type PairedRecord, type UnpairedRecord,
+  type PairedPreferenceDataset, type UnpairedPreferenceDataset, type PreferenceDataset, type ReadPreferenceOptions,
+} from './jsonl.js';
+export {
+  preferenceBatches, planPreferenceBatches, splitTrainEval, shuffledIndices,
+  type PreferenceBatchOptions, type IndexBatch, type SplitOptions,
+} from './batches.js';
