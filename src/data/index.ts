@@ -8,3 +8,7 @@ export {
   preferenceBatches, planPreferenceBatches, splitTrainEval, shuffledIndices,
   type PreferenceBatchOptions, type IndexBatch, type SplitOptions,
 } from './batches.js';
+export {
+  tokenizeRows, tokenizePreferenceBatch, tokenizePromptCompletions,
+  type TokenizeOptions, type TokenizedRows, type TokenizedPreferenceBatch, type TokenizedGroup,
+} from './tokenize.js';

@@ -6,3 +6,4 @@ export { SafetensorsError } from './safetensors/errors.js';
 export { SAFETENSORS_DTYPE_BITS, LOADABLE_DTYPES, type SafetensorsDType } from './safetensors/dtypes.js';
 export { loadCheckpoint, readCheckpointIndex, readCheckpointConfig, readJsonObject, CheckpointError, type CheckpointIndex } from './checkpoint.js';
 export { saveCheckpoint, type SaveCheckpointOptions } from './checkpoint-save.js';
+export { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer.js';
