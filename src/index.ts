@@ -33,3 +33,4 @@ export * from './io/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
 export * from './data/index.js';
+export * from './train/index.js';

