@@ -3,6 +3,7 @@
 import * as r from '../index.js';
 import { formatHelp, parseFlags, type FlagSpec } from './args.js';
 import { DEMO_FLAGS, runDemo } from './demo.js';
+import { TRAIN_FLAGS, runTrain } from './train.js';
 
 interface Command {
   about: string;
@@ -11,6 +12,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  train: {
+    about: 'Preference training from a JSONL dataset (built-in default: the toy dataset, a tiny random LLaMA, RPO); checkpoints and --resume.',
+    flags: TRAIN_FLAGS,
+    run: runTrain,
+  },
   demo: {
     about: 'Train a toy policy with a preference loss on the chosen device and check its gradients against the float64 CPU reference.',
     flags: DEMO_FLAGS,

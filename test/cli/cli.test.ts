@@ -1,6 +1,9 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -8,7 +11,7 @@ const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args]
 test('relpo --help lists the commands; every command has --help', (t) => {
   const top = relpo('--help');
   t.is(top.status, 0);
-  for (const cmd of ['demo', 'devices', 'losses']) {
+  for (const cmd of ['train', 'demo', 'devices', 'losses']) {
     t.regex(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
     const help = relpo(cmd, '--help');
     t.is(help.status, 0, cmd);
@@ -46,4 +49,17 @@ test('relpo losses lists every built-in loss', (t) => {
   const run = relpo('losses');
   t.is(run.status, 0);
   for (const name of ['rpo', 'rpo_simpo', 'dpo', 'ipo', 'kto', 'simpo', 'cpo', 'sft']) t.regex(run.stdout, new RegExp(`^${name} `, 'm'));
+});
+
+test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resumes from its checkpoint', (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-train-')), 'run');
+  const first = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out);
+  t.is(first.status, 0, first.stderr);
+  t.regex(first.stdout, /data: .*toy-preferences\.jsonl \(24 pairs, format paired\)/);
+  t.regex(first.stdout, /steps 1–2: loss 0\.693\d/);
+  const resumed = relpo('train', '--device', 'cpu', '--steps', '3', '--out', out, '--resume');
+  t.is(resumed.status, 0, resumed.stderr);
+  t.regex(resumed.stdout, /steps 3–3:/);
+  const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  t.deepEqual(steps, [1, 2, 3]);
 });
