@@ -2,9 +2,9 @@
 // r = β·π/n, L = mean_ij −logσ(W_ij·(rc_i − rr_j − γ)), γ = gammaBetaRatio·β. The weights default
 // to weightScale 'mean' (average cell weight 1), so uniform weights give SimPO over all M×N pairs.
 import type { PreferenceLoss } from './types.js';
-import { inRange, positive } from './checks.js';
+import { positive } from './checks.js';
 import { perToken, rewardMetrics, scaled } from './terms.js';
-import { contrastMatrix, contrastWeights, weightMetrics, WEIGHTINGS, WEIGHT_SCALES, type Weighting, type WeightScale } from './rpo/index.js';
+import { checkWeighting, contrastMatrix, contrastWeights, weightMetrics, WEIGHTINGS, WEIGHT_SCALES, type Weighting, type WeightScale } from './rpo/index.js';
 import { logSigmoid, mean, mul, neg, sub } from './ops.js';
 
 export type RpoSimpoConfig = {
@@ -21,8 +21,7 @@ export const rpoSimpo: PreferenceLoss<RpoSimpoConfig> = {
   choices: { weighting: WEIGHTINGS, weightScale: WEIGHT_SCALES },
   validate(c) {
     positive('rpo_simpo', 'beta', c.beta);
-    positive('rpo_simpo', 'tau', c.tau);
-    inRange('rpo_simpo', 'alpha', c.alpha, 0, 1);
+    checkWeighting('rpo_simpo', c);
   },
   compute(batch, config) {
     const { beta } = config;

@@ -2,9 +2,9 @@
 // one, each cell weighted by how related the two prompts are:
 // L = mean_ij −logσ(β·W_ij·S_ij), S_ij = sc_i − sr_j.
 import type { PreferenceLoss } from './types.js';
-import { inRange, positive } from './checks.js';
+import { positive } from './checks.js';
 import { logRatios, rewardMetrics, scaled } from './terms.js';
-import { contrastMatrix, contrastWeights, weightMetrics, WEIGHTINGS, WEIGHT_SCALES, type Weighting, type WeightScale } from './rpo/index.js';
+import { checkWeighting, contrastMatrix, contrastWeights, weightMetrics, WEIGHTINGS, WEIGHT_SCALES, type Weighting, type WeightScale } from './rpo/index.js';
 import { logSigmoid, mean, mul, neg } from './ops.js';
 
 export type RpoConfig = { beta: number; tau: number; alpha: number; weighting: Weighting; weightScale: WeightScale };
@@ -19,8 +19,7 @@ export const rpo: PreferenceLoss<RpoConfig> = {
   choices: { weighting: WEIGHTINGS, weightScale: WEIGHT_SCALES },
   validate(c) {
     positive('rpo', 'beta', c.beta);
-    positive('rpo', 'tau', c.tau);
-    inRange('rpo', 'alpha', c.alpha, 0, 1);
+    checkWeighting('rpo', c);
   },
   compute(batch, config) {
     const s = logRatios('rpo', batch);

@@ -1,6 +1,6 @@
 export { contrastMatrix } from './contrast.js';
 export {
-  contrastWeights, embeddingWeights, uniformWeights, diagonalWeights, scaleWeights, cosineSimilarity,
+  checkWeighting, contrastWeights, embeddingWeights, uniformWeights, diagonalWeights, scaleWeights, cosineSimilarity,
   WEIGHTINGS, WEIGHT_SCALES, type Weighting, type WeightScale, type WeightingConfig,
 } from './weights.js';
 export { weightMetrics } from './metrics.js';

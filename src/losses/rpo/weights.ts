@@ -3,7 +3,7 @@
 // a function of the prompts, not of the policy.
 import type { Tensor } from '../../autograd/tensor.js';
 import type { PreferenceBatch } from '../types.js';
-import { lossesThat, requireEmbeddings } from '../checks.js';
+import { inRange, lossesThat, positive, requireEmbeddings } from '../checks.js';
 import { div, full, matmul, maximum, mul, noGrad, softmax, sqrt, sub, sum, tensor, tidy } from '../ops.js';
 
 export type Weighting = 'embedding' | 'uniform' | 'diagonal';
@@ -63,6 +63,12 @@ export function diagonalWeights(M: number, alpha: number, like: Tensor): Tensor 
  */
 export function scaleWeights(w: Tensor, scale: WeightScale): Tensor {
   return scale === 'row' ? w : noGrad(() => mul(w, w.shape[1]));
+}
+
+/** Range checks of the weighting keys, for every loss built on the contrast matrix (rpo, rpo_simpo). */
+export function checkWeighting(lossName: string, c: WeightingConfig): void {
+  positive(lossName, 'tau', c.tau);
+  inRange(lossName, 'alpha', c.alpha, 0, 1);
 }
 
 /** W for a batch under a loss's weighting config; refuses combinations the data cannot support. */
