@@ -2,7 +2,6 @@
 // relpo and the peer (TF.js), each with its own launch and its own sync.
 import * as r from '../src/index.js';
 import { mulberry32 } from '../src/autograd/random.js';
-import type { WebGPUDevice } from '../src/device/webgpu/webgpu-device.js';
 
 export interface Timing {
   /** Median milliseconds per launch. */
@@ -54,11 +53,6 @@ export async function timeBatches(launch: () => void, sync: () => Promise<void>,
   }
   samples.sort((a, b) => a - b);
   return { medianMs: samples[Math.floor(samples.length / 2)], minMs: samples[0], samples: samples.length, inner };
-}
-
-/** Times a relpo launch (which returns its outputs; they are freed by a tidy) on the WebGPU device. */
-export function timeLaunch(device: WebGPUDevice, launch: () => r.Tensor | r.Tensor[], opts: TimeOptions = {}): Promise<Timing> {
-  return timeBatches(() => r.tidy(() => void launch()), () => device.sync(), opts);
 }
 
 /** A file-name-safe name for the adapter. */
