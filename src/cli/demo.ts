@@ -8,6 +8,7 @@
 // pairs (p, better k, worse k) are sampled from the hidden reward; we train W with the chosen loss
 // and watch held-out preference accuracy rise.
 import * as r from '../index.js';
+import { mulberry32 } from '../autograd/random.js';
 import { ProgressBar } from './progress.js';
 import { type FlagSpec, type Flags } from './args.js';
 
@@ -30,11 +31,7 @@ interface Toy {
 }
 
 function makeToy(seed: number): Toy {
-  let s = seed >>> 0 || 1;
-  const rand = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+  const rand = mulberry32(seed >>> 0 || 1);
   const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
   const centres = Array.from({ length: TOPICS }, () => Array.from({ length: DIM }, gauss));
   const taste = Array.from({ length: TOPICS }, () => Array.from({ length: ANSWERS }, gauss));
