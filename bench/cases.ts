@@ -82,6 +82,20 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     });
   }
 
+  // The cost of a launch itself: an add of 64 floats does no work worth timing, so its time per
+  // launch is what each library spends in JavaScript and submission per kernel (the "JS ms"
+  // column), the floor under every small kernel of a training step.
+  cases.push({
+    group: 'launch',
+    kernel: 'add',
+    shape: '[64] (launch cost)',
+    inputs: [{ shape: [64] }, { shape: [64] }],
+    variants: [{ name: 'elementwise', run: ([a, b]) => r.add(a, b) }],
+    peer: (tf, [a, b]) => tf.add(a, b),
+    cost: { flops: 64, bytes: 3 * 64 * 4 },
+    rate: 'bytes',
+  });
+
   // softmax and log-softmax over the last axis: rows of a 32k vocabulary, and a square.
   const softmaxShapes = small ? [[512, 4096]] : [[512, 32000], [4096, 32000], [8192, 8192]];
   for (const shape of softmaxShapes) {

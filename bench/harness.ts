@@ -7,6 +7,8 @@ export interface Timing {
   /** Median milliseconds per launch. */
   medianMs: number;
   minMs: number;
+  /** Median milliseconds per launch spent in JavaScript queueing the batch (before its sync). */
+  hostMs: number;
   /** Batches timed. */
   samples: number;
   /** Launches per batch. */
@@ -35,9 +37,11 @@ export async function timeBatches(launch: () => void, sync: () => Promise<void>,
   const { reps = 7, budgetMs = 20_000 } = opts;
   let inner = opts.inner ?? 0;
   await sync();
+  const hosts: number[] = [];
   const batch = async (n: number) => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) launch();
+    hosts.push((performance.now() - t0) / n);
     await sync();
     return (performance.now() - t0) / n;
   };
@@ -46,13 +50,15 @@ export async function timeBatches(launch: () => void, sync: () => Promise<void>,
   if (!inner) inner = Math.max(1, Math.min(50, Math.floor(50 / Math.max(first, 1e-3))));
   await batch(inner);
   const samples: number[] = [];
+  hosts.length = 0;
   const start = performance.now();
   for (let i = 0; i < reps; i++) {
     samples.push(await batch(inner));
     if (performance.now() - start > budgetMs) break;
   }
   samples.sort((a, b) => a - b);
-  return { medianMs: samples[Math.floor(samples.length / 2)], minMs: samples[0], samples: samples.length, inner };
+  hosts.sort((a, b) => a - b);
+  return { medianMs: samples[Math.floor(samples.length / 2)], minMs: samples[0], hostMs: hosts[Math.floor(hosts.length / 2)], samples: samples.length, inner };
 }
 
 /** A file-name-safe name for the adapter. */

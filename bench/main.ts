@@ -16,6 +16,9 @@ interface Row {
   shape: string;
   medianMs: number;
   minMs: number;
+  /** JavaScript time per launch (queueing, before the sync): what the host pays. */
+  hostMs?: number;
+  peerHostMs?: number;
   gflops?: number;
   gbps?: number;
   /** TF.js median ms for the same case (one timing per case, repeated on each variant's row). */
@@ -203,8 +206,8 @@ async function runCase(c: BenchCase, seed: number): Promise<void> {
         row.agrees = row.maxRelErr <= (c.tol ?? 1e-4);
       }
       const t = await timeBatches(() => r.tidy(() => void v.run(x)), () => gpu!.sync(), timeOpts);
-      Object.assign(row, { medianMs: t.medianMs, minMs: t.minMs }, rate(t.medianMs));
-      if (peerT) Object.assign(row, { peerMs: peerT.medianMs, peerRatio: peerT.medianMs / t.medianMs });
+      Object.assign(row, { medianMs: t.medianMs, minMs: t.minMs, hostMs: t.hostMs }, rate(t.medianMs));
+      if (peerT) Object.assign(row, { peerMs: peerT.medianMs, peerHostMs: peerT.hostMs, peerRatio: peerT.medianMs / t.medianMs });
       row.gpuMs = await gpuTime(v, x);
       row.peerGpuMs = peerGpu;
     } catch (e) {
@@ -244,15 +247,15 @@ const md = [
   peer
     ? `Peer: ${peer.name} on the same adapter in the same run (${Object.entries(peer.flags).map(([k, v]) => `${k}=${v}`).join(', ')}). ` +
       '"TF.js / relpo" is TF.js time over relpo time: above 1, relpo is faster. "err" is max |relpo − TF.js| / max |TF.js| over the output. ' +
-      '"GPU ms" is the median GPU time of one launch from timestamp queries (relpo: device.profile, each kernel in its own pass; TF.js: tf.time\'s kernelMs), without the JS and submission costs that the wall-clock "ms" includes.'
+      '"GPU ms" is the median GPU time of one launch from timestamp queries (relpo: device.profile, each kernel in its own pass; TF.js: tf.time\'s kernelMs), without the JS and submission costs that the wall-clock "ms" includes. "JS ms" is the JavaScript time per launch spent queueing (before the sync), relpo / TF.js.'
     : `Peer: ${peerNote}.`,
   ...(disagree.length ? ['', `**${disagree.length} row(s) disagree with TF.js beyond tolerance** (marked !).`] : []),
   '',
-  `| kernel | variant | shape | ms | rate | TF.js ms | TF.js / relpo | err | GPU ms | TF.js GPU ms |${anyBaseline ? ' vs baseline |' : ''}`,
-  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${anyBaseline ? ' ---: |' : ''}`,
+  `| kernel | variant | shape | ms | rate | TF.js ms | TF.js / relpo | err | GPU ms | TF.js GPU ms | JS ms |${anyBaseline ? ' vs baseline |' : ''}`,
+  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${anyBaseline ? ' ---: |' : ''}`,
   ...rows.map(
     (x) =>
-      `| ${x.kernel} | ${x.variant} | ${x.shape} | ${fmtMs(x.medianMs)} | ${fmtRate(x)} | ${fmtMs(x.peerMs)} | ${fmtRatio(x.peerRatio)} | ${fmtErr(x)}${x.error ? ` ${x.error}` : ''} | ${fmtMs(x.gpuMs)} | ${fmtMs(x.peerGpuMs)} |${anyBaseline ? ` ${fmtRatio(x.vsBaseline)} |` : ''}`,
+      `| ${x.kernel} | ${x.variant} | ${x.shape} | ${fmtMs(x.medianMs)} | ${fmtRate(x)} | ${fmtMs(x.peerMs)} | ${fmtRatio(x.peerRatio)} | ${fmtErr(x)}${x.error ? ` ${x.error}` : ''} | ${fmtMs(x.gpuMs)} | ${fmtMs(x.peerGpuMs)} | ${fmtMs(x.hostMs)}${x.peerHostMs !== undefined ? ` / ${fmtMs(x.peerHostMs)}` : ''} |${anyBaseline ? ` ${fmtRatio(x.vsBaseline)} |` : ''}`,
   ),
   '',
 ].join('\n');

@@ -6,7 +6,9 @@
 #   .gl/*.deb                     libvulkan1 and the glvnd libraries NVIDIA's Vulkan driver needs
 #   dist/                         npm run build
 # Results go to $OUT (tests.tap, bench.txt, bench results, demo.txt).
-# TESTS (ava file globs, default all), BENCH_ARGS (e.g. "--only matmul") and DEMO=0 narrow a run.
+# TESTS (ava file globs, default all), BENCH_ARGS (e.g. "--only matmul") and DEMO=0 narrow a run;
+# TESTS=none skips the tests, SWEEP=1 adds the matmul tuning sweep (bench/matmul-sweep.ts), and
+# SUBMITS="8 64" reruns the launch and matmul groups with each RELPO_DISPATCHES_PER_SUBMIT.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -23,8 +25,17 @@ node --version
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
 
 node dist/src/cli/main.js devices 2>&1 | tee "$OUT/devices.txt"
-CI=true RELPO_REQUIRE_WEBGPU=1 timeout 80 node node_modules/ava/entrypoints/cli.mjs --tap ${TESTS:-} > "$OUT/tests.tap" 2>&1
-echo "tests exit $?"; grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/tests.tap" | head -20
-[ "${DEMO:-1}" = 0 ] || timeout 25 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
-timeout 150 node dist/bench/main.js --reps 5 ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
+# The adapter's features, experimental ones included (e.g. chromium-experimental-subgroup-matrix).
+node -e "const d=require('webgpu');(async()=>{const a=await d.create(['enable-dawn-features=allow_unsafe_apis']).requestAdapter({powerPreference:'high-performance'});console.log('features:',[...a.features].sort().join(' '));console.log('workgroup storage',a.limits.maxComputeWorkgroupStorageSize,'invocations',a.limits.maxComputeInvocationsPerWorkgroup,'offset align',a.limits.minStorageBufferOffsetAlignment);process.exit(0)})()" 2>&1 | grep -v Warning | tee "$OUT/features.txt"
+[ "${SWEEP:-0}" = 1 ] && timeout 150 node dist/bench/matmul-sweep.js 2>&1 | grep -v Warning | tee "$OUT/sweep.txt"
+timeout 200 node dist/bench/main.js --reps 5 ${BENCH_ARGS:-} 2>&1 | grep -v Warning | tee "$OUT/bench.txt"
 cp bench/results/nvidia-* "$OUT/" 2>/dev/null || true
+if [ "${TESTS:-}" != none ]; then
+  CI=true RELPO_REQUIRE_WEBGPU=1 timeout 120 node node_modules/ava/entrypoints/cli.mjs --tap ${TESTS:-} > "$OUT/tests.tap" 2>&1
+  echo "tests exit $?"; grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/tests.tap" | head -20
+fi
+[ "${DEMO:-1}" = 0 ] || timeout 25 node dist/src/cli/main.js demo 2>&1 | grep -v '^train' | tee "$OUT/demo.txt"
+for n in ${SUBMITS:-}; do
+  RELPO_DISPATCHES_PER_SUBMIT=$n timeout 90 node dist/bench/main.js --reps 5 --only launch,matmul 2>&1 | grep -v Warning > "$OUT/bench-submit-$n.txt"
+  for f in bench/results/nvidia-*-only-launch-matmul.md; do cp "$f" "$OUT/submit-$n-$(basename "$f")"; done
+done

@@ -6,18 +6,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .devpack .gl
-xz -T2 -9 -c "$(command -v node)" > .devpack/node.xz
+# Node only when it changed since the last pack (xz -9 of it takes minutes).
+[ .devpack/node.xz -nt "$(command -v node)" ] || xz -T2 -9 -c "$(command -v node)" > .devpack/node.xz
 # node_modules without TypeScript, type packages and other platforms' Dawn builds; of TF.js only the
 # two bundles the bench loads (the rest of its packages are ~70 MB).
 tar --exclude='node_modules/typescript' --exclude='node_modules/@types' \
     --exclude='node_modules/webgpu/dist/darwin-universal' --exclude='node_modules/webgpu/dist/win32-*' \
     --exclude='node_modules/webgpu/dist/linux-arm64' --exclude='node_modules/@tensorflow' --exclude='node_modules/long' \
+    --exclude='node_modules/tokenizers/tokenizers.[!l]*.node' --exclude='node_modules/tokenizers/tokenizers.linux-[!x]*.node' \
+    --exclude='node_modules/tokenizers/tokenizers.linux-x64-musl.node' \
     -cf /tmp/relpo-node_modules.tar node_modules
 tar -rf /tmp/relpo-node_modules.tar \
     node_modules/@tensorflow/tfjs-core/package.json node_modules/@tensorflow/tfjs-core/dist/tf-core.node.js \
     node_modules/@tensorflow/tfjs-backend-webgpu/package.json node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.node.js
 xz -T2 -6 -c /tmp/relpo-node_modules.tar > .devpack/node_modules.tar.xz
 rm /tmp/relpo-node_modules.tar
+if [ -n "$(ls .gl/*.deb 2>/dev/null)" ]; then du -sh .devpack .gl; exit 0; fi
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 mkdir -p /tmp/amd64/partial
 apt-get $o update -qq

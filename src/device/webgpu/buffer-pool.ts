@@ -9,6 +9,8 @@ export class BufferPool {
   liveBytes = 0;
   pooledBuffers = 0;
   pooledBytes = 0;
+  /** Called after trim() destroys buffers (the device drops bind groups that may name them). */
+  onDestroy: () => void = () => {};
 
   constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
 
@@ -50,6 +52,7 @@ export class BufferPool {
   trim(): void {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.onDestroy();
     this.pooledBuffers = this.pending.length;
     this.pooledBytes = this.pending.reduce((s, b) => s + b.size, 0);
   }

@@ -38,7 +38,7 @@
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Storage } from '../../autograd/device.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
 import { type AttentionAttrs, type AttentionDims, attentionDims } from './contract.js';
 
 /**
@@ -208,7 +208,7 @@ function tileConsts(t: AttentionTile, D: number, rowsPerThread: number, colsPerT
   };
 }
 
-export function forwardShader(t: AttentionTile, D: number): string {
+function forwardShaderSource(t: AttentionTile, D: number): string {
   const { BQ, BK, WX } = t;
   const { NT, TM, TN, V4, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
   const BKP = BK + 1;
@@ -290,7 +290,7 @@ fn main(${ENTRY}) {${PROLOGUE}
 }
 
 /** Di = dO·O per query row, next to LSE·log2 e: stats[2r] and stats[2r + 1]. params: rows. */
-function deltaShader(D: number): string {
+function deltaShaderSource(D: number): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> o: array<f32>;
@@ -309,7 +309,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-export function dqShader(t: AttentionTile, D: number): string {
+function dqShaderSource(t: AttentionTile, D: number): string {
   const { BQ, BK, WX } = t;
   const { NT, TM, TN, V4, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
   const BKP = BK + 1;
@@ -382,7 +382,7 @@ fn main(${ENTRY}) {${PROLOGUE}
  * [B, H, T, D] buffers that groupSumShader adds up; more workgroups when B·Hkv·⌈T/BK⌉ is too few
  * to fill a GPU (GQA with small batches).
  */
-export function dkvShader(t: AttentionTile, D: number, split = false): string {
+function dkvShaderSource(t: AttentionTile, D: number, split = false): string {
   const { BQ, BK, WX } = t;
   // Here a thread's rows are keys and its columns are queries.
   const { NT, TM, TN, V4, R4, TE, rowL: keyL, colL: qL, dim } = tileConsts(t, D, BK / t.WY, BQ / WX);
@@ -592,3 +592,9 @@ export function registerAttentionWebGPU(): void {
   registerKernel<AttentionAttrs>('attention', 'webgpu', (device, inputs, attrs) => launchAttention(device as WebGPUDevice, inputs, attrs));
   registerKernel<AttentionAttrs>('attentionBackward', 'webgpu', (device, inputs, attrs) => launchAttentionBackward(device as WebGPUDevice, inputs, attrs));
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+export const forwardShader = memoShader(forwardShaderSource);
+const deltaShader = memoShader(deltaShaderSource);
+export const dqShader = memoShader(dqShaderSource);
+export const dkvShader = memoShader(dkvShaderSource);

@@ -4,14 +4,14 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Storage } from '../../autograd/device.js';
 import { type Shape, sizeOf, stridesOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
 import { launchFill } from '../fill/webgpu.js';
 import { concatLayout } from './cpu.js';
 import type { ConcatAttrs, PadRegionAttrs, StridedAttrs } from './contract.js';
 
 const WG = 256;
 
-function copyShader(T: string, rank: number): string {
+function copyShaderSource(T: string, rank: number): string {
   // meta: n, shape[rank], srcOffset, srcStrides[rank], dstOffset, dstStrides[rank]
   const S = 1, SO = 1 + rank, DO = 2 + 2 * rank;
   const lines: string[] = [];
@@ -64,3 +64,6 @@ export function registerCopyWebGPU(): void {
     return [{ storage: o, shape, dtype: xs[0].dtype }];
   });
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const copyShader = memoShader(copyShaderSource);

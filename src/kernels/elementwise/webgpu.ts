@@ -5,7 +5,7 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { DType } from '../../autograd/dtype.js';
 import { type Shape, broadcastShapes, broadcastStrides, sameShape, sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, memoShader, wgslType } from '../wgsl.js';
 import { BINARY_WGSL, UNARY_WGSL, WGSL_HELPERS, type BinaryOp, type CompareOp, type UnaryOp } from './ops-table.js';
 
 const WG = 256;
@@ -20,26 +20,38 @@ export function launchElementwise(device: WebGPUDevice, name: string, inputs: Te
   const out: TensorInfo = { storage: device.alloc(outDtype, n), shape, dtype: outDtype };
   if (n === 0) return out;
   const meta = new Meta().u32(n, ...shape);
-  const reads: string[] = [];
+  const same = inputs.map((t) => sameShape(t.shape, shape));
   inputs.forEach((t, k) => {
-    const ty = wgslType(t.dtype);
-    if (sameShape(t.shape, shape)) {
+    if (!same[k]) meta.u32(...broadcastStrides(t.shape, shape));
+  });
+  const code = elementwiseShader(wgslType(outDtype), inputs.map((t) => wgslType(t.dtype)), same, names, expr, shape.length);
+  device.dispatch({ name, code, meta: meta.build(), inputs: inputs.map((t) => t.storage), outputs: [out.storage], workgroups: grid1d(Math.ceil(n / WG)) });
+  return out;
+}
+
+/**
+ * The shader of one elementwise launch: output type T, each input's type and whether it has the
+ * output's shape (else its broadcast strides follow the shape in params, in input order).
+ */
+const elementwiseShader = memoShader((T: 'f32' | 'i32', types: string[], same: boolean[], names: string[], expr: string, rank: number): string => {
+  const reads: string[] = [];
+  let base = 1 + rank;
+  types.forEach((ty, k) => {
+    if (same[k]) {
       reads.push(`let ${names[k]} = ${ty}(in${k}[i]);`);
       return;
     }
-    const base = meta.length;
-    meta.u32(...broadcastStrides(t.shape, shape));
-    const terms = shape.map((_, d) => `((i / stride_out${d}) % params[${1 + d}]) * params[${base + d}]`);
+    const terms = Array.from({ length: rank }, (_, d) => `((i / stride_out${d}) % params[${1 + d}]) * params[${base + d}]`);
+    base += rank;
     reads.push(`let ${names[k]} = in${k}[${terms.join(' + ') || '0u'}];`);
   });
-  const outStrides = shape.map((_, d) => `let stride_out${d} = ${shape.slice(d + 1).map((_, j) => `params[${2 + d + j}]`).join(' * ') || '1u'};`);
-  const needsStrides = inputs.some((t) => !sameShape(t.shape, shape));
-  const T = wgslType(outDtype);
-  const code = /* wgsl */ `
+  const outStrides = Array.from({ length: rank }, (_, d) => `let stride_out${d} = ${Array.from({ length: rank - d - 1 }, (_, j) => `params[${2 + d + j}]`).join(' * ') || '1u'};`);
+  const needsStrides = same.some((s) => !s);
+  return /* wgsl */ `
 alias T = ${T};
 @group(0) @binding(0) var<storage, read> params: array<u32>;
-${inputs.map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${wgslType(t.dtype)}>;`).join('\n')}
-@group(0) @binding(${inputs.length + 1}) var<storage, read_write> out: array<T>;
+${types.map((ty, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${ty}>;`).join('\n')}
+@group(0) @binding(${types.length + 1}) var<storage, read_write> out: array<T>;
 ${T === 'f32' ? WGSL_HELPERS : ''}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS_1D}) {
@@ -50,9 +62,7 @@ fn main(${BUILTINS_1D}) {
   ${reads.join('\n  ')}
   out[i] = T(${expr});
 }`;
-  device.dispatch({ name, code, meta: meta.build(), inputs: inputs.map((t) => t.storage), outputs: [out.storage], workgroups: grid1d(Math.ceil(n / WG)) });
-  return out;
-}
+});
 
 export function registerElementwiseWebGPU(): void {
   for (const op of Object.keys(UNARY_WGSL) as UnaryOp[]) {

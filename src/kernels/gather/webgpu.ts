@@ -19,7 +19,7 @@ import type { Storage } from '../../autograd/device.js';
 import type { DType } from '../../autograd/dtype.js';
 import { type Shape, sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
 import { launchFill } from '../fill/webgpu.js';
 import {
   type AccumulateAttrs, type AxisAttrs, type GatherLayout, type SortAttrs,
@@ -65,7 +65,7 @@ function gatherMeta(layout: GatherLayout, n: number): Uint32Array {
   return new Meta().u32(n, layout.axisLen, layout.axisStride, ...layout.indexShape, ...layout.baseStrides).build();
 }
 
-function gatherShader(T: string, rank: number): string {
+function gatherShaderSource(T: string, rank: number): string {
   return /* wgsl */ `
 ${HEADER}
 @group(0) @binding(1) var<storage, read> xs: array<${T}>;
@@ -83,7 +83,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-function scatterAddShader(T: 'f32' | 'i32', rank: number): string {
+function scatterAddShaderSource(T: 'f32' | 'i32', rank: number): string {
   return /* wgsl */ `
 ${HEADER}
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -112,7 +112,7 @@ const SELECT_POSITION = /* wgsl */ `
   if (j < 0i || u32(j) >= len) { return; }
   let at = (p * len + u32(j)) * inner + c;`;
 
-function indexSelectShader(T: string): string {
+function indexSelectShaderSource(T: string): string {
   return /* wgsl */ `
 ${HEADER}
 @group(0) @binding(1) var<storage, read> xs: array<${T}>;
@@ -129,7 +129,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-function indexAddShader(T: 'f32' | 'i32'): string {
+function indexAddShaderSource(T: 'f32' | 'i32'): string {
   return /* wgsl */ `
 ${HEADER}
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -158,7 +158,7 @@ fn main(${BUILTINS_1D}) {
  * whose NaN behaviour WGSL leaves to the implementation. Descending complements the key, which
  * reverses the value order but not the tie order. meta: [n, len, inner, flip].
  */
-function sortShader(T: 'f32' | 'i32'): string {
+function sortShaderSource(T: 'f32' | 'i32'): string {
   const key = T === 'f32'
     ? /* wgsl */ `fn sort_key(v: f32) -> u32 {
   var b = bitcast<u32>(v);
@@ -258,3 +258,10 @@ export function registerGatherWebGPU(): void {
     ];
   });
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const gatherShader = memoShader(gatherShaderSource);
+const scatterAddShader = memoShader(scatterAddShaderSource);
+const indexSelectShader = memoShader(indexSelectShaderSource);
+const indexAddShader = memoShader(indexAddShaderSource);
+const sortShader = memoShader(sortShaderSource);

@@ -15,7 +15,7 @@
 // softmax rows kernel, whose measurements chose it); a 32k vocabulary gets 1024 threads.
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
 import { type TokenLogprobsAttrs, STATS, logprobsLayout } from './contract.js';
 
 const NAN = 'from_bits(0x7fc00000u)';
@@ -28,7 +28,7 @@ fn is_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800
 const GRAD_WG = 256;
 const GRAD_EPT = 4;
 
-function forwardKernel(wg: number, maskType: 'f32' | 'i32' | null): string {
+function forwardKernelSource(wg: number, maskType: 'f32' | 'i32' | null): string {
   const out = maskType ? 4 : 3;
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
@@ -85,7 +85,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-function backwardKernel(maskType: 'f32' | 'i32' | null): string {
+function backwardKernelSource(maskType: 'f32' | 'i32' | null): string {
   const b = maskType ? 4 : 3;
   const chunk = GRAD_WG * GRAD_EPT;
   return /* wgsl */ `
@@ -176,3 +176,7 @@ export function registerLogprobsWebGPU(): void {
     return [{ storage: g, shape: logits.shape, dtype: logits.dtype }];
   });
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const forwardKernel = memoShader(forwardKernelSource);
+const backwardKernel = memoShader(backwardKernelSource);

@@ -35,6 +35,7 @@
 // the number of K splits S and the k range of each (a multiple of BK); grid z runs over batch·S
 // (z = entry·S + split) and strideC is then the stride between the S·batch partial products.
 import type { MatmulLayout } from './contract.js';
+import { memoShader } from '../wgsl.js';
 
 export interface Vec4TileConfig {
   /** Rows / columns of C per workgroup (multiples of 4). */
@@ -74,7 +75,7 @@ export function vec4Splits(cfg: Vec4TileConfig, l: MatmulLayout, maxBindingBytes
  * params: [MN (elements of one product, or vec4s when vec), S, total (batch·MN)]; a 1-D grid of
  * 256-thread workgroups (grid1d).
  */
-export function splitKReduceShader(vec: boolean): string {
+function splitKReduceShaderSource(vec: boolean): string {
   const t = vec ? 'vec4<f32>' : 'f32';
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
@@ -119,7 +120,7 @@ export function vec4Invocations(cfg: Vec4TileConfig): number {
 
 const XYZW = ['x', 'y', 'z', 'w'];
 
-export function vec4Shader(cfg: Vec4TileConfig, tA: boolean, tB: boolean, al: Vec4Alignment): string {
+function vec4ShaderSource(cfg: Vec4TileConfig, tA: boolean, tB: boolean, al: Vec4Alignment): string {
   const { BM, BN, BK, TM, TN, doubleBuffer } = cfg;
   const WX = BN / TN, WY = BM / TM, NT = WX * WY;
   const check = (ok: boolean, why: string) => {
@@ -129,7 +130,6 @@ export function vec4Shader(cfg: Vec4TileConfig, tA: boolean, tB: boolean, al: Ve
   check(BK % 8 === 0, 'BK must be a multiple of 8 (pairs of threads stage 8 consecutive k of a k-contiguous row)');
   check(BM % TM === 0 && BN % TN === 0, 'TM must divide BM and TN divide BN');
   check(NT <= 256, 'at most 256 threads per workgroup (the WebGPU default limit)');
-  check(vec4WorkgroupBytes(cfg) <= 16384, 'at most 16 KiB of workgroup memory (the WebGPU default limit)');
   check(((BM / 4) * BK) % NT === 0 && ((BN / 4) * BK) % NT === 0, 'the thread count must divide the vec4s of each staged tile');
   const NBUF = doubleBuffer ? 2 : 1;
   // The staging tiles, As[buffer][k][i][ty] (the vec4 of rows 4·(ty + WY·i) + 0..3) and
@@ -267,3 +267,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${write.join('\n  ')}
 }`;
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+export const splitKReduceShader = memoShader(splitKReduceShaderSource);
+export const vec4Shader = memoShader(vec4ShaderSource);

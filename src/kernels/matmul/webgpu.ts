@@ -31,7 +31,7 @@
 // Batch entries (times K splits) run along the grid's z dimension, in launches of at most 65535.
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d } from '../wgsl.js';
+import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d, memoShader } from '../wgsl.js';
 import { type MatmulAttrs, type MatmulLayout, matmulLayout } from './contract.js';
 import { checkMatmulDtypes } from './cpu.js';
 import { type Vec4TileConfig, splitKReduceShader, vec4Alignment, vec4Invocations, vec4Shader, vec4Splits, vec4WorkgroupBytes } from './vec4.js';
@@ -77,6 +77,17 @@ export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
     name: 'vec4 32×64×16, 4×4 per thread, split-K',
     vec4: { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4, doubleBuffer: true, splitK: { targetWorkgroups: 1024, minK: 128 } },
   },
+  {
+    version: 8,
+    name: 'vec4 128×128×16, 8×8 per thread, one buffer, split-K',
+    vec4: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, doubleBuffer: false, splitK: { targetWorkgroups: 256, minK: 128 } },
+  },
+  { version: 9, name: 'vec4 128×64×16, 8×4 per thread, one buffer', vec4: { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4, doubleBuffer: false } },
+  {
+    version: 10,
+    name: 'vec4 128×64×8, 8×8 per thread, split-K',
+    vec4: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8, doubleBuffer: true, splitK: { targetWorkgroups: 512, minK: 128 } },
+  },
 ];
 
 /**
@@ -90,11 +101,15 @@ export const MATMUL_VEC4_SPLIT_K = 5;
 export const MATMUL_VEC4_SMALL_BLOCK_SPLIT_K = 6;
 /** 32×64 blocks of 128 threads, with split-K (for outputs of under 1024 such blocks). */
 export const MATMUL_VEC4_TINY_BLOCK_SPLIT_K = 7;
+/** 128×128×16 blocks staged once per K tile (16 KiB), split-K under 256 blocks. */
+export const MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER = 8;
+/** 128×64×16 blocks, 8×4 per thread, staged once per K tile. */
+export const MATMUL_VEC4_TALL_BLOCK = 9;
+/** 128×64×8 blocks of 128 threads (8×8 each), split-K under 512 blocks. */
+export const MATMUL_VEC4_TALL_BLOCK_SPLIT_K = 10;
 
-/** What a version's shader needs of the device: invocations per workgroup and workgroup memory. */
-export function matmulVersionNeeds(version: number): { invocations: number; workgroupBytes: number } {
-  const v = MATMUL_VERSIONS[version];
-  if (!v) throw new Error(`matmul: no kernel version ${version} (have 0..${MATMUL_VERSIONS.length - 1})`);
+/** What a kernel's shader needs of the device: invocations per workgroup and workgroup memory. */
+export function matmulKernelNeeds(v: MatmulVersion): { invocations: number; workgroupBytes: number } {
   if (v.vec4) return { invocations: vec4Invocations(v.vec4), workgroupBytes: vec4WorkgroupBytes(v.vec4) };
   if (v.tile) {
     const { BM, BN, BK, TM, TN } = v.tile;
@@ -103,30 +118,51 @@ export function matmulVersionNeeds(version: number): { invocations: number; work
   return { invocations: NAIVE_WG * NAIVE_WG, workgroupBytes: 0 };
 }
 
-/** Whether a version runs within these device limits (every version fits WebGPU's defaults). */
-export function matmulVersionFits(version: number, limits: Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>): boolean {
-  const n = matmulVersionNeeds(version);
+function ladderRung(version: number): MatmulVersion {
+  const v = MATMUL_VERSIONS[version];
+  if (!v) throw new Error(`matmul: no kernel version ${version} (have 0..${MATMUL_VERSIONS.length - 1})`);
+  return v;
+}
+
+/** What a version's shader needs of the device: invocations per workgroup and workgroup memory. */
+export function matmulVersionNeeds(version: number): { invocations: number; workgroupBytes: number } {
+  return matmulKernelNeeds(ladderRung(version));
+}
+
+type FitLimits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>;
+
+/** Whether a kernel runs within these device limits. */
+export function matmulKernelFits(v: MatmulVersion, limits: FitLimits): boolean {
+  const n = matmulKernelNeeds(v);
   return n.invocations <= limits.maxComputeInvocationsPerWorkgroup && n.workgroupBytes <= limits.maxComputeWorkgroupStorageSize;
 }
 
+/** Whether a version runs within these device limits (every version fits WebGPU's defaults). */
+export function matmulVersionFits(version: number, limits: FitLimits): boolean {
+  return matmulKernelFits(ladderRung(version), limits);
+}
+
 /**
- * The version run when none is asked for, from H200 timings (bench/results/nvidia-*-only-matmul.md,
- * Dawn/Vulkan, median ms):
+ * The version run when none is asked for, from H200 timings (Dawn/Vulkan, bench/results/
+ * nvidia-*-only-launch-matmul.md, wall ms per launch and GPU ms; the screening sweep in
+ * nvidia-*-matmul-sweep.md):
  * - thin or tiny outputs (min(M, N) < 16, or under a quarter of a 64×64 block): v0. The tiled
  *   kernels leave most of their threads on padding there; 65537 products of 1×2 by 2×3 took 7.6 s
  *   with v1 and 0.17 s with v0 (lavapipe).
- * - 512 or more 128×128 blocks: v4 (4096³: 4.05 ms against v3's 5.77 and v2's 5.76).
- * - fewer blocks but a deep K (≥ 2048): v5, whose split-K fills the GPU (512×5632×2048: 0.508 ms
- *   against v3's 0.578; 512×2048×5632: 0.604 against v4's 0.617).
- * - otherwise v3, the 64×64 vec4 block (1024³: 0.215 ms, v5 0.259; 512×576×1536: 0.145, as v1).
+ * - 256 or more 128×128 blocks (about two waves on the H200's 132 SMs): v8, which does not split
+ *   there (4096³: 3.65 ms against v4's 3.98).
+ * - 128 to 255 such blocks, about one wave: too many for split-K to pay, too few for two waves, so
+ *   v9's 128×64 blocks (512×2048×5632: 0.391 ms against v8's 0.485 and v4's 0.512).
+ * - fewer: v8 splits K to fill the GPU (1024³: 0.077 ms against v5's 0.086 and v3's 0.101;
+ *   512×5632×2048: 0.337 against v5's 0.371; 512×576×1536: 0.052, v10 0.047).
  * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
  * speed.
  */
 export function chooseMatmulVersion(l: MatmulLayout): number {
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
-  if (Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch >= 512) return MATMUL_VEC4_LARGE_BLOCK;
-  if (l.K >= 2048) return MATMUL_VEC4_SPLIT_K;
-  return MATMUL_VEC4_SMALL_BLOCK;
+  const blocks128 = Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch;
+  if (blocks128 >= 128 && blocks128 < 256) return MATMUL_VEC4_TALL_BLOCK;
+  return MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER;
 }
 
 const HEADER = /* wgsl */ `
@@ -150,7 +186,7 @@ function bIndex(tB: boolean, k: string, n: string): string {
 
 const NAIVE_WG = 16;
 
-export function naiveShader(tA: boolean, tB: boolean): string {
+function naiveShaderSource(tA: boolean, tB: boolean): string {
   return /* wgsl */ `${HEADER}
 @compute @workgroup_size(${NAIVE_WG}, ${NAIVE_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {${PROLOGUE}
@@ -163,7 +199,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-export function tiledShader(cfg: TileConfig, tA: boolean, tB: boolean): string {
+function tiledShaderSource(cfg: TileConfig, tA: boolean, tB: boolean): string {
   const { BM, BN, BK, TM, TN } = cfg;
   const WX = BN / TN, WY = BM / TM, NT = WX * WY;
   const check = (ok: boolean, why: string) => {
@@ -234,32 +270,39 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-function shaderFor(version: number, l: MatmulLayout, tA: boolean, tB: boolean): { code: string; rows: number; cols: number } {
-  const v = MATMUL_VERSIONS[version];
-  if (!v) throw new Error(`matmul: no kernel version ${version} (have 0..${MATMUL_VERSIONS.length - 1})`);
+function shaderFor(v: MatmulVersion, l: MatmulLayout, tA: boolean, tB: boolean): { code: string; rows: number; cols: number } {
   if (v.vec4) return { code: vec4Shader(v.vec4, tA, tB, vec4Alignment(l, tA, tB)), rows: v.vec4.BM, cols: v.vec4.BN };
   if (!v.tile) return { code: naiveShader(tA, tB), rows: NAIVE_WG, cols: NAIVE_WG };
   return { code: tiledShader(v.tile, tA, tB), rows: v.tile.BM, cols: v.tile.BN };
 }
 
 /**
- * Queues C = op(A)·op(B) with a given layout into `out`: one dispatch per 65535 batch entries (times
- * K slices, when a split-K rung splits), then the split-K sum when it does.
+ * Queues C = op(A)·op(B) with a given layout into `out` with the version asked for (or the
+ * default for the shape).
  */
 export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, attrs: MatmulAttrs = {}): void {
   const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l) } = attrs;
-  const { code, rows, cols } = shaderFor(version, l, transposeA, transposeB);
+  dispatchMatmulKernel(device, a, b, out, l, ladderRung(version), transposeA, transposeB);
+}
+
+/**
+ * Queues C = op(A)·op(B) with one kernel (a ladder rung, or any tile configuration, as the tuning
+ * sweep in bench/matmul-sweep.ts tries): one dispatch per 65535 batch entries (times K slices,
+ * when a split-K kernel splits), then the split-K sum when it does.
+ */
+export function dispatchMatmulKernel(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, v: MatmulVersion, transposeA = false, transposeB = false): void {
+  const { code, rows, cols } = shaderFor(v, l, transposeA, transposeB);
   if (l.batch * l.M * l.N === 0) return;
-  if (!matmulVersionFits(version, device.limits)) {
-    const n = matmulVersionNeeds(version);
-    throw new Error(`matmul v${version} needs ${n.invocations} invocations and ${n.workgroupBytes} bytes of workgroup memory per workgroup; this device allows ${device.limits.maxComputeInvocationsPerWorkgroup} and ${device.limits.maxComputeWorkgroupStorageSize}`);
+  if (!matmulKernelFits(v, device.limits)) {
+    const n = matmulKernelNeeds(v);
+    throw new Error(`matmul v${v.version} (${v.name}) needs ${n.invocations} invocations and ${n.workgroupBytes} bytes of workgroup memory per workgroup; this device allows ${device.limits.maxComputeInvocationsPerWorkgroup} and ${device.limits.maxComputeWorkgroupStorageSize}`);
   }
   const gx = Math.ceil(l.N / cols), gy = Math.ceil(l.M / rows);
   if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
     throw new Error(`matmul: an output of ${l.M}×${l.N} needs ${gy}×${gx} workgroups, over WebGPU's ${MAX_WORKGROUPS_PER_DIM} per dimension`);
   }
-  const name = `matmul v${version}${transposeA ? ' Aᵀ' : ''}${transposeB ? ' Bᵀ' : ''}`;
-  const vec4 = MATMUL_VERSIONS[version].vec4;
+  const name = `matmul v${v.version}${transposeA ? ' Aᵀ' : ''}${transposeB ? ' Bᵀ' : ''}`;
+  const vec4 = v.vec4;
   // The vec4 rungs may split K (S > 1): grid z runs over batch·S into a scratch buffer of S
   // partial products per entry, then splitKReduceShader sums them into out.
   const { S, kChunk } = vec4 ? vec4Splits(vec4, l, device.limits.maxStorageBufferBindingSize) : { S: 1, kChunk: l.K };
@@ -292,3 +335,7 @@ export function launchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo,
 export function registerMatmulWebGPU(): void {
   registerKernel<MatmulAttrs>('matmul', 'webgpu', (device, [a, b], attrs) => [launchMatmul(device as WebGPUDevice, a, b, attrs)]);
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+export const naiveShader = memoShader(naiveShaderSource);
+export const tiledShader = memoShader(tiledShaderSource);

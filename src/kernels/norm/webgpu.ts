@@ -12,7 +12,7 @@
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
 import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout } from './contract.js';
 
 /** The WGSL that sums `partial[0..wg)` into partial[0] (T: f32 or a vector); all threads must reach it. */
@@ -44,7 +44,7 @@ const ROW_PRELUDE = `
   let nf = f32(n);
   let base = row * n;`;
 
-function rmsForward(wg: number): string {
+function rmsForwardSource(wg: number): string {
   return /* wgsl */ `
 ${header(['x', 'w'], ['y'])}
 var<workgroup> partial: array<f32, ${wg}>;
@@ -79,7 +79,7 @@ function shiftedMean(wg: number, step: string, zero: string, lane: string): stri
   workgroupBarrier();`;
 }
 
-function layerForward(wg: number): string {
+function layerForwardSource(wg: number): string {
   return /* wgsl */ `
 ${header(['x', 'w', 'b'], ['y'])}
 var<workgroup> partial: array<f32, ${wg}>;
@@ -97,7 +97,7 @@ fn main(${BUILTINS_1D}) {
 }
 
 /** dx = r·(g − x̂·m), m = mean(g ⊙ x̂) = r·Σ(g·x)/n; terms = dy ⊙ x̂. */
-function rmsBackward(wg: number, weightGrad: boolean): string {
+function rmsBackwardSource(wg: number, weightGrad: boolean): string {
   return /* wgsl */ `
 ${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
 var<workgroup> partial: array<vec2<f32>, ${wg}>;
@@ -124,7 +124,7 @@ fn main(${BUILTINS_1D}) {
 }
 
 /** dx = r·(g − mean(g) − x̂·m), m = mean(g ⊙ x̂) = r·Σ g·(x − μ)/n; terms = dy ⊙ x̂. */
-function layerBackward(wg: number, weightGrad: boolean): string {
+function layerBackwardSource(wg: number, weightGrad: boolean): string {
   return /* wgsl */ `
 ${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
 var<workgroup> partial: array<vec4<f32>, ${wg}>;
@@ -197,3 +197,9 @@ export function registerNormWebGPU(): void {
     });
   }
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const rmsForward = memoShader(rmsForwardSource);
+const layerForward = memoShader(layerForwardSource);
+const rmsBackward = memoShader(rmsBackwardSource);
+const layerBackward = memoShader(layerBackwardSource);

@@ -4,7 +4,7 @@
 // in the meta words as f32 bit patterns, so one pipeline serves every step and learning rate.
 import { registerKernel } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
 import { type AdamWAttrs, type RMSpropAttrs, adamwScalars, checkUpdate, rmspropNames } from './contract.js';
 
 const WG = 256;
@@ -31,7 +31,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 
 /** meta: n, lr, α, 1 − α, ε, weight decay, momentum. Bindings after g: p, s[, ḡ][, b]. */
-function rmspropKernel(centered: boolean, momentum: boolean): string {
+function rmspropKernelSource(centered: boolean, momentum: boolean): string {
   let b = 4;
   const ga = centered ? b++ : 0;
   const buf = momentum ? b++ : 0;
@@ -104,3 +104,6 @@ export function registerOptimWebGPU(): void {
     return [];
   });
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const rmspropKernel = memoShader(rmspropKernelSource);

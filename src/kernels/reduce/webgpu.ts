@@ -5,7 +5,7 @@
 //   addresses, so the loads coalesce.
 import { registerKernel } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
 import { type ReduceAttrs, type ReduceOp, reducedShape, reduceLayout } from './contract.js';
 
 const WG = 256;
@@ -17,7 +17,7 @@ function identity(op: ReduceOp, T: 'f32' | 'i32'): string {
   return wgslLiteral(op === 'max' ? -Infinity : Infinity, 'f32');
 }
 
-function rowKernel(op: ReduceOp, T: 'f32' | 'i32'): string {
+function rowKernelSource(op: ReduceOp, T: 'f32' | 'i32'): string {
   return /* wgsl */ `
 alias T = ${T};
 @group(0) @binding(0) var<storage, read> params: array<u32>;
@@ -44,7 +44,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-function columnKernel(op: ReduceOp, T: 'f32' | 'i32'): string {
+function columnKernelSource(op: ReduceOp, T: 'f32' | 'i32'): string {
   return /* wgsl */ `
 alias T = ${T};
 @group(0) @binding(0) var<storage, read> params: array<u32>;
@@ -85,3 +85,7 @@ export function registerReduceWebGPU(): void {
     });
   }
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const rowKernel = memoShader(rowKernelSource);
+const columnKernel = memoShader(columnKernelSource);

@@ -19,7 +19,7 @@
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
 import { type SoftmaxAttrs, checkFloat, softmaxLayout } from './contract.js';
 
 const WG = 256;
@@ -38,7 +38,7 @@ function finalExpr(log: boolean): string {
 }
 
 /** One workgroup per row of [rows, n]; meta: n, rows. */
-function rowKernel(log: boolean, wg: number): string {
+function rowKernelSource(log: boolean, wg: number): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -89,7 +89,7 @@ fn main(${BUILTINS_1D}) {
  * coalesced segment) and splits the axis TY ways; the TY partial maxima and sums meet in a tree in
  * workgroup memory, as in the row kernel.
  */
-function columnKernel(log: boolean, ty: number): string {
+function columnKernelSource(log: boolean, ty: number): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -228,3 +228,7 @@ export function registerSoftmaxWebGPU(): void {
   registerKernel<SoftmaxAttrs>('logSoftmax', 'webgpu', (device, [x], { axis }) => [launchSoftmax(device as WebGPUDevice, x, axis, true)]);
   registerKernel('logSigmoid', 'webgpu', (device, [x]) => [launchLogSigmoid(device as WebGPUDevice, x)]);
 }
+
+// Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
+const rowKernel = memoShader(rowKernelSource);
+const columnKernel = memoShader(columnKernelSource);
