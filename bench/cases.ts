@@ -181,6 +181,11 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
         variants: [
           { name: 'unfused composition', run: backward ? withGrad(unfused) : ([q, k, v]) => unfused(q, k, v) },
           { name: 'fused (flash-style)', run: backward ? withGrad(fused) : ([q, k, v]) => fused(q, k, v) },
+          // The tile presets that fit the adapter, forward + backward, to pick the default from.
+          ...(backward && !small
+            ? r.ATTENTION_VERSIONS.filter((v) => v.version >= 3 && (['forward', 'dq', 'dkv'] as const).every((k) => r.attentionSharedBytes(k, v[k], headDim) <= limits.maxComputeWorkgroupStorageSize))
+              .map((v) => ({ name: `fused, tiles v${v.version} (${v.name})`, run: withGrad((q, k, vv) => r.attention(q, k, vv, { causal: true, version: v.version })) }))
+            : []),
         ],
         cost: backward ? { flops: cost.forward.flops + cost.backward.flops, bytes: cost.forward.bytes + cost.backward.bytes } : cost.forward,
         rate: 'flops',

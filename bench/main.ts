@@ -25,6 +25,8 @@ interface Row {
   peerMs?: number;
   /** Median GPU time of one launch: the sum of its kernels' timestamped passes (device.profile). */
   gpuMs?: number;
+  /** The kernels of the median profiled launch and their GPU times (JSON only). */
+  gpuKernels?: { name: string; ms: number }[];
   /** TF.js's GPU time for the case (tf.time's kernelMs, also from timestamp queries). */
   peerGpuMs?: number;
   /** peerMs / medianMs: above 1, relpo is faster. */
@@ -138,14 +140,15 @@ async function peerValues(p: Peer, c: BenchCase, x: TF.Tensor[]): Promise<ArrayL
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median GPU time of one launch, from timestamp queries; undefined where the adapter has none. */
-async function gpuTime(v: BenchCase['variants'][number], x: r.Tensor[]): Promise<number | undefined> {
+async function gpuTime(v: BenchCase['variants'][number], x: r.Tensor[]): Promise<{ ms: number; kernels: { name: string; ms: number }[] } | undefined> {
   if (!gpu!.canProfile) return undefined;
-  const times: number[] = [];
+  const runs: { ms: number; kernels: { name: string; ms: number }[] }[] = [];
   for (let i = 0; i < reps; i++) {
     const { kernels } = await gpu!.profile(() => r.tidy(() => void v.run(x)));
-    times.push(kernels.reduce((s, k) => s + k.ms, 0));
+    runs.push({ ms: kernels.reduce((s, k) => s + k.ms, 0), kernels });
   }
-  return median(times);
+  // The median run, with its kernels (for the JSON's per-kernel breakdown).
+  return [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
 }
 
 /** TF.js's GPU time for the case (tf.time's kernelMs), or undefined when it cannot measure one. */
@@ -208,7 +211,9 @@ async function runCase(c: BenchCase, seed: number): Promise<void> {
       const t = await timeBatches(() => r.tidy(() => void v.run(x)), () => gpu!.sync(), timeOpts);
       Object.assign(row, { medianMs: t.medianMs, minMs: t.minMs, hostMs: t.hostMs }, rate(t.medianMs));
       if (peerT) Object.assign(row, { peerMs: peerT.medianMs, peerHostMs: peerT.hostMs, peerRatio: peerT.medianMs / t.medianMs });
-      row.gpuMs = await gpuTime(v, x);
+      const g = await gpuTime(v, x);
+      row.gpuMs = g?.ms;
+      row.gpuKernels = g?.kernels.map((k) => ({ name: k.name, ms: Number(k.ms.toFixed(4)) }));
       row.peerGpuMs = peerGpu;
     } catch (e) {
       row.error = `relpo failed: ${message(e)}`;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
-import { ATTENTION_VERSIONS, attention, attentionCost, attentionSharedBytes, attentionUnfused, visiblePairs, type AttentionOpOptions } from '../../src/kernels/attention/index.js';
+import { ATTENTION_VERSIONS, attention, attentionCost, attentionSharedBytes, attentionUnfused, chooseAttentionTile, visiblePairs, type AttentionOpOptions } from '../../src/kernels/attention/index.js';
+import type { WebGPUDevice } from '../../src/device/webgpu/webgpu-device.js';
 import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 interface Case {
@@ -322,6 +323,18 @@ test('errors name what is wrong', (t) => {
   t.throws(() => attention(x([2, 4, 5, 0]), x([2, 2, 5, 0]), x([2, 2, 5, 0])), { message: /head_dim .* is 0/ });
   t.throws(() => attention(q, k, k, { keyPadding: x([2]) }), { message: /keyPadding must be int32/ });
   t.throws(() => attention(q, k, k, { keyPadding: r.tensor([1, 2, 3], [3], { device: cpu, dtype: 'int32' }) }), { message: /keyPadding must be \[B\] = \[2\]/ });
+});
+
+test('tile choice: the largest tile that fits, then the most threads (v6 at 48 KiB, as measured on an H200)', (t) => {
+  const adapter = (bytes: number, invocations: number) =>
+    ({ limits: { maxComputeWorkgroupStorageSize: bytes, maxComputeInvocationsPerWorkgroup: invocations, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256 } }) as unknown as WebGPUDevice;
+  const pick = (bytes: number, invocations: number, D = 64) =>
+    (['forward', 'dq', 'dkv'] as const).map((k) => chooseAttentionTile(adapter(bytes, invocations), k, D));
+  const v = (n: number) => ATTENTION_VERSIONS[n];
+  t.deepEqual(pick(49152, 1024), [v(6).forward, v(6).dq, v(6).dkv]);
+  t.deepEqual(pick(49152, 128), [v(5).forward, v(5).dq, v(5).dkv], 'at most 128 threads');
+  t.deepEqual(pick(32768, 1024), [v(3).forward, v(2).dq, v(3).dkv], 'lavapipe');
+  t.throws(() => chooseAttentionTile(adapter(32768, 1024), 'dq', 64, 6), { message: /tile version 6 needs \d+ bytes of workgroup memory for the dq kernel at head_dim 64; this adapter has 32768/ });
 });
 
 test('cost: visible pairs, FLOPs and bytes', (t) => {

@@ -181,29 +181,29 @@ test('webgpu: the vec4 rungs are right whichever of M, K, N are multiples of 4, 
   }
 });
 
-/** The rungs that split K (v5-v8, v10). */
+/** The rungs that split K (v5-v8, v10, v11). */
 const SPLIT_K_VERSIONS = r.MATMUL_VERSIONS.filter((v) => v.vec4?.splitK);
 
 test('split-K plans: slices of at least minK, multiples of BK, covering K, and only for outputs of few blocks', (t) => {
-  t.deepEqual(SPLIT_K_VERSIONS.map((v) => v.version), [r.MATMUL_VEC4_SPLIT_K, r.MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K, r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K]);
+  t.deepEqual(SPLIT_K_VERSIONS.map((v) => v.version), [r.MATMUL_VEC4_SPLIT_K, r.MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K, r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K, r.MATMUL_VEC4_LARGE_BLOCK_SPLIT_384]);
   const plan = (version: number, M: number, K: number, N: number, batch = 1) =>
     vec4Splits(r.MATMUL_VERSIONS[version].vec4!, { M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, 2 ** 31);
   // [M, K, N, batch] → S for v5 (128×128, target 256), v6 (64×64, target 512), v7 (32×64, target
-  // 1024), v8 (128×128, BK 16, target 256), v10 (128×64, BK 8, target 512). 2053 = 16 slices of 136 and a last one of 13 for v5 (BK 8), 15 of 144 (last 37) for
+  // 1024), v8 (128×128, BK 16, target 256), v10 (128×64, BK 8, target 512), v11 (v8, target 384). 2053 = 16 slices of 136 and a last one of 13 for v5 (BK 8), 15 of 144 (last 37) for
   // v6/v7 (BK 16); no split when K is too shallow for two slices of 128 or the output is big
   // enough; the H200 shapes: 512×576×1536 and 1024³ split for the small blocks, 1024×1024×2048 not
   // for v6 (512 blocks of 64×64), 2048² not for v7 (2048 blocks of 32×64), the TinyLlama up
   // projection only for v5 (v6: 704 blocks, v7: 1408).
   const table: [number[], number[]][] = [
-    [[37, 2053, 19, 1], [16, 15, 15, 15, 16]],
-    [[36, 1028, 20, 1], [8, 8, 8, 8, 8]],
-    [[20, 300, 12, 3], [2, 2, 2, 2, 2]],
-    [[36, 255, 20, 1], [1, 1, 1, 1, 1]],
-    [[2048, 4096, 2048, 1], [1, 1, 1, 1, 1]],
-    [[512, 576, 1536, 1], [4, 3, 3, 4, 4]],
-    [[1024, 1024, 1024, 1], [4, 2, 2, 4, 4]],
-    [[1024, 1024, 2048, 1], [2, 1, 1, 2, 2]],
-    [[512, 2048, 5632, 1], [2, 1, 1, 2, 2]],
+    [[37, 2053, 19, 1], [16, 15, 15, 15, 16, 15]],
+    [[36, 1028, 20, 1], [8, 8, 8, 8, 8, 8]],
+    [[20, 300, 12, 3], [2, 2, 2, 2, 2, 2]],
+    [[36, 255, 20, 1], [1, 1, 1, 1, 1, 1]],
+    [[2048, 4096, 2048, 1], [1, 1, 1, 1, 1, 2]],
+    [[512, 576, 1536, 1], [4, 3, 3, 4, 4, 4]],
+    [[1024, 1024, 1024, 1], [4, 2, 2, 4, 4, 6]],
+    [[1024, 1024, 2048, 1], [2, 1, 1, 2, 2, 3]],
+    [[512, 2048, 5632, 1], [2, 1, 1, 2, 2, 3]],
   ];
   for (const [[M, K, N, batch], want] of table) {
     for (const [i, v] of SPLIT_K_VERSIONS.entries()) {

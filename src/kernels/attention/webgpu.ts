@@ -63,10 +63,14 @@ export interface AttentionVersion {
 
 /**
  * Tile presets, smallest first, selectable with the `version` attribute (benchmarks). Without one,
- * each kernel takes the largest tile that fits the adapter's workgroup memory (chooseAttentionTile).
- * At head_dim 64: with 32 KiB (lavapipe) forward 32×32, dQ 32×16, dK/dV 16×32 (v3, v2, v3); with
- * 48 KiB, v4, v3, v4. head_dim 128 needs 32 KiB for the backward (the WebGPU default is 16 KiB;
- * desktop adapters offer 32 KiB or more).
+ * each kernel takes the largest tile that fits the adapter's workgroup memory, and of equal tiles
+ * the one with the most threads (chooseAttentionTile). At head_dim 64: with 32 KiB (lavapipe)
+ * forward 32×32, dQ 32×16, dK/dV 16×32 (v3, v2, v3); with 48 KiB (H200), v6's tiles for all three
+ * (256 threads each). On the H200, forward + backward at T = 512 took 0.612 ms with v6's tiles,
+ * 0.733 with v5's (128 threads) and 1.157 with the 64-thread tiles chosen before v5 and v6 existed
+ * (2048: 6.43, 8.19, 12.1 ms): with 64 threads and T = 512 the grid held too few warps to hide
+ * workgroup-memory latency. head_dim 128 needs 32 KiB for the backward (the WebGPU default is
+ * 16 KiB; desktop adapters offer 32 KiB or more).
  */
 export const ATTENTION_VERSIONS: readonly AttentionVersion[] = [
   { version: 0, name: 'tiles 8×8', forward: { BQ: 8, BK: 8, WX: 8, WY: 8 }, dq: { BQ: 8, BK: 8, WX: 8, WY: 8 }, dkv: { BQ: 8, BK: 8, WX: 8, WY: 8 } },
@@ -74,7 +78,12 @@ export const ATTENTION_VERSIONS: readonly AttentionVersion[] = [
   { version: 2, name: 'tiles 32×16', forward: { BQ: 32, BK: 16, WX: 8, WY: 8 }, dq: { BQ: 32, BK: 16, WX: 8, WY: 8 }, dkv: { BQ: 16, BK: 16, WX: 8, WY: 8 } },
   { version: 3, name: 'tiles 32×32', forward: { BQ: 32, BK: 32, WX: 8, WY: 8 }, dq: { BQ: 32, BK: 32, WX: 8, WY: 8 }, dkv: { BQ: 16, BK: 32, WX: 8, WY: 8 } },
   { version: 4, name: 'tiles 64×32, 128 threads', forward: { BQ: 64, BK: 32, WX: 8, WY: 16 }, dq: { BQ: 64, BK: 32, WX: 8, WY: 16 }, dkv: { BQ: 32, BK: 32, WX: 8, WY: 8 } },
+  // The 64×32 forward and 32×32 backward tiles with two and four times v4's threads (fewer rows and
+  // columns each): more warps to hide latency.
+  { version: 5, name: 'tiles 64×32 / 32×32, 128 threads', forward: { BQ: 64, BK: 32, WX: 8, WY: 16 }, dq: { BQ: 32, BK: 32, WX: 8, WY: 16 }, dkv: { BQ: 32, BK: 32, WX: 8, WY: 16 } },
+  { version: 6, name: 'tiles 64×32 / 32×32, 256 threads', forward: { BQ: 64, BK: 32, WX: 16, WY: 16 }, dq: { BQ: 32, BK: 32, WX: 16, WY: 16 }, dkv: { BQ: 32, BK: 32, WX: 16, WY: 16 } },
 ];
+
 
 export type AttentionKernel = 'forward' | 'dq' | 'dkv';
 

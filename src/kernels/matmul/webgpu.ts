@@ -88,6 +88,11 @@ export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
     name: 'vec4 128×64×8, 8×8 per thread, split-K',
     vec4: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 8, doubleBuffer: true, splitK: { targetWorkgroups: 512, minK: 128 } },
   },
+  {
+    version: 11,
+    name: 'vec4 128×128×16, 8×8 per thread, one buffer, split-K to 384 workgroups',
+    vec4: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, doubleBuffer: false, splitK: { targetWorkgroups: 384, minK: 128 } },
+  },
 ];
 
 /**
@@ -107,6 +112,8 @@ export const MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER = 8;
 export const MATMUL_VEC4_TALL_BLOCK = 9;
 /** 128×64×8 blocks of 128 threads (8×8 each), split-K under 512 blocks. */
 export const MATMUL_VEC4_TALL_BLOCK_SPLIT_K = 10;
+/** v8's kernel, splitting K into as many slices as make 384 workgroups (for outputs of about one wave of blocks). */
+export const MATMUL_VEC4_LARGE_BLOCK_SPLIT_384 = 11;
 
 /** What a kernel's shader needs of the device: invocations per workgroup and workgroup memory. */
 export function matmulKernelNeeds(v: MatmulVersion): { invocations: number; workgroupBytes: number } {
@@ -151,8 +158,12 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  *   with v1 and 0.17 s with v0 (lavapipe).
  * - 256 or more 128×128 blocks (about two waves on the H200's 132 SMs): v8, which does not split
  *   there (4096³: 3.65 ms against v4's 3.98).
- * - 128 to 255 such blocks, about one wave: too many for split-K to pay, too few for two waves, so
- *   v9's 128×64 blocks (512×2048×5632: 0.391 ms against v8's 0.485 and v4's 0.512).
+ * - 128 to 255 such blocks: v11, v8's kernel with K split 3 or 2 ways. Two of these workgroups fit
+ *   an SM at once, so the H200 runs 264 at a time, and the count of rounds rather than of blocks
+ *   sets the time: 512×2048×5632 has 176 blocks, which v8 splits into 352 workgroups (two rounds,
+ *   the second a third full; 0.473 ms GPU time) and v11 into 528 (two full rounds of a third of K
+ *   each; 0.334 ms; v9's 352 blocks of 128×64, 0.383 ms). Screened in
+ *   bench/results/nvidia-*-matmul-sweep.md.
  * - fewer: v8 splits K to fill the GPU (1024³: 0.077 ms against v5's 0.086 and v3's 0.101;
  *   512×5632×2048: 0.337 against v5's 0.371; 512×576×1536: 0.052, v10 0.047).
  * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
@@ -161,7 +172,7 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
 export function chooseMatmulVersion(l: MatmulLayout): number {
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
   const blocks128 = Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch;
-  if (blocks128 >= 128 && blocks128 < 256) return MATMUL_VEC4_TALL_BLOCK;
+  if (blocks128 >= 128 && blocks128 < 256) return MATMUL_VEC4_LARGE_BLOCK_SPLIT_384;
   return MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER;
 }
 
