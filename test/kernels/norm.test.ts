@@ -1,6 +1,7 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { layerNorm, rmsNorm, layerNormCost, rmsNormCost, rmsNormBackwardCost, layerNormBackwardCost } from '../../src/kernels/norm/index.js';
+import { normPartials } from '../../src/kernels/norm/contract.js';
 import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -44,7 +45,9 @@ for (const [name, f] of [['rmsNorm', rms], ['layerNorm', ln]] as const) {
   test(`${name}: gradients of x, weight (and bias) on webgpu match the cpu`, async (t) => {
     const gpu = await gpuOrSkip(t);
     if (!gpu) return;
-    for (const [k, shape] of [[1], [5, 1], [3, 7], [2, 3, 33], [3, 577], [2049]].entries()) {
+    // [2500, 5] and [65537, 3]: blocks of 3 and 65 rows per weight-gradient partial, the last
+    // block short (normPartials).
+    for (const [k, shape] of [[1], [5, 1], [3, 7], [2, 3, 33], [3, 577], [2049], [2500, 5], [65537, 3]].entries()) {
       const grads = async (device: r.Device) => {
         const i = inputs(shape, 40 + k, device, true);
         const dtype = i.x.dtype;
@@ -64,7 +67,7 @@ for (const [name, f] of [['rmsNorm', rms], ['layerNorm', ln]] as const) {
     }
   });
 
-  for (const shape of [[1], [4], [3, 5], [2, 2, 3]]) {
+  for (const shape of [[1], [4], [3, 5], [2, 2, 3], [1025, 2]]) {
     test(`${name}: gradcheck [${shape}]`, async (t) => {
       const i = inputs(shape, 7, cpu, true);
       const res = await r.gradcheck((x, w, b) => f({ x, w, b }), [i.x, i.w, i.b]);
@@ -175,10 +178,19 @@ test('empty batches pass through', async (t) => {
 test('cost: FLOPs and compulsory bytes', (t) => {
   t.deepEqual(rmsNormCost([4, 10], 'float32'), { flops: 4 * 40 + 12, bytes: (80 + 10) * 4 });
   t.deepEqual(layerNormCost([4, 10], 'float32'), { flops: 8 * 40 + 16, bytes: (80 + 20) * 4 });
-  t.deepEqual(rmsNormBackwardCost([4, 10], 'float32'), { flops: 10 * 40 + 16, bytes: (160 + 10) * 4 });
+  t.deepEqual(rmsNormBackwardCost([4, 10], 'float32'), { flops: 11 * 40 + 16, bytes: (160 + 10) * 4 });
   t.deepEqual(layerNormBackwardCost([4, 10], 'float32', false), { flops: 13 * 40 + 24, bytes: (120 + 10) * 4 });
+  // 4096 rows: partials of 4 rows, 1024 × 10 words instead of 4096 × 10.
+  t.deepEqual(rmsNormBackwardCost([4096, 10], 'float32'), { flops: 11 * 40960 + 4 * 4096, bytes: (3 * 40960 + 10 + 10240) * 4 });
 });
 
 test.after.always(async () => {
   await r.shutdown();
+});
+
+test('weight-gradient partials: at most 1024 rows of them, blocks covering every row once', (t) => {
+  for (const [rows, R, P] of [[0, 1, 0], [1, 1, 1], [1024, 1, 1024], [1025, 2, 513], [2500, 3, 834], [65537, 65, 1009]]) {
+    t.deepEqual(normPartials(rows), { R, P }, `${rows} rows`);
+    t.true(P <= 1024 && (P - 1) * R < Math.max(rows, 1) && P * R >= rows, `${rows} rows: ${P} blocks of ${R}`);
+  }
 });

@@ -12,8 +12,10 @@
 // Backward kernels ('rmsNormBackward', 'layerNormBackward') take [x, w, dy] and recompute the row
 // statistics (one more row reduction, fused with the ones the gradient needs) instead of saving
 // them from the forward, so nothing but x has to outlive the forward pass. They return dx and,
-// when the weight needs a gradient, the per-element terms dy ⊙ x̂ (x̂ the normalised input), which
-// op.ts sums over rows with the reduce family (the bias gradient is the row sum of dy itself).
+// when the weight needs a gradient, partial sums of the terms dy ⊙ x̂ (x̂ the normalised input):
+// [P, n], row p the sum over rows p·R .. p·R + R − 1 (normPartials), which op.ts sums over P with
+// the reduce family (the bias gradient is the row sum of dy itself). With R = 1 this was a
+// full-size temporary, as large as the activations; P ≤ 1024 bounds it whatever the batch.
 import { type DType, bytesPerElement, isFloat } from '../../autograd/dtype.js';
 import { type Shape, sizeOf } from '../../autograd/shape.js';
 import type { KernelCost } from '../cost.js';
@@ -24,8 +26,17 @@ export interface NormAttrs {
 
 export interface NormBackwardAttrs {
   eps: number;
-  /** Also return the per-element weight-gradient terms dy ⊙ x̂. */
+  /** Also return the weight-gradient terms dy ⊙ x̂, summed over blocks of rows (normPartials). */
   weightGrad: boolean;
+}
+
+/** At most this many partial rows of weight-gradient terms, whatever the number of rows. */
+export const MAX_NORM_PARTIALS = 1024;
+
+/** Rows per partial (R) and partial rows (P) for a backward launch over `rows` rows. */
+export function normPartials(rows: number): { R: number; P: number } {
+  const R = Math.max(1, Math.ceil(rows / MAX_NORM_PARTIALS));
+  return { R, P: Math.ceil(rows / R) };
 }
 
 /** x seen as [rows, n] over its last axis. */
@@ -80,21 +91,23 @@ export function layerNormCost(shape: Shape, dtype: DType): KernelCost {
 
 /**
  * rmsNormBackward: per element x², g = w·dy, g·x and two adds (5); x̂, x̂·m, g − x̂·m, ·r (4);
- * dy·x̂ (1) when the weight needs a gradient. Bytes: x, dy, w read; dx (and terms) written.
- * The row sum of the terms (reduce family) is not included.
+ * dy·x̂ and its add into the partial (2) when the weight needs a gradient. Bytes: x, dy, w read;
+ * dx (and the P·n partials) written. The sum over the partials (reduce family) is not included.
  */
 export function rmsNormBackwardCost(shape: Shape, dtype: DType, weightGrad = true): KernelCost {
   const size = sizeOf(shape);
   const { rows, n } = normLayout(shape);
-  return { flops: (weightGrad ? 10 : 9) * size + 4 * rows, bytes: ((weightGrad ? 4 : 3) * size + n) * bytesPerElement(dtype) };
+  const partials = weightGrad ? normPartials(rows).P * n : 0;
+  return { flops: (weightGrad ? 11 : 9) * size + 4 * rows, bytes: (3 * size + n + partials) * bytesPerElement(dtype) };
 }
 
 /**
  * layerNormBackward: mean (1), then x − μ, its square, g = w·dy, g·(x − μ) and three adds (7);
- * x̂, x̂·m₂, two subtractions, ·r (5); dy·x̂ (1) with the weight gradient.
+ * x̂, x̂·m₂, two subtractions, ·r (5); dy·x̂ and its add (2) with the weight gradient.
  */
 export function layerNormBackwardCost(shape: Shape, dtype: DType, weightGrad = true): KernelCost {
   const size = sizeOf(shape);
   const { rows, n } = normLayout(shape);
-  return { flops: (weightGrad ? 14 : 13) * size + 6 * rows, bytes: ((weightGrad ? 4 : 3) * size + n) * bytesPerElement(dtype) };
+  const partials = weightGrad ? normPartials(rows).P * n : 0;
+  return { flops: (weightGrad ? 15 : 13) * size + 6 * rows, bytes: (3 * size + n + partials) * bytesPerElement(dtype) };
 }

@@ -4,7 +4,7 @@ import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { sizeOf } from '../../autograd/shape.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
 
 function like(device: Device, x: TensorInfo): TensorInfo {
   return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
@@ -35,9 +35,10 @@ export function normForwardCpu(x: TypedArray, w: TypedArray, b: TypedArray | nul
  * With g = w ⊙ dy and x̂ = (x − μ)·r:
  *   RMSNorm:   dx = r·(g − x̂ · mean(g ⊙ x̂))
  *   LayerNorm: dx = r·(g − mean(g) − x̂ · mean(g ⊙ x̂))
- * and the weight-gradient terms dy ⊙ x̂ (summed over rows by the caller).
+ * and the weight-gradient terms dy ⊙ x̂, added into row ⌊row / R⌋ of `terms` ([P, n], zeros on
+ * entry; the caller sums its rows).
  */
-export function normBackwardCpu(x: TypedArray, w: TypedArray, dy: TypedArray, dx: TypedArray, terms: TypedArray | null, rows: number, n: number, eps: number, centre: boolean): void {
+export function normBackwardCpu(x: TypedArray, w: TypedArray, dy: TypedArray, dx: TypedArray, terms: TypedArray | null, rows: number, n: number, eps: number, centre: boolean, R = 1): void {
   for (let row = 0; row < rows; row++) {
     const base = row * n;
     const { mu, r } = rowStats(x, base, n, eps, centre);
@@ -52,7 +53,7 @@ export function normBackwardCpu(x: TypedArray, w: TypedArray, dy: TypedArray, dx
     for (let k = 0; k < n; k++) {
       const xh = (x[base + k] - mu) * r;
       dx[base + k] = r * (w[k] * dy[base + k] - meanG - xh * meanGx);
-      if (terms) terms[base + k] = dy[base + k] * xh;
+      if (terms) terms[Math.floor(row / R) * n + k] += dy[base + k] * xh;
     }
   }
 }
@@ -77,9 +78,10 @@ export function registerNormCpu(): void {
       checkNormInputs(name, x, [['weight', w]]);
       checkGradInput(name, x, dy);
       const dx = like(device, x);
-      const terms = weightGrad ? like(device, x) : null;
       const { rows, n } = normLayout(x.shape);
-      normBackwardCpu(cpuArray(x.storage), cpuArray(w.storage), cpuArray(dy.storage), cpuArray(dx.storage), terms && cpuArray(terms.storage), rows, n, eps, centre);
+      const { R, P } = normPartials(rows);
+      const terms: TensorInfo | null = weightGrad ? { storage: device.alloc(x.dtype, P * n), shape: [P, n], dtype: x.dtype } : null;
+      normBackwardCpu(cpuArray(x.storage), cpuArray(w.storage), cpuArray(dy.storage), cpuArray(dx.storage), terms && cpuArray(terms.storage), rows, n, eps, centre, R);
       return terms ? [dx, terms] : [dx];
     });
   }

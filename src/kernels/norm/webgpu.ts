@@ -6,14 +6,17 @@
 // - rmsNorm: one reduction (Σx²). layerNorm: two (the mean, then Σ(x − μ)² around it: the
 //   two-pass variance does not cancel catastrophically as E[x²] − μ² can).
 // - backward: rmsNorm reduces Σx² and Σ g·x together (vec2 partials, g = w·dy); layerNorm the
-//   mean first, then Σ(x − μ)², Σg and Σ g·(x − μ) together (vec4 partials, one unused).
+//   mean first, then Σ(x − μ)², Σg and Σ g·(x − μ) together (vec4 partials, one unused). A
+//   workgroup takes a block of R consecutive rows (at most 1024 blocks: contract.ts normPartials)
+//   and adds their weight-gradient terms into one partial row; each thread owns the same columns
+//   in every row, so the adds need no atomics.
 // Workgroup size: a power of two in [32, 256] with about 16 elements per thread (256 threads ×
 // vec4 = 4 KiB of workgroup memory, inside WebGPU's 16 KiB minimum).
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
-import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
 
 /** The WGSL that sums `partial[0..wg)` into partial[0] (T: f32 or a vector); all threads must reach it. */
 function treeSum(wg: number): string {
@@ -33,6 +36,28 @@ function header(inputs: string[], outputs: string[]): string {
   for (const name of outputs) lines.push(`@group(0) @binding(${b++}) var<storage, read_write> ${name}: array<f32>;`);
   return lines.join('\n');
 }
+
+/**
+ * The start of a backward `main`: workgroup `blk` takes rows blk·R .. blk·R + R − 1 (params[3] = R)
+ * one after another, adding each row's weight-gradient terms into partial row blk. Every exit
+ * and the loop bound are uniform per workgroup, as the tree sums' barriers need.
+ */
+const BLOCK_PRELUDE = `
+  ${FLAT_WORKGROUP}
+  let blk = wg_flat;
+  let n = params[0]; let rows = params[1]; let R = params[3];
+  if (blk * R >= rows) { return; }
+  let eps = bitcast<f32>(params[2]);
+  let nf = f32(n);`;
+
+/** One row of a backward block: the row's index and base, and an exit past the last row. */
+const BLOCK_ROW = `
+    let row = blk * R + rr;
+    if (row >= rows) { break; }
+    let base = row * n;`;
+
+/** Adds a row's term into partial row blk (the first row of the block overwrites it). */
+const ADD_TERM = 'terms[blk * n + k] = select(terms[blk * n + k], 0.0, rr == 0u) + g * xh;';
 
 /** The start of `main`: row index, early exit past the last row (uniform per workgroup), n, eps. */
 const ROW_PRELUDE = `
@@ -96,59 +121,68 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-/** dx = r·(g − x̂·m), m = mean(g ⊙ x̂) = r·Σ(g·x)/n; terms = dy ⊙ x̂. */
+/** dx = r·(g − x̂·m), m = mean(g ⊙ x̂) = r·Σ(g·x)/n; terms = dy ⊙ x̂, summed over the block's rows. */
 function rmsBackwardSource(wg: number, weightGrad: boolean): string {
   return /* wgsl */ `
 ${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
 var<workgroup> partial: array<vec2<f32>, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(${BUILTINS_1D}) {
-  ${ROW_PRELUDE}
-  var acc = vec2<f32>(0.0);
-  for (var k = lid.x; k < n; k += ${wg}u) {
-    let v = x[base + k];
-    acc += vec2<f32>(v * v, w[k] * dy[base + k] * v);
-  }
-  partial[lid.x] = acc;
-  ${treeSum(wg)}
-  let tot = partial[0];
-  let r = inverseSqrt(tot.x / nf + eps);
-  let m = r * tot.y / nf;
-  for (var k = lid.x; k < n; k += ${wg}u) {
-    let g = dy[base + k];
-    let xh = x[base + k] * r;
-    dx[base + k] = r * (w[k] * g - xh * m);
-    ${weightGrad ? 'terms[base + k] = g * xh;' : ''}
+  ${BLOCK_PRELUDE}
+  for (var rr = 0u; rr < R; rr++) {
+    ${BLOCK_ROW}
+    var acc = vec2<f32>(0.0);
+    for (var k = lid.x; k < n; k += ${wg}u) {
+      let v = x[base + k];
+      acc += vec2<f32>(v * v, w[k] * dy[base + k] * v);
+    }
+    partial[lid.x] = acc;
+    ${treeSum(wg)}
+    let tot = partial[0];
+    let r = inverseSqrt(tot.x / nf + eps);
+    let m = r * tot.y / nf;
+    for (var k = lid.x; k < n; k += ${wg}u) {
+      let g = dy[base + k];
+      let xh = x[base + k] * r;
+      dx[base + k] = r * (w[k] * g - xh * m);
+      ${weightGrad ? ADD_TERM : ''}
+    }
+    // Everyone has read partial[0] before the next row's tree overwrites it.
+    workgroupBarrier();
   }
 }`;
 }
 
-/** dx = r·(g − mean(g) − x̂·m), m = mean(g ⊙ x̂) = r·Σ g·(x − μ)/n; terms = dy ⊙ x̂. */
+/** dx = r·(g − mean(g) − x̂·m), m = mean(g ⊙ x̂) = r·Σ g·(x − μ)/n; terms = dy ⊙ x̂, summed over the block's rows. */
 function layerBackwardSource(wg: number, weightGrad: boolean): string {
   return /* wgsl */ `
 ${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
 var<workgroup> partial: array<vec4<f32>, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(${BUILTINS_1D}) {
-  ${ROW_PRELUDE}
-  ${shiftedMean(wg, 'acc.x += x[base + k] - shift;', 'vec4<f32>(0.0)', '.x')}
-  acc = vec4<f32>(0.0);
-  for (var k = lid.x; k < n; k += ${wg}u) {
-    let d = (x[base + k] - shift) - dm;
-    let g = w[k] * dy[base + k];
-    acc += vec4<f32>(d * d, g, g * d, 0.0);
-  }
-  partial[lid.x] = acc;
-  ${treeSum(wg)}
-  let tot = partial[0];
-  let r = inverseSqrt(tot.x / nf + eps);
-  let meanG = tot.y / nf;
-  let m = r * tot.z / nf;
-  for (var k = lid.x; k < n; k += ${wg}u) {
-    let g = dy[base + k];
-    let xh = ((x[base + k] - shift) - dm) * r;
-    dx[base + k] = r * (w[k] * g - meanG - xh * m);
-    ${weightGrad ? 'terms[base + k] = g * xh;' : ''}
+  ${BLOCK_PRELUDE}
+  for (var rr = 0u; rr < R; rr++) {
+    ${BLOCK_ROW}
+    ${shiftedMean(wg, 'acc.x += x[base + k] - shift;', 'vec4<f32>(0.0)', '.x')}
+    acc = vec4<f32>(0.0);
+    for (var k = lid.x; k < n; k += ${wg}u) {
+      let d = (x[base + k] - shift) - dm;
+      let g = w[k] * dy[base + k];
+      acc += vec4<f32>(d * d, g, g * d, 0.0);
+    }
+    partial[lid.x] = acc;
+    ${treeSum(wg)}
+    let tot = partial[0];
+    let r = inverseSqrt(tot.x / nf + eps);
+    let meanG = tot.y / nf;
+    let m = r * tot.z / nf;
+    for (var k = lid.x; k < n; k += ${wg}u) {
+      let g = dy[base + k];
+      let xh = ((x[base + k] - shift) - dm) * r;
+      dx[base + k] = r * (w[k] * g - meanG - xh * m);
+      ${weightGrad ? ADD_TERM : ''}
+    }
+    workgroupBarrier();
   }
 }`;
 }
@@ -165,12 +199,13 @@ function like(device: WebGPUDevice, x: TensorInfo): TensorInfo {
   return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
 }
 
-function launch(device: WebGPUDevice, name: string, code: (wg: number) => string, x: TensorInfo, inputs: TensorInfo[], outputs: TensorInfo[], eps: number): void {
+/** One workgroup per block of R rows (the forward kernels: R = 1, a row each). meta: n, rows, eps, R. */
+function launch(device: WebGPUDevice, name: string, code: (wg: number) => string, x: TensorInfo, inputs: TensorInfo[], outputs: TensorInfo[], eps: number, R = 1): void {
   const { rows, n } = normLayout(x.shape);
   if (rows === 0) return;
   const wg = rowWorkgroup(n);
-  const meta = new Meta().u32(n, rows).f32(eps).build();
-  device.dispatch({ name, code: code(wg), meta, inputs: inputs.map((t) => t.storage), outputs: outputs.map((t) => t.storage), workgroups: grid1d(rows) });
+  const meta = new Meta().u32(n, rows).f32(eps).u32(R).build();
+  device.dispatch({ name, code: code(wg), meta, inputs: inputs.map((t) => t.storage), outputs: outputs.map((t) => t.storage), workgroups: grid1d(Math.ceil(rows / R)) });
 }
 
 export function registerNormWebGPU(): void {
@@ -191,8 +226,11 @@ export function registerNormWebGPU(): void {
       checkNormInputs(name, x, [['weight', w]]);
       checkGradInput(name, x, dy);
       const gpu = device as WebGPUDevice;
-      const outs = weightGrad ? [like(gpu, x), like(gpu, x)] : [like(gpu, x)];
-      launch(gpu, name, (wg) => kernel(wg, weightGrad), x, [x, w, dy], outs, eps);
+      const { rows, n } = normLayout(x.shape);
+      const { R, P } = normPartials(rows);
+      const outs = [like(gpu, x)];
+      if (weightGrad) outs.push({ storage: gpu.alloc(x.dtype, P * n), shape: [P, n], dtype: x.dtype });
+      launch(gpu, name, (wg) => kernel(wg, weightGrad), x, [x, w, dy], outs, eps, R);
       return outs;
     });
   }
