@@ -25,6 +25,11 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'resume', help: 'continue from <out>/checkpoint', default: false },
   { name: 'seed', help: 'data order and tiny-model seed', default: 0 },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  {
+    name: 'prompt-embedder',
+    help: "sentence embedder folder (BERT, e.g. all-MiniLM-L6-v2 as sentence-transformers saves it) for RPO's prompt similarity; empty: mean input-token embeddings of the policy",
+    default: '',
+  },
 ];
 
 function defaultTokenizer(): string {
@@ -47,10 +52,15 @@ export async function runTrain(flags: Flags): Promise<void> {
     modelDir
       ? r.loadPretrainedLlama(modelDir, { device })
       : new r.LlamaForCausalLM({ ...TINY_LLAMA, vocab_size: tokenizer.vocabSize }, { device, seed });
+  const embedderDir = String(flags['prompt-embedder']);
+  const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
   const policy = await build();
   const reference = await build(); // the same starting weights, never stepped
   process.stdout.write(`data: ${dataPath} (${dataset.records.length} ${dataset.paired ? 'pairs' : 'rows'}, format ${dataset.format})\n`);
   process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${flags.loss}\n`);
+  if (promptEmbedder) {
+    process.stdout.write(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
+  }
   try {
     const result = await r.trainPreference({
       policy, reference, tokenizer, dataset,
@@ -65,6 +75,7 @@ export async function runTrain(flags: Flags): Promise<void> {
       saveEvery: Number(flags['save-every']),
       resume: Boolean(flags.resume),
       progress: true,
+      ...(promptEmbedder ? { promptEmbedder } : {}),
     });
     const h = result.history;
     if (h.length > 0) {
@@ -75,5 +86,6 @@ export async function runTrain(flags: Flags): Promise<void> {
   } finally {
     policy.dispose();
     reference.dispose();
+    promptEmbedder?.dispose();
   }
 }

@@ -1,4 +1,4 @@
-// src/models: LLaMA / Mistral with Hugging Face names and numerics.
+// src/models: LLaMA / Mistral and BERT (the sentence embedder) with Hugging Face names and numerics.
 import '../nn/index.js';
 import '../kernels/activation/index.js';
 import '../kernels/attention/index.js';
@@ -6,3 +6,10 @@ import '../kernels/rope/index.js';
 export { LlamaForCausalLM, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';
 export { resolveLlamaConfig, type LlamaConfig, type ResolvedLlamaConfig } from './llama-config.js';
 export { loadPretrainedLlama, savePretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MODEL_TYPES } from './pretrained.js';
+export { BertModel, lengthsTensor, type BertInitOptions, type BertForwardOptions } from './bert.js';
+export { resolveBertConfig, type BertConfig, type ResolvedBertConfig } from './bert-config.js';
+export { loadPretrainedBert, BERT_MODEL_TYPES } from './bert-pretrained.js';
+export {
+  SentenceEmbedder, loadSentenceEmbedder, meanPool, l2Normalize, readSentenceTransformersSetup,
+  type SentenceEmbedderOptions, type LoadSentenceEmbedderOptions, type SentencePooling,
+} from './sentence-embedder.js';

@@ -1,7 +1,8 @@
 // A model from a Hugging Face checkpoint folder: config.json → the architecture, the weights (one
 // file or shards) → its parameters, with the names and shapes checked.
 import { join } from 'node:path';
-import { loadCheckpoint, readCheckpointConfig } from '../io/checkpoint.js';
+import { readCheckpointConfig } from '../io/checkpoint.js';
+import { loadWeightsInto } from './load-weights.js';
 import { saveCheckpoint, type SaveCheckpointOptions } from '../io/checkpoint-save.js';
 import { LlamaForCausalLM, type LlamaInitOptions } from './llama.js';
 import type { LlamaConfig } from './llama-config.js';
@@ -30,18 +31,7 @@ export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptio
   } catch (e) {
     throw new Error(`${configPath}: ${(e as Error).message}`, { cause: e });
   }
-  try {
-    const weights = await loadCheckpoint(dir, { device: opts.device, dtype: opts.dtype });
-    try {
-      model.loadStateDict(weights);
-    } finally {
-      for (const t of weights.values()) t.dispose();
-    }
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
+  return loadWeightsInto(model, dir, opts);
 }
 
 /** Writes the model as a checkpoint folder (config.json and safetensors weights) that loadPretrainedLlama reads back. */

@@ -1,4 +1,4 @@
-// src/nn: Module (named parameters, state dicts), Linear, Embedding, RMSNorm.
+// src/nn: Module (named parameters, state dicts), Linear, Embedding, RMSNorm, LayerNorm.
 import '../kernels/matmul/index.js';
 import '../kernels/elementwise/index.js';
 import '../kernels/gather/index.js';
@@ -8,4 +8,5 @@ export { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult
 export { Linear, type LinearOptions } from './linear.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { RMSNorm } from './rms-norm.js';
+export { LayerNorm } from './layer-norm.js';
 export { ParamRng, normalParam, constantParam, type ParamOptions, type FloatDType } from './init.js';

@@ -6,6 +6,8 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../autograd/tensor.js';
+import type { Device } from '../autograd/device.js';
+import { tensor } from '../autograd/create.js';
 import { tidy } from '../autograd/scope.js';
 import { cast } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
@@ -66,6 +68,18 @@ export interface TrainPreferenceOptions {
   log?: (metrics: StepMetrics) => void;
   /** A progress bar on stderr. */
   progress?: boolean;
+  /**
+   * Embeds prompts for losses that weight by prompt similarity (RPO's 'embedding' weighting), e.g.
+   * a SentenceEmbedder from loadSentenceEmbedder (all-MiniLM-L6-v2, as the RPO paper). Each
+   * distinct prompt is embedded once and kept on the host. Without it those losses get the mean of
+   * the policy's input token embeddings over the prompt (a stand-in; docs/training.md).
+   */
+  promptEmbedder?: PromptEmbedder;
+}
+
+/** Turns prompt texts into embeddings [texts.length, dim] (no gradient). */
+export interface PromptEmbedder {
+  encode(texts: string[]): Promise<Tensor>;
 }
 
 /** One step's record (a line of metrics.jsonl): loss, the loss's TRL-named metrics, lr, throughput. */
@@ -135,6 +149,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
 
   const dtype = modelDtype(policy);
   const device = policy.device;
+  const prompts = needs.promptEmbeddings && opts.promptEmbedder ? new PromptEmbeddingCache(opts.promptEmbedder, dataset) : undefined;
   const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
   const history: StepMetrics[] = [];
   let savedAt = opts.resume ? state.step : -1;
@@ -155,11 +170,12 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
       const index = batches[state.batchInEpoch];
       const started = performance.now();
       const tok = await tokenizePreferenceBatch(tokenizer, dataset, index, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device });
+      if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
       let names: string[] = [];
       let values: Float32Array | Float64Array;
       try {
         const packed = tidy(() => {
-          const batch = buildBatch(tok, policy, reference, needs, dtype);
+          const batch = buildBatch(tok, policy, reference, needs, dtype, prompts);
           const out = loss.compute(batch, config);
           out.loss.backward();
           names = Object.keys(out.metrics);
@@ -212,18 +228,54 @@ function buildBatch(
   reference: LlamaForCausalLM | undefined,
   needs: ReturnType<typeof lossNeeds>,
   dtype: 'float32' | 'float64',
+  prompts?: PromptEmbeddingCache,
 ): PreferenceBatch {
   const side = (rows: TokenizedRows, promptIds: number[]): PreferenceSide => {
     const s: PreferenceSide = { policyLogps: sideLogps(policy, rows), promptIds };
     if (needs.reference && reference) s.refLogps = castTo(referenceLogps(reference, rows), dtype);
     if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
-    if (needs.promptEmbeddings) s.promptEmbeddings = meanPromptEmbeddings(policy, rows);
+    if (needs.promptEmbeddings) s.promptEmbeddings = prompts ? prompts.rows(promptIds, policy.device, dtype) : meanPromptEmbeddings(policy, rows);
     return s;
   };
   return { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
 }
 
 const castTo = (t: Tensor, dtype: 'float32' | 'float64') => (t.dtype === dtype ? t : cast(t, dtype));
+
+/** Prompt embeddings by prompt id, computed once each by the embedder and kept on the host. */
+class PromptEmbeddingCache {
+  private readonly byId = new Map<number, Float64Array>();
+  private dim = 0;
+
+  constructor(private readonly embedder: PromptEmbedder, private readonly dataset: PreferenceDataset) {}
+
+  /** Embeds the prompts among `ids` not seen before. */
+  async fill(ids: number[]): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.byId.has(id));
+    if (missing.length === 0) return;
+    const texts = missing.map((id) => {
+      const p = this.dataset.prompts[id];
+      if (typeof p !== 'string') throw new Error(`trainPreference: prompt ${id} of ${this.dataset.path} is not a string (conversational prompts need a chat template, which relpo does not apply yet)`);
+      return p;
+    });
+    const e = await this.embedder.encode(texts);
+    try {
+      if (e.rank !== 2 || e.shape[0] !== texts.length) throw new Error(`trainPreference: the prompt embedder returned [${e.shape}] for ${texts.length} prompts; expected [${texts.length}, dim]`);
+      this.dim = e.shape[1];
+      const v = await e.data();
+      missing.forEach((id, i) => this.byId.set(id, Float64Array.from(v.subarray(i * this.dim, (i + 1) * this.dim))));
+    } finally {
+      e.dispose();
+    }
+  }
+
+  /** [ids.length, dim] on the device, in the loss's dtype. */
+  rows(ids: number[], device: Device, dtype: 'float32' | 'float64'): Tensor {
+    const out = new Float64Array(ids.length * this.dim);
+    ids.forEach((id, i) => out.set(this.byId.get(id)!, i * this.dim));
+    return tensor(dtype === 'float32' ? Float32Array.from(out) : out, [ids.length, this.dim], { device, dtype });
+  }
+}
 
 function sumLengths(rows: TokenizedRows): number {
   return rows.rows.reduce((a, r) => a + r.length, 0);

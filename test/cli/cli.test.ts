@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -62,4 +62,21 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   t.regex(resumed.stdout, /steps 3–3:/);
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
   t.deepEqual(steps, [1, 2, 3]);
+});
+
+test('relpo train --prompt-embedder uses a sentence embedder folder for rpo', (t) => {
+  // The golden tiny BERT of test/models/golden as a checkpoint folder with its tokenizer.
+  const golden = fileURLToPath(new URL('../../../test/models/golden/', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-cli-embedder-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify((JSON.parse(readFileSync(join(golden, 'bert.json'), 'utf8')) as { config: unknown }).config));
+  copyFileSync(join(golden, 'bert.safetensors'), join(dir, 'model.safetensors'));
+  copyFileSync(join(golden, 'bert-tokenizer.json'), join(dir, 'tokenizer.json'));
+  const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-train-')), 'run');
+  const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--prompt-embedder', dir);
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /prompt embeddings: .* \(BERT, 16 dims, mean pooling, normalized, at most 32 tokens\)/);
+  t.regex(run.stdout, /steps 1–2: loss 0\.693\d/);
+  const missing = relpo('train', '--device', 'cpu', '--steps', '1', '--out', out, '--prompt-embedder', join(dir, 'nowhere'));
+  t.not(missing.status, 0);
+  t.regex(missing.stderr, /nowhere/);
 });

