@@ -5,3 +5,4 @@ export {
   saveTrainingCheckpoint, findCheckpoint, readTrainerState, loadPolicyWeights, loadOptimizer, makeOptimizer,
   TrainerAdamW, TrainerRMSprop, type TrainerOptimizer, type TrainerState, type OptimizerName,
 } from './checkpoint.js';
+export { lrFactor, warmupStepsOf, checkLrScheduler, LR_SCHEDULER_TYPES, type LrSchedule, type LrSchedulerType } from './schedule.js';

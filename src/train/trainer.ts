@@ -1,8 +1,9 @@
-// trainPreference: a minimal preference-optimisation loop (docs/training.md). Per step: tokenize a
-// batch (async, before any tensor work), then in one tidy(): policy sequence log-probs with
-// gradient, reference log-probs under noGrad, whatever else the loss needs, the loss, backward();
-// then one read-back of the loss and its metrics; only a finite loss is applied (optimizer.step()),
-// so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
+// trainPreference: a preference-optimisation loop (docs/training.md). Per step: tokenize a batch
+// (async, before any tensor work), then in one tidy(): policy sequence log-probs with gradient,
+// reference log-probs under noGrad, whatever else the loss needs, the loss, backward(), the total
+// gradient norm; then one read-back of the loss, its metrics and the norm; only a finite loss with
+// a finite gradient is applied (optimizer.step() at the scheduled lr, the gradient clipped inside
+// the update), so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../autograd/tensor.js';
@@ -20,7 +21,9 @@ import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
 import { tokenizePreferenceBatch, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
 import { ProgressBar } from '../cli/progress.js';
-import type { AdamWOptions, RMSpropOptions } from '../kernels/optim/optimizers.js';
+import { type AdamWOptions, type RMSpropOptions, clipGradNormScale, totalGradNorm } from '../kernels/optim/optimizers.js';
+import { zerosLike } from '../autograd/create.js';
+import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { meanPromptEmbeddings, modelDtype, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
 import {
   findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
@@ -41,8 +44,19 @@ export interface TrainPreferenceOptions {
   lossConfig?: Partial<LossConfig>;
   /** Default 'adamw'. */
   optimizer?: OptimizerName;
-  /** Constant learning rate (no schedule). */
+  /** Peak learning rate; the schedule scales it per step. */
   lr: number;
+  /** transformers' schedules: 'linear' (default, as TRL), 'cosine', 'constant', 'constant_with_warmup'. */
+  lrScheduler?: LrSchedulerType;
+  /** Steps of linear warmup from 0 (default 0); overrides warmupRatio. */
+  warmupSteps?: number;
+  /** Warmup as a fraction of all steps, rounded up (default 0). */
+  warmupRatio?: number;
+  /**
+   * Clip the total gradient norm to this (torch's clip_grad_norm_, folded into the optimizer's
+   * update); default 1.0 as TRL; 0 turns clipping off. The pre-clip norm is logged as grad_norm.
+   */
+  maxGradNorm?: number;
   /** Other optimizer hyper-parameters (betas, eps, weightDecay, alpha, momentum, centered). */
   optimizerOptions?: AdamWOptions & RMSpropOptions;
   /** Pairs (paired data) or rows (unpaired) per step. */
@@ -82,12 +96,15 @@ export interface PromptEmbedder {
   encode(texts: string[]): Promise<Tensor>;
 }
 
-/** One step's record (a line of metrics.jsonl): loss, the loss's TRL-named metrics, lr, throughput. */
+/** One step's record (a line of metrics.jsonl): loss, the loss's TRL-named metrics, lr, gradient norm, throughput. */
 export interface StepMetrics {
   step: number;
   epoch: number;
   loss: number;
+  /** The learning rate this step ran at (after the schedule). */
   lr: number;
+  /** The total gradient norm before clipping. */
+  grad_norm: number;
   'tokens/s': number;
   [metric: string]: number;
 }
@@ -123,6 +140,14 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   const epochs = opts.epochs ?? 1;
   const totalSteps = opts.steps ?? epochs * plan(0).length;
   if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new Error(`trainPreference: steps must be a non-negative integer, got ${totalSteps}`);
+  const maxGradNorm = opts.maxGradNorm ?? 1;
+  if (!Number.isFinite(maxGradNorm) || maxGradNorm < 0) throw new Error(`trainPreference: maxGradNorm must be a finite number ≥ 0 (0: no clipping), got ${maxGradNorm}`);
+  let schedule: LrSchedule;
+  try {
+    schedule = { type: checkLrScheduler(opts.lrScheduler ?? 'linear'), warmupSteps: warmupStepsOf(totalSteps, opts.warmupSteps, opts.warmupRatio), totalSteps };
+  } catch (e) {
+    throw new Error(`trainPreference: ${(e as Error).message}`);
+  }
 
   let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name };
   let optimizer: TrainerOptimizer;
@@ -179,7 +204,9 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
           const out = loss.compute(batch, config);
           out.loss.backward();
           names = Object.keys(out.metrics);
-          const scalars = [out.loss, ...names.map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1]));
+          // The total gradient norm rides along in the same read-back (clipping needs it on the host).
+          const norm = totalGradNorm(policy.parameters()) ?? zerosLike(out.loss);
+          const scalars = [out.loss, ...names.map((k) => out.metrics[k]), norm].map((t) => reshape(cast(t, out.loss.dtype), [1]));
           return concat(scalars, 0);
         });
         values = (await packed.data()) as Float32Array | Float64Array;
@@ -191,23 +218,26 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
         disposeTokenized(tok);
       }
       const lossValue = values[0];
+      const gradNorm = values[names.length + 1];
       const stepNo = state.step + 1;
-      if (!Number.isFinite(lossValue)) {
+      if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) {
         optimizer.zeroGrad();
         const lines = index.indices.map((i) => dataset.records[i].line);
         throw new Error(
-          `trainPreference: step ${stepNo} (epoch ${state.epoch}, batch ${state.batchInEpoch}): loss is ${lossValue}; ` +
+          `trainPreference: step ${stepNo} (epoch ${state.epoch}, batch ${state.batchInEpoch}): ${Number.isFinite(lossValue) ? `the gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; ` +
             `the batch's records are ${dataset.path} lines ${lines.join(', ')}. The step was not applied` +
             (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
         );
       }
-      tidy(() => optimizer.step());
+      optimizer.lr = opts.lr * lrFactor(schedule, state.step);
+      const gradScale = maxGradNorm > 0 ? clipGradNormScale(gradNorm, maxGradNorm) : 1;
+      tidy(() => optimizer.step(gradScale));
       optimizer.zeroGrad();
       state = { ...state, step: stepNo, batchInEpoch: state.batchInEpoch + 1 };
 
       const seconds = (performance.now() - started) / 1000;
       const tokens = sumLengths(tok.chosen) + sumLengths(tok.rejected);
-      const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, 'tokens/s': tokens / Math.max(seconds, 1e-9) };
+      const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': tokens / Math.max(seconds, 1e-9) };
       names.forEach((k, i) => (m[k] = values[i + 1]));
       history.push(m);
       if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);

@@ -2,7 +2,8 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as r from '../../src/index.js';
 import type { Device, Tensor } from '../../src/index.js';
-import { AdamW, RMSprop, adamwUpdate, type AdamWOptions, type RMSpropOptions } from '../../src/kernels/optim/index.js';
+import { AdamW, RMSprop, adamwUpdate, clipGradNormScale, totalGradNorm, type AdamWOptions, type RMSpropOptions } from '../../src/kernels/optim/index.js';
+import { type LrSchedule, lrFactor } from '../../src/train/schedule.js';
 import { adamwCost, rmspropCost } from '../../src/kernels/optim/contract.js';
 import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
@@ -17,6 +18,16 @@ interface Golden {
     options: AdamWOptions & RMSpropOptions;
     params: Record<string, number[]>[];
     state: Record<string, Record<string, number | number[]>>;
+  }[];
+  clipCases: {
+    name: string;
+    optimizer: 'AdamW' | 'RMSprop';
+    options: AdamWOptions & RMSpropOptions;
+    maxNorm: number;
+    schedule: LrSchedule;
+    params: Record<string, number[]>[];
+    lrs: number[];
+    norms: number[];
   }[];
 }
 
@@ -37,14 +48,20 @@ function setGrad(p: Tensor, g: number[] | null): void {
   if (g) p.grad = r.keep(r.tensor(g, p.shape, { device: p.device, dtype: p.dtype }));
 }
 
+/** The golden's initial parameters on a device (float64 on the CPU), with the tolerance for it. */
+function goldenParams(device: Device) {
+  const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+  const tol = device.kind === 'cpu' ? { rtol: 1e-12, atol: 1e-14 } : { rtol: 2e-6, atol: 2e-6 };
+  const names = Object.keys(golden.shapes);
+  const params = names.map((k) => r.tensor(golden.initial[k], golden.shapes[k], { device, dtype, requiresGrad: true, name: k }));
+  return { tol, names, params };
+}
+
 for (const c of golden.cases) {
   test(`${c.name}: 5 steps match torch.optim.${c.optimizer} (torch ${golden.torch}) on both devices`, async (t) => {
     const gpu = await gpuOrSkip(t);
     for (const device of gpu ? [cpu, gpu] : [cpu]) {
-      const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
-      const tol = device.kind === 'cpu' ? { rtol: 1e-12, atol: 1e-14 } : { rtol: 2e-6, atol: 2e-6 };
-      const names = Object.keys(golden.shapes);
-      const params = names.map((k) => r.tensor(golden.initial[k], golden.shapes[k], { device, dtype, requiresGrad: true, name: k }));
+      const { tol, names, params } = goldenParams(device);
       const opt = makeOptimizer(c.optimizer, params, c.options);
       for (const [s, grads] of golden.grads.entries()) {
         params.forEach((p, i) => setGrad(p, grads[names[i]]));
@@ -68,6 +85,43 @@ for (const c of golden.cases) {
     }
   });
 }
+
+for (const c of golden.clipCases) {
+  test(`${c.name}: 5 steps match torch's clip_grad_norm_ + ${c.optimizer} + the transformers schedule on both devices`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    for (const device of gpu ? [cpu, gpu] : [cpu]) {
+      const { tol, names, params } = goldenParams(device);
+      const opt = makeOptimizer(c.optimizer, params, c.options);
+      const base = c.options.lr!;
+      for (const [s, grads] of golden.grads.entries()) {
+        params.forEach((p, i) => setGrad(p, grads[names[i]]));
+        const norm = totalGradNorm(params)!;
+        const n = await norm.item();
+        norm.dispose();
+        assertClose(t, [n], [c.norms[s]], tol, `${device.kind} step ${s + 1} total norm`);
+        opt.lr = base * lrFactor(c.schedule, s);
+        t.true(Math.abs(opt.lr - c.lrs[s]) <= 1e-15 * Math.max(1, c.lrs[s]), `step ${s + 1} lr ${opt.lr} vs ${c.lrs[s]}`);
+        opt.step(clipGradNormScale(n, c.maxNorm));
+        for (const [i, p] of params.entries()) {
+          assertClose(t, await values(p), c.params[s][names[i]], tol, `${device.kind} step ${s + 1} ${names[i]}`);
+        }
+      }
+      opt.dispose();
+      for (const p of params) p.dispose();
+    }
+  });
+}
+
+test('totalGradNorm is null without gradients; clipGradNormScale refuses a bad maxNorm and never scales up', (t) => {
+  const p = r.tensor([1, 2], [2], { device: cpu, requiresGrad: true });
+  t.is(totalGradNorm([p]), null);
+  t.is(clipGradNormScale(0.1, 1), 1);
+  t.is(clipGradNormScale(4, 2), 2 / (4 + 1e-6));
+  for (const bad of [0, -1, NaN]) t.throws(() => clipGradNormScale(1, bad), { message: /maxNorm must be > 0/ });
+  const opt = new AdamW([p]);
+  t.throws(() => opt.step(NaN), { message: /gradScale must be a finite number ≥ 0/ });
+  p.dispose();
+});
 
 /** Parameters of awkward sizes (1, primes, past a workgroup) updated for 6 steps on one device. */
 async function trajectory(device: Device, kind: 'AdamW' | 'RMSprop', options: AdamWOptions & RMSpropOptions): Promise<number[][]> {

@@ -71,21 +71,28 @@ for (const loss of ['dpo', 'rpo'] as const) {
   });
 }
 
-test('resume: 5 steps in one run equal 2 steps, then 3 more resumed from the checkpoint (float64 CPU, bitwise)', async (t) => {
+test('resume: a run that crashes after step 3 (checkpoint at 2) and resumes equals the uninterrupted run (float64 CPU, bitwise)', async (t) => {
   const dataset = await readPreferenceJsonl(dataFile());
   const tok = await tokenizer();
-  const common = { tokenizer: tok, dataset, loss: 'dpo', lr: 0.02, batchSize: 4, seed: 7 } as const;
+  // Linear schedule with a warmup step and clipping (the defaults but warmup): the schedule spans
+  // the whole run, so the resumed steps must run at the uninterrupted run's learning rates.
+  const common = { tokenizer: tok, dataset, loss: 'dpo', lr: 0.02, batchSize: 4, seed: 7, steps: 5, warmupSteps: 1, maxGradNorm: 0.05 } as const;
   // 6 records in batches of 4: two batches per epoch, so 5 steps cross two epoch boundaries.
   const refA = tiny(), a = tiny();
-  const runA = await trainPreference({ ...common, policy: a, reference: refA, steps: 5, outDir: outDir() });
+  const runA = await trainPreference({ ...common, policy: a, reference: refA, outDir: outDir() });
+  t.deepEqual(runA.history.map((m) => m.lr), [0, 0.02, 0.02 * 3 / 4, 0.02 * 2 / 4, 0.02 / 4]);
+  t.true(runA.history.some((m) => m.grad_norm > 0.05), 'clipping is exercised');
 
   const refB = tiny(), b = tiny();
   const out = outDir();
-  await trainPreference({ ...common, policy: b, reference: refB, steps: 2, outDir: out, optimizer: 'adamw' });
+  const crash = (m: StepMetrics) => {
+    if (m.step === 3) throw new Error('simulated crash');
+  };
+  await t.throwsAsync(trainPreference({ ...common, policy: b, reference: refB, outDir: out, saveEvery: 2, log: crash }), { message: 'simulated crash' });
   const b2 = tiny(); // a fresh model: resume must load the weights
-  const runB = await trainPreference({ ...common, policy: b2, reference: refB, steps: 5, outDir: out, resume: true });
+  const runB = await trainPreference({ ...common, policy: b2, reference: refB, outDir: out, saveEvery: 2, resume: true });
   t.deepEqual(runB.history.map((m) => m.step), [3, 4, 5]);
-  t.deepEqual(runB.history.map((m) => m.loss), runA.history.slice(2).map((m) => m.loss));
+  t.deepEqual(runB.history.map((m) => [m.loss, m.lr, m.grad_norm]), runA.history.slice(2).map((m) => [m.loss, m.lr, m.grad_norm]));
   t.deepEqual(await paramValues(b2), await paramValues(a));
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as StepMetrics).step);
   t.deepEqual(steps, [1, 2, 3, 4, 5]);

@@ -2,6 +2,7 @@
 // the parameter and its state in place (PyTorch's torch.optim semantics, single-tensor form).
 //
 //   adamw   inputs [p, g, m, v]                 (torch.optim.AdamW, amsgrad=False)
+//     g ← g·gradScale                           (both: clip_grad_norm_'s scaling, fused; 1 by default)
 //     p ← p − lr·wd·p
 //     m ← β1·m + (1 − β1)·g
 //     v ← β2·v + (1 − β2)·g²
@@ -31,6 +32,8 @@ export interface AdamWAttrs {
   weightDecay: number;
   /** This parameter's step count, 1 on its first update. */
   step: number;
+  /** The gradient is read as g·gradScale (gradient clipping folded into the update; default 1). */
+  gradScale?: number;
 }
 
 export interface RMSpropAttrs {
@@ -40,6 +43,8 @@ export interface RMSpropAttrs {
   weightDecay: number;
   momentum: number;
   centered: boolean;
+  /** The gradient is read as g·gradScale (default 1). */
+  gradScale?: number;
 }
 
 /** The float32-friendly constants of one AdamW step (what both kernels use). */
@@ -51,6 +56,7 @@ export function adamwScalars(a: AdamWAttrs) {
     stepSize: a.lr / (1 - a.beta1 ** a.step),
     bc2Sqrt: Math.sqrt(1 - a.beta2 ** a.step),
     eps: a.eps,
+    gradScale: a.gradScale ?? 1,
   };
 }
 

@@ -8,9 +8,9 @@ export function registerOptimCpu(): void {
   registerKernel<AdamWAttrs>('adamw', 'cpu', (_device, inputs, attrs) => {
     const n = checkUpdate('adamw', ['param', 'grad', 'exp_avg', 'exp_avg_sq'], inputs);
     const [p, g, m, v] = inputs.map((t) => cpuArray(t.storage));
-    const { decay, beta1, beta2, stepSize, bc2Sqrt, eps } = adamwScalars(attrs);
+    const { decay, beta1, beta2, stepSize, bc2Sqrt, eps, gradScale } = adamwScalars(attrs);
     for (let i = 0; i < n; i++) {
-      const gi = g[i];
+      const gi = gradScale === 1 ? g[i] : g[i] * gradScale;
       const mi = beta1 * m[i] + (1 - beta1) * gi;
       const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
       m[i] = mi;
@@ -23,12 +23,14 @@ export function registerOptimCpu(): void {
   registerKernel<RMSpropAttrs>('rmsprop', 'cpu', (_device, inputs, attrs) => {
     const n = checkUpdate('rmsprop', rmspropNames(attrs), inputs);
     const { lr, alpha, eps, weightDecay, momentum, centered } = attrs;
+    const gradScale = attrs.gradScale ?? 1;
     const [p, g, s] = inputs.map((t) => cpuArray(t.storage));
     let k = 3;
     const ga = centered ? cpuArray(inputs[k++].storage) : null;
     const buf = momentum > 0 ? cpuArray(inputs[k++].storage) : null;
     for (let i = 0; i < n; i++) {
-      const gi = weightDecay !== 0 ? g[i] + weightDecay * p[i] : g[i];
+      const gs = gradScale === 1 ? g[i] : g[i] * gradScale;
+      const gi = weightDecay !== 0 ? gs + weightDecay * p[i] : gs;
       const si = alpha * s[i] + (1 - alpha) * gi * gi;
       s[i] = si;
       let avg: number;

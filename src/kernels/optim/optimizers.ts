@@ -8,6 +8,9 @@ import { keep } from '../../autograd/scope.js';
 import { zeros } from '../../autograd/create.js';
 import { isFloat } from '../../autograd/dtype.js';
 import { adamwUpdate, rmspropUpdate } from './op.js';
+import { add, mul, sqrt } from '../elementwise/op.js';
+import { sum } from '../reduce/op.js';
+import { noGrad } from '../../autograd/scope.js';
 
 abstract class Optimizer<S extends { step: number }> {
   readonly params: readonly Tensor[];
@@ -28,8 +31,17 @@ abstract class Optimizer<S extends { step: number }> {
     this.lr = lr;
   }
 
-  /** One update of every parameter that has a gradient (queued on the device; nothing is awaited). */
-  step(): void {
+  /** The gradient scale of the step being applied (see step). */
+  protected gradScale = 1;
+
+  /**
+   * One update of every parameter that has a gradient (queued on the device; nothing is awaited).
+   * gradScale multiplies every gradient as the update reads it: gradient clipping
+   * (clipGradNormScale) without a pass over the gradients of its own.
+   */
+  step(gradScale = 1): void {
+    if (!Number.isFinite(gradScale) || gradScale < 0) throw new Error(`optimizer step: gradScale must be a finite number ≥ 0, got ${gradScale}`);
+    this.gradScale = gradScale;
     for (const p of this.params) {
       if (!p.grad) continue;
       let s = this.state.get(p);
@@ -109,7 +121,7 @@ export class AdamW extends Optimizer<AdamWState> {
 
   protected update(p: Tensor, grad: Tensor, s: AdamWState): void {
     adamwUpdate(p, grad, s.expAvg, s.expAvgSq, {
-      lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay, step: s.step,
+      lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay, step: s.step, gradScale: this.gradScale,
     });
   }
 }
@@ -169,7 +181,27 @@ export class RMSprop extends Optimizer<RMSpropState> {
   protected update(p: Tensor, grad: Tensor, s: RMSpropState): void {
     if (this.momentum > 0 && !s.momentumBuffer) s.momentumBuffer = zerosOf(p); // momentum switched on later
     rmspropUpdate(p, grad, s, {
-      lr: this.lr, alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered,
+      lr: this.lr, alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered, gradScale: this.gradScale,
     });
   }
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_'s factor for a total gradient norm: min(1, maxNorm / (norm + 1e-6)).
+ * Pass it to optimizer.step(). A non-finite norm gives NaN (torch would scale by it too; the
+ * trainer refuses such a step before it gets here).
+ */
+export function clipGradNormScale(totalNorm: number, maxNorm: number): number {
+  if (!(maxNorm > 0)) throw new Error(`clipGradNormScale: maxNorm must be > 0, got ${maxNorm}`);
+  return Math.min(1, maxNorm / (totalNorm + 1e-6));
+}
+
+/**
+ * The L2 norm of all the parameters' gradients together, √(Σ_p Σ g²) (clip_grad_norm_'s total
+ * norm), as a scalar tensor on their device, without a graph; null when no parameter has a gradient.
+ */
+export function totalGradNorm(params: readonly Tensor[]): Tensor | null {
+  const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null && g !== undefined);
+  if (grads.length === 0) return null;
+  return noGrad(() => sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b))));
 }

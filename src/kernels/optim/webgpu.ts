@@ -9,7 +9,7 @@ import { type AdamWAttrs, type RMSpropAttrs, adamwScalars, checkUpdate, rmspropN
 
 const WG = 256;
 
-/** meta: n, decay, β1, 1 − β1, β2, 1 − β2, step size, √bc2, ε. */
+/** meta: n, decay, β1, 1 − β1, β2, 1 − β2, step size, √bc2, ε, gradient scale. */
 const ADAMW = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
@@ -22,7 +22,7 @@ fn main(${BUILTINS_1D}) {
   ${FLAT_WORKGROUP}
   let i = wg_flat * ${WG}u + lid.x;
   if (i >= params[0]) { return; }
-  let gi = g[i];
+  let gi = g[i] * scalar(9u);
   let mi = scalar(2u) * m[i] + scalar(3u) * gi;
   let vi = scalar(4u) * v[i] + scalar(5u) * gi * gi;
   m[i] = mi;
@@ -30,7 +30,7 @@ fn main(${BUILTINS_1D}) {
   p[i] = p[i] * scalar(1u) - scalar(6u) * (mi / (sqrt(vi) / scalar(7u) + scalar(8u)));
 }`;
 
-/** meta: n, lr, α, 1 − α, ε, weight decay, momentum. Bindings after g: p, s[, ḡ][, b]. */
+/** meta: n, lr, α, 1 − α, ε, weight decay, momentum, gradient scale. Bindings after g: p, s[, ḡ][, b]. */
 function rmspropKernelSource(centered: boolean, momentum: boolean): string {
   let b = 4;
   const ga = centered ? b++ : 0;
@@ -52,7 +52,7 @@ fn main(${BUILTINS_1D}) {
   let alpha = scalar(2u);
   let wd = scalar(5u);
   let pi = p[i];
-  var gi = g[i];
+  var gi = g[i] * scalar(7u);
   // PyTorch adds wd·p only when wd ≠ 0 (so an Inf parameter with wd = 0 does not make NaN).
   if (wd != 0.0) { gi = gi + wd * pi; }
   let si = alpha * s[i] + scalar(3u) * gi * gi;
@@ -80,7 +80,7 @@ export function registerOptimWebGPU(): void {
     device.dispatch({
       name: 'adamw',
       code: ADAMW,
-      meta: new Meta().u32(n).f32(c.decay, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.stepSize, c.bc2Sqrt, c.eps).build(),
+      meta: new Meta().u32(n).f32(c.decay, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.stepSize, c.bc2Sqrt, c.eps, c.gradScale).build(),
       inputs: [g],
       outputs: [p, m, v],
       workgroups: grid1d(Math.ceil(n / WG)),
@@ -96,7 +96,7 @@ export function registerOptimWebGPU(): void {
     device.dispatch({
       name: 'rmsprop',
       code: rmspropKernel(attrs.centered, attrs.momentum > 0),
-      meta: new Meta().u32(n).f32(attrs.lr, attrs.alpha, 1 - attrs.alpha, attrs.eps, attrs.weightDecay, attrs.momentum).build(),
+      meta: new Meta().u32(n).f32(attrs.lr, attrs.alpha, 1 - attrs.alpha, attrs.eps, attrs.weightDecay, attrs.momentum, attrs.gradScale ?? 1).build(),
       inputs: [g],
       outputs: [p, ...states],
       workgroups: grid1d(Math.ceil(n / WG)),
