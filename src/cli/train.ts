@@ -28,6 +28,9 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'save-every', help: 'checkpoint every this many steps (and at the end)', default: 10 },
   { name: 'resume', help: 'continue from <out>/checkpoint', default: false },
   { name: 'seed', help: 'data order and tiny-model seed', default: 0 },
+  { name: 'eval-split', help: 'hold out this fraction of --data (whole prompts) for evaluation', default: 0 },
+  { name: 'eval-data', help: 'a separate held-out preference JSONL (instead of --eval-split)', default: '' },
+  { name: 'eval-steps', help: 'evaluate every this many steps (0: after the last step only)', default: 0 },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   {
     name: 'prompt-embedder',
@@ -50,8 +53,13 @@ export async function runTrain(flags: Flags): Promise<void> {
   const modelDir = String(flags.model);
   const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || modelDir || defaultTokenizer());
   const dataPath = String(flags.data) === 'examples/toy-preferences.jsonl' ? join(ROOT, 'examples/toy-preferences.jsonl') : String(flags.data);
-  const dataset = await r.readPreferenceJsonl(dataPath);
   const seed = Number(flags.seed);
+  const all = await r.readPreferenceJsonl(dataPath);
+  const split = Number(flags['eval-split']);
+  if (split > 0 && flags['eval-data']) throw new Error('relpo train: give --eval-split or --eval-data, not both');
+  const { train: dataset, eval: evalDataset } = split > 0
+    ? r.splitTrainEval(all, split, seed)
+    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceJsonl(String(flags['eval-data'])) : undefined };
   const build = async () =>
     modelDir
       ? r.loadPretrainedLlama(modelDir, { device })
@@ -60,7 +68,8 @@ export async function runTrain(flags: Flags): Promise<void> {
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
   const policy = await build();
   const reference = await build(); // the same starting weights, never stepped
-  process.stdout.write(`data: ${dataPath} (${dataset.records.length} ${dataset.paired ? 'pairs' : 'rows'}, format ${dataset.format})\n`);
+  const unit = dataset.paired ? 'pairs' : 'rows';
+  process.stdout.write(`data: ${dataPath} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
   process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${flags.loss}\n`);
   if (promptEmbedder) {
     process.stdout.write(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
@@ -84,6 +93,11 @@ export async function runTrain(flags: Flags): Promise<void> {
       resume: Boolean(flags.resume),
       progress: true,
       ...(promptEmbedder ? { promptEmbedder } : {}),
+      ...(evalDataset ? { evalDataset, evalSteps: Number(flags['eval-steps']) } : {}),
+      onEval: (m) => {
+        const acc = m['eval_rewards/accuracies'] !== undefined ? `, eval reward accuracy ${(100 * m['eval_rewards/accuracies']).toFixed(0)}%` : '';
+        process.stderr.write(`\neval at step ${m.step}: eval_loss ${m.eval_loss.toFixed(4)}${acc} (${m.eval_samples} ${unit})\n`);
+      },
     });
     const h = result.history;
     if (h.length > 0) {

@@ -1,5 +1,5 @@
 // Preference training: trainPreference (the loop, metrics, checkpoints, resume) and its pieces.
-export { trainPreference, type TrainPreferenceOptions, type TrainPreferenceResult, type StepMetrics, type PromptEmbedder } from './trainer.js';
+export { trainPreference, type TrainPreferenceOptions, type TrainPreferenceResult, type StepMetrics, type PromptEmbedder, type EvalMetrics } from './trainer.js';
 export { sideLogps, referenceLogps, meanPromptEmbeddings, tokenCounts } from './sequence-logps.js';
 export {
   saveTrainingCheckpoint, findCheckpoint, readTrainerState, loadPolicyWeights, loadOptimizer, makeOptimizer,

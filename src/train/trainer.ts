@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
-import { tidy } from '../autograd/scope.js';
+import { noGrad, tidy } from '../autograd/scope.js';
 import { cast } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
@@ -89,6 +89,27 @@ export interface TrainPreferenceOptions {
    * the policy's input token embeddings over the prompt (a stand-in; docs/training.md).
    */
   promptEmbedder?: PromptEmbedder;
+  /**
+   * Held-out preferences (e.g. splitTrainEval's eval half, or another file of the same kind): the
+   * loss and its metrics without gradient, prefixed eval_, every evalSteps steps and after the last.
+   */
+  evalDataset?: PreferenceDataset;
+  /** Evaluate every this many steps (default 0: only after the last step). */
+  evalSteps?: number;
+  /** Pairs (or rows) per evaluation batch (default batchSize). */
+  evalBatchSize?: number;
+  /** Called with each evaluation's metrics. */
+  onEval?: (metrics: EvalMetrics) => void;
+}
+
+/** One evaluation (a line of metrics.jsonl): eval_loss and the loss's metrics as eval_<name>, averaged over the eval records. */
+export interface EvalMetrics {
+  step: number;
+  epoch: number;
+  eval_loss: number;
+  /** Records (pairs, or rows) evaluated. */
+  eval_samples: number;
+  [metric: string]: number;
 }
 
 /** Turns prompt texts into embeddings [texts.length, dim] (no gradient). */
@@ -114,6 +135,8 @@ export interface TrainPreferenceResult {
   steps: number;
   /** This run's metrics, one per step. */
   history: StepMetrics[];
+  /** This run's evaluations, in order. */
+  evalHistory: EvalMetrics[];
   /** Where the final checkpoint was written, if anywhere. */
   checkpoint?: string;
 }
@@ -135,6 +158,13 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   }
   if (opts.saveEvery !== undefined && (!Number.isInteger(opts.saveEvery) || opts.saveEvery < 1)) throw new Error(`trainPreference: saveEvery must be a positive integer, got ${opts.saveEvery}`);
   if (opts.resume && !outDir) throw new Error('trainPreference: resume needs outDir (where the checkpoint is)');
+  const evalSteps = opts.evalSteps ?? 0;
+  if (!Number.isInteger(evalSteps) || evalSteps < 0) throw new Error(`trainPreference: evalSteps must be a non-negative integer, got ${evalSteps}`);
+  const evalData = opts.evalDataset;
+  if (evalData && evalData.paired !== dataset.paired) {
+    throw new Error(`trainPreference: the eval data (${evalData.path}) is ${evalData.paired ? 'paired' : 'unpaired'} but the training data (${dataset.path}) is not`);
+  }
+  if (evalData && evalData.records.length === 0) throw new Error(`trainPreference: the eval data (${evalData.path}) has no records`);
 
   const plan = (epoch: number): IndexBatch[] => planPreferenceBatches(dataset, { batchSize, seed, epoch, shuffle });
   const epochs = opts.epochs ?? 1;
@@ -175,6 +205,43 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   const dtype = modelDtype(policy);
   const device = policy.device;
   const prompts = needs.promptEmbeddings && opts.promptEmbedder ? new PromptEmbeddingCache(opts.promptEmbedder, dataset) : undefined;
+  // splitTrainEval's halves share the prompt table, and so the cache.
+  const evalPrompts = evalData && needs.promptEmbeddings && opts.promptEmbedder
+    ? (evalData.prompts === dataset.prompts ? prompts : new PromptEmbeddingCache(opts.promptEmbedder, evalData))
+    : undefined;
+  const evalHistory: EvalMetrics[] = [];
+  let evaluatedAt = -1;
+  const evaluate = async (): Promise<void> => {
+    const sums = new Map<string, number>();
+    let samples = 0;
+    for (const index of planPreferenceBatches(evalData!, { batchSize: opts.evalBatchSize ?? batchSize, shuffle: false })) {
+      const tok = await tokenizePreferenceBatch(tokenizer, evalData!, index, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device });
+      try {
+        if (evalPrompts) await evalPrompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
+        let names: string[] = [];
+        const packed = noGrad(() =>
+          tidy(() => {
+            const out = loss.compute(buildBatch(tok, policy, reference, needs, dtype, evalPrompts), config);
+            names = ['loss', ...Object.keys(out.metrics)];
+            return concat([out.loss, ...names.slice(1).map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1])), 0);
+          }),
+        );
+        const v = await packed.data();
+        packed.dispose();
+        const n = index.indices.length;
+        names.forEach((k, i) => sums.set(k, (sums.get(k) ?? 0) + v[i] * n));
+        samples += n;
+      } finally {
+        disposeTokenized(tok);
+      }
+    }
+    const m: EvalMetrics = { step: state.step, epoch: state.epoch, eval_loss: NaN, eval_samples: samples };
+    for (const [k, total] of sums) m[`eval_${k}`] = total / samples;
+    evalHistory.push(m);
+    evaluatedAt = state.step;
+    if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
+    opts.onEval?.(m);
+  };
   const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
   const history: StepMetrics[] = [];
   let savedAt = opts.resume ? state.step : -1;
@@ -243,13 +310,15 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
       if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
       opts.log?.(m);
       bar?.update(stepNo, `loss=${lossValue.toFixed(4)}`);
+      if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await evaluate();
       if (outDir && opts.saveEvery && stepNo % opts.saveEvery === 0) await save();
     }
+    if (evalData && evaluatedAt !== state.step) await evaluate();
     if (outDir && savedAt !== state.step) await save();
   } finally {
     optimizer.dispose();
   }
-  return { steps: state.step, history, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}) };
+  return { steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}) };
 }
 
 function buildBatch(

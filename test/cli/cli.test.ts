@@ -64,6 +64,18 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   t.deepEqual(steps, [1, 2, 3]);
 });
 
+test('relpo train --eval-split holds out whole prompts and evaluates them', (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-train-')), 'run');
+  const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--eval-split', '0.25', '--eval-steps', '1');
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /data: .*toy-preferences\.jsonl \(24 pairs, format paired\); eval: \d+ pairs held out/);
+  t.regex(run.stderr, /eval at step 1: eval_loss 0\.69\d+, eval reward accuracy \d+%/);
+  t.regex(run.stderr, /eval at step 2: eval_loss/);
+  const both = relpo('train', '--device', 'cpu', '--steps', '1', '--out', out, '--eval-split', '0.25', '--eval-data', 'x.jsonl');
+  t.not(both.status, 0);
+  t.regex(both.stderr, /--eval-split or --eval-data, not both/);
+});
+
 test('relpo train --prompt-embedder uses a sentence embedder folder for rpo', (t) => {
   // The golden tiny BERT of test/models/golden as a checkpoint folder with its tokenizer.
   const golden = fileURLToPath(new URL('../../../test/models/golden/', import.meta.url));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as r from '../../src/index.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/io/index.js';
-import { readPreferenceJsonl } from '../../src/data/index.js';
+import { readPreferenceJsonl, splitTrainEval } from '../../src/data/index.js';
 import { registerLoss, getLoss, type PreferenceLoss } from '../../src/losses/index.js';
 import { trainPreference, type PromptEmbedder, type StepMetrics, type TrainPreferenceOptions } from '../../src/train/index.js';
 import { assertClose, cpu, gpuOrSkip } from '../helpers/devices.js';
@@ -206,4 +206,42 @@ test('rpo with a prompt embedder: each distinct prompt is embedded once; one-hot
   const standIn = await run({});
   t.true(Math.abs(oneHotDefault[1] - diagonal[1]) > 1e-6, `one-hot at τ = 0.5: ${oneHotDefault[1]} vs diagonal ${diagonal[1]}`);
   t.true(Math.abs(standIn[1] - oneHotDefault[1]) > 1e-6, `stand-in ${standIn[1]} vs one-hot ${oneHotDefault[1]}`);
+});
+
+test('evaluation: held-out loss and metrics every evalSteps and after the last step, averaged over records, in metrics.jsonl', async (t) => {
+  const { train, eval: held } = splitTrainEval(await readPreferenceJsonl(dataFile()), 1 / 3, 0);
+  t.is(held.records.length, 2);
+  const tok = await tokenizer();
+  // lr 0: the policy stays the reference, so DPO's held-out loss is exactly log 2 and no margin is positive.
+  const ref0 = tiny(), p0 = tiny();
+  const still = await trainPreference({ policy: p0, reference: ref0, tokenizer: tok, dataset: train, evalDataset: held, loss: 'dpo', lr: 0, batchSize: 2, steps: 2 });
+  t.deepEqual(still.evalHistory.map((m) => m.step), [2], 'evalSteps 0: once, after the last step');
+  t.true(Math.abs(still.evalHistory[0].eval_loss - Math.log(2)) < 1e-12, `${still.evalHistory[0].eval_loss}`);
+  t.is(still.evalHistory[0]['eval_rewards/accuracies'], 0);
+  t.is(still.evalHistory[0].eval_samples, 2);
+
+  const runs: Awaited<ReturnType<typeof trainPreference>>[] = [];
+  const outs: string[] = [];
+  for (const evalBatchSize of [2, 1]) {
+    const ref = tiny(), p = tiny();
+    const out = outDir();
+    outs.push(out);
+    const seen: number[] = [];
+    runs.push(await trainPreference({
+      policy: p, reference: ref, tokenizer: tok, dataset: train, evalDataset: held, evalSteps: 2, evalBatchSize, onEval: (m) => seen.push(m.step),
+      loss: 'dpo', lr: 0.05, batchSize: 2, steps: 4, outDir: out,
+    }));
+    t.deepEqual(seen, [2, 4]);
+    p.dispose();
+    ref.dispose();
+  }
+  const [a, b] = runs.map((x) => x.evalHistory);
+  t.deepEqual(a.map((m) => m.step), [2, 4]);
+  // The policy moved (whether unseen prompts got better is not this test's business).
+  t.true(Math.abs(a[1].eval_loss - Math.log(2)) > 1e-6, `held-out loss after training ${a[1].eval_loss}`);
+  // The mean over records does not depend on how the eval records are batched.
+  for (const k of Object.keys(a[0])) t.true(Math.abs(a[1][k] - b[1][k]) <= 1e-12 * Math.max(1, Math.abs(a[1][k])), `${k}: ${a[1][k]} vs ${b[1][k]}`);
+  const lines = readFileSync(join(outs[0], 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  t.deepEqual(lines.map((l) => [l.step, 'eval_loss' in l]), [[1, false], [2, false], [2, true], [3, false], [4, false], [4, true]]);
+  for (const m of [ref0, p0]) m.dispose();
 });
