@@ -19,7 +19,7 @@ import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { tokenizePreferenceBatch, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
+import { tokenizePreferenceBatch, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
 import { ProgressBar } from '../cli/progress.js';
 import { type AdamWOptions, type RMSpropOptions, clipGradNormScale, totalGradNorm } from '../kernels/optim/optimizers.js';
 import { zerosLike } from '../autograd/create.js';
@@ -151,7 +151,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   if (needs.reference && !reference) {
     throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedLlama of the starting checkpoint)`);
   }
-  if (needs.klEstimate) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate from mismatched pairs (batch.kl), which this trainer does not build yet`);
+  if (needs.klEstimate && !reference) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate under a reference model; pass reference`);
   if (reference === policy) throw new Error('trainPreference: reference must be a separate, frozen model, not the policy itself');
   if (!loss.data[dataset.paired ? 'paired' : 'unpaired']) {
     throw new Error(`trainPreference: loss '${loss.name}' does not take ${dataset.paired ? 'paired' : 'unpaired'} data (${dataset.path})`);
@@ -215,8 +215,10 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     const sums = new Map<string, number>();
     let samples = 0;
     for (const index of planPreferenceBatches(evalData!, { batchSize: opts.evalBatchSize ?? batchSize, shuffle: false })) {
-      const tok = await tokenizePreferenceBatch(tokenizer, evalData!, index, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device });
+      const tokOptions = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
+      const tok: TrainBatch = await tokenizePreferenceBatch(tokenizer, evalData!, index, tokOptions);
       try {
+        if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, evalData!, index, tokOptions);
         if (evalPrompts) await evalPrompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
         let names: string[] = [];
         const packed = noGrad(() =>
@@ -261,7 +263,9 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
       }
       const index = batches[state.batchInEpoch];
       const started = performance.now();
-      const tok = await tokenizePreferenceBatch(tokenizer, dataset, index, { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device });
+      const tokOptions = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
+      const tok: TrainBatch = await tokenizePreferenceBatch(tokenizer, dataset, index, tokOptions);
+      if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, dataset, index, tokOptions);
       if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
       let names: string[] = [];
       let values: Float32Array | Float64Array;
@@ -321,8 +325,44 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   return { steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}) };
 }
 
+/** A tokenized batch, with KTO's mismatched rows when the loss needs a KL estimate. */
+type TrainBatch = TokenizedPreferenceBatch & { kl?: TokenizedRows };
+
+/**
+ * KTO's KL rows, as TRL builds them: the batch's (prompt, completion) rows (chosen side, then
+ * rejected), each prompt paired with the previous row's completion (the first with the last's), so
+ * that the policy and reference log-probs of mismatched pairs estimate KL(π‖π_ref).
+ */
+async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: PreferenceDataset, index: IndexBatch, options: TokenizeOptions): Promise<TokenizedRows> {
+  const text = (v: unknown, what: string, line: number): string => {
+    if (typeof v !== 'string') throw new Error(`${dataset.path}:${line}: ${what} is not a string (conversational records need a chat template, which relpo does not apply yet)`);
+    return v;
+  };
+  const rows: { prompt: string; completion: string; promptId: number }[] = [];
+  if (dataset.paired) {
+    for (const side of ['chosen', 'rejected'] as const) {
+      for (const i of index.indices) {
+        const r = dataset.records[i];
+        rows.push({ prompt: text(r.prompt, 'prompt', r.line), completion: text(r[side], side, r.line), promptId: r.promptId });
+      }
+    }
+  } else {
+    for (const i of [...index.chosen, ...index.rejected]) {
+      const r = dataset.records[i];
+      rows.push({ prompt: text(r.prompt, 'prompt', r.line), completion: text(r.completion, 'completion', r.line), promptId: r.promptId });
+    }
+  }
+  if (new Set(rows.map((r) => r.promptId)).size < 2) {
+    throw new Error(
+      `trainPreference: a batch of ${dataset.path} (lines ${index.indices.map((i) => dataset.records[i].line).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
+    );
+  }
+  const mismatched = rows.map((r, i) => ({ prompt: r.prompt, completion: rows[(i + rows.length - 1) % rows.length].completion }));
+  return tokenizeRows(tokenizer, mismatched, options);
+}
+
 function buildBatch(
-  tok: TokenizedPreferenceBatch,
+  tok: TrainBatch,
   policy: LlamaForCausalLM,
   reference: LlamaForCausalLM | undefined,
   needs: ReturnType<typeof lossNeeds>,
@@ -336,7 +376,12 @@ function buildBatch(
     if (needs.promptEmbeddings) s.promptEmbeddings = prompts ? prompts.rows(promptIds, policy.device, dtype) : meanPromptEmbeddings(policy, rows);
     return s;
   };
-  return { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
+  const batch: PreferenceBatch = { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
+  if (tok.kl && reference) {
+    // Without gradient on both sides, as TRL computes them.
+    batch.kl = { policyLogps: noGrad(() => sideLogps(policy, tok.kl!)), refLogps: castTo(referenceLogps(reference, tok.kl), dtype) };
+  }
+  return batch;
 }
 
 const castTo = (t: Tensor, dtype: 'float32' | 'float64') => (t.dtype === dtype ? t : cast(t, dtype));
@@ -380,6 +425,6 @@ function sumLengths(rows: TokenizedRows): number {
   return rows.rows.reduce((a, r) => a + r.length, 0);
 }
 
-function disposeTokenized(tok: TokenizedPreferenceBatch): void {
-  for (const rows of [tok.chosen, tok.rejected]) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
+function disposeTokenized(tok: TrainBatch): void {
+  for (const rows of [tok.chosen, tok.rejected, ...(tok.kl ? [tok.kl] : [])]) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
 }

@@ -245,3 +245,42 @@ test('evaluation: held-out loss and metrics every evalSteps and after the last s
   t.deepEqual(lines.map((l) => [l.step, 'eval_loss' in l]), [[1, false], [2, false], [2, true], [3, false], [4, false], [4, true]]);
   for (const m of [ref0, p0]) m.dispose();
 });
+
+test('kto: the trainer builds the KL pairs (each prompt with the previous row\'s completion); the loss starts at 0.5 with kl 0 and decreases', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-train-kto-'));
+  const path = join(dir, 'unpaired.jsonl');
+  const rows = RECORDS.flatMap((x) => [{ prompt: x.prompt, completion: x.chosen, label: true }, { prompt: x.prompt, completion: x.rejected, label: false }]);
+  writeFileSync(path, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const dataset = await readPreferenceJsonl(path);
+  t.false(dataset.paired);
+  const policy = tiny(), reference = tiny();
+  const res = await trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset, loss: 'kto', lr: 0.05, batchSize: 12, steps: 8, lrScheduler: 'constant' });
+  const first = res.history[0];
+  // policy = reference: every log-ratio and the KL estimate are 0, each term is 1 − σ(0).
+  t.true(Math.abs(first.loss - 0.5) < 1e-12, `${first.loss}`);
+  t.is(first.kl, 0);
+  t.true(res.history.at(-1)!.loss < first.loss - 1e-3, `${first.loss} → ${res.history.at(-1)!.loss}`);
+  t.true(res.history.every((m) => m.kl >= 0));
+  t.true(res.history.some((m) => m.kl > 0), 'the KL estimate moves once the policy does');
+
+  // What the loss sees: a plugin that reports the KL rows' count and their policy − reference mean.
+  let klRows = -1;
+  registerLoss({
+    name: 'kl_probe', description: 'test: reports batch.kl', data: { paired: true, unpaired: true },
+    needs: { reference: true, promptEmbeddings: false, klEstimate: true, tokenAverage: false }, defaults: {},
+    compute(batch) {
+      klRows = batch.kl!.policyLogps.shape[0];
+      return { loss: r.mul(r.sum(batch.chosen.policyLogps), 0), metrics: {} };
+    },
+  } as PreferenceLoss<Record<string, never>>);
+  const p2 = tiny(), ref2 = tiny();
+  await trainPreference({ policy: p2, reference: ref2, tokenizer: await tokenizer(), dataset, loss: 'kl_probe', lr: 0.01, batchSize: 4, steps: 1 });
+  t.is(klRows, 4, 'one KL row per row of the batch');
+  // A batch of one prompt's two rows would pair each row with its own prompt: refused.
+  const one = await readPreferenceJsonl(path);
+  const onePrompt = { ...one, records: one.records.slice(0, 2), promptIds: one.promptIds.slice(0, 2) } as typeof one;
+  await t.throwsAsync(trainPreference({ policy: p2, reference: ref2, tokenizer: await tokenizer(), dataset: onePrompt, loss: 'kto', lr: 0.01, batchSize: 2, steps: 1 }), {
+    message: /has one distinct prompt, so KTO's KL pairs would not be mismatched/,
+  });
+  for (const m of [policy, reference, p2, ref2]) m.dispose();
+});
