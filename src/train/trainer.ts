@@ -10,7 +10,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
-import { cast } from '../kernels/elementwise/op.js';
+import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
@@ -59,9 +59,14 @@ export interface TrainPreferenceOptions {
   maxGradNorm?: number;
   /** Other optimizer hyper-parameters (betas, eps, weightDecay, alpha, momentum, centered). */
   optimizerOptions?: AdamWOptions & RMSpropOptions;
-  /** Pairs (paired data) or rows (unpaired) per step. */
+  /** Pairs (paired data) or rows (unpaired) per micro-batch (one forward and backward; per step without accumulation). */
   batchSize: number;
-  /** Optimizer steps in total (resumed runs count the steps already taken). Default: epochs × batches per epoch. */
+  /**
+   * Micro-batches whose gradients add up to one optimizer step (default 1), each loss scaled by
+   * 1/gradientAccumulationSteps as transformers does: a step sees batchSize × this many pairs.
+   */
+  gradientAccumulationSteps?: number;
+  /** Optimizer steps in total (resumed runs count the steps already taken). Default: epochs × batches per epoch / gradientAccumulationSteps, rounded up. */
   steps?: number;
   /** Passes over the data, when steps is not given (default 1). */
   epochs?: number;
@@ -168,7 +173,9 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
 
   const plan = (epoch: number): IndexBatch[] => planPreferenceBatches(dataset, { batchSize, seed, epoch, shuffle });
   const epochs = opts.epochs ?? 1;
-  const totalSteps = opts.steps ?? epochs * plan(0).length;
+  const accumulation = opts.gradientAccumulationSteps ?? 1;
+  if (!Number.isInteger(accumulation) || accumulation < 1) throw new Error(`trainPreference: gradientAccumulationSteps must be a positive integer, got ${accumulation}`);
+  const totalSteps = opts.steps ?? Math.ceil((epochs * plan(0).length) / accumulation);
   if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new Error(`trainPreference: steps must be a non-negative integer, got ${totalSteps}`);
   const maxGradNorm = opts.maxGradNorm ?? 1;
   if (!Number.isFinite(maxGradNorm) || maxGradNorm < 0) throw new Error(`trainPreference: maxGradNorm must be a finite number ≥ 0 (0: no clipping), got ${maxGradNorm}`);
@@ -256,60 +263,76 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
 
   try {
     while (state.step < totalSteps) {
-      if (state.batchInEpoch >= batches.length) {
-        state = { ...state, epoch: state.epoch + 1, batchInEpoch: 0 };
-        batches = plan(state.epoch);
-        continue;
-      }
-      const index = batches[state.batchInEpoch];
+      const stepNo = state.step + 1;
       const started = performance.now();
-      const tokOptions = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
-      const tok: TrainBatch = await tokenizePreferenceBatch(tokenizer, dataset, index, tokOptions);
-      if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, dataset, index, tokOptions);
-      if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
+      // The step's micro-batches: the next gradientAccumulationSteps batches of the data order,
+      // across an epoch boundary if need be. The position is committed once the step is applied.
+      let cursor = { epoch: state.epoch, batchInEpoch: state.batchInEpoch };
       let names: string[] = [];
-      let values: Float32Array | Float64Array;
+      const sums: number[] = [];
+      let gradNorm = 0;
+      let tokens = 0;
       try {
-        const packed = tidy(() => {
-          const batch = buildBatch(tok, policy, reference, needs, dtype, prompts);
-          const out = loss.compute(batch, config);
-          out.loss.backward();
-          names = Object.keys(out.metrics);
-          // The total gradient norm rides along in the same read-back (clipping needs it on the host).
-          const norm = totalGradNorm(policy.parameters()) ?? zerosLike(out.loss);
-          const scalars = [out.loss, ...names.map((k) => out.metrics[k]), norm].map((t) => reshape(cast(t, out.loss.dtype), [1]));
-          return concat(scalars, 0);
-        });
-        values = (await packed.data()) as Float32Array | Float64Array;
-        packed.dispose();
+        for (let micro = 0; micro < accumulation; micro++) {
+          if (cursor.batchInEpoch >= batches.length) {
+            cursor = { epoch: cursor.epoch + 1, batchInEpoch: 0 };
+            batches = plan(cursor.epoch);
+          }
+          const index = batches[cursor.batchInEpoch];
+          const tokOptions = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
+          const tok: TrainBatch = await tokenizePreferenceBatch(tokenizer, dataset, index, tokOptions);
+          let values: Float32Array | Float64Array;
+          try {
+            if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, dataset, index, tokOptions);
+            if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
+            const last = micro === accumulation - 1;
+            const packed = tidy(() => {
+              const batch = buildBatch(tok, policy, reference, needs, dtype, prompts);
+              const out = loss.compute(batch, config);
+              // Gradients add up over the micro-batches: each counts 1/accumulation (as transformers).
+              (accumulation === 1 ? out.loss : mul(out.loss, 1 / accumulation)).backward();
+              names = Object.keys(out.metrics);
+              // After the last micro-batch the total gradient norm rides along in the same read-back
+              // (clipping needs it on the host).
+              const norm = (last ? totalGradNorm(policy.parameters()) : null) ?? zerosLike(out.loss);
+              const scalars = [out.loss, ...names.map((k) => out.metrics[k]), norm].map((t) => reshape(cast(t, out.loss.dtype), [1]));
+              return concat(scalars, 0);
+            });
+            values = (await packed.data()) as Float32Array | Float64Array;
+            packed.dispose();
+          } finally {
+            disposeTokenized(tok);
+          }
+          const lossValue = values[0];
+          const lastMicro = micro === accumulation - 1;
+          if (lastMicro) gradNorm = values[names.length + 1];
+          if (!Number.isFinite(lossValue) || (lastMicro && !Number.isFinite(gradNorm))) {
+            const lines = index.indices.map((i) => dataset.records[i].line);
+            throw new Error(
+              `trainPreference: step ${stepNo} (epoch ${cursor.epoch}, batch ${cursor.batchInEpoch}${accumulation > 1 ? `, micro-batch ${micro + 1} of ${accumulation}` : ''}): ` +
+                `${Number.isFinite(lossValue) ? `the gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; ` +
+                `the batch's records are ${dataset.path} lines ${lines.join(', ')}. The step was not applied` +
+                (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
+            );
+          }
+          for (let i = 0; i <= names.length; i++) sums[i] = (sums[i] ?? 0) + values[i] / accumulation;
+          tokens += sumLengths(tok.chosen) + sumLengths(tok.rejected);
+          cursor = { ...cursor, batchInEpoch: cursor.batchInEpoch + 1 };
+        }
       } catch (e) {
         optimizer.zeroGrad();
         throw e;
-      } finally {
-        disposeTokenized(tok);
-      }
-      const lossValue = values[0];
-      const gradNorm = values[names.length + 1];
-      const stepNo = state.step + 1;
-      if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) {
-        optimizer.zeroGrad();
-        const lines = index.indices.map((i) => dataset.records[i].line);
-        throw new Error(
-          `trainPreference: step ${stepNo} (epoch ${state.epoch}, batch ${state.batchInEpoch}): ${Number.isFinite(lossValue) ? `the gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; ` +
-            `the batch's records are ${dataset.path} lines ${lines.join(', ')}. The step was not applied` +
-            (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
-        );
       }
       optimizer.lr = opts.lr * lrFactor(schedule, state.step);
       const gradScale = maxGradNorm > 0 ? clipGradNormScale(gradNorm, maxGradNorm) : 1;
       tidy(() => optimizer.step(gradScale));
       optimizer.zeroGrad();
-      state = { ...state, step: stepNo, batchInEpoch: state.batchInEpoch + 1 };
+      state = { ...state, ...cursor, step: stepNo };
+      const lossValue = sums[0];
 
       const seconds = (performance.now() - started) / 1000;
-      const tokens = sumLengths(tok.chosen) + sumLengths(tok.rejected);
       const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': tokens / Math.max(seconds, 1e-9) };
-      names.forEach((k, i) => (m[k] = values[i + 1]));
+      names.forEach((k, i) => (m[k] = sums[i + 1]));
       history.push(m);
       if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
       opts.log?.(m);

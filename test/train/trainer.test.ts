@@ -284,3 +284,30 @@ test('kto: the trainer builds the KL pairs (each prompt with the previous row\'s
   });
   for (const m of [policy, reference, p2, ref2]) m.dispose();
 });
+
+test('gradient accumulation: two micro-batches of 2 pairs take the step one batch of 4 takes (dpo, float64); steps cross epochs', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.05, shuffle: false, lrScheduler: 'constant', maxGradNorm: 0.01 } as const;
+  const run = async (extra: Partial<TrainPreferenceOptions>) => {
+    const policy = tiny(), reference = tiny();
+    const res = await trainPreference({ ...common, policy, reference, batchSize: 4, steps: 1, ...extra });
+    const params = await paramValues(policy);
+    policy.dispose();
+    reference.dispose();
+    return { res, params };
+  };
+  // The same 4 pairs (file order) in one batch or in two micro-batches: one step, compared parameter by parameter.
+  const one = await run({});
+  const acc = await run({ batchSize: 2, gradientAccumulationSteps: 2 });
+  const [a, b] = [one.res.history[0], acc.res.history[0]];
+  for (const k of ['loss', 'grad_norm', 'rewards/margins', 'rewards/accuracies'] as const) {
+    t.true(Math.abs(a[k] - b[k]) <= 1e-12 * Math.max(1, Math.abs(a[k])), `${k}: ${a[k]} vs ${b[k]}`);
+  }
+  t.true(a.grad_norm > 0.01, 'clipped: the norm is taken over the summed gradient');
+  for (const [name, v] of one.params) assertClose(t, acc.params.get(name)!, v, { rtol: 1e-10, atol: 1e-13 }, name);
+
+  // 6 pairs in micro-batches of 2, two per step: step 2 takes the last batch of epoch 0 and the first of epoch 1.
+  const crossing = await run({ batchSize: 2, gradientAccumulationSteps: 2, steps: 3 });
+  t.deepEqual(crossing.res.history.map((m) => m.epoch), [0, 1, 1]);
+  await t.throwsAsync(run({ gradientAccumulationSteps: 0 }), { message: /gradientAccumulationSteps must be a positive integer, got 0/ });
+});
