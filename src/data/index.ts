@@ -9,6 +9,6 @@ export {
   type PreferenceBatchOptions, type IndexBatch, type SplitOptions,
 } from './batches.js';
 export {
-  tokenizeRows, tokenizePreferenceBatch, tokenizePromptCompletions,
+  tokenizeRows, tokenizePreferenceBatch, tokenizePromptCompletions, recordTexts, batchRowTexts,
   type TokenizeOptions, type TokenizedRows, type TokenizedPreferenceBatch, type TokenizedGroup,
 } from './tokenize.js';

@@ -91,9 +91,16 @@ async function tokenizeGroup(tok: TextTokenizer, g: Group, o: TokenizeOptions): 
   const addEos = o.addEos ?? true;
   if (addBos && tok.bosId === undefined) throw new Error(`tokenize: addBos is set but ${tok.path} has no BOS token`);
   if (addEos && tok.eosId === undefined) throw new Error(`tokenize: addEos is set but ${tok.path} has no EOS token (pass addEos: false)`);
-  const bos = addBos ? [tok.bosId as number] : [];
   let prompt = await tok.encode(g.prompt);
-  const completions = await Promise.all(g.completions.map(async (c) => [...(await tok.encode(c)), ...(addEos ? [tok.eosId as number] : [])]));
+  // A chat template may already write BOS (and end a turn with EOS) as text, which encodes to the
+  // token itself: it is then not added a second time.
+  const bos = addBos && prompt[0] !== tok.bosId ? [tok.bosId as number] : [];
+  const completions = await Promise.all(
+    g.completions.map(async (c) => {
+      const ids = await tok.encode(c);
+      return addEos && ids[ids.length - 1] !== tok.eosId ? [...ids, tok.eosId as number] : ids;
+    }),
+  );
   let promptCut = false;
   if (o.maxPromptLength !== undefined) {
     const keep = Math.max(0, o.maxPromptLength - bos.length);
@@ -164,11 +171,52 @@ function toRows(tok: TextTokenizer, rows: number[][], promptLengths: number[], t
   };
 }
 
-function requireString(t: PreferenceText, what: string, where: () => string): string {
-  if (typeof t === 'string') return t;
-  throw new Error(
-    `${where()}: ${what} is a list of messages (conversational format); tokenizing it needs a chat template, which relpo does not implement yet`,
-  );
+/**
+ * A record's prompt and completions as text. Standard records are text already. Conversational
+ * ones go through the tokenizer's chat template as TRL's maybe_apply_chat_template does: the prompt
+ * rendered with the generation prompt appended, each completion as what the whole conversation
+ * (prompt + completion messages) renders to after that prompt text.
+ */
+export function recordTexts(tok: TextTokenizer, prompt: PreferenceText, completions: PreferenceText[], where: string): { prompt: string; completions: string[] } {
+  if (typeof prompt === 'string' && completions.every((c) => typeof c === 'string')) return { prompt, completions: completions as string[] };
+  if (typeof prompt === 'string' || completions.some((c) => typeof c === 'string')) {
+    throw new Error(`${where}: a record mixes text and message lists; give the prompt and the completions in one format`);
+  }
+  const template = tok.chatTemplate;
+  if (!template) {
+    throw new Error(`${where}: conversational records need the tokenizer's chat template, and ${tok.path} has none (tokenizer_config.json's chat_template, or chat_template.jinja beside it)`);
+  }
+  const promptText = template.render(prompt, { addGenerationPrompt: true });
+  return {
+    prompt: promptText,
+    completions: (completions as Exclude<PreferenceText, string>[]).map((c) => {
+      const whole = template.render([...prompt, ...c]);
+      if (!whole.startsWith(promptText)) {
+        throw new Error(`${where}: the chat template renders the prompt differently inside the whole conversation, so the completion cannot be cut off it (prompt: ${JSON.stringify(promptText.slice(0, 80))}…)`);
+      }
+      return whole.slice(promptText.length);
+    }),
+  };
+}
+
+/** The (prompt, completion) texts of each row of a batch: the chosen side, then the rejected side. */
+export function batchRowTexts(tok: TextTokenizer, dataset: PreferenceDataset, batch: IndexBatch): { prompt: string; completion: string; promptId: number }[] {
+  const rows: { prompt: string; completion: string; promptId: number }[] = [];
+  const where = (line: number) => `${dataset.path}:${line}`;
+  if (dataset.paired) {
+    const texts = batch.indices.map((i) => {
+      const r = dataset.records[i];
+      return { t: recordTexts(tok, r.prompt, [r.chosen, r.rejected], where(r.line)), id: r.promptId };
+    });
+    for (const side of [0, 1]) for (const { t, id } of texts) rows.push({ prompt: t.prompt, completion: t.completions[side], promptId: id });
+  } else {
+    for (const i of [...batch.chosen, ...batch.rejected]) {
+      const r = dataset.records[i];
+      const t = recordTexts(tok, r.prompt, [r.completion], where(r.line));
+      rows.push({ prompt: t.prompt, completion: t.completions[0], promptId: r.promptId });
+    }
+  }
+  return rows;
 }
 
 /**
@@ -197,7 +245,7 @@ export async function tokenizePromptCompletions(tok: TextTokenizer, prompt: stri
  * Tokenizes one IndexBatch of a standard-format (string) dataset: paired records give chosen and
  * rejected rows that share their (identically cut) prompt; unpaired records give the desirable
  * rows as `chosen` and the undesirable ones as `rejected`. Both sides are padded to the same T.
- * Conversational datasets throw (chat templates are not implemented yet).
+ * Conversational records go through the tokenizer's chat template first (recordTexts).
  */
 export async function tokenizePreferenceBatch(
   tok: TextTokenizer,
@@ -206,11 +254,7 @@ export async function tokenizePreferenceBatch(
   options: TokenizeOptions = {},
 ): Promise<TokenizedPreferenceBatch> {
   checkOptions(options);
-  const where = (line: number) => () => `${dataset.path}:${line}`;
-  if (dataset.conversational)
-    throw new Error(
-      `${dataset.path}: ${dataset.format} records hold message lists; tokenizing them needs a chat template, which relpo does not implement yet`,
-    );
+  const where = (line: number) => `${dataset.path}:${line}`;
   let chosenRows: number[][], rejectedRows: number[][];
   let chosenP: number[], rejectedP: number[];
   let chosenCut: boolean[], rejectedCut: boolean[];
@@ -218,12 +262,7 @@ export async function tokenizePreferenceBatch(
     const groups = await Promise.all(
       batch.indices.map((i) => {
         const r = dataset.records[i];
-        const w = where(r.line);
-        return tokenizeGroup(
-          tok,
-          { prompt: requireString(r.prompt, 'prompt', w), completions: [requireString(r.chosen, 'chosen', w), requireString(r.rejected, 'rejected', w)] },
-          options,
-        );
+        return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.chosen, r.rejected], where(r.line)), options);
       }),
     );
     chosenRows = groups.map((g) => [...g.prompt, ...g.completions[0]]);
@@ -236,8 +275,7 @@ export async function tokenizePreferenceBatch(
       const gs = await Promise.all(
         indices.map((i) => {
           const r = dataset.records[i];
-          const w = where(r.line);
-          return tokenizeGroup(tok, { prompt: requireString(r.prompt, 'prompt', w), completions: [requireString(r.completion, 'completion', w)] }, options);
+          return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.completion], where(r.line)), options);
         }),
       );
       return { rows: gs.map((g) => [...g.prompt, ...g.completions[0]]), p: gs.map((g) => g.prompt.length), cut: gs.map((g) => g.truncated[0]) };

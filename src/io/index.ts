@@ -7,3 +7,4 @@ export { SAFETENSORS_DTYPE_BITS, LOADABLE_DTYPES, type SafetensorsDType } from '
 export { loadCheckpoint, readCheckpointIndex, readCheckpointConfig, readJsonObject, CheckpointError, type CheckpointIndex } from './checkpoint.js';
 export { saveCheckpoint, type SaveCheckpointOptions } from './checkpoint-save.js';
 export { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer.js';
+export { ChatTemplate, readChatTemplate, type ChatMessage } from './chat-template.js';

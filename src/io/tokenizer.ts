@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tokenizer as HfTokenizer } from 'tokenizers';
+import { type ChatTemplate, readChatTemplate } from './chat-template.js';
 
 /** A loaded tokenizer: text ↔ token ids, and its special token ids. */
 export interface TextTokenizer {
@@ -22,6 +23,8 @@ export interface TextTokenizer {
   addBos: boolean;
   /** The tokenizer.json it was read from. */
   path: string;
+  /** The chat template (tokenizer_config.json's chat_template or chat_template.jinja), when there is one. */
+  chatTemplate?: ChatTemplate;
 }
 
 /** A problem loading a tokenizer; the message starts with the file. */
@@ -116,6 +119,7 @@ export async function loadTokenizer(dirOrFile: string): Promise<TextTokenizer> {
   // pad_token: null in the config means "none" (LLaMA); only fall back to the usual names when absent.
   const padId = config.pad_token === null ? undefined : special('pad_token', PAD_NAMES);
   const addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token && bosId !== undefined : bosId !== undefined;
+  const chatTemplate = readChatTemplate(dirname(file), config);
 
   return {
     path: file,
@@ -123,6 +127,7 @@ export async function loadTokenizer(dirOrFile: string): Promise<TextTokenizer> {
     eosId,
     padId,
     addBos,
+    ...(chatTemplate ? { chatTemplate } : {}),
     vocabSize: tok.getVocabSize(true),
     tokenToId,
     async encode(text, options = {}) {

