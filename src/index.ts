@@ -34,3 +34,4 @@ export * from './nn/index.js';
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+export * from './eval/index.js';

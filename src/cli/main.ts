@@ -4,6 +4,7 @@ import * as r from '../index.js';
 import { formatHelp, parseFlags, type FlagSpec } from './args.js';
 import { DEMO_FLAGS, runDemo } from './demo.js';
 import { TRAIN_FLAGS, runTrain } from './train.js';
+import { GENERATE_FLAGS, runGenerate } from './generate.js';
 
 interface Command {
   about: string;
@@ -16,6 +17,11 @@ const COMMANDS: Record<string, Command> = {
     about: 'Preference training from a JSONL dataset (built-in default: the toy dataset, a tiny random LLaMA, RPO); checkpoints and --resume.',
     flags: TRAIN_FLAGS,
     run: runTrain,
+  },
+  generate: {
+    about: 'Continue a prompt with a checkpoint (default: the one relpo train wrote), greedy or sampled.',
+    flags: GENERATE_FLAGS,
+    run: runGenerate,
   },
   demo: {
     about: 'Train a toy policy with a preference loss on the chosen device and check its gradients against the float64 CPU reference.',

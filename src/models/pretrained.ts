@@ -36,5 +36,8 @@ export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptio
 
 /** Writes the model as a checkpoint folder (config.json and safetensors weights) that loadPretrainedLlama reads back. */
 export async function savePretrainedLlama(model: LlamaForCausalLM, dir: string, opts: SaveCheckpointOptions = {}): Promise<void> {
-  await saveCheckpoint(dir, model.stateDict(), model.config, opts);
+  // A model built from a bare config still saves a folder that says what it is (transformers and
+  // loadPretrainedLlama read architectures / model_type).
+  const config = { architectures: ['LlamaForCausalLM'], model_type: 'llama', ...model.config };
+  await saveCheckpoint(dir, model.stateDict(), config, opts);
 }

@@ -11,7 +11,7 @@ const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args]
 test('relpo --help lists the commands; every command has --help', (t) => {
   const top = relpo('--help');
   t.is(top.status, 0);
-  for (const cmd of ['train', 'demo', 'devices', 'losses']) {
+  for (const cmd of ['train', 'generate', 'demo', 'devices', 'losses']) {
     t.regex(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
     const help = relpo(cmd, '--help');
     t.is(help.status, 0, cmd);
@@ -62,6 +62,13 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   t.regex(resumed.stdout, /steps 3–3:/);
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
   t.deepEqual(steps, [1, 2, 3]);
+  // relpo generate continues a prompt with the checkpoint train wrote.
+  const gen = relpo('generate', '--device', 'cpu', '--model', join(out, 'checkpoint'), '--prompt', 'The sky is', '--max-new-tokens', '3');
+  t.is(gen.status, 0, gen.stderr);
+  t.regex(gen.stdout, /^The sky is/m);
+  const none = relpo('generate', '--model', join(out, 'nowhere'));
+  t.not(none.status, 0);
+  t.regex(none.stderr, /no checkpoint at .*nowhere \(no config\.json\); run `npm run train` first or pass --model/);
 });
 
 test('relpo train --eval-split holds out whole prompts and evaluates them', (t) => {

