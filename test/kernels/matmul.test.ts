@@ -238,6 +238,18 @@ for (const v of SPLIT_K_VERSIONS) {
   });
 }
 
+test('the default version for the bench shapes is the one docs/kernels.md reports (H200 timings)', (t) => {
+  const choose = (M: number, K: number, N: number, batch = 1) => r.chooseMatmulVersion({ M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] });
+  t.is(choose(1024, 1024, 1024), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(4096, 4096, 4096), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(2048, 2048, 2048), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(512, 576, 1536), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(512, 2048, 5632), r.MATMUL_VEC4_LARGE_BLOCK_SPLIT_384);
+  t.is(choose(512, 5632, 2048), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(2, 3, 1), 0);
+  t.is(choose(8, 64, 4096), 0, 'thin');
+});
+
 test('every version fits WebGPU\'s default limits (256 invocations, 16 KiB of workgroup memory)', (t) => {
   const defaults = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 };
   for (const { version } of r.MATMUL_VERSIONS) {

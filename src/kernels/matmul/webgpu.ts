@@ -165,7 +165,10 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  *   each; 0.334 ms; v9's 352 blocks of 128×64, 0.383 ms). Screened in
  *   bench/results/nvidia-*-matmul-sweep.md.
  * - fewer: v8 splits K to fill the GPU (1024³: 0.077 ms against v5's 0.086 and v3's 0.101;
- *   512×5632×2048: 0.337 against v5's 0.371; 512×576×1536: 0.052, v10 0.047).
+ *   512×5632×2048: 0.337 against v5's 0.371), unless even its deepest split stays under one
+ *   round of 264 workgroups: then v10's 128×64 blocks (512×576×1536, 48 blocks, K = 576: v10
+ *   0.047 and 0.043 ms against v8's 0.052 and 0.048 in two runs; v10 was not yet the default
+ *   there in a run).
  * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
  * speed.
  */
@@ -173,6 +176,9 @@ export function chooseMatmulVersion(l: MatmulLayout): number {
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
   const blocks128 = Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch;
   if (blocks128 >= 128 && blocks128 < 256) return MATMUL_VEC4_LARGE_BLOCK_SPLIT_384;
+  // Even v8's deepest split (slices of 128, at most 16) leaves it under one round of 264
+  // workgroups: the half-height blocks of v10 give twice as many.
+  if (blocks128 * Math.min(16, Math.floor(l.K / 128)) < 264) return MATMUL_VEC4_TALL_BLOCK_SPLIT_K;
   return MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER;
 }
 
