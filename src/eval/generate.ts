@@ -1,14 +1,15 @@
-// Text generation from a LlamaForCausalLM: greedy or sampled (temperature, top-k, top-p, seeded),
-// a batch of prompts at once. Rows are right-padded and grow in place: each step runs the model
-// over the batch (keyPadding = each row's length), takes every row's logits at its last position
-// (gathered on the device, so only [B, vocab] is read back), picks a token per row on the host
-// and writes it after the row. There is no KV cache yet: each step recomputes the whole prefix,
-// O(length²) work, fine for evaluation-sized outputs of small models, slow for long ones.
+// Text generation from a LlamaForCausalLM: greedy or sampled (temperature, top-k, top-p, seeded,
+// one random stream per row). Two schedules with the same tokens:
+// - cached (default): each row alone, its prompt run once into a key/value cache (LlamaCache), then
+//   one token per step attending over the cache;
+// - uncached: all rows in one right-padded batch that grows in place; each step runs the model over
+//   the whole prefixes (keyPadding = each row's length) and gathers every row's logits at its last
+//   position on the device, so only [B, vocab] is read back. O(length²) work per row.
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { mulberry32 } from '../autograd/random.js';
-import { reshape } from '../kernels/copy/op.js';
+import { narrow, reshape } from '../kernels/copy/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
@@ -24,8 +25,13 @@ export interface GenerateOptions {
   topP?: number;
   /** Token ids that end a row (default: the tokenizer's EOS, for generateText). The stop token is kept. */
   stopIds?: number[];
-  /** Seed of the sampling (default 0): the same seed gives the same text. */
+  /** Seed of the sampling (default 0): the same seed gives the same text. Each row has its own stream. */
   seed?: number;
+  /**
+   * Keep each row's keys and values (default true): every step then runs one token through the
+   * model. false: each step recomputes every row's whole prefix, all rows in one batch.
+   */
+  cache?: boolean;
 }
 
 function checkOptions(o: GenerateOptions): void {
@@ -81,12 +87,53 @@ export function pickToken(logits: ArrayLike<number>, o: GenerateOptions, uniform
 export async function generateIds(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
   checkOptions(options);
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token (e.g. BOS)');
+  // One stream per row, so a row's samples do not depend on the other rows or on the schedule.
+  const seed = options.seed ?? 0;
+  const streams = prompts.map((_, b) => mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 0 || 1));
+  return options.cache === false ? generateBatched(model, prompts, options, streams) : Promise.all(prompts.map((p, b) => generateCached(model, p, options, streams[b])));
+}
+
+/** Whether a row stops after `next`: a stop token, or the model's last position reached. */
+function stops(options: GenerateOptions, next: number, length: number, limit: number): boolean {
+  return (options.stopIds ?? []).includes(next) || length >= limit;
+}
+
+async function generateCached(model: LlamaForCausalLM, prompt: number[], options: GenerateOptions, uniform: () => number): Promise<number[]> {
   const limit = model.config.max_position_embeddings ?? Infinity;
-  const stop = new Set(options.stopIds ?? []);
+  const added: number[] = [];
+  if (options.maxNewTokens === 0 || prompt.length >= limit) return added;
+  const device = model.device;
+  const cache = model.newCache();
+  try {
+    // Logits [1, vocab] of the last position after running `ids` through the cache.
+    const step = async (ids: number[]) => {
+      const last = noGrad(() =>
+        tidy(() => {
+          const logits = model.forward(tensor(Int32Array.from(ids), [1, ids.length], { device, dtype: 'int32' }), { cache });
+          return narrow(logits, 1, ids.length - 1, 1);
+        }),
+      );
+      const v = await last.data();
+      last.dispose();
+      return v;
+    };
+    let logits = await step(prompt);
+    for (;;) {
+      const next = pickToken(logits, options, uniform);
+      added.push(next);
+      if (added.length >= options.maxNewTokens || stops(options, next, prompt.length + added.length, limit)) return added;
+      logits = await step([next]);
+    }
+  } finally {
+    cache.dispose();
+  }
+}
+
+async function generateBatched(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions, streams: (() => number)[]): Promise<number[][]> {
+  const limit = model.config.max_position_embeddings ?? Infinity;
   const rows = prompts.map((p) => [...p]);
   const added: number[][] = prompts.map(() => []);
   const done = prompts.map((p) => p.length >= limit);
-  const uniform = mulberry32((options.seed ?? 0) >>> 0 || 1);
   const device = model.device;
   for (let step = 0; step < options.maxNewTokens && done.some((d) => !d); step++) {
     const B = rows.length;
@@ -108,10 +155,10 @@ export async function generateIds(model: LlamaForCausalLM, prompts: number[][], 
     last.dispose();
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
-      const next = pickToken(values.subarray(b * V, (b + 1) * V), options, uniform);
+      const next = pickToken(values.subarray(b * V, (b + 1) * V), options, streams[b]);
       rows[b].push(next);
       added[b].push(next);
-      if (stop.has(next) || rows[b].length >= limit) done[b] = true;
+      if (stops(options, next, rows[b].length, limit)) done[b] = true;
     }
   }
   return added;

@@ -3,7 +3,7 @@ import '../nn/index.js';
 import '../kernels/activation/index.js';
 import '../kernels/attention/index.js';
 import '../kernels/rope/index.js';
-export { LlamaForCausalLM, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';
+export { LlamaForCausalLM, LlamaCache, LayerCache, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';
 export { resolveLlamaConfig, type LlamaConfig, type ResolvedLlamaConfig } from './llama-config.js';
 export { loadPretrainedLlama, savePretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MODEL_TYPES } from './pretrained.js';
 export { BertModel, lengthsTensor, type BertInitOptions, type BertForwardOptions } from './bert.js';

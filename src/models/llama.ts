@@ -7,8 +7,10 @@
 import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
-import { add } from '../kernels/elementwise/op.js';
-import { permute, reshape } from '../kernels/copy/op.js';
+import { add, mul } from '../kernels/elementwise/op.js';
+import { concat, narrow, permute, reshape } from '../kernels/copy/op.js';
+import { softmax } from '../kernels/softmax/op.js';
+import { indexSelect } from '../kernels/gather/op.js';
 import { matmul } from '../kernels/matmul/op.js';
 import { swiglu } from '../kernels/activation/op.js';
 import { attention } from '../kernels/attention/op.js';
@@ -35,6 +37,11 @@ export interface LlamaInitOptions {
 export interface LlamaForwardOptions {
   /** int32 [B]: valid length of each row (right padding). Padded positions' logits are meaningless. */
   keyPadding?: Tensor;
+  /**
+   * Key/value cache of one sequence (B = 1, no keyPadding): the ids continue the cached tokens
+   * (positions cache.length …), and their keys and values are added to it (model.newCache()).
+   */
+  cache?: LlamaCache;
 }
 
 /** What the layers share: the resolved config and the RoPE tables. */
@@ -60,22 +67,91 @@ class LlamaAttention extends Module {
     this.o_proj = this.registerModule('o_proj', new Linear(h * hd, d, p));
   }
 
-  /** x [B, T, hidden], positions int32 [T] → [B, T, hidden]. */
-  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor): Tensor {
+  /**
+   * x [B, T, hidden], positions int32 [T] → [B, T, hidden]. With a layer cache (generation, B = 1):
+   * an empty cache is filled with this call's keys and values (the prompt); a filled one is
+   * extended by them and attended over whole (one new token at a time), without the fused kernel,
+   * whose queries and keys share one length.
+   */
+  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache): Tensor {
     const { numHeads: H, numKvHeads: Hkv, headDim: D, slidingWindow } = this.s.cfg;
     const [B, T] = x.shape;
     // [B, T, H·D] → [B, H, T, D]
     const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
     const rope = (y: Tensor) => applyRope(y, positions, this.s.invFreq, this.s.rope.rotaryDim);
     const q = rope(heads(this.q_proj.forward(x), H));
-    const k = rope(heads(this.k_proj.forward(x), Hkv));
-    const v = heads(this.v_proj.forward(x), Hkv);
-    const o = attention(q, k, v, {
-      causal: true,
-      ...(slidingWindow > 0 ? { window: slidingWindow } : {}),
-      ...(keyPadding ? { keyPadding } : {}),
-    });
+    let k = rope(heads(this.k_proj.forward(x), Hkv));
+    let v = heads(this.v_proj.forward(x), Hkv);
+    let o: Tensor;
+    if (cache?.k && cache.v) {
+      k = concat([cache.k, k], 2);
+      v = concat([cache.v, v], 2);
+      o = cachedAttention(q, k, v, H, Hkv, slidingWindow);
+    } else {
+      o = attention(q, k, v, {
+        causal: true,
+        ...(slidingWindow > 0 ? { window: slidingWindow } : {}),
+        ...(keyPadding ? { keyPadding } : {}),
+      });
+    }
+    if (cache) cache.replace(k, v);
     return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * D]));
+  }
+}
+
+/**
+ * One query row (T = 1) against every cached key: softmax(q·Kᵀ/√D)·V over the keys a causal query
+ * at the last position sees (the last `window` of them with a sliding window), kv heads shared by
+ * groups of query heads as in repeat_kv.
+ */
+function cachedAttention(q: Tensor, k: Tensor, v: Tensor, H: number, Hkv: number, window: number): Tensor {
+  const [, , , D] = q.shape;
+  const L = k.shape[2];
+  if (window > 0 && L > window) {
+    k = narrow(k, 2, L - window, window);
+    v = narrow(v, 2, L - window, window);
+  }
+  if (H !== Hkv) {
+    const group = H / Hkv;
+    const ids = tensor(Int32Array.from({ length: H }, (_, h) => Math.floor(h / group)), [H], { device: q.device, dtype: 'int32' });
+    k = indexSelect(k, 1, ids);
+    v = indexSelect(v, 1, ids);
+  }
+  const scores = mul(matmul(q, k, { transposeB: true }), 1 / Math.sqrt(D));
+  return matmul(softmax(scores, -1), v);
+}
+
+/** A layer's keys (after RoPE) and values so far, [1, Hkv, length, D], kept out of tidy(). */
+export class LayerCache {
+  k: Tensor | null = null;
+  v: Tensor | null = null;
+
+  replace(k: Tensor, v: Tensor): void {
+    const old = [this.k, this.v];
+    this.k = keep(k);
+    this.v = keep(v);
+    for (const t of old) t?.dispose();
+  }
+
+  dispose(): void {
+    this.k?.dispose();
+    this.v?.dispose();
+    this.k = this.v = null;
+  }
+}
+
+/** The key/value cache of a whole model for one sequence: generation without recomputing the prefix. */
+export class LlamaCache {
+  readonly layers: LayerCache[];
+  /** Tokens cached so far (the next token's position). */
+  length = 0;
+
+  constructor(numLayers: number) {
+    this.layers = Array.from({ length: numLayers }, () => new LayerCache());
+  }
+
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
   }
 }
 
@@ -113,8 +189,8 @@ class LlamaDecoderLayer extends Module {
   }
 
   /** Pre-norm residual block: h = x + attn(norm(x)); h + mlp(norm(h)). */
-  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor): Tensor {
-    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding));
+  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache): Tensor {
+    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache));
     return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
   }
 }
@@ -133,9 +209,9 @@ class LlamaModel extends Module {
   }
 
   /** ids int32 [B, T] → final hidden states [B, T, hidden]. */
-  forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor): Tensor {
+  forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LlamaCache): Tensor {
     let x = this.embed_tokens.forward(ids);
-    for (const layer of this.layers.items) x = layer.forward(x, positions, keyPadding);
+    this.layers.items.forEach((layer, i) => (x = layer.forward(x, positions, keyPadding, cache?.layers[i])));
     return this.norm.forward(x);
   }
 }
@@ -178,8 +254,12 @@ export class LlamaForCausalLM extends Module {
     if (pad && (pad.dtype !== 'int32' || pad.rank !== 1 || pad.shape[0] !== B)) {
       throw new Error(`LlamaForCausalLM.forward: keyPadding must be int32 [${B}] lengths, got ${pad.dtype} [${pad.shape}]`);
     }
-    const positions = tensor(Int32Array.from({ length: T }, (_, i) => i), [T], { device: ids.device, dtype: 'int32' });
-    const h = this.model.forward(ids, positions, pad);
+    const cache = opts.cache;
+    if (cache && (B !== 1 || pad)) throw new Error('LlamaForCausalLM.forward: a cache holds one sequence: batch 1 and no keyPadding');
+    const start = cache?.length ?? 0;
+    const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], { device: ids.device, dtype: 'int32' });
+    const h = this.model.forward(ids, positions, pad, cache);
+    if (cache) cache.length += T;
     return this.lm_head ? this.lm_head.forward(h) : matmul(h, this.model.embed_tokens.weight, { transposeB: true });
   }
 
@@ -191,6 +271,11 @@ export class LlamaForCausalLM extends Module {
     const source = map instanceof Map ? map : new Map(Object.entries(map));
     const filtered = new Map([...source].filter(([n]) => !n.endsWith('.rotary_emb.inv_freq')));
     return super.loadStateDict(filtered, opts);
+  }
+
+  /** An empty key/value cache for forward({ cache }) (dispose it when done). */
+  newCache(): LlamaCache {
+    return new LlamaCache(this.resolved.numLayers);
   }
 
   override dispose(): void {

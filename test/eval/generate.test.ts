@@ -24,14 +24,39 @@ test('greedy generation matches greedy decoding of the torch transcription, batc
   const runs: [r.Device, 'float32' | 'float64'][] = [[cpu, 'float64'], ...(gpu ? [[gpu, 'float32'] as [r.Device, 'float32']] : [])];
   for (const [device, dtype] of runs) {
     const model = await r.loadPretrainedLlama(folder(), { device, dtype });
-    t.deepEqual(await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens }), GEN.greedy, `${device.kind} batched`);
+    t.deepEqual(await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens }), GEN.greedy, `${device.kind} cached`);
+    t.deepEqual(await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens, cache: false }), GEN.greedy, `${device.kind} batched, uncached`);
     // Each prompt alone gives the same tokens (padding does not leak into a row).
-    for (const [i, p] of GEN.prompts.entries()) t.deepEqual(await r.generateIds(model, [p], { maxNewTokens: GEN.new_tokens }), [GEN.greedy[i]], `${device.kind} row ${i} alone`);
+    for (const [i, p] of GEN.prompts.entries()) t.deepEqual(await r.generateIds(model, [p], { maxNewTokens: GEN.new_tokens, cache: false }), [GEN.greedy[i]], `${device.kind} row ${i} alone`);
     // A stop token ends its row (kept) while the other row goes on.
     const stop = GEN.greedy[0][1];
-    const stopped = await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens, stopIds: [stop] });
-    t.deepEqual(stopped[0], GEN.greedy[0].slice(0, GEN.greedy[0].indexOf(stop) + 1));
+    for (const cache of [true, false]) {
+      const stopped = await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens, stopIds: [stop], cache });
+      t.deepEqual(stopped, [GEN.greedy[0].slice(0, GEN.greedy[0].indexOf(stop) + 1), GEN.greedy[1]], `${device.kind} stop, cache ${cache}`);
+    }
     model.dispose();
+  }
+});
+
+// Serial: it counts live buffers, which the other tests would change concurrently.
+test.serial('the key/value cache: Mistral\'s sliding window and grouped-query heads, long continuations and sampling give the uncached tokens; the cache is freed', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+    for (const window of [undefined, 3]) {
+      const dir = folder();
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...CONFIG, ...(window ? { sliding_window: window, model_type: 'mistral', architectures: ['MistralForCausalLM'] } : {}) }));
+      const model = await r.loadPretrainedLlama(dir, { device, dtype });
+      const before = device.memory().liveBuffers;
+      for (const opts of [{ maxNewTokens: 20 }, { maxNewTokens: 12, temperature: 0.9, topK: 20, topP: 0.95, seed: 5 }]) {
+        const cached = await r.generateIds(model, GEN.prompts, opts);
+        const uncached = await r.generateIds(model, GEN.prompts, { ...opts, cache: false });
+        t.deepEqual(cached, uncached, `${device.kind} window ${window} ${JSON.stringify(opts)}`);
+        t.is(cached[0].length, opts.maxNewTokens);
+      }
+      t.is(device.memory().liveBuffers, before, 'no cache tensor outlives generation');
+      model.dispose();
+    }
   }
 });
 
