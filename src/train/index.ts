@@ -1,5 +1,6 @@
 // Preference training: trainPreference (the loop, metrics, checkpoints, resume) and its pieces.
-export { trainPreference, type TrainPreferenceOptions, type TrainPreferenceResult, type StepMetrics, type PromptEmbedder, type EvalMetrics } from './trainer.js';
+export { trainPreference, type TrainPreferenceOptions, type TrainPreferenceResult, type StepMetrics, type EvalMetrics } from './trainer.js';
+export type { PromptEmbedder } from './prompt-embeddings.js';
 export { sideLogps, referenceLogps, meanPromptEmbeddings, tokenCounts } from './sequence-logps.js';
 export {
   saveTrainingCheckpoint, findCheckpoint, readTrainerState, loadPolicyWeights, loadOptimizer, makeOptimizer,

@@ -6,25 +6,24 @@
 // the update), so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tensor } from '../autograd/tensor.js';
-import type { Device } from '../autograd/device.js';
-import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
-import type { LossConfig, PreferenceBatch, PreferenceSide } from '../losses/types.js';
+import type { LossConfig } from '../losses/types.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { batchRowTexts, tokenizePreferenceBatch, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
+import { tokenizePreferenceBatch } from '../data/tokenize.js';
 import { ProgressBar } from '../cli/progress.js';
 import { type AdamWOptions, type RMSpropOptions, clipGradNormScale, totalGradNorm } from '../kernels/optim/optimizers.js';
 import { zerosLike } from '../autograd/create.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
-import { meanPromptEmbeddings, modelDtype, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
+import { modelDtype } from './sequence-logps.js';
+import { type TrainBatch, buildBatch, disposeTokenized, sumLengths, tokenizeKlRows } from './batch.js';
+import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.js';
 import {
   findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
   type OptimizerName, type TrainerOptimizer, type TrainerState,
@@ -117,10 +116,6 @@ export interface EvalMetrics {
   [metric: string]: number;
 }
 
-/** Turns prompt texts into embeddings [texts.length, dim] (no gradient). */
-export interface PromptEmbedder {
-  encode(texts: string[]): Promise<Tensor>;
-}
 
 /** One step's record (a line of metrics.jsonl): loss, the loss's TRL-named metrics, lr, gradient norm, throughput. */
 export interface StepMetrics {
@@ -346,91 +341,4 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     optimizer.dispose();
   }
   return { steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}) };
-}
-
-/** A tokenized batch, with KTO's mismatched rows when the loss needs a KL estimate. */
-type TrainBatch = TokenizedPreferenceBatch & { kl?: TokenizedRows };
-
-/**
- * KTO's KL rows, as TRL builds them: the batch's (prompt, completion) rows (chosen side, then
- * rejected), each prompt paired with the previous row's completion (the first with the last's), so
- * that the policy and reference log-probs of mismatched pairs estimate KL(π‖π_ref).
- */
-async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: PreferenceDataset, index: IndexBatch, options: TokenizeOptions): Promise<TokenizedRows> {
-  const rows = batchRowTexts(tokenizer, dataset, index);
-  if (new Set(rows.map((r) => r.promptId)).size < 2) {
-    throw new Error(
-      `trainPreference: a batch of ${dataset.path} (lines ${index.indices.map((i) => dataset.records[i].line).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
-    );
-  }
-  const mismatched = rows.map((r, i) => ({ prompt: r.prompt, completion: rows[(i + rows.length - 1) % rows.length].completion }));
-  return tokenizeRows(tokenizer, mismatched, options);
-}
-
-function buildBatch(
-  tok: TrainBatch,
-  policy: LlamaForCausalLM,
-  reference: LlamaForCausalLM | undefined,
-  needs: ReturnType<typeof lossNeeds>,
-  dtype: 'float32' | 'float64',
-  prompts?: PromptEmbeddingCache,
-): PreferenceBatch {
-  const side = (rows: TokenizedRows, promptIds: number[]): PreferenceSide => {
-    const s: PreferenceSide = { policyLogps: sideLogps(policy, rows), promptIds };
-    if (needs.reference && reference) s.refLogps = castTo(referenceLogps(reference, rows), dtype);
-    if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
-    if (needs.promptEmbeddings) s.promptEmbeddings = prompts ? prompts.rows(promptIds, policy.device, dtype) : meanPromptEmbeddings(policy, rows);
-    return s;
-  };
-  const batch: PreferenceBatch = { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
-  if (tok.kl && reference) {
-    // Without gradient on both sides, as TRL computes them.
-    batch.kl = { policyLogps: noGrad(() => sideLogps(policy, tok.kl!)), refLogps: castTo(referenceLogps(reference, tok.kl), dtype) };
-  }
-  return batch;
-}
-
-const castTo = (t: Tensor, dtype: 'float32' | 'float64') => (t.dtype === dtype ? t : cast(t, dtype));
-
-/** Prompt embeddings by prompt id, computed once each by the embedder and kept on the host. */
-class PromptEmbeddingCache {
-  private readonly byId = new Map<number, Float64Array>();
-  private dim = 0;
-
-  constructor(private readonly embedder: PromptEmbedder, private readonly dataset: PreferenceDataset) {}
-
-  /** Embeds the prompts among `ids` not seen before. */
-  async fill(ids: number[]): Promise<void> {
-    const missing = [...new Set(ids)].filter((id) => !this.byId.has(id));
-    if (missing.length === 0) return;
-    // A conversational prompt is embedded as its messages' text, one per line.
-    const texts = missing.map((id) => {
-      const p = this.dataset.prompts[id];
-      return typeof p === 'string' ? p : p.map((m) => m.content).join('\n');
-    });
-    const e = await this.embedder.encode(texts);
-    try {
-      if (e.rank !== 2 || e.shape[0] !== texts.length) throw new Error(`trainPreference: the prompt embedder returned [${e.shape}] for ${texts.length} prompts; expected [${texts.length}, dim]`);
-      this.dim = e.shape[1];
-      const v = await e.data();
-      missing.forEach((id, i) => this.byId.set(id, Float64Array.from(v.subarray(i * this.dim, (i + 1) * this.dim))));
-    } finally {
-      e.dispose();
-    }
-  }
-
-  /** [ids.length, dim] on the device, in the loss's dtype. */
-  rows(ids: number[], device: Device, dtype: 'float32' | 'float64'): Tensor {
-    const out = new Float64Array(ids.length * this.dim);
-    ids.forEach((id, i) => out.set(this.byId.get(id)!, i * this.dim));
-    return tensor(dtype === 'float32' ? Float32Array.from(out) : out, [ids.length, this.dim], { device, dtype });
-  }
-}
-
-function sumLengths(rows: TokenizedRows): number {
-  return rows.rows.reduce((a, r) => a + r.length, 0);
-}
-
-function disposeTokenized(tok: TrainBatch): void {
-  for (const rows of [tok.chosen, tok.rejected, ...(tok.kl ? [tok.kl] : [])]) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
 }

@@ -1,0 +1,66 @@
+// One training step's batch: the tokenized rows (and KTO's mismatched KL rows) turned into the
+// PreferenceBatch a loss reads, policy log-probs with gradient, the rest without.
+import type { Tensor } from '../autograd/tensor.js';
+import { noGrad } from '../autograd/scope.js';
+import { cast } from '../kernels/elementwise/op.js';
+import type { lossNeeds } from '../losses/checks.js';
+import type { PreferenceBatch, PreferenceSide } from '../losses/types.js';
+import type { LlamaForCausalLM } from '../models/llama.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import type { PreferenceDataset } from '../data/jsonl.js';
+import type { IndexBatch } from '../data/batches.js';
+import { batchRowTexts, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
+import { meanPromptEmbeddings, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
+import type { PromptEmbeddingCache } from './prompt-embeddings.js';
+
+/** A tokenized batch, with KTO's mismatched rows when the loss needs a KL estimate. */
+export type TrainBatch = TokenizedPreferenceBatch & { kl?: TokenizedRows };
+
+/**
+ * KTO's KL rows, as TRL builds them: the batch's (prompt, completion) rows (chosen side, then
+ * rejected), each prompt paired with the previous row's completion (the first with the last's), so
+ * that the policy and reference log-probs of mismatched pairs estimate KL(π‖π_ref).
+ */
+export async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: PreferenceDataset, index: IndexBatch, options: TokenizeOptions): Promise<TokenizedRows> {
+  const rows = batchRowTexts(tokenizer, dataset, index);
+  if (new Set(rows.map((r) => r.promptId)).size < 2) {
+    throw new Error(
+      `trainPreference: a batch of ${dataset.path} (lines ${index.indices.map((i) => dataset.records[i].line).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
+    );
+  }
+  const mismatched = rows.map((r, i) => ({ prompt: r.prompt, completion: rows[(i + rows.length - 1) % rows.length].completion }));
+  return tokenizeRows(tokenizer, mismatched, options);
+}
+
+export function buildBatch(
+  tok: TrainBatch,
+  policy: LlamaForCausalLM,
+  reference: LlamaForCausalLM | undefined,
+  needs: ReturnType<typeof lossNeeds>,
+  dtype: 'float32' | 'float64',
+  prompts?: PromptEmbeddingCache,
+): PreferenceBatch {
+  const side = (rows: TokenizedRows, promptIds: number[]): PreferenceSide => {
+    const s: PreferenceSide = { policyLogps: sideLogps(policy, rows), promptIds };
+    if (needs.reference && reference) s.refLogps = castTo(referenceLogps(reference, rows), dtype);
+    if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
+    if (needs.promptEmbeddings) s.promptEmbeddings = prompts ? prompts.rows(promptIds, policy.device, dtype) : meanPromptEmbeddings(policy, rows);
+    return s;
+  };
+  const batch: PreferenceBatch = { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
+  if (tok.kl && reference) {
+    // Without gradient on both sides, as TRL computes them.
+    batch.kl = { policyLogps: noGrad(() => sideLogps(policy, tok.kl!)), refLogps: castTo(referenceLogps(reference, tok.kl), dtype) };
+  }
+  return batch;
+}
+
+const castTo = (t: Tensor, dtype: 'float32' | 'float64') => (t.dtype === dtype ? t : cast(t, dtype));
+
+export function sumLengths(rows: TokenizedRows): number {
+  return rows.rows.reduce((a, r) => a + r.length, 0);
+}
+
+export function disposeTokenized(tok: TrainBatch): void {
+  for (const rows of [tok.chosen, tok.rejected, ...(tok.kl ? [tok.kl] : [])]) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
+}
