@@ -9,6 +9,7 @@ import { defaultTokenizer } from './train.js';
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral)', default: 'runs/relpo-train/checkpoint' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
+  { name: 'adapter', help: 'a LoRA adapter folder (PEFT format, e.g. a relpo train --lora-r checkpoint) to apply to --model', default: '' },
   { name: 'prompt', help: 'the text to continue', default: 'The sky is' },
   { name: 'max-new-tokens', help: 'tokens to add at most', default: 32 },
   { name: 'temperature', help: '0: greedy; above 0: sampled', default: 0 },
@@ -28,6 +29,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
   const tokenizer = await r.loadTokenizer(tokenizerPath);
   const model = await r.loadPretrainedLlama(modelDir, { device });
   try {
+    if (flags.adapter) await r.loadLoraAdapter(model, String(flags.adapter));
     const [text] = await r.generateText(model, tokenizer, [String(flags.prompt)], {
       maxNewTokens: Number(flags['max-new-tokens']),
       temperature: Number(flags.temperature),

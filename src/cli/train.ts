@@ -32,6 +32,9 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'eval-split', help: 'hold out this fraction of --data (whole prompts) for evaluation', default: 0 },
   { name: 'eval-data', help: 'a separate held-out preference JSONL (instead of --eval-split)', default: '' },
   { name: 'eval-steps', help: 'evaluate every this many steps (0: after the last step only)', default: 0 },
+  { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0 },
+  { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
+  { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   {
     name: 'prompt-embedder',
@@ -69,7 +72,13 @@ export async function runTrain(flags: Flags): Promise<void> {
   const embedderDir = String(flags['prompt-embedder']);
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
   const policy = await build();
-  const reference = await build(); // the same starting weights, never stepped
+  const loraR = Number(flags['lora-r']);
+  if (loraR > 0) {
+    const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed });
+    process.stdout.write(`LoRA: rank ${loraR} on ${adapted.length} layers; the base model with adapters off is the reference\n`);
+  }
+  // The same starting weights, never stepped (with LoRA the base model itself serves).
+  const reference = loraR > 0 ? undefined : await build();
   const unit = dataset.paired ? 'pairs' : 'rows';
   process.stdout.write(`data: ${dataPath} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
   process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${flags.loss}\n`);
@@ -78,7 +87,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   }
   try {
     const result = await r.trainPreference({
-      policy, reference, tokenizer, dataset,
+      policy, ...(reference ? { reference } : {}), tokenizer, dataset,
       loss: String(flags.loss),
       optimizer: String(flags.optimizer) as 'adamw' | 'rmsprop',
       lr: Number(flags.lr),
@@ -110,7 +119,7 @@ export async function runTrain(flags: Flags): Promise<void> {
     process.stdout.write(`metrics: ${join(String(flags.out), 'metrics.jsonl')}; checkpoint: ${result.checkpoint}\n`);
   } finally {
     policy.dispose();
-    reference.dispose();
+    reference?.dispose();
     promptEmbedder?.dispose();
   }
 }

@@ -9,6 +9,7 @@ export { loadPretrainedLlama, savePretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MO
 export { BertModel, lengthsTensor, type BertInitOptions, type BertForwardOptions } from './bert.js';
 export { resolveBertConfig, type BertConfig, type ResolvedBertConfig } from './bert-config.js';
 export { loadPretrainedBert, BERT_MODEL_TYPES } from './bert-pretrained.js';
+export { saveLoraAdapter, loadLoraAdapter, loadLoraWeights } from './lora-adapter.js';
 export {
   SentenceEmbedder, loadSentenceEmbedder, meanPool, l2Normalize, readSentenceTransformersSetup,
   type SentenceEmbedderOptions, type LoadSentenceEmbedderOptions, type SentencePooling,

@@ -1,4 +1,4 @@
-// src/nn: Module (named parameters, state dicts), Linear, Embedding, RMSNorm, LayerNorm.
+// src/nn: Module (named parameters, state dicts), Linear, Embedding, RMSNorm, LayerNorm, LoRA.
 import '../kernels/matmul/index.js';
 import '../kernels/elementwise/index.js';
 import '../kernels/gather/index.js';
@@ -9,4 +9,5 @@ export { Linear, type LinearOptions } from './linear.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { RMSNorm } from './rms-norm.js';
 export { LayerNorm } from './layer-norm.js';
+export { LoRALinear, applyLora, mergeLora, loraLayers, withAdaptersDisabled, type LoraOptions } from './lora.js';
 export { ParamRng, normalParam, constantParam, type ParamOptions, type FloatDType } from './init.js';

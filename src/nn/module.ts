@@ -120,10 +120,31 @@ export abstract class Module {
       this.children.get(path.slice(0, dot))!.replaceParameter(path.slice(dot + 1), old, next);
       return;
     }
+    const frozen = !old.requiresGrad;
     this.adopt(next);
+    if (frozen) next.requiresGrad = false; // a frozen parameter (LoRA's base weights) stays frozen
     if (old.name) next.name = old.name;
     this.ownParams.set(path, next);
     old.dispose();
+  }
+
+  /** Every module below this one (this one first, as ''), with its dotted path, depth first. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, m] of this.children) out.push(...m.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  /**
+   * Puts m where child `name` was and returns the old child (not disposed). A field of the same
+   * name (how layers reach their children: this.q_proj) is pointed at m too.
+   */
+  replaceModule(name: string, m: Module): Module {
+    const old = this.children.get(name);
+    if (!old) throw new Error(`${this.constructor.name} has no child module '${name}'`);
+    this.children.set(name, m);
+    if ((this as unknown as Record<string, unknown>)[name] === old) (this as unknown as Record<string, unknown>)[name] = m;
+    return old;
   }
 
   /** Drops every parameter's gradient. */

@@ -12,6 +12,7 @@ import type { IndexBatch } from '../data/batches.js';
 import { batchRowTexts, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
 import { meanPromptEmbeddings, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
 import type { PromptEmbeddingCache } from './prompt-embeddings.js';
+import { loraLayers, withAdaptersDisabled } from '../nn/lora.js';
 
 /** A tokenized batch, with KTO's mismatched rows when the loss needs a KL estimate. */
 export type TrainBatch = TokenizedPreferenceBatch & { kl?: TokenizedRows };
@@ -32,17 +33,29 @@ export async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: Preferen
   return tokenizeRows(tokenizer, mismatched, options);
 }
 
+/**
+ * The reference log-probs of some rows, without gradient: a separate frozen model's, or (with LoRA
+ * and no reference model, as TRL with PEFT) the policy's own with its adapters switched off.
+ */
+export type ReferenceLogps = (rows: TokenizedRows) => Tensor;
+
+export function referenceOf(policy: LlamaForCausalLM, reference: LlamaForCausalLM | undefined): ReferenceLogps | undefined {
+  if (reference) return (rows) => referenceLogps(reference, rows);
+  if (loraLayers(policy).length > 0) return (rows) => noGrad(() => withAdaptersDisabled(policy, () => sideLogps(policy, rows)));
+  return undefined;
+}
+
 export function buildBatch(
   tok: TrainBatch,
   policy: LlamaForCausalLM,
-  reference: LlamaForCausalLM | undefined,
+  reference: ReferenceLogps | undefined,
   needs: ReturnType<typeof lossNeeds>,
   dtype: 'float32' | 'float64',
   prompts?: PromptEmbeddingCache,
 ): PreferenceBatch {
   const side = (rows: TokenizedRows, promptIds: number[]): PreferenceSide => {
     const s: PreferenceSide = { policyLogps: sideLogps(policy, rows), promptIds };
-    if (needs.reference && reference) s.refLogps = castTo(referenceLogps(reference, rows), dtype);
+    if (needs.reference && reference) s.refLogps = castTo(reference(rows), dtype);
     if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
     if (needs.promptEmbeddings) s.promptEmbeddings = prompts ? prompts.rows(promptIds, policy.device, dtype) : meanPromptEmbeddings(policy, rows);
     return s;
@@ -50,7 +63,7 @@ export function buildBatch(
   const batch: PreferenceBatch = { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
   if (tok.kl && reference) {
     // Without gradient on both sides, as TRL computes them.
-    batch.kl = { policyLogps: noGrad(() => sideLogps(policy, tok.kl!)), refLogps: castTo(referenceLogps(reference, tok.kl), dtype) };
+    batch.kl = { policyLogps: noGrad(() => sideLogps(policy, tok.kl!)), refLogps: castTo(reference(tok.kl), dtype) };
   }
   return batch;
 }

@@ -15,6 +15,8 @@ import { saveSafetensors } from '../io/safetensors/save.js';
 import { loadSafetensors } from '../io/safetensors/load.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { savePretrainedLlama } from '../models/pretrained.js';
+import { loadLoraWeights, saveLoraAdapter } from '../models/lora-adapter.js';
+import { loraLayers } from '../nn/lora.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import { AdamW, RMSprop, type AdamWOptions, type RMSpropOptions } from '../kernels/optim/optimizers.js';
 
@@ -83,7 +85,9 @@ export async function saveTrainingCheckpoint(outDir: string, policy: LlamaForCau
   const old = join(outDir, 'checkpoint.old');
   const tmp = join(outDir, `checkpoint.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
-  await savePretrainedLlama(policy, tmp);
+  // With LoRA only the adapters train: they are saved (PEFT's format), not a copy of the frozen base.
+  if (loraLayers(policy).length > 0) await saveLoraAdapter(policy, tmp);
+  else await savePretrainedLlama(policy, tmp);
   const tensors = new Map<string, Tensor>();
   const steps: Record<string, number> = {};
   for (const [name, p] of policy.namedParameters()) {
@@ -118,6 +122,12 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
 
 /** Loads the checkpoint's weights into `policy` (replacing its parameter tensors). */
 export async function loadPolicyWeights(dir: string, policy: LlamaForCausalLM): Promise<void> {
+  if (await exists(join(dir, 'adapter_config.json'))) {
+    const layers = loraLayers(policy);
+    if (layers.length === 0) throw new Error(`${dir} holds a LoRA adapter: apply LoRA to the policy (applyLora, with the run's options) before resuming`);
+    await loadLoraWeights(policy, dir);
+    return;
+  }
   const first = policy.parameters()[0];
   const weights = await loadCheckpoint(dir, { device: first.device, dtype: first.dtype as never });
   try {
@@ -130,7 +140,7 @@ export async function loadPolicyWeights(dir: string, policy: LlamaForCausalLM): 
 /** Builds the optimizer over policy's (current) parameters with the checkpoint's hyper-parameters and state. */
 export async function loadOptimizer(dir: string, policy: LlamaForCausalLM): Promise<TrainerOptimizer> {
   const j = JSON.parse(await readFile(join(dir, 'optimizer.json'), 'utf8')) as OptimizerJson;
-  const named = policy.namedParameters();
+  const named = new Map([...policy.namedParameters()].filter(([, p]) => p.requiresGrad));
   const opt = makeOptimizer(j.kind, [...named.values()], j.lr, j.hyper as AdamWOptions & RMSpropOptions);
   const first = [...named.values()][0];
   const tensors = await loadSafetensors(join(dir, 'optimizer.safetensors'), { device: first.device, dtype: first.dtype as never });

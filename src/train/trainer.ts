@@ -22,7 +22,7 @@ import { type AdamWOptions, type RMSpropOptions, clipGradNormScale, totalGradNor
 import { zerosLike } from '../autograd/create.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
-import { type TrainBatch, buildBatch, disposeTokenized, sumLengths, tokenizeKlRows } from './batch.js';
+import { type TrainBatch, buildBatch, disposeTokenized, referenceOf, sumLengths, tokenizeKlRows } from './batch.js';
 import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.js';
 import {
   findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
@@ -32,7 +32,11 @@ import {
 export interface TrainPreferenceOptions {
   /** The model being trained; its parameters are updated in place (replaced on resume). */
   policy: LlamaForCausalLM;
-  /** Frozen reference model; required when the loss needs reference log-probs (dpo, rpo, …). */
+  /**
+   * Frozen reference model, for losses that need reference log-probs (dpo, rpo, …). With LoRA
+   * (applyLora on the policy) it may be left out: the policy with its adapters off is the
+   * reference, as TRL does with PEFT, and no second copy of the weights is held.
+   */
   reference?: LlamaForCausalLM;
   tokenizer: TextTokenizer;
   /** From readPreferenceJsonl (standard, string-valued formats). */
@@ -148,10 +152,11 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   const loss = getLoss(opts.loss);
   const config = loss.resolveConfig(opts.lossConfig);
   const needs = lossNeeds(loss.plugin, config);
-  if (needs.reference && !reference) {
-    throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedLlama of the starting checkpoint)`);
+  const referenceLogps = referenceOf(policy, reference);
+  if (needs.reference && !referenceLogps) {
+    throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedLlama of the starting checkpoint), or train LoRA adapters (applyLora) so the base model serves as the reference`);
   }
-  if (needs.klEstimate && !reference) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate under a reference model; pass reference`);
+  if (needs.klEstimate && !referenceLogps) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate under a reference model; pass reference`);
   if (reference === policy) throw new Error('trainPreference: reference must be a separate, frozen model, not the policy itself');
   if (!loss.data[dataset.paired ? 'paired' : 'unpaired']) {
     throw new Error(`trainPreference: loss '${loss.name}' does not take ${dataset.paired ? 'paired' : 'unpaired'} data (${dataset.path})`);
@@ -200,7 +205,8 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     const kept = old.split('\n').filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= state.step);
     await writeFile(metricsPath!, kept.map((l) => `${l}\n`).join(''));
   } else {
-    optimizer = makeOptimizer(opts.optimizer ?? 'adamw', policy.parameters(), opts.lr, opts.optimizerOptions);
+    // Only what trains: with LoRA, the adapters (the rest is frozen).
+    optimizer = makeOptimizer(opts.optimizer ?? 'adamw', policy.parameters().filter((p) => p.requiresGrad), opts.lr, opts.optimizerOptions);
     if (metricsPath) await writeFile(metricsPath, '');
   }
 
@@ -225,7 +231,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
         let names: string[] = [];
         const packed = noGrad(() =>
           tidy(() => {
-            const out = loss.compute(buildBatch(tok, policy, reference, needs, dtype, evalPrompts), config);
+            const out = loss.compute(buildBatch(tok, policy, referenceLogps, needs, dtype, evalPrompts), config);
             names = ['loss', ...Object.keys(out.metrics)];
             return concat([out.loss, ...names.slice(1).map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1])), 0);
           }),
@@ -282,7 +288,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
             if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
             const last = micro === accumulation - 1;
             const packed = tidy(() => {
-              const batch = buildBatch(tok, policy, reference, needs, dtype, prompts);
+              const batch = buildBatch(tok, policy, referenceLogps, needs, dtype, prompts);
               const out = loss.compute(batch, config);
               // Gradients add up over the micro-batches: each counts 1/accumulation (as transformers).
               (accumulation === 1 ? out.loss : mul(out.loss, 1 / accumulation)).backward();

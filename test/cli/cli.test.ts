@@ -99,3 +99,12 @@ test('relpo train --prompt-embedder uses a sentence embedder folder for rpo', (t
   t.not(missing.status, 0);
   t.regex(missing.stderr, /nowhere/);
 });
+
+test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
+  const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /LoRA: rank 2 on 6 layers; the base model with adapters off is the reference/);
+  const config = JSON.parse(readFileSync(join(out, 'checkpoint', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[] };
+  t.deepEqual([config.r, config.target_modules], [2, ['k_proj', 'q_proj', 'v_proj']]);
+});
