@@ -1,9 +1,11 @@
-// trainPreference: a preference-optimisation loop (docs/training.md). Per step: tokenize a batch
-// (async, before any tensor work), then in one tidy(): policy sequence log-probs with gradient,
-// reference log-probs under noGrad, whatever else the loss needs, the loss, backward(), the total
-// gradient norm; then one read-back of the loss, its metrics and the norm; only a finite loss with
-// a finite gradient is applied (optimizer.step() at the scheduled lr, the gradient clipped inside
-// the update), so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
+// trainPreference: a preference-optimisation loop (docs/training.md). Per micro-batch (one or
+// gradientAccumulationSteps per step): tokenize it (async, before any tensor work), then in one
+// tidy(): policy sequence log-probs with gradient, reference log-probs under noGrad (a reference
+// model, or the LoRA policy with adapters off), whatever else the loss needs, the loss, backward(),
+// after the last micro-batch the total gradient norm; then one read-back of the loss, its metrics
+// and the norm. Only a step whose losses and gradient are finite is applied (optimizer.step() at the
+// scheduled lr, the gradient clipped inside the update), so a NaN/Inf step leaves the weights and
+// every saved checkpoint as they were. Held-out evaluations run every evalSteps steps.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noGrad, tidy } from '../autograd/scope.js';

@@ -174,6 +174,26 @@ test('WebGPU smoke test: two rpo steps in float32 agree with the CPU device', as
   for (let i = 0; i < 2; i++) t.true(Math.abs(g[i] - c[i]) < 1e-4, `step ${i + 1}: webgpu ${g[i]} vs cpu ${c[i]}`);
 });
 
+test('WebGPU smoke test: LoRA (base as reference), KTO pairs, clipping, accumulation and evaluation in float32 agree with the CPU device', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const { train, eval: held } = splitTrainEval(await readPreferenceJsonl(dataFile()), 1 / 3, 0);
+  const run = async (device: r.Device, loss: 'dpo' | 'kto') => {
+    const policy = tiny(device, 'float32');
+    r.applyLora(policy, { r: 2, alpha: 4, seed: 3, targetModules: ['q_proj', 'v_proj', 'down_proj'] });
+    const res = await trainPreference({
+      policy, tokenizer: await tokenizer(), dataset: train, evalDataset: held, loss, lr: 0.05, batchSize: 2, gradientAccumulationSteps: 2, steps: 2, maxGradNorm: 0.01,
+    });
+    policy.dispose();
+    return [...res.history.flatMap((m) => [m.loss, m.grad_norm]), ...res.evalHistory.map((m) => m.eval_loss)];
+  };
+  for (const loss of ['dpo', 'kto'] as const) {
+    const [g, c] = [await run(gpu, loss), await run(cpu, loss)];
+    t.is(g.length, c.length);
+    g.forEach((v, i) => t.true(Math.abs(v - c[i]) <= 1e-4 * Math.max(1, Math.abs(c[i])), `${loss} value ${i}: webgpu ${v} vs cpu ${c[i]}`));
+  }
+});
+
 test('rpo with a prompt embedder: each distinct prompt is embedded once; one-hot prompts at a small τ weight the diagonal only', async (t) => {
   const dataset = await readPreferenceJsonl(dataFile());
   const seen: string[] = [];
