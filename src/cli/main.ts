@@ -5,6 +5,7 @@ import { formatHelp, parseFlags, type FlagSpec } from './args.js';
 import { DEMO_FLAGS, runDemo } from './demo.js';
 import { TRAIN_FLAGS, runTrain } from './train.js';
 import { GENERATE_FLAGS, runGenerate } from './generate.js';
+import { EVAL_FLAGS, runEval } from './eval.js';
 
 interface Command {
   about: string;
@@ -17,6 +18,11 @@ const COMMANDS: Record<string, Command> = {
     about: 'Preference training from a JSONL dataset (built-in default: the toy dataset, a tiny random LLaMA, RPO); checkpoints and --resume.',
     flags: TRAIN_FLAGS,
     run: runTrain,
+  },
+  eval: {
+    about: "A checkpoint's preference loss and metrics (reward accuracy, margins) on a dataset, against a reference or a LoRA adapter's base.",
+    flags: EVAL_FLAGS,
+    run: runEval,
   },
   generate: {
     about: 'Continue a prompt with a checkpoint (default: the one relpo train wrote), greedy or sampled.',

@@ -7,3 +7,4 @@ export {
   TrainerAdamW, TrainerRMSprop, type TrainerOptimizer, type TrainerState, type OptimizerName,
 } from './checkpoint.js';
 export { lrFactor, warmupStepsOf, checkLrScheduler, LR_SCHEDULER_TYPES, type LrSchedule, type LrSchedulerType } from './schedule.js';
+export { evaluatePreference, type EvaluatePreferenceOptions, type PreferenceRunOptions } from './evaluate.js';

@@ -8,14 +8,11 @@
 // every saved checkpoint as they were. Held-out evaluations run every evalSteps steps.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { noGrad, tidy } from '../autograd/scope.js';
+import { tidy } from '../autograd/scope.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
-import type { LossConfig } from '../losses/types.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
-import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
 import { tokenizePreferenceBatch } from '../data/tokenize.js';
@@ -25,28 +22,15 @@ import { zerosLike } from '../autograd/create.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
 import { type TrainBatch, buildBatch, disposeTokenized, referenceOf, sumLengths, tokenizeKlRows } from './batch.js';
-import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.js';
+import { type PreferenceRunOptions, evaluateLoss } from './evaluate.js';
+import { PromptEmbeddingCache } from './prompt-embeddings.js';
 import {
   findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
   type OptimizerName, type TrainerOptimizer, type TrainerState,
 } from './checkpoint.js';
 
-export interface TrainPreferenceOptions {
-  /** The model being trained; its parameters are updated in place (replaced on resume). */
-  policy: LlamaForCausalLM;
-  /**
-   * Frozen reference model, for losses that need reference log-probs (dpo, rpo, …). With LoRA
-   * (applyLora on the policy) it may be left out: the policy with its adapters off is the
-   * reference, as TRL does with PEFT, and no second copy of the weights is held.
-   */
-  reference?: LlamaForCausalLM;
-  tokenizer: TextTokenizer;
-  /** From readPreferenceJsonl (standard, string-valued formats). */
-  dataset: PreferenceDataset;
-  /** Registered loss name ('dpo', 'rpo', 'simpo', …). */
-  loss: string;
-  /** Overrides of the loss's defaults. */
-  lossConfig?: Partial<LossConfig>;
+/** The policy's parameters are updated in place (replaced on resume). */
+export interface TrainPreferenceOptions extends PreferenceRunOptions {
   /** Default 'adamw'. */
   optimizer?: OptimizerName;
   /** Peak learning rate; the schedule scales it per step. */
@@ -79,9 +63,6 @@ export interface TrainPreferenceOptions {
   seed?: number;
   /** Shuffle the data (default true). */
   shuffle?: boolean;
-  /** Longest tokenized row (BOS + prompt + completion + EOS); see TokenizeOptions. */
-  maxLength?: number;
-  maxPromptLength?: number;
   /** Where metrics.jsonl and checkpoint/ go. Without it nothing is written. */
   outDir?: string;
   /** Save a checkpoint every this many steps (and always at the end, when outDir is set). */
@@ -92,13 +73,6 @@ export interface TrainPreferenceOptions {
   log?: (metrics: StepMetrics) => void;
   /** A progress bar on stderr. */
   progress?: boolean;
-  /**
-   * Embeds prompts for losses that weight by prompt similarity (RPO's 'embedding' weighting), e.g.
-   * a SentenceEmbedder from loadSentenceEmbedder (all-MiniLM-L6-v2, as the RPO paper). Each
-   * distinct prompt is embedded once and kept on the host. Without it those losses get the mean of
-   * the policy's input token embeddings over the prompt (a stand-in; docs/training.md).
-   */
-  promptEmbedder?: PromptEmbedder;
   /**
    * Held-out preferences (e.g. splitTrainEval's eval half, or another file of the same kind): the
    * loss and its metrics without gradient, prefixed eval_, every evalSteps steps and after the last.
@@ -222,33 +196,12 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   const evalHistory: EvalMetrics[] = [];
   let evaluatedAt = -1;
   const evaluate = async (): Promise<void> => {
-    const sums = new Map<string, number>();
-    let samples = 0;
-    for (const index of planPreferenceBatches(evalData!, { batchSize: opts.evalBatchSize ?? batchSize, shuffle: false })) {
-      const tokOptions = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
-      const tok: TrainBatch = await tokenizePreferenceBatch(tokenizer, evalData!, index, tokOptions);
-      try {
-        if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, evalData!, index, tokOptions);
-        if (evalPrompts) await evalPrompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
-        let names: string[] = [];
-        const packed = noGrad(() =>
-          tidy(() => {
-            const out = loss.compute(buildBatch(tok, policy, referenceLogps, needs, dtype, evalPrompts), config);
-            names = ['loss', ...Object.keys(out.metrics)];
-            return concat([out.loss, ...names.slice(1).map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1])), 0);
-          }),
-        );
-        const v = await packed.data();
-        packed.dispose();
-        const n = index.indices.length;
-        names.forEach((k, i) => sums.set(k, (sums.get(k) ?? 0) + v[i] * n));
-        samples += n;
-      } finally {
-        disposeTokenized(tok);
-      }
-    }
+    const { means, samples } = await evaluateLoss({
+      loss, config, policy, reference: referenceLogps, tokenizer, dataset: evalData!, batchSize: opts.evalBatchSize ?? batchSize,
+      tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts: evalPrompts,
+    });
     const m: EvalMetrics = { step: state.step, epoch: state.epoch, eval_loss: NaN, eval_samples: samples };
-    for (const [k, total] of sums) m[`eval_${k}`] = total / samples;
+    for (const [k, v] of means) m[`eval_${k}`] = v;
     evalHistory.push(m);
     evaluatedAt = state.step;
     if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);

@@ -11,7 +11,7 @@ const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args]
 test('relpo --help lists the commands; every command has --help', (t) => {
   const top = relpo('--help');
   t.is(top.status, 0);
-  for (const cmd of ['train', 'generate', 'demo', 'devices', 'losses']) {
+  for (const cmd of ['train', 'eval', 'generate', 'demo', 'devices', 'losses']) {
     t.regex(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
     const help = relpo(cmd, '--help');
     t.is(help.status, 0, cmd);
@@ -66,6 +66,15 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   const gen = relpo('generate', '--device', 'cpu', '--model', join(out, 'checkpoint'), '--prompt', 'The sky is', '--max-new-tokens', '3');
   t.is(gen.status, 0, gen.stderr);
   t.regex(gen.stdout, /^The sky is/m);
+  // relpo eval: against itself as the reference, DPO's loss is exactly log 2.
+  const ev = relpo('eval', '--device', 'cpu', '--model', join(out, 'checkpoint'), '--reference', join(out, 'checkpoint'), '--loss', 'dpo');
+  t.is(ev.status, 0, ev.stderr);
+  t.regex(ev.stdout, /toy-preferences\.jsonl: 24 pairs, loss dpo/);
+  t.regex(ev.stdout, /eval_loss 0\.693147/);
+  t.regex(ev.stdout, /eval_rewards\/accuracies 0\.000000/);
+  const noRef = relpo('eval', '--device', 'cpu', '--model', join(out, 'checkpoint'));
+  t.not(noRef.status, 0);
+  t.regex(noRef.stderr, /needs a reference model/);
   const none = relpo('generate', '--model', join(out, 'nowhere'));
   t.not(none.status, 0);
   t.regex(none.stderr, /no checkpoint at .*nowhere \(no config\.json\); run `npm run train` first or pass --model/);

@@ -1,0 +1,43 @@
+// `relpo eval`: a checkpoint's preference loss and metrics (reward accuracy, margins, …) on a
+// dataset, against a reference checkpoint, or the base model under a LoRA adapter.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as r from '../index.js';
+import type { FlagSpec, Flags } from './args.js';
+import { defaultTokenizer } from './train.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+export const EVAL_FLAGS: FlagSpec[] = [
+  { name: 'model', help: 'checkpoint folder (LLaMA/Mistral) to evaluate', default: 'runs/relpo-train/checkpoint' },
+  { name: 'adapter', help: 'a LoRA adapter folder applied to --model (the base model is then the reference)', default: '' },
+  { name: 'reference', help: 'reference checkpoint folder (for dpo, rpo, …: usually the model training started from)', default: '' },
+  { name: 'data', help: 'preference JSONL (TRL formats; docs/data.md)', default: 'examples/toy-preferences.jsonl' },
+  { name: 'loss', help: 'preference loss whose value and metrics to report', default: 'dpo' },
+  { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
+  { name: 'batch', help: 'pairs per batch', default: 8 },
+  { name: 'max-length', help: 'longest tokenized row', default: 512 },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+];
+
+export async function runEval(flags: Flags): Promise<void> {
+  const modelDir = String(flags.model);
+  if (!existsSync(join(modelDir, 'config.json'))) throw new Error(`relpo eval: no checkpoint at ${modelDir} (no config.json); pass --model`);
+  const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
+  const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || (existsSync(join(modelDir, 'tokenizer.json')) ? modelDir : defaultTokenizer()));
+  const dataPath = String(flags.data) === 'examples/toy-preferences.jsonl' ? join(ROOT, 'examples/toy-preferences.jsonl') : String(flags.data);
+  const dataset = await r.readPreferenceJsonl(dataPath);
+  const policy = await r.loadPretrainedLlama(modelDir, { device });
+  const reference = flags.reference ? await r.loadPretrainedLlama(String(flags.reference), { device }) : undefined;
+  try {
+    if (flags.adapter) await r.loadLoraAdapter(policy, String(flags.adapter));
+    const { metrics, samples } = await r.evaluatePreference({
+      policy, ...(reference ? { reference } : {}), tokenizer, dataset, loss: String(flags.loss), batchSize: Number(flags.batch), maxLength: Number(flags['max-length']),
+    });
+    process.stdout.write(`${dataPath}: ${samples} ${dataset.paired ? 'pairs' : 'rows'}, loss ${String(flags.loss)}\n`);
+    for (const [k, v] of Object.entries(metrics)) process.stdout.write(`eval_${k} ${v.toFixed(6)}\n`);
+  } finally {
+    policy.dispose();
+    reference?.dispose();
+  }
+}

@@ -1,0 +1,113 @@
+// Held-out evaluation of a preference loss: the loss and its metrics over a dataset, without
+// gradient or updates, averaged over the records (each batch's mean weighted by its records, so
+// the result does not depend on the batching). trainPreference runs it every evalSteps steps;
+// evaluatePreference (and `relpo eval`) runs it on a checkpoint.
+import { noGrad, tidy } from '../autograd/scope.js';
+import { cast } from '../kernels/elementwise/op.js';
+import { concat, reshape } from '../kernels/copy/op.js';
+import { getLoss } from '../losses/registry.js';
+import { lossNeeds } from '../losses/checks.js';
+import type { LossConfig } from '../losses/types.js';
+import type { LlamaForCausalLM } from '../models/llama.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import type { PreferenceDataset } from '../data/jsonl.js';
+import { planPreferenceBatches } from '../data/batches.js';
+import { tokenizePreferenceBatch, type TokenizeOptions } from '../data/tokenize.js';
+import { modelDtype } from './sequence-logps.js';
+import { type ReferenceLogps, type TrainBatch, buildBatch, disposeTokenized, referenceOf, tokenizeKlRows } from './batch.js';
+import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.js';
+
+/** What one evaluation needs: the loss (resolved), the models, the data and how to tokenize it. */
+export interface EvaluationSetup {
+  loss: ReturnType<typeof getLoss>;
+  config: LossConfig;
+  policy: LlamaForCausalLM;
+  reference: ReferenceLogps | undefined;
+  tokenizer: TextTokenizer;
+  dataset: PreferenceDataset;
+  batchSize: number;
+  tokenize: Omit<TokenizeOptions, 'device'>;
+  prompts?: PromptEmbeddingCache;
+}
+
+/** The mean loss and metrics over the dataset's records, and how many records that was. */
+export async function evaluateLoss(s: EvaluationSetup): Promise<{ means: Map<string, number>; samples: number }> {
+  const needs = lossNeeds(s.loss.plugin, s.config);
+  const dtype = modelDtype(s.policy);
+  const tokOptions = { ...s.tokenize, device: s.policy.device };
+  const sums = new Map<string, number>();
+  let samples = 0;
+  for (const index of planPreferenceBatches(s.dataset, { batchSize: s.batchSize, shuffle: false })) {
+    const tok: TrainBatch = await tokenizePreferenceBatch(s.tokenizer, s.dataset, index, tokOptions);
+    try {
+      if (needs.klEstimate) tok.kl = await tokenizeKlRows(s.tokenizer, s.dataset, index, tokOptions);
+      if (s.prompts) await s.prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
+      let names: string[] = [];
+      const packed = noGrad(() =>
+        tidy(() => {
+          const out = s.loss.compute(buildBatch(tok, s.policy, s.reference, needs, dtype, s.prompts), s.config);
+          names = ['loss', ...Object.keys(out.metrics)];
+          return concat([out.loss, ...names.slice(1).map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1])), 0);
+        }),
+      );
+      const v = await packed.data();
+      packed.dispose();
+      const n = index.indices.length;
+      names.forEach((k, i) => sums.set(k, (sums.get(k) ?? 0) + v[i] * n));
+      samples += n;
+    } finally {
+      disposeTokenized(tok);
+    }
+  }
+  return { means: new Map([...sums].map(([k, total]) => [k, total / samples])), samples };
+}
+
+/** What training and evaluation share: the models, the data, the loss. */
+export interface PreferenceRunOptions {
+  /** The model trained or evaluated. */
+  policy: LlamaForCausalLM;
+  /**
+   * Frozen reference model, for losses that need reference log-probs (dpo, rpo, …). With LoRA
+   * (applyLora on the policy) it may be left out: the policy with its adapters off is the
+   * reference, as TRL does with PEFT, and no second copy of the weights is held.
+   */
+  reference?: LlamaForCausalLM;
+  tokenizer: TextTokenizer;
+  /** From readPreferenceJsonl (any of TRL's formats; conversational ones need a chat template). */
+  dataset: PreferenceDataset;
+  /** Registered loss name ('dpo', 'rpo', 'simpo', …). */
+  loss: string;
+  /** Overrides of the loss's defaults. */
+  lossConfig?: Partial<LossConfig>;
+  /** Longest tokenized row (BOS + prompt + completion + EOS); see TokenizeOptions. */
+  maxLength?: number;
+  maxPromptLength?: number;
+  /**
+   * Embeds prompts for losses that weight by prompt similarity (RPO's 'embedding' weighting), e.g.
+   * a SentenceEmbedder (all-MiniLM-L6-v2, as the RPO paper). Each distinct prompt is embedded once
+   * and kept on the host. Without it those losses get the mean of the policy's input token
+   * embeddings over the prompt (a stand-in; docs/training.md).
+   */
+  promptEmbedder?: PromptEmbedder;
+}
+
+export interface EvaluatePreferenceOptions extends PreferenceRunOptions {
+  /** Pairs (or rows) per batch (default 8). */
+  batchSize?: number;
+}
+
+/** A checkpoint's loss and metrics (TRL names, e.g. rewards/accuracies) on a preference dataset. */
+export async function evaluatePreference(opts: EvaluatePreferenceOptions): Promise<{ metrics: Record<string, number>; samples: number }> {
+  const loss = getLoss(opts.loss);
+  const config = loss.resolveConfig(opts.lossConfig);
+  const needs = lossNeeds(loss.plugin, config);
+  const reference = referenceOf(opts.policy, opts.reference);
+  if ((needs.reference || needs.klEstimate) && !reference) throw new Error(`evaluatePreference: loss '${loss.name}' needs a reference model (or a LoRA policy, whose base serves)`);
+  if (!loss.data[opts.dataset.paired ? 'paired' : 'unpaired']) throw new Error(`evaluatePreference: loss '${loss.name}' does not take ${opts.dataset.paired ? 'paired' : 'unpaired'} data (${opts.dataset.path})`);
+  const prompts = needs.promptEmbeddings && opts.promptEmbedder ? new PromptEmbeddingCache(opts.promptEmbedder, opts.dataset) : undefined;
+  const { means, samples } = await evaluateLoss({
+    loss, config, policy: opts.policy, reference, tokenizer: opts.tokenizer, dataset: opts.dataset, batchSize: opts.batchSize ?? 8,
+    tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts,
+  });
+  return { metrics: Object.fromEntries(means), samples };
+}
