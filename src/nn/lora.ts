@@ -97,7 +97,7 @@ export function applyLora(model: Module, options: LoraOptions = {}): string[] {
   for (const p of model.parameters()) p.requiresGrad = false;
   const adapted: string[] = [];
   for (const [path, m] of model.namedModules()) {
-    for (const [name, child] of [...childrenOf(m)]) {
+    for (const [name, child] of m.namedChildren()) {
       if (!(child instanceof Linear) || !targets.includes(name)) continue;
       m.replaceModule(name, new LoRALinear(child, r, alpha, (options.seed ?? 0) * 1000003 + adapted.length));
       adapted.push(path ? `${path}.${name}` : name);
@@ -109,11 +109,6 @@ export function applyLora(model: Module, options: LoraOptions = {}): string[] {
     for (const p of [l.lora_A.weight, l.lora_B.weight]) p.requiresGrad = true;
   }
   return adapted;
-}
-
-/** The direct children of a module, by name. */
-function childrenOf(m: Module): [string, Module][] {
-  return m.namedModules().filter(([p]) => p !== '' && !p.includes('.'));
 }
 
 /** Runs fn with every LoRA layer of the model switched off (the base model), then on again. */
@@ -134,7 +129,7 @@ export function withAdaptersDisabled<T>(model: Module, fn: () => T): T {
  */
 export function mergeLora(model: Module): void {
   for (const [, m] of model.namedModules()) {
-    for (const [name, child] of [...childrenOf(m)]) {
+    for (const [name, child] of m.namedChildren()) {
       if (!(child instanceof LoRALinear)) continue;
       const base = child.base_layer;
       const merged = noGrad(() => add(base.weight, mul(matmul(child.lora_B.weight, child.lora_A.weight), child.scaling)));

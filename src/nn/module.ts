@@ -128,6 +128,11 @@ export abstract class Module {
     old.dispose();
   }
 
+  /** The direct children, by name, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.children];
+  }
+
   /** Every module below this one (this one first, as ''), with its dotted path, depth first. */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix, this]];
