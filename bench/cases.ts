@@ -12,6 +12,7 @@ import { rmsNormCost } from '../src/kernels/norm/contract.js';
 import { swigluCost } from '../src/kernels/activation/contract.js';
 import { attentionCost } from '../src/kernels/attention/contract.js';
 import type { Tf } from './peer.js';
+import { randintHost } from './harness.js';
 
 export interface InputSpec {
   shape: number[];
@@ -218,6 +219,59 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     cost: { flops: fwd.flops + bwd.flops, bytes: fwd.bytes + bwd.bytes },
     rate: 'bytes',
     baseline: 'unfused logSoftmax+gather',
+  });
+
+  // A whole DPO training step of a LLaMA-style model (random weights): policy forward + backward
+  // through every kernel above, the frozen reference's forward, the loss, AdamW. The model is the
+  // SmolLM-135M shape on a GPU (tiny on a software adapter) and is built on first use, so --only
+  // without this group never allocates it. No TF.js counterpart: the row reports time and rate.
+  const stepCfg = small
+    ? { vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 }
+    : { vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, tie_word_embeddings: true };
+  const [pairs, stepT] = small ? [2, 64] : [8, 512];
+  const rows = 2 * pairs;
+  let step: { policy: r.LlamaForCausalLM; reference: r.LlamaForCausalLM; opt: r.AdamW } | null = null;
+  const model = (device: r.Device) => {
+    if (!step) {
+      const policy = new r.LlamaForCausalLM(stepCfg, { seed: 1, device });
+      const reference = new r.LlamaForCausalLM(stepCfg, { seed: 1, device });
+      step = { policy, reference, opt: new r.AdamW(policy.parameters(), { lr: 1e-5 }) };
+    }
+    return step;
+  };
+  const params = (c: typeof stepCfg) => {
+    const d = c.hidden_size, kv = (d / c.num_attention_heads) * c.num_key_value_heads;
+    return c.vocab_size * d * ('tie_word_embeddings' in c ? 1 : 2) + c.num_hidden_layers * (2 * d * d + 2 * d * kv + 3 * d * c.intermediate_size);
+  };
+  const tokens = rows * stepT;
+  // 6·params·tokens for the policy's forward and backward, 2·params·tokens for the reference's forward.
+  const stepFlops = 8 * params(stepCfg) * tokens;
+  cases.push({
+    group: 'step',
+    kernel: 'train step',
+    shape: `${small ? 'tiny' : 'SmolLM-135M'} LLaMA, ${pairs} pairs × ${stepT} tokens`,
+    inputs: [
+      { shape: [rows, stepT], dtype: 'int32', fill: (n, seed) => randintHost(n, stepCfg.vocab_size, seed) },
+      { shape: [rows, stepT], dtype: 'int32', fill: (n, seed) => randintHost(n, stepCfg.vocab_size, seed + 1) },
+      // Completion mask: the second half of each row.
+      { shape: [rows, stepT], fill: (n) => Float32Array.from({ length: n }, (_, i) => (i % stepT >= stepT / 2 ? 1 : 0)) },
+    ],
+    variants: [{
+      name: 'dpo: policy fwd+bwd, reference fwd, AdamW',
+      run: ([ids, targets, mask]) => {
+        const { policy, reference, opt } = model(ids.device);
+        const lp = r.sequenceLogprobs(policy.forward(ids), targets, mask);
+        const ref = r.noGrad(() => r.sequenceLogprobs(reference.forward(ids), targets, mask));
+        const margin = r.sub(r.sub(r.narrow(lp, 0, 0, pairs), r.narrow(lp, 0, pairs, pairs)), r.sub(r.narrow(ref, 0, 0, pairs), r.narrow(ref, 0, pairs, pairs)));
+        const loss = r.neg(r.mean(r.logSigmoid(r.mul(margin, 0.1))));
+        loss.backward();
+        opt.step();
+        opt.zeroGrad();
+        return loss;
+      },
+    }],
+    cost: { flops: stepFlops, bytes: 0 },
+    rate: 'flops',
   });
 
   return cases;
