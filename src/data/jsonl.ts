@@ -186,7 +186,12 @@ export function extractImplicitPrompt(
  * unless `options.format` names it; every later line must match. Blank lines are skipped, a
  * UTF-8 BOM is accepted, extra keys are ignored. Errors are PreferenceDataError "file:line: …".
  */
-export async function readPreferenceJsonl(path: string, options: ReadPreferenceOptions = {}): Promise<PreferenceDataset> {
+/**
+ * The record checks and bookkeeping shared by every file format: add(record, line) takes one
+ * parsed record (a JSON line, a Parquet row) with the 1-based line or row it came from; finish()
+ * gives the dataset. Errors are PreferenceDataError "file:line: …".
+ */
+function recordReader(path: string, options: ReadPreferenceOptions) {
   const onIdentical = options.onIdentical ?? 'warn';
   const split = options.implicitPromptSplit ?? 'word';
   if (options.format !== undefined && !PREFERENCE_FORMATS.includes(options.format))
@@ -210,6 +215,123 @@ export async function readPreferenceJsonl(path: string, options: ReadPreferenceO
     return id;
   };
 
+  const add = (rec: unknown, lineNo: number): void => {
+    const fail = (detail: string, field?: string): never => {
+      throw new PreferenceDataError(path, lineNo, detail, field);
+    };
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
+      fail(`a record must be a JSON object, got ${typeName(rec)}`);
+    const obj = rec as Record<string, unknown>;
+    const family = familyOf(obj);
+    if (format === undefined) {
+      if (!FIELDS[family as Family]) fail(`cannot detect the format: ${family}`);
+      const first = obj[family === 'unpaired' ? 'completion' : 'chosen'] ?? obj.prompt;
+      format = formatOf(family as Family, Array.isArray(first));
+      formatLine = lineNo;
+    }
+    const fileFamily = isFamily(format);
+    const conversational = format.endsWith('_conversational');
+    const origin = formatLine > 0 ? `detected from line ${formatLine}` : 'given as an option';
+    if (!FIELDS[family as Family]) fail(`${family}; the file is ${format} format (${origin})`);
+    if (family !== fileFamily) {
+      const missing = FIELDS[fileFamily].find((f) => !(f in obj));
+      fail(
+        `record is ${family} format but the file is ${format} format (${origin})` +
+          (missing ? `: missing field '${missing}'` : ''),
+        missing,
+      );
+    }
+    const get = (field: string): PreferenceText => {
+      if (!(field in obj)) fail(`missing field '${field}' (expected ${conversational ? 'a list of messages' : 'a string'})`, field);
+      const v = obj[field];
+      if (!conversational) {
+        if (typeof v !== 'string')
+          fail(
+            `field '${field}' must be a string, got ${typeName(v)}` +
+              (Array.isArray(v) ? ` (the file is ${format} format, ${origin}; conversational lines cannot be mixed in)` : ''),
+            field,
+          );
+        if ((v as string).length === 0) fail(`field '${field}' must be a non-empty string`, field);
+        return v as string;
+      }
+      if (!Array.isArray(v))
+        fail(
+          `field '${field}' must be a list of messages {role, content}, got ${typeName(v)}` +
+            (typeof v === 'string' ? ` (the file is ${format} format, ${origin}; standard lines cannot be mixed in)` : ''),
+          field,
+        );
+      const list = v as unknown[];
+      if (list.length === 0) fail(`field '${field}' must be a non-empty list of messages`, field);
+      return list.map((m, i) => {
+        const at = `${field}[${i}]`;
+        if (typeof m !== 'object' || m === null || Array.isArray(m))
+          fail(`field '${at}' must be a message object {role, content}, got ${typeName(m)}`, at);
+        const msg = m as Record<string, unknown>;
+        if (!('role' in msg)) fail(`field '${at}.role' is missing (expected one of ${MESSAGE_ROLES.join(', ')})`, `${at}.role`);
+        if (typeof msg.role !== 'string') fail(`field '${at}.role' must be a string, got ${typeName(msg.role)}`, `${at}.role`);
+        if (!(MESSAGE_ROLES as readonly string[]).includes(msg.role as string))
+          fail(`field '${at}.role' has unknown role '${msg.role}' (allowed: ${MESSAGE_ROLES.join(', ')})`, `${at}.role`);
+        if (!('content' in msg)) fail(`field '${at}.content' is missing (expected a string)`, `${at}.content`);
+        if (typeof msg.content !== 'string') fail(`field '${at}.content' must be a string, got ${typeName(msg.content)}`, `${at}.content`);
+        if ((msg.content as string).length === 0) fail(`field '${at}.content' must be a non-empty string`, `${at}.content`);
+        return { role: msg.role as MessageRole, content: msg.content as string };
+      });
+    };
+
+    if (fileFamily === 'unpaired') {
+      const prompt = get('prompt');
+      const completion = get('completion');
+      if (!('label' in obj)) fail(`missing field 'label' (expected a boolean: true = desirable)`, 'label');
+      if (typeof obj.label !== 'boolean')
+        fail(`field 'label' must be a boolean (true = desirable), got ${typeName(obj.label)}`, 'label');
+      const promptId = idOf(prompt);
+      unpaired.push({ line: lineNo, prompt, completion, label: obj.label as boolean, promptId });
+      promptIds.push(promptId);
+      return;
+    }
+    let prompt = fileFamily === 'paired' ? get('prompt') : undefined;
+    let chosen = get('chosen');
+    let rejected = get('rejected');
+    if (sameText(chosen, rejected)) {
+      const msg = `'chosen' is identical to 'rejected'`;
+      if (onIdentical === 'error') fail(msg, 'rejected');
+      if (fileFamily === 'implicit_prompt') {
+        if (onIdentical === 'warn') warnings.push(`${path}:${lineNo}: ${msg}; record dropped (no completion to split off an implicit prompt)`);
+        return;
+      }
+      if (onIdentical === 'skip') return;
+      warnings.push(`${path}:${lineNo}: ${msg}; kept`);
+    }
+    if (prompt === undefined) {
+      const ex = extractImplicitPrompt(chosen, rejected, split);
+      if (typeof ex === 'string') fail(ex, 'chosen');
+      ({ prompt, chosen, rejected } = ex as Exclude<typeof ex, string>);
+    }
+    const promptId = idOf(prompt);
+    paired.push({ line: lineNo, prompt, chosen, rejected, promptId });
+    promptIds.push(promptId);
+  };
+  const finish = (): PreferenceDataset => {
+    if (format === undefined) throw new PreferenceDataError(path, undefined, 'empty file: no records (only blank lines, or nothing)');
+    const base = { path, format, conversational: format.endsWith('_conversational'), promptIds, prompts, warnings };
+    if (isFamily(format) === 'unpaired') {
+      if (unpaired.length === 0) throw new PreferenceDataError(path, undefined, 'no records left after reading');
+      return { ...base, paired: false, records: unpaired };
+    }
+    if (paired.length === 0) throw new PreferenceDataError(path, undefined, 'no records left (every pair was dropped as identical)');
+    return { ...base, paired: true, records: paired };
+  };
+  return { add, finish };
+}
+
+/**
+ * Reads a preference dataset from a JSONL file, streaming it line by line. The format is
+ * detected from the first record's keys (and whether its texts are strings or message lists)
+ * unless `options.format` names it; every later line must match. Blank lines are skipped, a
+ * UTF-8 BOM is accepted, extra keys are ignored. Errors are PreferenceDataError "file:line: …".
+ */
+export async function readPreferenceJsonl(path: string, options: ReadPreferenceOptions = {}): Promise<PreferenceDataset> {
+  const reader = recordReader(path, options);
   const stream = createReadStream(path, { encoding: 'utf8' });
   const opened = new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
@@ -227,117 +349,17 @@ export async function readPreferenceJsonl(path: string, options: ReadPreferenceO
       lineNo++;
       if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       if (text.trim() === '') continue;
-      const fail = (detail: string, field?: string): never => {
-        throw new PreferenceDataError(path, lineNo, detail, field);
-      };
       let rec: unknown;
       try {
         rec = JSON.parse(text);
       } catch (e) {
-        fail(`invalid JSON: ${(e as Error).message}`);
+        throw new PreferenceDataError(path, lineNo, `invalid JSON: ${(e as Error).message}`);
       }
-      if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
-        fail(`a record must be a JSON object, got ${typeName(rec)}`);
-      const obj = rec as Record<string, unknown>;
-      const family = familyOf(obj);
-      if (format === undefined) {
-        if (!FIELDS[family as Family]) fail(`cannot detect the format: ${family}`);
-        const first = obj[family === 'unpaired' ? 'completion' : 'chosen'] ?? obj.prompt;
-        format = formatOf(family as Family, Array.isArray(first));
-        formatLine = lineNo;
-      }
-      const fileFamily = isFamily(format);
-      const conversational = format.endsWith('_conversational');
-      const origin = formatLine > 0 ? `detected from line ${formatLine}` : 'given as an option';
-      if (!FIELDS[family as Family]) fail(`${family}; the file is ${format} format (${origin})`);
-      if (family !== fileFamily) {
-        const missing = FIELDS[fileFamily].find((f) => !(f in obj));
-        fail(
-          `record is ${family} format but the file is ${format} format (${origin})` +
-            (missing ? `: missing field '${missing}'` : ''),
-          missing,
-        );
-      }
-      const get = (field: string): PreferenceText => {
-        if (!(field in obj)) fail(`missing field '${field}' (expected ${conversational ? 'a list of messages' : 'a string'})`, field);
-        const v = obj[field];
-        if (!conversational) {
-          if (typeof v !== 'string')
-            fail(
-              `field '${field}' must be a string, got ${typeName(v)}` +
-                (Array.isArray(v) ? ` (the file is ${format} format, ${origin}; conversational lines cannot be mixed in)` : ''),
-              field,
-            );
-          if ((v as string).length === 0) fail(`field '${field}' must be a non-empty string`, field);
-          return v as string;
-        }
-        if (!Array.isArray(v))
-          fail(
-            `field '${field}' must be a list of messages {role, content}, got ${typeName(v)}` +
-              (typeof v === 'string' ? ` (the file is ${format} format, ${origin}; standard lines cannot be mixed in)` : ''),
-            field,
-          );
-        const list = v as unknown[];
-        if (list.length === 0) fail(`field '${field}' must be a non-empty list of messages`, field);
-        return list.map((m, i) => {
-          const at = `${field}[${i}]`;
-          if (typeof m !== 'object' || m === null || Array.isArray(m))
-            fail(`field '${at}' must be a message object {role, content}, got ${typeName(m)}`, at);
-          const msg = m as Record<string, unknown>;
-          if (!('role' in msg)) fail(`field '${at}.role' is missing (expected one of ${MESSAGE_ROLES.join(', ')})`, `${at}.role`);
-          if (typeof msg.role !== 'string') fail(`field '${at}.role' must be a string, got ${typeName(msg.role)}`, `${at}.role`);
-          if (!(MESSAGE_ROLES as readonly string[]).includes(msg.role as string))
-            fail(`field '${at}.role' has unknown role '${msg.role}' (allowed: ${MESSAGE_ROLES.join(', ')})`, `${at}.role`);
-          if (!('content' in msg)) fail(`field '${at}.content' is missing (expected a string)`, `${at}.content`);
-          if (typeof msg.content !== 'string') fail(`field '${at}.content' must be a string, got ${typeName(msg.content)}`, `${at}.content`);
-          if ((msg.content as string).length === 0) fail(`field '${at}.content' must be a non-empty string`, `${at}.content`);
-          return { role: msg.role as MessageRole, content: msg.content as string };
-        });
-      };
-
-      if (fileFamily === 'unpaired') {
-        const prompt = get('prompt');
-        const completion = get('completion');
-        if (!('label' in obj)) fail(`missing field 'label' (expected a boolean: true = desirable)`, 'label');
-        if (typeof obj.label !== 'boolean')
-          fail(`field 'label' must be a boolean (true = desirable), got ${typeName(obj.label)}`, 'label');
-        const promptId = idOf(prompt);
-        unpaired.push({ line: lineNo, prompt, completion, label: obj.label as boolean, promptId });
-        promptIds.push(promptId);
-        continue;
-      }
-      let prompt = fileFamily === 'paired' ? get('prompt') : undefined;
-      let chosen = get('chosen');
-      let rejected = get('rejected');
-      if (sameText(chosen, rejected)) {
-        const msg = `'chosen' is identical to 'rejected'`;
-        if (onIdentical === 'error') fail(msg, 'rejected');
-        if (fileFamily === 'implicit_prompt') {
-          if (onIdentical === 'warn') warnings.push(`${path}:${lineNo}: ${msg}; record dropped (no completion to split off an implicit prompt)`);
-          continue;
-        }
-        if (onIdentical === 'skip') continue;
-        warnings.push(`${path}:${lineNo}: ${msg}; kept`);
-      }
-      if (prompt === undefined) {
-        const ex = extractImplicitPrompt(chosen, rejected, split);
-        if (typeof ex === 'string') fail(ex, 'chosen');
-        ({ prompt, chosen, rejected } = ex as Exclude<typeof ex, string>);
-      }
-      const promptId = idOf(prompt);
-      paired.push({ line: lineNo, prompt, chosen, rejected, promptId });
-      promptIds.push(promptId);
+      reader.add(rec, lineNo);
     }
   } finally {
     lines.close();
     stream.destroy();
   }
-  if (format === undefined) throw new PreferenceDataError(path, undefined, 'empty file: no records (only blank lines, or nothing)');
-  const base = { path, format, conversational: format.endsWith('_conversational'), promptIds, prompts, warnings };
-  if (isFamily(format) === 'unpaired') {
-    if (unpaired.length === 0) throw new PreferenceDataError(path, undefined, 'no records left after reading');
-    return { ...base, paired: false, records: unpaired };
-  }
-  if (paired.length === 0) throw new PreferenceDataError(path, undefined, 'no records left (every pair was dropped as identical)');
-  return { ...base, paired: true, records: paired };
+  return reader.finish();
 }
