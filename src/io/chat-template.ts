@@ -43,7 +43,7 @@ export class ChatTemplate {
 }
 
 /** A special token's string in tokenizer_config.json: a string or an AddedToken object {content}. */
-function tokenString(v: unknown): string | undefined {
+export function tokenString(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
   return undefined;

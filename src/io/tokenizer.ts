@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tokenizer as HfTokenizer } from 'tokenizers';
-import { type ChatTemplate, readChatTemplate } from './chat-template.js';
+import { type ChatTemplate, readChatTemplate, tokenString } from './chat-template.js';
 
 /** A loaded tokenizer: text ↔ token ids, and its special token ids. */
 export interface TextTokenizer {
@@ -52,13 +52,6 @@ function readJson(path: string): unknown {
   } catch (e) {
     throw new TokenizerError(path, `invalid JSON: ${(e as Error).message}`);
   }
-}
-
-/** A token named in tokenizer_config.json: a string, an AddedToken object {content}, or null. */
-function tokenString(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  return undefined;
 }
 
 /**
