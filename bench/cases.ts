@@ -83,6 +83,29 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     });
   }
 
+  // The same LLaMA projections as a model runs them: the weight stored [out, in] (torch.nn.Linear,
+  // and so every Hugging Face checkpoint), the product X·Wᵀ (transposeB), and TF.js's
+  // matMul(x, w, false, true). The vec4 rungs only.
+  const linearShapes = matmulShapes.filter(([label]) => /up|down|tok/.test(label));
+  for (const [label, M, K, N] of linearShapes) {
+    const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true));
+    cases.push({
+      group: 'matmul',
+      kernel: 'matmul',
+      shape: `${label}, X·Wᵀ (${M}×${K}×${N})`,
+      inputs: [{ shape: [M, K] }, { shape: [N, K] }],
+      variants: r.MATMUL_VERSIONS.filter((v) => v.vec4)
+        .map((v) => ({
+          name: `v${v.version} ${v.name}${v.version === chosen ? ' (default)' : ''}`,
+          run: ([a, b]) => r.matmul(a, b, { version: v.version, transposeB: true }),
+        })),
+      peer: (tf, [a, b]) => tf.matMul(a as TF.Tensor2D, b as TF.Tensor2D, false, true),
+      cost: r.matmulCost([M, K], [N, K], { transposeB: true }),
+      rate: 'flops',
+      tol: 1e-4,
+    });
+  }
+
   // The cost of a launch itself: an add of 64 floats does no work worth timing, so its time per
   // launch is what each library spends in JavaScript and submission per kernel (the "JS ms"
   // column), the floor under every small kernel of a training step.

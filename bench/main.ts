@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs-core';
 import * as r from '../src/index.js';
+import { DAWN_OPTIONS } from '../src/device/webgpu/create.js';
 import { type BenchCase, benchCases } from './cases.js';
 import { adapterSlug, maxRelErr, randnHost, timeBatches, type Timing, type TimeOptions } from './harness.js';
 import { installNavigatorGpu, loadPeer, type Peer } from './peer.js';
@@ -45,7 +46,7 @@ const optValue = (name: string): string | null => (argv.includes(name) ? (argv[a
 if (args.has('--help')) {
   process.stdout.write(
     [
-      'usage: npm run bench [-- --full] [-- --only GROUP[,GROUP]] [-- --no-peer] [-- --reps N]',
+      'usage: npm run bench [-- --full] [-- --only GROUP[,GROUP]] [-- --no-peer] [-- --reps N] [-- --tag NAME]',
       '',
       'Times each kernel on the WebGPU device (median of batches after warm-up), and the same math in',
       'TensorFlow.js (@tensorflow/tfjs-backend-webgpu) on the same adapter; checks that both agree.',
@@ -54,6 +55,8 @@ if (args.has('--help')) {
       '  --only      groups to run, comma-separated (matmul, softmax, logsigmoid, ...)',
       '  --no-peer   relpo only: do not load TF.js',
       '  --reps N    timed batches per measurement (default 7; 3 on a software adapter)',
+      '  --tag NAME  appended to the result files\' name (e.g. the Dawn options of the run)',
+      'Environment: RELPO_DAWN_OPTIONS adds Dawn instance options (both libraries share the instance).',
       '',
     ].join('\n'),
   );
@@ -61,6 +64,7 @@ if (args.has('--help')) {
 }
 const only = optValue('--only')?.split(',').map((s) => s.trim().toLowerCase()) ?? null;
 const noPeer = args.has('--no-peer');
+const tag = optValue('--tag')?.replace(/[^a-z0-9-]+/gi, '') ?? '';
 
 // One Dawn instance for the whole run, on navigator.gpu where TF.js looks for it; relpo's device
 // takes the same one. Held here too: a collected instance crashes the process.
@@ -236,18 +240,18 @@ for (const c of cases) {
 }
 
 // A partial run (--only) gets its own file, so that it does not overwrite the full run's.
-const slug = adapterSlug(gpu.description) + (small ? '-small' : '') + (only ? `-only-${only.join('-').replace(/[^a-z0-9-]+/g, '')}` : '');
+const slug = adapterSlug(gpu.description) + (small ? '-small' : '') + (only ? `-only-${only.join('-').replace(/[^a-z0-9-]+/g, '')}` : '') + (tag ? `-${tag}` : '');
 const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const when = new Date().toISOString();
 const peerInfo = peer ? { name: peer.name, adapter: peer.adapter, flags: peer.flags } : null;
-writeFileSync(new URL(`${slug}.json`, dir), JSON.stringify({ adapter: gpu.description, software, small, when, reps, peer: peerInfo, peerNote: peer ? undefined : peerNote, rows }, null, 2) + '\n');
+writeFileSync(new URL(`${slug}.json`, dir), JSON.stringify({ adapter: gpu.description, software, small, when, reps, dawnOptions: DAWN_OPTIONS, peer: peerInfo, peerNote: peer ? undefined : peerNote, rows }, null, 2) + '\n');
 const disagree = rows.filter((x) => x.agrees === false);
 const anyBaseline = rows.some((x) => x.vsBaseline !== undefined);
 const md = [
   `# Kernel timings: ${gpu.description}`,
   '',
-  `${when}. Median ms per launch over ${reps} batches after warm-up (bench/README.md).${software ? ' **Software adapter: these are CPU numbers**, not GPU numbers.' : ''}`,
+  `${when}. Median ms per launch over ${reps} batches after warm-up (bench/README.md). Dawn options: ${DAWN_OPTIONS.join(' ')}.${software ? ' **Software adapter: these are CPU numbers**, not GPU numbers.' : ''}`,
   '',
   peer
     ? `Peer: ${peer.name} on the same adapter in the same run (${Object.entries(peer.flags).map(([k, v]) => `${k}=${v}`).join(', ')}). ` +

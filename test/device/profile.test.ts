@@ -1,6 +1,7 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { gpuOrSkip, values } from '../helpers/devices.js';
+import { KERNELS_PER_QUERY_SET } from '../../src/device/webgpu/profiler.js';
 
 test('profile() times each kernel on the GPU and returns the result', async (t) => {
   const gpu = await gpuOrSkip(t);
@@ -33,6 +34,27 @@ test('profile() with no kernels, nested profiles, and a full profile', async (t)
   const x = r.ones([8], { device: gpu });
   await t.throwsAsync(gpu.profile(() => r.tidy(() => r.add(r.add(x, 1), 1)), 1), { message: /profile is full \(1 kernels\)/ });
   t.deepEqual(await values(r.add(x, 1)), new Array(8).fill(2), 'the device still works');
+  x.dispose();
+});
+
+test('profile() chains query sets past 2048 kernels (a whole training step)', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu || !gpu.canProfile) return;
+  const x = r.ones([8], { device: gpu });
+  const n = KERNELS_PER_QUERY_SET + 5;
+  const { result, kernels } = await gpu.profile(() => {
+    let y = x;
+    for (let i = 0; i < n; i++) {
+      const next = r.add(y, 1);
+      if (y !== x) y.dispose();
+      y = next;
+    }
+    return y;
+  });
+  t.is(kernels.length, n);
+  t.true(kernels.every((k) => k.name === kernels[0].name && Number.isFinite(k.ms) && k.ms >= 0), JSON.stringify(kernels.slice(-3)));
+  t.deepEqual(await values(result), new Array(8).fill(1 + n), 'every kernel ran once, in order');
+  result.dispose();
   x.dispose();
 });
 

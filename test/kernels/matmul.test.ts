@@ -246,6 +246,18 @@ test('the default version for the bench shapes is the one docs/kernels.md report
   t.is(choose(512, 576, 1536), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
   t.is(choose(512, 2048, 5632), r.MATMUL_VEC4_LARGE_BLOCK_SPLIT_384);
   t.is(choose(512, 5632, 2048), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  // The train step's projections (SmolLM-135M, 8192 tokens): 576 and 192 wide outputs pad their
+  // 128×128 blocks by 11% and 33%, and so does the lm_head's input gradient (8192×49152 @ 49152×576);
+  // its logits (8192×49152) and weight gradient (49152×576, 1920 blocks) are big enough for v8.
+  t.is(choose(8192, 576, 576), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(8192, 1536, 576), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(8192, 576, 192), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(576, 8192, 1536), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(8192, 576, 1536), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(8192, 576, 49152), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(8192, 49152, 576), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(49152, 8192, 576), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(4160, 4096, 4096), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, '1.5% padding');
   t.is(choose(2, 3, 1), 0);
   t.is(choose(8, 64, 4096), 0, 'thin');
 });
@@ -390,4 +402,38 @@ test('Tensor.matmul is the op', async (t) => {
 
 test.after.always(async () => {
   await r.shutdown();
+});
+
+// The warp-shaped thread layout (Vec4TileConfig.lanesX) is screened by bench/matmul-sweep.ts but is
+// no rung: its results must still be right, whatever the subgroup size (only speed depends on it).
+test('webgpu: a vec4 tile config with a warp-shaped thread layout (lanesX) matches the cpu reference in every transpose combination', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const { dispatchMatmulKernel } = await import('../../src/kernels/matmul/webgpu.js');
+  const { matmulLayout } = await import('../../src/kernels/matmul/contract.js');
+  const base = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, doubleBuffer: false, splitK: { targetWorkgroups: 384, minK: 128 } };
+  for (const lanesX of [4, 8]) {
+    const kernel = { version: 100, name: `lanesX ${lanesX}`, vec4: { ...base, lanesX } };
+    for (const [M, K, N] of [[130, 260, 132], [37, 300, 19]]) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const ha = f32Values(M * K, M + K), hb = f32Values(K * N, K + N);
+        const aShape = tA ? [K, M] : [M, K], bShape = tB ? [N, K] : [K, N];
+        const at = (x: number[], rows: number, cols: number, tr: boolean) => (i: number, j: number) => (tr ? x[j * rows + i] : x[i * cols + j]);
+        const opA = at(ha, M, K, tA), opB = at(hb, K, N, tB);
+        const want: number[] = [];
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += opA(i, k) * opB(k, j);
+          want.push(s);
+        }
+        const a = { storage: gpu.upload('float32', Float32Array.from(ha)), shape: aShape, dtype: 'float32' as const };
+        const b = { storage: gpu.upload('float32', Float32Array.from(hb)), shape: bShape, dtype: 'float32' as const };
+        const out = { storage: gpu.alloc('float32', M * N), shape: [M, N], dtype: 'float32' as const };
+        dispatchMatmulKernel(gpu, a, b, out, matmulLayout(aShape, bShape, tA, tB), kernel, tA, tB);
+        const got = Array.from(await gpu.read(out.storage));
+        for (const x of [a, b, out]) gpu.release(x.storage);
+        assertMaxRel(t, got, want, 1e-5, `lanesX ${lanesX} ${M}×${K}×${N} tA ${tA} tB ${tB}`);
+      }
+    }
+  }
 });

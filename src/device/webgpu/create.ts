@@ -6,7 +6,16 @@ import { WebGPUDevice } from './webgpu-device.js';
  * would round kernel times in profiles to tens of microseconds; a framework profiling its own
  * kernels wants them exact.
  */
-export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
+export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization', ...extraDawnOptions(typeof process === 'undefined' ? undefined : process.env.RELPO_DAWN_OPTIONS)];
+
+/**
+ * More Dawn instance options from the environment, space-separated, e.g.
+ * RELPO_DAWN_OPTIONS='enable-dawn-features=allow_unsafe_apis,disable_robustness' (the bench uses it
+ * to measure what Dawn's bounds clamping costs; see docs/kernels.md).
+ */
+export function extraDawnOptions(env: string | undefined): string[] {
+  return (env ?? '').split(/\s+/).filter((s) => s.length > 0);
+}
 
 async function getGPU(): Promise<GPU | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;

@@ -8,8 +8,13 @@ export interface KernelTiming {
   ms: number;
 }
 
-/** A query set holds at most 4096 queries in WebGPU: two per kernel. */
-export const MAX_PROFILED_KERNELS = 2048;
+/** A query set holds at most 4096 queries in WebGPU: two per kernel, so 2048 kernels per set. */
+export const KERNELS_PER_QUERY_SET = 2048;
+/**
+ * A profile chains query sets as it fills, so a whole training step (a few thousand kernels for a
+ * 30-layer model) fits; the default capacity bounds the memory a runaway loop could take.
+ */
+export const MAX_PROFILED_KERNELS = 65536;
 
 const QUERY_RESOLVE = 0x0200;
 const COPY_SRC = 0x0004;
@@ -17,22 +22,26 @@ const COPY_DST = 0x0008;
 const MAP_READ = 0x0001;
 
 export class KernelProfiler {
-  private readonly querySet: GPUQuerySet;
+  private readonly querySets: GPUQuerySet[] = [];
   private readonly names: string[] = [];
   private readonly buffers: GPUBuffer[] = [];
 
   constructor(private readonly gpu: GPUDevice, private readonly capacity = MAX_PROFILED_KERNELS) {
     if (!gpu.features.has('timestamp-query')) throw new Error("profiling needs the adapter's 'timestamp-query' feature, which this adapter lacks");
-    if (capacity < 1 || capacity > MAX_PROFILED_KERNELS) throw new Error(`a profile holds 1 to ${MAX_PROFILED_KERNELS} kernels, not ${capacity}`);
-    this.querySet = gpu.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_PROFILED_KERNELS) throw new Error(`a profile holds 1 to ${MAX_PROFILED_KERNELS} kernels, not ${capacity}`);
   }
 
   /** The descriptor of the pass that will hold the next kernel. */
   nextPass(name: string): GPUComputePassDescriptor {
     const k = this.names.length;
     if (k >= this.capacity) throw new Error(`the profile is full (${this.capacity} kernels): profile less at once, or pass a larger capacity`);
+    const set = Math.floor(k / KERNELS_PER_QUERY_SET), slot = k % KERNELS_PER_QUERY_SET;
+    if (set === this.querySets.length) {
+      const kernels = Math.min(KERNELS_PER_QUERY_SET, this.capacity - k);
+      this.querySets.push(this.gpu.createQuerySet({ type: 'timestamp', count: 2 * kernels }));
+    }
     this.names.push(name);
-    return { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } };
+    return { timestampWrites: { querySet: this.querySets[set], beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 } };
   }
 
   /** Records the copy of the stamps into a buffer the host can map (read() maps it after submission). */
@@ -41,7 +50,10 @@ export class KernelProfiler {
     if (n === 0) return;
     const resolved = this.gpu.createBuffer({ size: 8 * n, usage: QUERY_RESOLVE | COPY_SRC });
     const staging = this.gpu.createBuffer({ size: 8 * n, usage: MAP_READ | COPY_DST });
-    encoder.resolveQuerySet(this.querySet, 0, n, resolved, 0);
+    for (const [i, set] of this.querySets.entries()) {
+      const first = 2 * i * KERNELS_PER_QUERY_SET;
+      encoder.resolveQuerySet(set, 0, Math.min(2 * KERNELS_PER_QUERY_SET, n - first), resolved, 8 * first);
+    }
     encoder.copyBufferToBuffer(resolved, 0, staging, 0, 8 * n);
     this.buffers.push(staging, resolved);
   }
@@ -63,6 +75,7 @@ export class KernelProfiler {
   dispose(): void {
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
-    this.querySet.destroy();
+    for (const q of this.querySets) q.destroy();
+    this.querySets.length = 0;
   }
 }

@@ -205,7 +205,8 @@ export class WebGPUDevice implements Device {
   /**
    * Times every kernel that `fn` queues on the GPU itself (timestamp queries), e.g. for benchmarks:
    * `const { result, kernels } = await device.profile(() => r.matmul(a, b))`. Each kernel then runs
-   * in a compute pass of its own, which costs a little; at most MAX_PROFILED_KERNELS (2048) kernels.
+   * in a compute pass of its own, which costs a little; at most `capacity` kernels (default and
+   * maximum MAX_PROFILED_KERNELS, 65536; query sets of 2048 kernels are chained as the profile fills).
    */
   async profile<T>(fn: () => T, capacity?: number): Promise<{ result: T; kernels: KernelTiming[] }> {
     if (this.profiler) throw new Error('profile() calls cannot nest');

@@ -53,6 +53,13 @@ export interface Vec4TileConfig {
    * `targetWorkgroups`, each at least `minK` deep (and at most 16 slices).
    */
   splitK?: { targetWorkgroups: number; minK: number };
+  /**
+   * Warp-shaped thread layout: the threads of each 32-wide subgroup form a (32 / lanesX) × lanesX
+   * patch of the workgroup's thread grid instead of 32 / WX whole rows of it. With lanesX = 8 a
+   * warp's reads of a staged k-row are 4 vec4s of As and 8 of Bs (64 + 128 bytes, one shared-memory
+   * wavefront each) rather than 2 and 16 (row-major, WX = 16). Unset: row-major (tx = lid.x).
+   */
+  lanesX?: number;
 }
 
 /** How many K slices a launch uses (1: no split), and the depth of each (a multiple of BK). */
@@ -131,6 +138,10 @@ function vec4ShaderSource(cfg: Vec4TileConfig, tA: boolean, tB: boolean, al: Vec
   check(BM % TM === 0 && BN % TN === 0, 'TM must divide BM and TN divide BN');
   check(NT <= 256, 'at most 256 threads per workgroup (the WebGPU default limit)');
   check(((BM / 4) * BK) % NT === 0 && ((BN / 4) * BK) % NT === 0, 'the thread count must divide the vec4s of each staged tile');
+  const lanesX = cfg.lanesX;
+  if (lanesX !== undefined) {
+    check([1, 2, 4, 8, 16, 32].includes(lanesX) && WX % lanesX === 0 && WY % (32 / lanesX) === 0, 'lanesX must divide 32 and WX, and 32 / lanesX divide WY');
+  }
   const NBUF = doubleBuffer ? 2 : 1;
   // The staging tiles, As[buffer][k][i][ty] (the vec4 of rows 4·(ty + WY·i) + 0..3) and
   // Bs[buffer][k][j][tx]: a k-row of vec4s split so that the inner loop indexes them with constants
@@ -236,7 +247,7 @@ function vec4ShaderSource(cfg: Vec4TileConfig, tA: boolean, tB: boolean, al: Vec
 @group(0) @binding(3) var<storage, read_write> c: ${arr(al.c)};
 var<workgroup> As: ${tileType(TM / 4, WY)};
 var<workgroup> Bs: ${tileType(TN / 4, WX)};
-@compute @workgroup_size(${WX}, ${WY})
+@compute @workgroup_size(${lanesX === undefined ? `${WX}, ${WY}` : NT})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let M = params[0]; let N = params[1]; let K = params[2];
   let M4 = M / 4u; let N4 = N / 4u; let K4 = K / 4u;
@@ -246,7 +257,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let a0 = z * params[3]; let b0 = z * params[4]; let c0 = zs * params[5];
   let a0v = a0 / 4u; let b0v = b0 / 4u; let c0v = c0 / 4u;
   let row0 = wid.y * ${BM}u; let col0 = wid.x * ${BN}u;
-  let tx = lid.x; let ty = lid.y; let txS = tx ^ 4u; let tyS = ty ^ 4u;
+  ${threadCoords(WX, lanesX)} let txS = tx ^ 4u; let tyS = ty ^ 4u;
   ${sa.hoist.join('\n  ')}
   ${sb.hoist.join('\n  ')}
   ${[...sa.decl, ...sb.decl].join(' ')}
@@ -266,6 +277,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   }
   ${write.join('\n  ')}
 }`;
+}
+
+/**
+ * The thread's (tx, ty) in the WX-wide thread grid: lid's own, or with lanesX, from the subgroup
+ * w = li / 32 and lane: subgroups tile the grid in (32 / lanesX) × lanesX patches, WX / lanesX
+ * patches to a row. (Only speed depends on the real subgroup size: any mapping is a permutation.)
+ */
+function threadCoords(WX: number, lanesX: number | undefined): string {
+  if (lanesX === undefined) return 'let tx = lid.x; let ty = lid.y;';
+  const LY = 32 / lanesX, P = WX / lanesX;
+  return `let w = li / 32u; let lane = li % 32u; let tx = (w % ${P}u) * ${lanesX}u + lane % ${lanesX}u; let ty = (w / ${P}u) * ${LY}u + lane / ${lanesX}u;`;
 }
 
 // Each generator is cached by its arguments (memoShader): a launch reuses the same source string.

@@ -169,12 +169,24 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  *   round of 264 workgroups: then v10's 128×64 blocks (512×576×1536, 48 blocks, K = 576: v10
  *   0.047 and 0.043 ms against v8's 0.052 and 0.048 in two runs; v10 was not yet the default
  *   there in a run).
+ * - before all of these: under 528 blocks (two rounds), when M or N leaves 10% or more of the
+ *   128×128 blocks as padding, v10. Screened at the train step's projections (SmolLM-135M, 8192
+ *   tokens; bench/results/nvidia-*-matmul-sweep-step-shapes.md, -ta.md, -tb.md), v10 against the
+ *   rule before: 8192×576×576 0.210 ms against v8's 0.255 (X·Wᵀ: 0.221 against 0.265);
+ *   8192×1536×576 0.559 against 1.226 (0.532 against 0.789); 8192×576×192 0.099 against v11's
+ *   0.115 (v9: 0.081); weight gradients (Aᵀ) 576×8192×576 0.239 against 0.266, 576×8192×1536
+ *   0.510 against 0.567. Big outputs keep v8: there v10's lower rate outweighs the padding
+ *   (4096³: 4.49 ms against 3.58).
  * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
  * speed.
  */
 export function chooseMatmulVersion(l: MatmulLayout): number {
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
   const blocks128 = Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch;
+  // Under two rounds of v8 blocks, with 10% or more of them padding (SmolLM's 576 and 192 wide
+  // projections): v10.
+  const padding = (x: number) => (Math.ceil(x / 128) * 128 - x) / x;
+  if (blocks128 < 528 && Math.max(padding(l.M), padding(l.N)) >= 0.1) return MATMUL_VEC4_TALL_BLOCK_SPLIT_K;
   if (blocks128 >= 128 && blocks128 < 256) return MATMUL_VEC4_LARGE_BLOCK_SPLIT_384;
   // Even v8's deepest split (slices of 128, at most 16) leaves it under one round of 264
   // workgroups: the half-height blocks of v10 give twice as many.
