@@ -164,6 +164,21 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     rate: 'bytes',
   });
 
+  // Column sums: a bias or norm-weight gradient summed over the tokens (few outputs down a long
+  // axis, the split-column kernel), and a square for contrast.
+  for (const shape of small ? [[1024, 576], [512, 512]] : [[1024, 576], [8192, 2048], [4096, 4096]]) {
+    cases.push({
+      group: 'reduce',
+      kernel: 'sum',
+      shape: `[${shape}] over axis 0`,
+      inputs: [{ shape }],
+      variants: [{ name: 'columns', run: ([x]) => r.sum(x, 0) }],
+      peer: (tf, [x]) => tf.sum(x, 0),
+      cost: { flops: shape[0] * shape[1], bytes: 4 * (shape[0] * shape[1] + shape[1]) },
+      rate: 'bytes',
+    });
+  }
+
   // SwiGLU over TinyLlama's intermediate size (5632) for 8k tokens; the peer composes it.
   const gluShape = small ? [512, 1536] : [8192, 5632];
   cases.push({

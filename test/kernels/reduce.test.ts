@@ -5,6 +5,9 @@ import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/de
 const CASES: [number[], number | number[] | undefined][] = [
   [[1], 0], [[7], 0], [[3, 5], 1], [[3, 5], 0], [[2, 3, 17], 1], [[2, 3, 17], -1], [[2, 3, 17], [0, 2]],
   [[4, 1, 3], undefined], [[1000], 0], [[5, 300], 1], [[300, 5], 0],
+  // Few outputs down a long axis (the split-column kernel): a weight gradient summed over tokens,
+  // uneven slices and a partial column tile, a middle axis, and an axis too short to split.
+  [[1024, 576], 0], [[1000, 37], 0], [[3, 700, 40], 1], [[2, 65, 3], 1], [[5000, 7], 0],
 ];
 
 for (const op of ['sum', 'mean', 'max', 'min'] as const) {
@@ -31,6 +34,19 @@ for (const op of ['sum', 'mean', 'max', 'min'] as const) {
   });
 }
 
+test('the split-column plan: slices cover the axis once, at least 64 rows each, and only where the grid is small', async (t) => {
+  const { splitColumnPlan } = await import('../../src/kernels/reduce/webgpu.js');
+  for (const [outer, len, inner] of [[1, 1024, 576], [1, 1000, 37], [3, 700, 40], [2, 65, 3], [1, 5000, 7], [1, 8192, 2048], [1, 63, 5]]) {
+    const { S, chunk } = splitColumnPlan(outer, len, inner);
+    const what = `[${outer}, ${len}, ${inner}]`;
+    t.true((S - 1) * chunk < len && S * chunk >= len, `${what}: ${S} slices of ${chunk}`);
+    if (S > 1) t.true(chunk >= 64, `${what}: slice ${chunk}`);
+  }
+  t.is(splitColumnPlan(1, 1024, 576).S, 16, '18 tiles: 16 slices of 64');
+  t.is(splitColumnPlan(1, 8192, 2048).S, 8, '64 tiles: 8 slices');
+  t.is(splitColumnPlan(1, 63, 5).S, 1, 'too short to split');
+});
+
 test('sum of int32 stays int32 on both devices', async (t) => {
   const gpu = await gpuOrSkip(t);
   for (const device of gpu ? [cpu, gpu] : [cpu]) {
@@ -39,6 +55,12 @@ test('sum of int32 stays int32 on both devices', async (t) => {
     t.is(s.dtype, 'int32');
     t.deepEqual(await values(s), [6, 15]);
     t.deepEqual(await values(r.max(x, 0)), [4, 5, 6]);
+    // Down a long axis (split into slices, then the slices combined), exact in int32.
+    const n = 3000, cols = 5;
+    const y = r.tensor(Array.from({ length: n * cols }, (_, i) => (i % 7) - 3), [n, cols], { device, dtype: 'int32' });
+    const want = Array.from({ length: cols }, (_, c) => Array.from({ length: n }, (_, k) => ((k * cols + c) % 7) - 3).reduce((a, b) => a + b, 0));
+    t.deepEqual(await values(r.sum(y, 0)), want);
+    t.deepEqual(await values(r.min(y, 0)), new Array(cols).fill(-3));
   }
 });
 
