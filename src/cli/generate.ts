@@ -1,10 +1,13 @@
 // `relpo generate`: continue a prompt with a LLaMA checkpoint, by default the one `relpo train`
-// wrote (runs/relpo-train/checkpoint), greedy or sampled.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// wrote (runs/relpo-train/checkpoint), greedy or sampled; with --data, complete each distinct
+// prompt of a dataset into a JSONL file that `relpo judge` reads (resumable).
+import { existsSync, mkdirSync, appendFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
-import { checkpointTokenizer } from './defaults.js';
+import { checkpointTokenizer, dataPath } from './defaults.js';
+import { readJsonlIds } from './jsonl-out.js';
+import { ProgressBar } from './progress.js';
 
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral)', default: 'runs/relpo-train/checkpoint' },
@@ -17,6 +20,11 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'top-p', help: 'sample among the most likely tokens holding this probability', default: 1 },
   { name: 'seed', help: 'sampling seed', default: 0 },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'data', help: "complete every distinct prompt of this preference file (JSONL or .parquet) instead of --prompt", default: '' },
+  { name: 'out', help: 'with --data: the completions JSONL (appended to; prompts already in it are skipped)', default: 'runs/relpo-generate/completions.jsonl' },
+  { name: 'limit', help: 'with --data: the first N distinct prompts (0: all; the paper judges 256)', default: 0 },
+  { name: 'max-prompt-length', help: 'with --data: prompt tokens kept, the last ones', default: 256 },
+  { name: 'save-every', help: 'with --data: prompts completed between appends to --out', default: 8 },
 ];
 
 export async function runGenerate(flags: Flags): Promise<void> {
@@ -29,15 +37,48 @@ export async function runGenerate(flags: Flags): Promise<void> {
   const model = await r.loadPretrainedLlama(modelDir, { device });
   try {
     if (flags.adapter) await r.loadLoraAdapter(model, String(flags.adapter));
-    const [text] = await r.generateText(model, tokenizer, [String(flags.prompt)], {
+    const sampling = {
       maxNewTokens: Number(flags['max-new-tokens']),
       temperature: Number(flags.temperature),
       topK: Number(flags['top-k']),
       topP: Number(flags['top-p']),
       seed: Number(flags.seed),
-    });
+    };
+    if (flags.data) {
+      await completeDataset(model, tokenizer, flags, sampling);
+      return;
+    }
+    const [text] = await r.generateText(model, tokenizer, [String(flags.prompt)], sampling);
     process.stdout.write(`${String(flags.prompt)}${text}\n`);
   } finally {
     model.dispose();
   }
+}
+
+async function completeDataset(model: r.LlamaForCausalLM, tokenizer: r.TextTokenizer, flags: Flags, sampling: r.GenerateOptions): Promise<void> {
+  const dataset = await r.readPreferenceData(dataPath(String(flags.data)));
+  const out = String(flags.out);
+  const limit = Number(flags.limit) > 0 ? Math.min(Number(flags.limit), dataset.prompts.length) : dataset.prompts.length;
+  // Lines already in --out (a resumed run): their prompt ids are skipped. A truncated last line
+  // (a crash mid-write) is an error naming it, so nothing is silently recomputed or lost.
+  const done = readJsonlIds(out);
+  const todo = Array.from({ length: limit }, (_, id) => id).filter((id) => !done.has(id)).length;
+  mkdirSync(dirname(out) || '.', { recursive: true });
+  process.stderr.write(`relpo generate: ${limit} prompts of ${dataset.path}${done.size ? ` (${done.size} already in ${out})` : ''} → ${out}\n`);
+  const bar = new ProgressBar(todo, 'generate');
+  let n = 0;
+  bar.update(0);
+  await r.generateDatasetCompletions(model, tokenizer, dataset, {
+    ...sampling,
+    limit,
+    batchSize: Number(flags['save-every']),
+    maxPromptLength: Number(flags['max-prompt-length']),
+    skip: done,
+    onBatch: (records) => {
+      appendFileSync(out, records.map((x) => JSON.stringify(x) + '\n').join(''));
+      n += records.length;
+      bar.update(n);
+    },
+  });
+  process.stdout.write(`${out}: ${done.size + n} completions\n`);
 }

@@ -6,6 +6,7 @@ import { DEMO_FLAGS, runDemo } from './demo.js';
 import { TRAIN_FLAGS, runTrain } from './train.js';
 import { GENERATE_FLAGS, runGenerate } from './generate.js';
 import { EVAL_FLAGS, runEval } from './eval.js';
+import { JUDGE_FLAGS, runJudge } from './judge.js';
 
 interface Command {
   about: string;
@@ -25,9 +26,14 @@ const COMMANDS: Record<string, Command> = {
     run: runEval,
   },
   generate: {
-    about: 'Continue a prompt with a checkpoint (default: the one relpo train wrote), greedy or sampled.',
+    about: 'Continue a prompt with a checkpoint (default: the one relpo train wrote), greedy or sampled; --data: complete a dataset\'s prompts for relpo judge.',
     flags: GENERATE_FLAGS,
     run: runGenerate,
+  },
+  judge: {
+    about: "Win rate of completions (relpo generate --data) against the dataset's preferred answers or another model's, by a judge model behind an OpenAI-compatible API (the paper's prompts).",
+    flags: JUDGE_FLAGS,
+    run: runJudge,
   },
   demo: {
     about: 'Train a toy policy with a preference loss on the chosen device and check its gradients against the float64 CPU reference.',

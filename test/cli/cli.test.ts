@@ -11,7 +11,7 @@ const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args]
 test('relpo --help lists the commands; every command has --help', (t) => {
   const top = relpo('--help');
   t.is(top.status, 0);
-  for (const cmd of ['train', 'eval', 'generate', 'demo', 'devices', 'losses']) {
+  for (const cmd of ['train', 'eval', 'generate', 'judge', 'demo', 'devices', 'losses']) {
     t.regex(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
     const help = relpo(cmd, '--help');
     t.is(help.status, 0, cmd);

@@ -1,0 +1,81 @@
+// The policy's completions for a dataset's prompts, for judging: each distinct prompt once (in file
+// order), beside the dataset's own preferred answer for it (the paper's win rates compare against
+// the test set's chosen responses).
+import type { PreferenceDataset, PreferenceText } from '../data/jsonl.js';
+import { recordTexts } from '../data/tokenize.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import type { LlamaForCausalLM } from '../models/llama.js';
+import { type GenerateOptions, generateIds } from './generate.js';
+
+export interface CompletionRecord {
+  /** The prompt's id in the dataset (its index among the distinct prompts). */
+  id: number;
+  prompt: PreferenceText;
+  completion: string;
+  /** The dataset's preferred answer to the prompt (chosen; for unpaired data, a desirable one), or null. */
+  reference: string | null;
+}
+
+export interface DatasetCompletionOptions extends Omit<GenerateOptions, 'stopIds'> {
+  /** The first `limit` distinct prompts (default: all; the paper judges 256). */
+  limit?: number;
+  /** Prompts generated together (default 8). */
+  batchSize?: number;
+  /** Prompt tokens kept at most, the last ones (default 256, the paper's). */
+  maxPromptLength?: number;
+  /** Prompt ids already done (a resumed run): skipped. */
+  skip?: Set<number>;
+  /** Called after each batch with its records (to append them to a file, or move a progress bar). */
+  onBatch?: (records: CompletionRecord[]) => void | Promise<void>;
+}
+
+/** A completion as plain text: the assistant turns of a message list, joined. */
+export function completionText(c: PreferenceText): string {
+  return typeof c === 'string' ? c : c.filter((m) => m.role === 'assistant').map((m) => m.content).join('\n');
+}
+
+/** The dataset's preferred answer to each prompt id (the first chosen, or desirable, one). */
+export function referenceAnswers(dataset: PreferenceDataset): (string | null)[] {
+  const refs: (string | null)[] = dataset.prompts.map(() => null);
+  for (const r of dataset.records) {
+    if (refs[r.promptId] !== null) continue;
+    if ('chosen' in r) refs[r.promptId] = completionText(r.chosen);
+    else if (r.label) refs[r.promptId] = completionText(r.completion);
+  }
+  return refs;
+}
+
+export async function generateDatasetCompletions(model: LlamaForCausalLM, tokenizer: TextTokenizer, dataset: PreferenceDataset, o: DatasetCompletionOptions): Promise<CompletionRecord[]> {
+  const batchSize = o.batchSize ?? 8, maxPrompt = o.maxPromptLength ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`completions: batchSize must be a positive integer, got ${o.batchSize}`);
+  if (!Number.isInteger(maxPrompt) || maxPrompt < 1) throw new Error(`completions: maxPromptLength must be a positive integer, got ${o.maxPromptLength}`);
+  const refs = referenceAnswers(dataset);
+  const lineOf = new Map<number, number>();
+  for (const r of dataset.records) if (!lineOf.has(r.promptId)) lineOf.set(r.promptId, r.line);
+  const ids = dataset.prompts.map((_, id) => id).slice(0, o.limit ?? dataset.prompts.length).filter((id) => !o.skip?.has(id));
+  const stopIds = tokenizer.eosId !== undefined ? [tokenizer.eosId] : [];
+  const out: CompletionRecord[] = [];
+  for (let b = 0; b < ids.length; b += batchSize) {
+    const batch = ids.slice(b, b + batchSize);
+    const promptIds = await Promise.all(
+      batch.map(async (id) => {
+        const text = recordTexts(tokenizer, dataset.prompts[id], [], `${dataset.path}:${lineOf.get(id)}`).prompt;
+        const t = await tokenizer.encode(text);
+        const body = tokenizer.addBos && t[0] === tokenizer.bosId ? t.slice(1) : t;
+        // Keep the end of a long prompt (the last turn is what the answer follows), BOS in front.
+        const bos = tokenizer.addBos && tokenizer.bosId !== undefined ? [tokenizer.bosId] : [];
+        return [...bos, ...body.slice(Math.max(0, body.length - (maxPrompt - bos.length)))];
+      }),
+    );
+    // Each row's stream is seeded by its prompt id, so a resumed or re-batched run samples the same.
+    const texts: string[] = [];
+    for (const [i, p] of promptIds.entries()) {
+      const [ids1] = await generateIds(model, [p], { ...o, stopIds, seed: (o.seed ?? 0) + batch[i] });
+      texts.push(await tokenizer.decode(ids1, { skipSpecialTokens: true }));
+    }
+    const records = batch.map((id, i) => ({ id, prompt: dataset.prompts[id], completion: texts[i], reference: refs[id] }));
+    out.push(...records);
+    await o.onBatch?.(records);
+  }
+  return out;
+}
