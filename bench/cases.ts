@@ -13,6 +13,7 @@ import { swigluCost } from '../src/kernels/activation/contract.js';
 import { attentionCost } from '../src/kernels/attention/contract.js';
 import type { Tf } from './peer.js';
 import { randintHost } from './harness.js';
+import { loraStepCase } from './step-lora-case.js';
 
 export interface InputSpec {
   shape: number[];
@@ -311,6 +312,7 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     cost: { flops: stepFlops, bytes: 0 },
     rate: 'flops',
   });
+  cases.push(loraStepCase(small));
 
   return cases;
 }
