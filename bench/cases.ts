@@ -28,6 +28,8 @@ export interface Variant {
   name: string;
   /** Queues the kernel(s) on the inputs (relpo tensors on the WebGPU device, in `inputs` order). */
   run: (x: r.Tensor[]) => r.Tensor | r.Tensor[];
+  /** Builds what the variant keeps between launches (a model): run before timing and before the peak-memory count starts. */
+  prepare?: (x: r.Tensor[]) => void;
 }
 
 export interface BenchCase {
@@ -297,10 +299,11 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     ],
     variants: [{
       name: 'dpo: policy fwd+bwd, reference fwd, AdamW',
+      prepare: ([ids]) => void model(ids.device),
       run: ([ids, targets, mask]) => {
         const { policy, reference, opt } = model(ids.device);
         const lp = r.sequenceLogprobs(policy.forward(ids), targets, mask);
-        const ref = r.noGrad(() => r.sequenceLogprobs(reference.forward(ids), targets, mask));
+        const ref = r.tidy(() => r.noGrad(() => r.sequenceLogprobs(reference.forward(ids), targets, mask)));
         const margin = r.sub(r.sub(r.narrow(lp, 0, 0, pairs), r.narrow(lp, 0, pairs, pairs)), r.sub(r.narrow(ref, 0, 0, pairs), r.narrow(ref, 0, pairs, pairs)));
         const loss = r.neg(r.mean(r.logSigmoid(r.mul(margin, 0.1))));
         loss.backward();

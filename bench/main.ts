@@ -30,6 +30,8 @@ interface Row {
   gpuKernels?: { name: string; ms: number }[];
   /** TF.js's GPU time for the case (tf.time's kernelMs, also from timestamp queries). */
   peerGpuMs?: number;
+  /** The most memory relpo's live tensors held while the variant was timed (after its prepare()). */
+  peakMiB?: number;
   /** peerMs / medianMs: above 1, relpo is faster. */
   peerRatio?: number;
   /** max |relpo − TF.js| / max |TF.js| over the output. */
@@ -212,7 +214,10 @@ async function runCase(c: BenchCase, seed: number): Promise<void> {
         row.maxRelErr = got.length === want.length ? Math.max(...got.map((g, i) => maxRelErr(g, want![i]))) : NaN;
         row.agrees = row.maxRelErr <= (c.tol ?? 1e-4);
       }
+      v.prepare?.(x);
+      gpu!.resetPeakMemory();
       const t = await timeBatches(() => r.tidy(() => void v.run(x)), () => gpu!.sync(), timeOpts);
+      row.peakMiB = Math.round((gpu!.memory().peakLiveBytes ?? 0) / 2 ** 20);
       Object.assign(row, { medianMs: t.medianMs, minMs: t.minMs, hostMs: t.hostMs }, rate(t.medianMs));
       if (peerT) Object.assign(row, { peerMs: peerT.medianMs, peerHostMs: peerT.hostMs, peerRatio: peerT.medianMs / t.medianMs });
       const g = await gpuTime(v, x);
@@ -256,15 +261,15 @@ const md = [
   peer
     ? `Peer: ${peer.name} on the same adapter in the same run (${Object.entries(peer.flags).map(([k, v]) => `${k}=${v}`).join(', ')}). ` +
       '"TF.js / relpo" is TF.js time over relpo time: above 1, relpo is faster. "err" is max |relpo − TF.js| / max |TF.js| over the output. ' +
-      '"GPU ms" is the median GPU time of one launch from timestamp queries (relpo: device.profile, each kernel in its own pass; TF.js: tf.time\'s kernelMs), without the JS and submission costs that the wall-clock "ms" includes. "JS ms" is the JavaScript time per launch spent queueing (before the sync), relpo / TF.js.'
+      '"GPU ms" is the median GPU time of one launch from timestamp queries (relpo: device.profile, each kernel in its own pass; TF.js: tf.time\'s kernelMs), without the JS and submission costs that the wall-clock "ms" includes. "JS ms" is the JavaScript time per launch spent queueing (before the sync), relpo / TF.js. "peak MiB": the most memory relpo\'s live tensors held during the timed launches (inputs and a step\'s model included; the buffer pool\'s spare buffers not).'
     : `Peer: ${peerNote}.`,
   ...(disagree.length ? ['', `**${disagree.length} row(s) disagree with TF.js beyond tolerance** (marked !).`] : []),
   '',
-  `| kernel | variant | shape | ms | rate | TF.js ms | TF.js / relpo | err | GPU ms | TF.js GPU ms | JS ms |${anyBaseline ? ' vs baseline |' : ''}`,
-  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${anyBaseline ? ' ---: |' : ''}`,
+  `| kernel | variant | shape | ms | rate | TF.js ms | TF.js / relpo | err | GPU ms | TF.js GPU ms | JS ms | peak MiB |${anyBaseline ? ' vs baseline |' : ''}`,
+  `| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${anyBaseline ? ' ---: |' : ''}`,
   ...rows.map(
     (x) =>
-      `| ${x.kernel} | ${x.variant} | ${x.shape} | ${fmtMs(x.medianMs)} | ${fmtRate(x)} | ${fmtMs(x.peerMs)} | ${fmtRatio(x.peerRatio)} | ${fmtErr(x)}${x.error ? ` ${x.error}` : ''} | ${fmtMs(x.gpuMs)} | ${fmtMs(x.peerGpuMs)} | ${fmtMs(x.hostMs)}${x.peerHostMs !== undefined ? ` / ${fmtMs(x.peerHostMs)}` : ''} |${anyBaseline ? ` ${fmtRatio(x.vsBaseline)} |` : ''}`,
+      `| ${x.kernel} | ${x.variant} | ${x.shape} | ${fmtMs(x.medianMs)} | ${fmtRate(x)} | ${fmtMs(x.peerMs)} | ${fmtRatio(x.peerRatio)} | ${fmtErr(x)}${x.error ? ` ${x.error}` : ''} | ${fmtMs(x.gpuMs)} | ${fmtMs(x.peerGpuMs)} | ${fmtMs(x.hostMs)}${x.peerHostMs !== undefined ? ` / ${fmtMs(x.peerHostMs)}` : ''} | ${x.peakMiB ?? ''} |${anyBaseline ? ` ${fmtRatio(x.vsBaseline)} |` : ''}`,
   ),
   '',
 ].join('\n');

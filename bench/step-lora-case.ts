@@ -57,12 +57,14 @@ export function loraStepCase(small: boolean): BenchCase {
       { shape: [rows, T], dtype: 'int32', fill: (n, seed) => randintHost(n, cfg.vocab_size, seed + 1) },
       { shape: [rows, T], fill: (n) => Float32Array.from({ length: n }, (_, i) => (i % T >= T / 2 ? 1 : 0)) },
     ],
-    variants: [{
-      name: 'dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters',
-      run: ([ids, targets, mask]) => {
+    variants: [false, true].map((checkpointing) => ({
+      name: `dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters${checkpointing ? ', gradient checkpointing' : ''}`,
+      prepare: ([ids]: r.Tensor[]) => void build(ids.device),
+      run: ([ids, targets, mask]: r.Tensor[]) => {
         const { model, opt } = build(ids.device);
+        model.gradientCheckpointingEnable(checkpointing);
         const lp = r.sequenceLogprobs(model.forward(ids), targets, mask);
-        const ref = r.noGrad(() => r.withAdaptersDisabled(model, () => r.sequenceLogprobs(model.forward(ids), targets, mask)));
+        const ref = r.tidy(() => r.noGrad(() => r.withAdaptersDisabled(model, () => r.sequenceLogprobs(model.forward(ids), targets, mask))));
         const margin = r.sub(r.sub(r.narrow(lp, 0, 0, pairs), r.narrow(lp, 0, pairs, pairs)), r.sub(r.narrow(ref, 0, 0, pairs), r.narrow(ref, 0, pairs, pairs)));
         const loss = r.neg(r.mean(r.logSigmoid(r.mul(margin, 0.1))));
         loss.backward();
@@ -70,7 +72,7 @@ export function loraStepCase(small: boolean): BenchCase {
         opt.zeroGrad();
         return loss;
       },
-    }],
+    })),
     cost: { flops, bytes: 0 },
     rate: 'flops',
   };

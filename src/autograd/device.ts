@@ -20,6 +20,8 @@ export interface MemoryStats {
   /** Buffers held by live tensors. */
   liveBuffers: number;
   liveBytes: number;
+  /** The most live bytes since the device was made or resetPeakMemory() (devices that track it). */
+  peakLiveBytes?: number;
   /** Buffers freed by tensors and kept for reuse. */
   pooledBuffers: number;
   pooledBytes: number;

@@ -68,6 +68,20 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs fn with the graph recorded even inside noGrad (a checkpointed block recomputing its forward
+ * during backward).
+ */
+export function enableGrad<T>(fn: () => T): T {
+  const saved = gradDisabled;
+  gradDisabled = 0;
+  try {
+    return fn();
+  } finally {
+    gradDisabled = saved;
+  }
+}
+
 export function isGradEnabled(): boolean {
   return gradDisabled === 0;
 }

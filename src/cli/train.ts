@@ -32,6 +32,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0 },
   { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
   { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
+  { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   {
     name: 'prompt-embedder',
@@ -62,6 +63,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   const embedderDir = String(flags['prompt-embedder']);
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
   const policy = await build();
+  if (flags['gradient-checkpointing']) policy.gradientCheckpointingEnable();
   const loraR = Number(flags['lora-r']);
   if (loraR > 0) {
     const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed });

@@ -17,6 +17,7 @@ import { attention } from '../kernels/attention/op.js';
 import { applyRope, ropeInvFreqTensor } from '../kernels/rope/op.js';
 import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequencies.js';
 import { keep } from '../autograd/scope.js';
+import { checkpoint } from '../autograd/checkpoint.js';
 import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { Embedding } from '../nn/embedding.js';
@@ -208,10 +209,17 @@ class LlamaModel extends Module {
     this.norm = this.registerModule('norm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, opts));
   }
 
+  /** Recompute each decoder layer's activations during backward instead of keeping them. */
+  gradientCheckpointing = false;
+
   /** ids int32 [B, T] → final hidden states [B, T, hidden]. */
   forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LlamaCache): Tensor {
     let x = this.embed_tokens.forward(ids);
-    this.layers.items.forEach((layer, i) => (x = layer.forward(x, positions, keyPadding, cache?.layers[i])));
+    this.layers.items.forEach((layer, i) => {
+      x = this.gradientCheckpointing && !cache
+        ? checkpoint((h) => layer.forward(h, positions, keyPadding), [x], layer.parameters())
+        : layer.forward(x, positions, keyPadding, cache?.layers[i]);
+    });
     return this.norm.forward(x);
   }
 }
@@ -261,6 +269,15 @@ export class LlamaForCausalLM extends Module {
     const h = this.model.forward(ids, positions, pad, cache);
     if (cache) cache.length += T;
     return this.lm_head ? this.lm_head.forward(h) : matmul(h, this.model.embed_tokens.weight, { transposeB: true });
+  }
+
+  /**
+   * Activation checkpointing per decoder layer (transformers' gradient_checkpointing_enable()): the
+   * forward keeps only each layer's input, and backward recomputes the layer. Saves most activation
+   * memory for about one more forward pass; the gradients are the same.
+   */
+  gradientCheckpointingEnable(on = true): void {
+    this.model.gradientCheckpointing = on;
   }
 
   /**

@@ -1,7 +1,7 @@
 // One training step's batch: the tokenized rows (and KTO's mismatched KL rows) turned into the
 // PreferenceBatch a loss reads, policy log-probs with gradient, the rest without.
 import type { Tensor } from '../autograd/tensor.js';
-import { noGrad } from '../autograd/scope.js';
+import { noGrad, tidy } from '../autograd/scope.js';
 import { cast } from '../kernels/elementwise/op.js';
 import type { lossNeeds } from '../losses/checks.js';
 import type { PreferenceBatch, PreferenceSide } from '../losses/types.js';
@@ -41,7 +41,8 @@ export type ReferenceLogps = (rows: TokenizedRows) => Tensor;
 
 export function referenceOf(policy: LlamaForCausalLM, reference: LlamaForCausalLM | undefined): ReferenceLogps | undefined {
   if (reference) return (rows) => referenceLogps(reference, rows);
-  if (loraLayers(policy).length > 0) return (rows) => noGrad(() => withAdaptersDisabled(policy, () => sideLogps(policy, rows)));
+  // In its own tidy, as referenceLogps: the base forward's activations go as soon as it is done.
+  if (loraLayers(policy).length > 0) return (rows) => tidy(() => noGrad(() => withAdaptersDisabled(policy, () => sideLogps(policy, rows))));
   return undefined;
 }
 

@@ -2,6 +2,7 @@
 export { trainPreference, type TrainPreferenceOptions, type TrainPreferenceResult, type StepMetrics, type EvalMetrics } from './trainer.js';
 export type { PromptEmbedder } from './prompt-embeddings.js';
 export { sideLogps, referenceLogps, meanPromptEmbeddings, tokenCounts } from './sequence-logps.js';
+export { referenceOf, type ReferenceLogps } from './batch.js';
 export {
   saveTrainingCheckpoint, findCheckpoint, readTrainerState, loadPolicyWeights, loadOptimizer, makeOptimizer,
   TrainerAdamW, TrainerRMSprop, type TrainerOptimizer, type TrainerState, type OptimizerName,

@@ -1,7 +1,7 @@
 // Sequence log-probs of one tokenized side of a preference batch under a causal LM: the forward
 // pass (right padding masked by keyPadding) and Σ_t log p(target_t) over the completion tokens.
 import type { Tensor } from '../autograd/tensor.js';
-import { noGrad } from '../autograd/scope.js';
+import { noGrad, tidy } from '../autograd/scope.js';
 import { tensor } from '../autograd/create.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { sum } from '../kernels/reduce/op.js';
@@ -24,9 +24,13 @@ export function sideLogps(model: LlamaForCausalLM, side: TokenizedRows): Tensor 
   return sequenceLogprobs(logits, side.targets, mask);
 }
 
-/** [rows] under the frozen reference model: no graph is recorded. */
+/**
+ * [rows] under the frozen reference model: no graph is recorded, and the forward's activations
+ * are freed as soon as the log-probs exist (inside the step's tidy they would otherwise live until
+ * the step ends: on a 7B model, as much memory as the policy's own activations).
+ */
 export function referenceLogps(reference: LlamaForCausalLM, side: TokenizedRows): Tensor {
-  return noGrad(() => sideLogps(reference, side));
+  return tidy(() => noGrad(() => sideLogps(reference, side)));
 }
 
 /**

@@ -109,6 +109,21 @@ test('relpo train --prompt-embedder uses a sentence embedder folder for rpo', (t
   t.regex(missing.stderr, /nowhere/);
 });
 
+test('relpo train --gradient-checkpointing takes the same steps', (t) => {
+  const metrics = (extra: string[]) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-ckpt-')), 'run');
+    const run = relpo('train', '--device', 'cpu', '--steps', '3', '--out', out, ...extra);
+    t.is(run.status, 0, run.stderr);
+    return readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; grad_norm: number });
+  };
+  const plain = metrics([]), ck = metrics(['--gradient-checkpointing']);
+  t.is(ck.length, 3);
+  for (const [i, m] of plain.entries()) {
+    t.true(Math.abs(ck[i].loss - m.loss) <= 1e-6 * Math.abs(m.loss), `step ${i + 1} loss ${ck[i].loss} vs ${m.loss}`);
+    t.true(Math.abs(ck[i].grad_norm - m.grad_norm) <= 1e-5 * m.grad_norm, `step ${i + 1} grad_norm ${ck[i].grad_norm} vs ${m.grad_norm}`);
+  }
+});
+
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
   const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');

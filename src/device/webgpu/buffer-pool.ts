@@ -7,6 +7,8 @@ export class BufferPool {
   private pending: GPUBuffer[] = [];
   liveBuffers = 0;
   liveBytes = 0;
+  /** The most liveBytes has been since the last resetPeak() (or since the pool was made). */
+  peakLiveBytes = 0;
   pooledBuffers = 0;
   pooledBytes = 0;
   /** Called after trim() destroys buffers (the device drops bind groups that may name them). */
@@ -26,7 +28,12 @@ export class BufferPool {
     }
     this.liveBuffers++;
     this.liveBytes += size;
+    if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
     return buf;
+  }
+
+  resetPeak(): void {
+    this.peakLiveBytes = this.liveBytes;
   }
 
   /** Returns a buffer; it becomes reusable at the next flush(). */

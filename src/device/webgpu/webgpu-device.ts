@@ -129,7 +129,12 @@ export class WebGPUDevice implements Device {
 
   memory(): MemoryStats {
     const p = this.pool;
-    return { liveBuffers: p.liveBuffers, liveBytes: p.liveBytes, pooledBuffers: p.pooledBuffers, pooledBytes: p.pooledBytes };
+    return { liveBuffers: p.liveBuffers, liveBytes: p.liveBytes, peakLiveBytes: p.peakLiveBytes, pooledBuffers: p.pooledBuffers, pooledBytes: p.pooledBytes };
+  }
+
+  /** Starts memory().peakLiveBytes again from the bytes live now (torch.cuda.reset_peak_memory_stats). */
+  resetPeakMemory(): void {
+    this.pool.resetPeak();
   }
 
   /**

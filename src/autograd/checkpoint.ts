@@ -1,0 +1,42 @@
+// Activation checkpointing (torch.utils.checkpoint): a block's forward runs without recording its
+// graph, so none of its intermediate tensors outlive it; backward runs the block again with the
+// graph on and back-propagates through that. Memory for a deep model drops from every layer's
+// activations to each block's input, for the price of one more forward per block.
+import { Tensor, viewOf } from './tensor.js';
+import { recordNode } from './op.js';
+import { backward } from './backward.js';
+import { enableGrad, isGradEnabled, noGrad, tidy } from './scope.js';
+import { isFloat } from './dtype.js';
+
+/**
+ * fn(...inputs) with its intermediate activations recomputed during backward instead of kept.
+ * `params` are the trainable tensors fn reads besides its inputs (a layer's parameters): their
+ * gradients are accumulated into .grad when backward reaches the block. fn must compute the same
+ * thing when run again (no sampling inside); tensors it captures must stay alive until backward.
+ */
+export function checkpoint(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], params: Tensor[]): Tensor {
+  const trainable = params.filter((p) => p.requiresGrad);
+  if (!isGradEnabled() || !(inputs.some((x) => x.requiresGrad) || trainable.length > 0)) return fn(...inputs);
+  const out = tidy(() => noGrad(() => fn(...inputs)));
+  recordNode('checkpoint', [...inputs, ...trainable], [out], (dys) => {
+    const dy = dys[0];
+    const none = () => [...inputs, ...trainable].map(() => null);
+    if (!dy) return none();
+    return tidy(() => {
+      // The inputs again as leaves of a fresh graph: backward through the recomputed block leaves
+      // their gradients in .grad (and the parameters', where they belong).
+      const leaves = inputs.map((x) => {
+        const leaf = viewOf(x, x.shape);
+        if (x.requiresGrad && isFloat(x.dtype)) leaf.requiresGrad = true;
+        return leaf;
+      });
+      const again = enableGrad(() => fn(...leaves));
+      if (!again.requiresGrad) return none();
+      backward(again, dy);
+      const dxs = leaves.map((l) => l.grad ?? null);
+      for (const l of leaves) l.grad = null;
+      return [...dxs, ...trainable.map(() => null)];
+    });
+  });
+  return out;
+}
