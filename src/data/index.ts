@@ -1,6 +1,6 @@
 // Preference datasets: JSONL and Parquet reading in TRL's formats, validation, prompt ids, batching, splits.
 export {
-  readPreferenceJsonl, extractImplicitPrompt, PreferenceDataError, PREFERENCE_FORMATS, MESSAGE_ROLES,
+  readPreferenceJsonl, extractImplicitPrompt, recordLocation, PreferenceDataError, PREFERENCE_FORMATS, MESSAGE_ROLES,
   type Message, type MessageRole, type PreferenceText, type PreferenceFormat, type PairedRecord, type UnpairedRecord,
   type PairedPreferenceDataset, type UnpairedPreferenceDataset, type PreferenceDataset, type ReadPreferenceOptions,
 } from './jsonl.js';
@@ -13,4 +13,4 @@ export {
   type TokenizeOptions, type TokenizedRows, type TokenizedPreferenceBatch, type TokenizedGroup,
 } from './tokenize.js';
 export { readPreferenceParquet } from './parquet.js';
-export { readPreferenceData } from './read.js';
+export { readPreferenceData, splitFiles, mergeDatasets } from './read.js';

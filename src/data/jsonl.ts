@@ -32,6 +32,8 @@ type Family = 'paired' | 'implicit_prompt' | 'unpaired';
 export interface PairedRecord {
   /** 1-based line of the record in its file. */
   line: number;
+  /** The record's file, where a dataset was read from several (a dataset folder's shards). */
+  file?: string;
   /** For implicit-prompt files, the extracted common prefix. */
   prompt: PreferenceText;
   chosen: PreferenceText;
@@ -41,6 +43,7 @@ export interface PairedRecord {
 
 export interface UnpairedRecord {
   line: number;
+  file?: string;
   prompt: PreferenceText;
   completion: PreferenceText;
   /** true = desirable (the chosen side), false = undesirable. */
@@ -85,6 +88,16 @@ export interface ReadPreferenceOptions {
    * (longest common prefix, moved back one character when that character is a space).
    */
   implicitPromptSplit?: 'word' | 'char';
+  /**
+   * For a dataset folder (as Hugging Face lays one out): which split's files to read, e.g. 'train'
+   * (the default), 'test', 'train_prefs'. Ignored for a file.
+   */
+  split?: string;
+}
+
+/** "file:line" of a record, for messages (its own file when the dataset has several). */
+export function recordLocation(dataset: { path: string }, record: { line: number; file?: string }): string {
+  return `${record.file ?? dataset.path}:${record.line}`;
 }
 
 /** A problem in a dataset file; the message starts "file:line: ". */
@@ -129,7 +142,7 @@ const FIELDS: Record<Family, string[]> = {
   unpaired: ['prompt', 'completion', 'label'],
 };
 
-const textKey = (t: PreferenceText): string =>
+export const textKey = (t: PreferenceText): string =>
   typeof t === 'string' ? `s${t}` : `m${JSON.stringify(t.map((m) => [m.role, m.content]))}`;
 const sameText = (a: PreferenceText, b: PreferenceText): boolean => textKey(a) === textKey(b);
 

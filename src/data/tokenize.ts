@@ -6,7 +6,7 @@ import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { IndexBatch } from './batches.js';
-import type { PreferenceDataset, PreferenceText } from './jsonl.js';
+import { type PreferenceDataset, type PreferenceText, recordLocation } from './jsonl.js';
 
 export interface TokenizeOptions {
   /**
@@ -202,17 +202,17 @@ export function recordTexts(tok: TextTokenizer, prompt: PreferenceText, completi
 /** The (prompt, completion) texts of each row of a batch: the chosen side, then the rejected side. */
 export function batchRowTexts(tok: TextTokenizer, dataset: PreferenceDataset, batch: IndexBatch): { prompt: string; completion: string; promptId: number }[] {
   const rows: { prompt: string; completion: string; promptId: number }[] = [];
-  const where = (line: number) => `${dataset.path}:${line}`;
+  const where = (r: { line: number; file?: string }) => recordLocation(dataset, r);
   if (dataset.paired) {
     const texts = batch.indices.map((i) => {
       const r = dataset.records[i];
-      return { t: recordTexts(tok, r.prompt, [r.chosen, r.rejected], where(r.line)), id: r.promptId };
+      return { t: recordTexts(tok, r.prompt, [r.chosen, r.rejected], where(r)), id: r.promptId };
     });
     for (const side of [0, 1]) for (const { t, id } of texts) rows.push({ prompt: t.prompt, completion: t.completions[side], promptId: id });
   } else {
     for (const i of [...batch.chosen, ...batch.rejected]) {
       const r = dataset.records[i];
-      const t = recordTexts(tok, r.prompt, [r.completion], where(r.line));
+      const t = recordTexts(tok, r.prompt, [r.completion], where(r));
       rows.push({ prompt: t.prompt, completion: t.completions[0], promptId: r.promptId });
     }
   }
@@ -254,7 +254,7 @@ export async function tokenizePreferenceBatch(
   options: TokenizeOptions = {},
 ): Promise<TokenizedPreferenceBatch> {
   checkOptions(options);
-  const where = (line: number) => `${dataset.path}:${line}`;
+  const where = (r: { line: number; file?: string }) => recordLocation(dataset, r);
   let chosenRows: number[][], rejectedRows: number[][];
   let chosenP: number[], rejectedP: number[];
   let chosenCut: boolean[], rejectedCut: boolean[];
@@ -262,7 +262,7 @@ export async function tokenizePreferenceBatch(
     const groups = await Promise.all(
       batch.indices.map((i) => {
         const r = dataset.records[i];
-        return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.chosen, r.rejected], where(r.line)), options);
+        return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.chosen, r.rejected], where(r)), options);
       }),
     );
     chosenRows = groups.map((g) => [...g.prompt, ...g.completions[0]]);
@@ -275,7 +275,7 @@ export async function tokenizePreferenceBatch(
       const gs = await Promise.all(
         indices.map((i) => {
           const r = dataset.records[i];
-          return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.completion], where(r.line)), options);
+          return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.completion], where(r)), options);
         }),
       );
       return { rows: gs.map((g) => [...g.prompt, ...g.completions[0]]), p: gs.map((g) => g.prompt.length), cut: gs.map((g) => g.truncated[0]) };

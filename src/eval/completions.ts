@@ -1,7 +1,7 @@
 // The policy's completions for a dataset's prompts, for judging: each distinct prompt once (in file
 // order), beside the dataset's own preferred answer for it (the paper's win rates compare against
 // the test set's chosen responses).
-import type { PreferenceDataset, PreferenceText } from '../data/jsonl.js';
+import { type PreferenceDataset, type PreferenceText, recordLocation } from '../data/jsonl.js';
 import { recordTexts } from '../data/tokenize.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
@@ -50,8 +50,8 @@ export async function generateDatasetCompletions(model: LlamaForCausalLM, tokeni
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`completions: batchSize must be a positive integer, got ${o.batchSize}`);
   if (!Number.isInteger(maxPrompt) || maxPrompt < 1) throw new Error(`completions: maxPromptLength must be a positive integer, got ${o.maxPromptLength}`);
   const refs = referenceAnswers(dataset);
-  const lineOf = new Map<number, number>();
-  for (const r of dataset.records) if (!lineOf.has(r.promptId)) lineOf.set(r.promptId, r.line);
+  const whereOf = new Map<number, string>();
+  for (const r of dataset.records) if (!whereOf.has(r.promptId)) whereOf.set(r.promptId, recordLocation(dataset, r));
   const ids = dataset.prompts.map((_, id) => id).slice(0, o.limit ?? dataset.prompts.length).filter((id) => !o.skip?.has(id));
   const stopIds = tokenizer.eosId !== undefined ? [tokenizer.eosId] : [];
   const out: CompletionRecord[] = [];
@@ -59,7 +59,7 @@ export async function generateDatasetCompletions(model: LlamaForCausalLM, tokeni
     const batch = ids.slice(b, b + batchSize);
     const promptIds = await Promise.all(
       batch.map(async (id) => {
-        const text = recordTexts(tokenizer, dataset.prompts[id], [], `${dataset.path}:${lineOf.get(id)}`).prompt;
+        const text = recordTexts(tokenizer, dataset.prompts[id], [], whereOf.get(id)!).prompt;
         const t = await tokenizer.encode(text);
         const body = tokenizer.addBos && t[0] === tokenizer.bosId ? t.slice(1) : t;
         // Keep the end of a long prompt (the last turn is what the answer follows), BOS in front.

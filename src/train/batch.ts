@@ -7,7 +7,7 @@ import type { lossNeeds } from '../losses/checks.js';
 import type { PreferenceBatch, PreferenceSide } from '../losses/types.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
-import type { PreferenceDataset } from '../data/jsonl.js';
+import { type PreferenceDataset, recordLocation } from '../data/jsonl.js';
 import type { IndexBatch } from '../data/batches.js';
 import { batchRowTexts, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
 import { meanPromptEmbeddings, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
@@ -26,7 +26,7 @@ export async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: Preferen
   const rows = batchRowTexts(tokenizer, dataset, index);
   if (new Set(rows.map((r) => r.promptId)).size < 2) {
     throw new Error(
-      `trainPreference: a batch of ${dataset.path} (lines ${index.indices.map((i) => dataset.records[i].line).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
+      `trainPreference: a batch of ${dataset.path} (${index.indices.map((i) => recordLocation(dataset, dataset.records[i])).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
     );
   }
   const mismatched = rows.map((r, i) => ({ prompt: r.prompt, completion: rows[(i + rows.length - 1) % rows.length].completion }));

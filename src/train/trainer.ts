@@ -13,7 +13,7 @@ import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
-import type { PreferenceDataset } from '../data/jsonl.js';
+import { type PreferenceDataset, recordLocation } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
 import { tokenizePreferenceBatch } from '../data/tokenize.js';
 import { ProgressBar } from '../cli/progress.js';
@@ -263,11 +263,11 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
           const lastMicro = micro === accumulation - 1;
           if (lastMicro) gradNorm = values[names.length + 1];
           if (!Number.isFinite(lossValue) || (lastMicro && !Number.isFinite(gradNorm))) {
-            const lines = index.indices.map((i) => dataset.records[i].line);
+            const where = index.indices.map((i) => recordLocation(dataset, dataset.records[i]));
             throw new Error(
               `trainPreference: step ${stepNo} (epoch ${cursor.epoch}, batch ${cursor.batchInEpoch}${accumulation > 1 ? `, micro-batch ${micro + 1} of ${accumulation}` : ''}): ` +
                 `${Number.isFinite(lossValue) ? `the gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; ` +
-                `the batch's records are ${dataset.path} lines ${lines.join(', ')}. The step was not applied` +
+                `the batch's records are ${where.join(', ')}. The step was not applied` +
                 (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
             );
           }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -107,6 +107,21 @@ test('relpo train --prompt-embedder uses a sentence embedder folder for rpo', (t
   const missing = relpo('train', '--device', 'cpu', '--steps', '1', '--out', out, '--prompt-embedder', join(dir, 'nowhere'));
   t.not(missing.status, 0);
   t.regex(missing.stderr, /nowhere/);
+});
+
+test('relpo train --data takes a dataset folder and its --split', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'relpo-cli-folder-'));
+  mkdirSync(join(root, 'data'));
+  const toy = readFileSync(fileURLToPath(new URL('../../../examples/toy-preferences.jsonl', import.meta.url)), 'utf8').trim().split('\n');
+  writeFileSync(join(root, 'data', 'train-00000-of-00002.jsonl'), toy.slice(0, 10).join('\n') + '\n');
+  writeFileSync(join(root, 'data', 'train-00001-of-00002.jsonl'), toy.slice(10, 20).join('\n') + '\n');
+  writeFileSync(join(root, 'data', 'test-00000-of-00001.jsonl'), toy.slice(20).join('\n') + '\n');
+  const run = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'run'), '--data', root);
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /\(split train\) \(20 pairs, format paired\)/);
+  const missing = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'run2'), '--data', root, '--split', 'validation');
+  t.is(missing.status, 1);
+  t.regex(missing.stderr, /no files of split 'validation'/);
 });
 
 test('relpo train --gradient-checkpointing takes the same steps', (t) => {

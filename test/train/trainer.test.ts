@@ -134,7 +134,7 @@ test('a NaN loss is an error naming the step and the record lines; the saved che
     trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset, loss: 'test_nan_at_step3', lr: 0.01, batchSize: 2, steps: 6, outDir: out, saveEvery: 1, shuffle: false }),
   );
   t.regex(err!.message, /step 3 \(epoch 0, batch 2\): loss is NaN/);
-  t.regex(err!.message, /prefs\.jsonl lines 5, 6/);
+  t.regex(err!.message, /records are \S*prefs\.jsonl:5, \S*prefs\.jsonl:6\. /);
   t.regex(err!.message, /last checkpoint \(step 2\)/);
   const state = JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')) as { step: number };
   t.is(state.step, 2);
