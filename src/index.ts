@@ -11,7 +11,7 @@ export { tidy, keep, noGrad, enableGrad, isGradEnabled } from './autograd/scope.
 export { checkpoint } from './autograd/checkpoint.js';
 export { backward } from './autograd/backward.js';
 export { gradcheck } from './autograd/gradcheck.js';
-export { manualSeed } from './autograd/random.js';
+export { manualSeed, nextDropoutSeed, getDropoutState, setDropoutState } from './autograd/random.js';
 export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, randn, rand, arange, type TensorOptions } from './autograd/create.js';
 export { registerKernel, listKernels } from './autograd/kernel.js';
 export type { KernelCost } from './kernels/cost.js';
@@ -29,6 +29,7 @@ export * from './kernels/optim/index.js';
 export * from './kernels/norm/index.js';
 export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';
+export * from './kernels/dropout/index.js';
 export * from './kernels/attention/index.js';
 export * from './io/index.js';
 export * from './nn/index.js';

@@ -7,16 +7,20 @@ import { recordNode } from './op.js';
 import { backward } from './backward.js';
 import { enableGrad, isGradEnabled, noGrad, tidy } from './scope.js';
 import { isFloat } from './dtype.js';
+import { getDropoutState, setDropoutState } from './random.js';
 
 /**
  * fn(...inputs) with its intermediate activations recomputed during backward instead of kept.
  * `params` are the trainable tensors fn reads besides its inputs (a layer's parameters): their
  * gradients are accumulated into .grad when backward reaches the block. fn must compute the same
- * thing when run again (no sampling inside); tensors it captures must stay alive until backward.
+ * thing when run again: dropout inside is replayed with the same seeds (the dropout stream's state is
+ * saved with the block), other sampling is not; tensors it captures must stay alive until backward.
  */
 export function checkpoint(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], params: Tensor[]): Tensor {
   const trainable = params.filter((p) => p.requiresGrad);
   if (!isGradEnabled() || !(inputs.some((x) => x.requiresGrad) || trainable.length > 0)) return fn(...inputs);
+  // The block's dropout seeds are replayed when it is recomputed (torch saves the RNG state too).
+  const seeds = getDropoutState();
   const out = tidy(() => noGrad(() => fn(...inputs)));
   recordNode('checkpoint', [...inputs, ...trainable], [out], (dys) => {
     const dy = dys[0];
@@ -30,7 +34,14 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], pa
         if (x.requiresGrad && isFloat(x.dtype)) leaf.requiresGrad = true;
         return leaf;
       });
-      const again = enableGrad(() => fn(...leaves));
+      const now = getDropoutState();
+      setDropoutState(seeds);
+      let again: Tensor;
+      try {
+        again = enableGrad(() => fn(...leaves));
+      } finally {
+        setDropoutState(now);
+      }
       if (!again.requiresGrad) return none();
       backward(again, dy);
       const dxs = leaves.map((l) => l.grad ?? null);

@@ -17,6 +17,7 @@ let uniform = mulberry32(DEFAULT_SEED);
 
 export function manualSeed(seed: number): void {
   uniform = mulberry32(seed >>> 0 || DEFAULT_SEED);
+  dropoutState = seed >>> 0 || DEFAULT_SEED;
 }
 
 /** Uniform in [0, 1) from the global stream. */
@@ -29,4 +30,27 @@ export function randomNormal(): number {
   let u = 0;
   while (u === 0) u = uniform();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+}
+
+// Dropout masks are functions of a 32-bit seed (kernels/dropout); each dropout call takes the next
+// seed of this stream. Its state is one number, so gradient checkpointing can replay a block's
+// seeds when it recomputes the block, and a trainer can set it from (run seed, step) so a resumed
+// run drops the same elements.
+let dropoutState = DEFAULT_SEED;
+
+/** The next dropout seed (a Weyl sequence through a 32-bit mix: distinct, well spread seeds). */
+export function nextDropoutSeed(): number {
+  dropoutState = (dropoutState + 0x9e3779b9) >>> 0;
+  let x = dropoutState;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+export function getDropoutState(): number {
+  return dropoutState;
+}
+
+export function setDropoutState(state: number): void {
+  dropoutState = state >>> 0;
 }

@@ -33,6 +33,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0 },
   { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
   { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
+  { name: 'lora-dropout', help: "dropout on the adapters' input while training (PEFT's lora_dropout; TRL's examples use 0.05)", default: 0 },
   { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   {
@@ -67,7 +68,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   if (flags['gradient-checkpointing']) policy.gradientCheckpointingEnable();
   const loraR = Number(flags['lora-r']);
   if (loraR > 0) {
-    const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed });
+    const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed, dropout: Number(flags['lora-dropout']) });
     process.stdout.write(`LoRA: rank ${loraR} on ${adapted.length} layers; the base model with adapters off is the reference\n`);
   }
   // The same starting weights, never stepped (with LoRA the base model itself serves).

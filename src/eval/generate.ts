@@ -85,6 +85,17 @@ export function pickToken(logits: ArrayLike<number>, o: GenerateOptions, uniform
  * the model's max_position_embeddings.
  */
 export async function generateIds(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
+  // Generation runs in evaluation mode (no dropout), whatever mode the model was left in.
+  const training = model.training;
+  model.eval();
+  try {
+    return await generateIdsInEvalMode(model, prompts, options);
+  } finally {
+    model.train(training);
+  }
+}
+
+async function generateIdsInEvalMode(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
   checkOptions(options);
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token (e.g. BOS)');
   // One stream per row, so a row's samples do not depend on the other rows or on the schedule.

@@ -1,6 +1,7 @@
 // src/models: LLaMA / Mistral and BERT (the sentence embedder) with Hugging Face names and numerics.
 import '../nn/index.js';
 import '../kernels/activation/index.js';
+import '../kernels/dropout/index.js';
 import '../kernels/attention/index.js';
 import '../kernels/rope/index.js';
 export { LlamaForCausalLM, LlamaCache, LayerCache, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';

@@ -16,7 +16,7 @@ const PREFIX = 'base_model.model.';
 export async function saveLoraAdapter(model: Module, dir: string, baseModel = ''): Promise<void> {
   const layers = loraLayers(model);
   if (layers.length === 0) throw new Error('saveLoraAdapter: the model has no LoRA layers (applyLora first)');
-  const { r, alpha } = layers[0][1];
+  const { r, alpha, dropout } = layers[0][1];
   const tensors = new Map<string, Tensor>();
   for (const [path, l] of layers) {
     tensors.set(`${PREFIX}${path}.lora_A.weight`, l.lora_A.weight);
@@ -25,7 +25,7 @@ export async function saveLoraAdapter(model: Module, dir: string, baseModel = ''
   await mkdir(dir, { recursive: true });
   await saveSafetensors(join(dir, 'adapter_model.safetensors'), tensors);
   const config = {
-    peft_type: 'LORA', task_type: 'CAUSAL_LM', base_model_name_or_path: baseModel, r, lora_alpha: alpha, lora_dropout: 0.0, bias: 'none',
+    peft_type: 'LORA', task_type: 'CAUSAL_LM', base_model_name_or_path: baseModel, r, lora_alpha: alpha, lora_dropout: dropout, bias: 'none',
     fan_in_fan_out: false, inference_mode: true, target_modules: [...new Set(layers.map(([p]) => p.split('.').at(-1)!))].sort(),
   };
   await writeFile(join(dir, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -44,7 +44,7 @@ export async function loadLoraAdapter(model: Module, dir: string): Promise<void>
   if (config.use_dora || config.use_rslora) throw new Error(`${configPath}: DoRA and rsLoRA adapters are not supported`);
   const targets = config.target_modules;
   if (!Array.isArray(targets)) throw new Error(`${configPath}: target_modules must be a list of layer names (got ${JSON.stringify(targets)})`);
-  applyLora(model, { r: Number(config.r), alpha: Number(config.lora_alpha), targetModules: targets.map(String) });
+  applyLora(model, { r: Number(config.r), alpha: Number(config.lora_alpha), targetModules: targets.map(String), dropout: Number(config.lora_dropout ?? 0) });
   await loadLoraWeights(model, dir);
 }
 

@@ -1,4 +1,5 @@
-// LoRA (Hu et al., 2021) as PEFT implements it for Linear layers: y = base(x) + (x·Aᵀ)·Bᵀ · α/r,
+// LoRA (Hu et al., 2021) as PEFT implements it for Linear layers: y = base(x) + (drop(x)·Aᵀ)·Bᵀ · α/r
+// (drop: lora_dropout on the adapter's input, in training mode only),
 // with A [r, in] drawn as kaiming_uniform(a = √5) (uniform in ±1/√in) and B [out, r] zero, so an
 // adapted model starts equal to its base. applyLora wraps the chosen Linear layers and freezes every
 // other parameter; parameter names follow PEFT's layer tree (q_proj.base_layer.weight,
@@ -7,7 +8,8 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import { allocArray } from '../autograd/dtype.js';
-import { mulberry32 } from '../autograd/random.js';
+import { mulberry32, nextDropoutSeed } from '../autograd/random.js';
+import { dropout } from '../kernels/dropout/op.js';
 import { noGrad } from '../autograd/scope.js';
 import { add, mul } from '../kernels/elementwise/op.js';
 import { matmul } from '../kernels/matmul/op.js';
@@ -23,6 +25,11 @@ export interface LoraOptions {
   targetModules?: string[];
   /** Seed of A's initialisation (default 0). */
   seed?: number;
+  /**
+   * PEFT's lora_dropout: dropout on the adapter path's input, in training mode (default 0; TRL's
+   * examples use 0.05). Masks come from the global dropout stream (nextDropoutSeed).
+   */
+  dropout?: number;
 }
 
 export class LoRALinear extends Module {
@@ -33,9 +40,13 @@ export class LoRALinear extends Module {
   readonly alpha: number;
   /** Off: the layer is its base (a reference model without a second copy of the weights). */
   enabled = true;
+  /** Dropout probability on the adapter path's input (training mode only). */
+  readonly dropout: number;
 
-  constructor(base: Linear, r: number, alpha: number, seed: number) {
+  constructor(base: Linear, r: number, alpha: number, seed: number, dropoutP = 0) {
     super();
+    if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${dropoutP}`);
+    this.dropout = dropoutP;
     const dtype = base.weight.dtype as 'float32' | 'float64';
     const opts = { device: base.weight.device, dtype };
     this.base_layer = this.registerModule('base_layer', base);
@@ -73,7 +84,8 @@ export class LoRALinear extends Module {
   forward(x: Tensor): Tensor {
     const y = this.base_layer.forward(x);
     if (!this.enabled) return y;
-    return add(y, mul(this.lora_B.forward(this.lora_A.forward(x)), this.scaling));
+    const input = this.training && this.dropout > 0 ? dropout(x, this.dropout, nextDropoutSeed()) : x;
+    return add(y, mul(this.lora_B.forward(this.lora_A.forward(input)), this.scaling));
   }
 }
 
@@ -99,7 +111,7 @@ export function applyLora(model: Module, options: LoraOptions = {}): string[] {
   for (const [path, m] of model.namedModules()) {
     for (const [name, child] of m.namedChildren()) {
       if (!(child instanceof Linear) || !targets.includes(name)) continue;
-      m.replaceModule(name, new LoRALinear(child, r, alpha, (options.seed ?? 0) * 1000003 + adapted.length));
+      m.replaceModule(name, new LoRALinear(child, r, alpha, (options.seed ?? 0) * 1000003 + adapted.length, options.dropout ?? 0));
       adapted.push(path ? `${path}.${name}` : name);
     }
   }

