@@ -7,6 +7,7 @@ import { TRAIN_FLAGS, runTrain } from './train.js';
 import { GENERATE_FLAGS, runGenerate } from './generate.js';
 import { EVAL_FLAGS, runEval } from './eval.js';
 import { JUDGE_FLAGS, runJudge } from './judge.js';
+import { MERGE_FLAGS, runMerge } from './merge.js';
 
 interface Command {
   about: string;
@@ -34,6 +35,11 @@ const COMMANDS: Record<string, Command> = {
     about: "Win rate of completions (relpo generate --data) against the dataset's preferred answers or another model's, by a judge model behind an OpenAI-compatible API (the paper's prompts).",
     flags: JUDGE_FLAGS,
     run: runJudge,
+  },
+  merge: {
+    about: 'Fold a LoRA adapter into its base model and save an ordinary checkpoint (PEFT merge_and_unload).',
+    flags: MERGE_FLAGS,
+    run: runMerge,
   },
   demo: {
     about: 'Train a toy policy with a preference loss on the chosen device and check its gradients against the float64 CPU reference.',

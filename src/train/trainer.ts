@@ -215,7 +215,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   let batches = plan(state.epoch);
 
   const save = async () => {
-    await saveTrainingCheckpoint(outDir!, policy, optimizer, state);
+    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path);
     savedAt = state.step;
   };
 

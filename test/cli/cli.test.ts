@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +11,7 @@ const relpo = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args]
 test('relpo --help lists the commands; every command has --help', (t) => {
   const top = relpo('--help');
   t.is(top.status, 0);
-  for (const cmd of ['train', 'eval', 'generate', 'judge', 'demo', 'devices', 'losses']) {
+  for (const cmd of ['train', 'eval', 'generate', 'judge', 'merge', 'demo', 'devices', 'losses']) {
     t.regex(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
     const help = relpo(cmd, '--help');
     t.is(help.status, 0, cmd);
@@ -62,6 +62,8 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   t.regex(resumed.stdout, /steps 3–3:/);
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
   t.deepEqual(steps, [1, 2, 3]);
+  // The checkpoint carries the tokenizer it was trained with (as save_pretrained), so it loads alone.
+  t.true(existsSync(join(out, 'checkpoint', 'tokenizer.json')) && existsSync(join(out, 'checkpoint', 'tokenizer_config.json')));
   // relpo generate continues a prompt with the checkpoint train wrote.
   const gen = relpo('generate', '--device', 'cpu', '--model', join(out, 'checkpoint'), '--prompt', 'The sky is', '--max-new-tokens', '3');
   t.is(gen.status, 0, gen.stderr);
@@ -122,6 +124,27 @@ test('relpo train --data takes a dataset folder and its --split', (t) => {
   const missing = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'run2'), '--data', root, '--split', 'validation');
   t.is(missing.status, 1);
   t.regex(missing.stderr, /no files of split 'validation'/);
+});
+
+test('relpo merge folds a trained adapter into its base: the merged checkpoint generates as base + adapter', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'relpo-cli-merge-'));
+  const base = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'base'));
+  t.is(base.status, 0, base.stderr);
+  const baseDir = join(root, 'base', 'checkpoint');
+  const lora = relpo('train', '--device', 'cpu', '--steps', '3', '--lr', '0.05', '--out', join(root, 'lora'), '--model', baseDir, '--lora-r', '4', '--lora-targets', 'q_proj,v_proj,down_proj');
+  t.is(lora.status, 0, lora.stderr);
+  const merged = join(root, 'merged');
+  const merge = relpo('merge', '--device', 'cpu', '--model', baseDir, '--adapter', join(root, 'lora', 'checkpoint'), '--out', merged);
+  t.is(merge.status, 0, merge.stderr);
+  t.regex(merge.stdout, /merged 6 LoRA layers/);
+  const gen = (...args: string[]) => relpo('generate', '--device', 'cpu', '--prompt', 'The sky is', '--max-new-tokens', '8', ...args);
+  const viaAdapter = gen('--model', baseDir, '--adapter', join(root, 'lora', 'checkpoint'));
+  const viaMerged = gen('--model', merged);
+  t.is(viaMerged.status, 0, viaMerged.stderr);
+  t.is(viaMerged.stdout, viaAdapter.stdout);
+  const missing = relpo('merge', '--model', baseDir, '--adapter', join(root, 'nowhere'));
+  t.is(missing.status, 1);
+  t.regex(missing.stderr, /no adapter at .*nowhere/);
 });
 
 test('relpo train --gradient-checkpointing takes the same steps', (t) => {

@@ -6,7 +6,7 @@ import { buildBatch, devices, evaluate, golden } from './helpers.js';
 
 const cpu = r.cpuDevice();
 const BUILTIN = ['rpo', 'rpo_simpo', 'dpo', 'ipo', 'hinge', 'robust', 'bco_pair', 'sppo_hard', 'nca_pair', 'apo_zero', 'apo_down',
-  'exo_pair', 'discopop', 'aot', 'aot_unpaired', 'sigmoid_norm', 'simpo', 'cpo', 'kto', 'sft'];
+  'exo_pair', 'discopop', 'aot', 'aot_unpaired', 'sigmoid_norm', 'simpo', 'cpo', 'orpo', 'kto', 'sft'];
 
 /** A minimal valid plugin, to break one field at a time. */
 function plugin(over: Record<string, unknown> = {}): r.PreferenceLoss {
@@ -116,7 +116,7 @@ test('rpo refuses diagonal weights on unpaired data, and rejects what a config n
   const P = buildBatch(golden.batches.P, cpu, 'float64').batch;
   delete P.rejected.promptEmbeddings;
   t.notThrows(() => r.tidy(() => rpo.compute(P)));
-  t.throws(() => rpo.compute(buildBatch(U, cpu, 'float64', { ref: true }).batch), { message: /loss 'rpo' needs reference log-probs.*Losses that need no reference: .*rpo_simpo.*simpo, cpo, sft/ });
+  t.throws(() => rpo.compute(buildBatch(U, cpu, 'float64', { ref: true }).batch), { message: /loss 'rpo' needs reference log-probs.*Losses that need no reference: .*rpo_simpo.*simpo, cpo, orpo, sft/ });
   t.deepEqual(r.lossNeeds(rpo, rpo.resolveConfig({ weighting: 'uniform' })).promptEmbeddings, false);
   t.deepEqual(r.lossNeeds(rpo, rpo.resolveConfig()).promptEmbeddings, true);
 });

@@ -211,6 +211,18 @@ def compute(name, batch, cfg):
         loss = -F.logsigmoid(beta * (pc - pr)).mean() + cfg["alpha"] * nll
         metrics = reward_metrics(paired, beta * pc, beta * pr, pc, pr)
         metrics["nll_loss"] = nll.item()
+    elif name == "orpo":
+        # TRL's ORPOTrainer.odds_ratio_loss on average log-probs; its NLL is the cross-entropy over
+        # every chosen token of the batch.
+        ac, ar = pc / nc, pr / nr
+        log_odds = (ac - ar) - (torch.log1p(-torch.exp(ac)) - torch.log1p(-torch.exp(ar)))
+        ratio = F.logsigmoid(log_odds)
+        nll = -pc.sum() / nc.sum()
+        loss = nll - beta * ratio.mean()
+        metrics = reward_metrics(paired, beta * ac, beta * ar, pc, pr)
+        metrics["nll_loss"] = nll.item()
+        metrics["log_odds_ratio"] = ratio.mean().item()
+        metrics["log_odds_chosen"] = log_odds.mean().item()
     elif name == "kto":
         kp, kr = torch.tensor(batch["kl"]["policyLogps"]), torch.tensor(batch["kl"]["refLogps"])
         kl = (kp - kr).mean().clamp(min=0).detach()
@@ -249,6 +261,7 @@ DEFAULTS = {
     "sigmoid_norm": {"beta": 0.1},
     "simpo": {"beta": 2.0, "gammaBetaRatio": 0.25, "labelSmoothing": 0.0},
     "cpo": {"beta": 0.1, "alpha": 1.0},
+    "orpo": {"beta": 0.1},
     "kto": {"beta": 0.1, "desirableWeight": 1.0, "undesirableWeight": 1.0},
     "sft": {},
 }
@@ -280,6 +293,7 @@ CASES = [
     ("sigmoid_norm", "P", {}), ("sigmoid_norm", "P1", {}), ("sigmoid_norm", "P", {"beta": 2.0}),
     ("simpo", "P", {}), ("simpo", "P1", {}), ("simpo", "P", {"labelSmoothing": 0.1, "gammaBetaRatio": 0.5}),
     ("cpo", "P", {}), ("cpo", "P1", {}), ("cpo", "P", {"alpha": 0.5, "beta": 0.5}),
+    ("orpo", "P", {}), ("orpo", "P1", {}), ("orpo", "P", {"beta": 0.5}),
     ("kto", "U", {}), ("kto", "U1", {}), ("kto", "U11", {}), ("kto", "P", {}), ("kto", "UKL0", {}),
     ("kto", "U", {"desirableWeight": 1.33, "undesirableWeight": 0.7, "beta": 0.5}),
     ("sft", "P", {}), ("sft", "U", {}), ("sft", "P1", {}),
