@@ -34,6 +34,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
   { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
   { name: 'lora-dropout', help: "dropout on the adapters' input while training (PEFT's lora_dropout; TRL's examples use 0.05)", default: 0 },
+  { name: 'precompute-ref-log-probs', help: 'run the reference over every record once before training and cache its log-probs (TRL precompute_ref_log_probs; not for kto)', default: false },
   { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   {
@@ -82,6 +83,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   try {
     const result = await r.trainPreference({
       policy, ...(reference ? { reference } : {}), tokenizer, dataset,
+      precomputeRefLogps: Boolean(flags['precompute-ref-log-probs']),
       loss: String(flags.loss),
       optimizer: String(flags.optimizer) as 'adamw' | 'rmsprop',
       lr: Number(flags.lr),

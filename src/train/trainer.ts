@@ -10,6 +10,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
+import { ReferenceLogpsCache } from './reference-cache.js';
 import { mix32 } from '../kernels/dropout/contract.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
@@ -61,6 +62,12 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   steps?: number;
   /** Passes over the data, when steps is not given (default 1). */
   epochs?: number;
+  /**
+   * Run the reference over every record once before training and read its log-probs from a cache
+   * in the steps (TRL's precompute_ref_log_probs): no reference forward per step. Not for losses
+   * with KL pairs (KTO). Default false.
+   */
+  precomputeRefLogps?: boolean;
   /** Shuffle seed (default 0): each epoch's order is fixed by (seed, epoch). */
   seed?: number;
   /** Shuffle the data (default true). */
@@ -121,6 +128,8 @@ export interface TrainPreferenceResult {
   evalHistory: EvalMetrics[];
   /** Where the final checkpoint was written, if anywhere. */
   checkpoint?: string;
+  /** With precomputeRefLogps: rows cached, and rows read from / missed in the cache by the steps. */
+  referenceCache?: { rows: number; hits: number; misses: number };
 }
 
 export async function trainPreference(opts: TrainPreferenceOptions): Promise<TrainPreferenceResult> {
@@ -130,11 +139,17 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   const loss = getLoss(opts.loss);
   const config = loss.resolveConfig(opts.lossConfig);
   const needs = lossNeeds(loss.plugin, config);
-  const referenceLogps = referenceOf(policy, reference);
+  const liveReference = referenceOf(policy, reference);
+  // With precomputeRefLogps the steps read the reference's log-probs from a cache filled below.
+  const refCache = opts.precomputeRefLogps && liveReference ? new ReferenceLogpsCache(liveReference) : undefined;
+  const referenceLogps = refCache ? refCache.logps : liveReference;
   if (needs.reference && !referenceLogps) {
     throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedLlama of the starting checkpoint), or train LoRA adapters (applyLora) so the base model serves as the reference`);
   }
   if (needs.klEstimate && !referenceLogps) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate under a reference model; pass reference`);
+  if (opts.precomputeRefLogps && needs.klEstimate) {
+    throw new Error(`trainPreference: precomputeRefLogps does not cover loss '${loss.name}': its KL pairs change with every batch's composition, so the reference must run each step`);
+  }
   if (reference === policy) throw new Error('trainPreference: reference must be a separate, frozen model, not the policy itself');
   if (!loss.data[dataset.paired ? 'paired' : 'unpaired']) {
     throw new Error(`trainPreference: loss '${loss.name}' does not take ${dataset.paired ? 'paired' : 'unpaired'} data (${dataset.path})`);
@@ -209,6 +224,20 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
     opts.onEval?.(m);
   };
+  if (refCache && needs.reference) {
+    // One pass of the reference over the training records (and the eval records), before step 1.
+    const tokenize = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
+    const sets = evalData ? [dataset, evalData] : [dataset];
+    const preBatch = opts.evalBatchSize ?? batchSize;
+    const total = sets.reduce((n, d) => n + planPreferenceBatches(d, { batchSize: preBatch, shuffle: false }).length, 0);
+    const pre = opts.progress ? new ProgressBar(total, 'reference log-probs') : undefined;
+    let before = 0;
+    for (const data of sets) {
+      let last = 0;
+      await refCache.fill(tokenizer, data, preBatch, tokenize, (done) => pre?.update(before + (last = done)));
+      before += last;
+    }
+  }
   const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
   const history: StepMetrics[] = [];
   let savedAt = opts.resume ? state.step : -1;
@@ -307,5 +336,8 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   } finally {
     optimizer.dispose();
   }
-  return { steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}) };
+  return {
+    steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}),
+    ...(refCache ? { referenceCache: { rows: refCache.size, hits: refCache.hits, misses: refCache.misses } } : {}),
+  };
 }

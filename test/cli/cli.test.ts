@@ -147,15 +147,16 @@ test('relpo merge folds a trained adapter into its base: the merged checkpoint g
   t.regex(missing.stderr, /no adapter at .*nowhere/);
 });
 
-test('relpo train --gradient-checkpointing takes the same steps', (t) => {
+test('relpo train --gradient-checkpointing and --precompute-ref-log-probs take the same steps', (t) => {
   const metrics = (extra: string[]) => {
     const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-ckpt-')), 'run');
     const run = relpo('train', '--device', 'cpu', '--steps', '3', '--out', out, ...extra);
     t.is(run.status, 0, run.stderr);
     return readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; grad_norm: number });
   };
-  const plain = metrics([]), ck = metrics(['--gradient-checkpointing']);
+  const plain = metrics([]), ck = metrics(['--gradient-checkpointing']), pre = metrics(['--precompute-ref-log-probs']);
   t.is(ck.length, 3);
+  t.deepEqual(pre.map((m) => m.loss), plain.map((m) => m.loss), '--precompute-ref-log-probs: the same losses');
   for (const [i, m] of plain.entries()) {
     t.true(Math.abs(ck[i].loss - m.loss) <= 1e-6 * Math.abs(m.loss), `step ${i + 1} loss ${ck[i].loss} vs ${m.loss}`);
     t.true(Math.abs(ck[i].grad_norm - m.grad_norm) <= 1e-5 * m.grad_norm, `step ${i + 1} grad_norm ${ck[i].grad_norm} vs ${m.grad_norm}`);

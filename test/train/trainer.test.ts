@@ -357,3 +357,43 @@ test('conversational data trains through the tokenizer\'s chat template (dpo pai
     reference.dispose();
   }
 });
+
+test('precomputeRefLogps: the same steps with the reference run once up front, never in a step; LoRA base too; not for KTO', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const { train, eval: held } = splitTrainEval(dataset, 0.34, 0);
+  const run = async (precompute: boolean, lora: boolean) => {
+    const policy = tiny();
+    const reference = lora ? undefined : tiny();
+    if (lora) r.applyLora(policy, { r: 2, seed: 3 });
+    // Count the reference's forwards (the LoRA base runs through the policy with adapters off).
+    let calls = 0;
+    const counted = reference ?? policy;
+    const forward = counted.forward.bind(counted);
+    counted.forward = (ids, o) => {
+      if (!r.isGradEnabled()) calls++;
+      return forward(ids, o);
+    };
+    const callsAt: number[] = [];
+    const res = await trainPreference({
+      policy, ...(reference ? { reference } : {}), tokenizer: await tokenizer(), dataset: train, evalDataset: held, loss: 'dpo', lr: 0.05,
+      batchSize: 2, steps: 5, seed: 4, precomputeRefLogps: precompute, log: () => void callsAt.push(calls),
+    });
+    policy.dispose();
+    reference?.dispose();
+    return { res, callsAt };
+  };
+  for (const lora of [false, true]) {
+    const [plain, pre] = [await run(false, lora), await run(true, lora)];
+    t.deepEqual(pre.res.history.map((m) => m.loss), plain.res.history.map((m) => m.loss), `lora ${lora}: the same losses`);
+    t.deepEqual(pre.res.evalHistory.map((m) => m.eval_loss ?? m['eval_rewards/margins']), plain.res.evalHistory.map((m) => m.eval_loss ?? m['eval_rewards/margins']));
+    // Up front: 2 train batches and 1 eval batch of 2 pairs, each side once (the steps cross an epoch).
+    t.deepEqual(pre.callsAt, new Array(5).fill(6), `lora ${lora}: no reference forward in any step`);
+    t.true(plain.callsAt[4] > plain.callsAt[0], 'without it the reference runs every step');
+    t.like(pre.res.referenceCache, { rows: 12, misses: 0 });
+    t.true(pre.res.referenceCache!.hits >= 5 * 4, 'every step read its rows from the cache');
+  }
+  const policy = tiny(), reference = tiny();
+  await t.throwsAsync(trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset, loss: 'kto', lr: 0.05, batchSize: 2, steps: 1, precomputeRefLogps: true }), { message: /precomputeRefLogps does not cover loss 'kto'/ });
+  policy.dispose();
+  reference.dispose();
+});
