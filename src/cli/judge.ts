@@ -15,6 +15,8 @@ export const JUDGE_FLAGS: FlagSpec[] = [
   { name: 'baseline', help: "another completions file to compare against (empty: each line's reference, the dataset's preferred answer)", default: '' },
   { name: 'judge-url', help: 'base URL of an OpenAI-compatible API (e.g. https://api.openai.com/v1, http://localhost:8000/v1)', default: '' },
   { name: 'judge-model', help: 'the judge model (the paper: gpt-4-0613)', default: '' },
+  { name: 'judge-local', help: 'instead of an API: a local chat checkpoint folder (LLaMA/Mistral with its tokenizer) that relpo runs as the judge, greedily', default: '' },
+  { name: 'device', help: 'with --judge-local: webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
   { name: 'template', help: 'dialogue or summarization (the paper\'s two prompts)', default: 'dialogue' },
   { name: 'out', help: 'verdicts JSONL (appended to; comparisons already in it are skipped); the summary goes to <out>.summary.json', default: 'runs/relpo-judge/verdicts.jsonl' },
   { name: 'seed', help: 'seeds which response each comparison shows first', default: 0 },
@@ -24,8 +26,8 @@ export const JUDGE_FLAGS: FlagSpec[] = [
 type Line = r.CompletionRecord;
 
 export async function runJudge(flags: Flags): Promise<void> {
-  const url = String(flags['judge-url']), model = String(flags['judge-model']);
-  if (!url || !model) throw new Error('relpo judge: --judge-url and --judge-model are required (an OpenAI-compatible chat endpoint; the key comes from RELPO_JUDGE_API_KEY or OPENAI_API_KEY)');
+  const url = String(flags['judge-url']), model = String(flags['judge-model']), local = String(flags['judge-local']);
+  if (!local && (!url || !model)) throw new Error('relpo judge: --judge-url and --judge-model are required (an OpenAI-compatible chat endpoint; the key comes from RELPO_JUDGE_API_KEY or OPENAI_API_KEY), or --judge-local with a chat checkpoint folder');
   const name = String(flags.template);
   if (!(name in r.JUDGE_TEMPLATES)) throw new Error(`relpo judge: --template must be one of ${Object.keys(r.JUDGE_TEMPLATES).join(', ')}, got '${name}'`);
   const file = String(flags.completions);
@@ -44,7 +46,7 @@ export async function runJudge(flags: Flags): Promise<void> {
   }
   if (skipped.length) process.stderr.write(`relpo judge: ${skipped.length} prompt(s) have nothing to compare against (${against ? `not in ${String(flags.baseline)}` : 'no preferred answer in the dataset'}): ids ${skipped.slice(0, 10).join(', ')}${skipped.length > 10 ? ', …' : ''}\n`);
 
-  const judge = r.openAIChatJudge({ url, model, apiKey: process.env.RELPO_JUDGE_API_KEY ?? process.env.OPENAI_API_KEY });
+  const judge = local ? await localJudgeFrom(local, flags) : r.openAIChatJudge({ url, model, apiKey: process.env.RELPO_JUDGE_API_KEY ?? process.env.OPENAI_API_KEY });
   const out = String(flags.out);
   const previous = readJsonlLines<r.JudgedComparison & { template?: string }>(out);
   for (const p of previous) {
@@ -73,5 +75,17 @@ export async function runJudge(flags: Flags): Promise<void> {
   const summary = { completions: file, baseline: flags.baseline || 'dataset references', judge: judge.name, template: name, ...w };
   writeFileSync(`${out}.summary.json`, JSON.stringify(summary, null, 2) + '\n');
   const pct = (x: number) => (100 * x).toFixed(1);
+  if (w.judged === 0) {
+    process.stdout.write(`no readable verdict: all ${w.unparsed} replies were unreadable (see ${out}); is the judge a chat model that follows instructions?\n`);
+    return;
+  }
   process.stdout.write(`win rate ${pct(w.rate)}% (95% CI ${pct(w.low)}-${pct(w.high)}%): ${w.wins} wins, ${w.losses} losses, ${w.ties} ties over ${w.judged} judged${w.unparsed ? `; ${w.unparsed} replies unreadable (see ${out})` : ''}\n`);
+}
+
+/** A local checkpoint (with its own tokenizer.json) loaded as the judge. */
+async function localJudgeFrom(dir: string, flags: Flags): Promise<r.Judge> {
+  const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
+  const tokenizer = await r.loadTokenizer(dir);
+  const model = await r.loadPretrainedLlama(dir, { device });
+  return r.localJudge(model, tokenizer, { name: `local ${dir}` });
 }

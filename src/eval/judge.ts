@@ -1,8 +1,11 @@
 // Pairwise judging for win rates, as the RPO paper evaluates (Appendix G): a judge model is shown a
 // conversation and two responses in random order and names the better one. The judge is anything
 // that answers a prompt with text; `openAIChatJudge` talks to any OpenAI-compatible chat endpoint
-// (OpenAI, vLLM, llama.cpp's server, ...), temperature 0.
+// (OpenAI, vLLM, llama.cpp's server, ...), temperature 0; `localJudge` runs a local chat checkpoint.
 import type { Verdict } from './win-rate.js';
+import type { LlamaForCausalLM } from '../models/llama.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import { generateText } from './generate.js';
 import { judgePrompt } from './judge-prompts.js';
 
 export interface Judge {
@@ -141,4 +144,27 @@ export async function judgeComparisons(items: Comparison[], judge: Judge, o: Jud
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 4, items.length)) }, worker));
   return out;
+}
+
+export interface LocalJudgeOptions {
+  /** Tokens the judge may answer with (default 8: the answer is a digit or two words). */
+  maxNewTokens?: number;
+  /** Says which model this is, in the verdicts (default 'local model'). */
+  name?: string;
+}
+
+/**
+ * A judge that is a local chat model run by relpo (e.g. an instruct LLaMA/Mistral checkpoint):
+ * the prompt as one user turn through the tokenizer's chat template (plain text when it has none),
+ * answered greedily. Offline and deterministic, for when no judge API is at hand.
+ */
+export function localJudge(model: LlamaForCausalLM, tokenizer: TextTokenizer, o: LocalJudgeOptions = {}): Judge {
+  return {
+    name: o.name ?? 'local model',
+    async ask(prompt: string): Promise<string> {
+      const text = tokenizer.chatTemplate ? tokenizer.chatTemplate.render([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) : prompt;
+      const [reply] = await generateText(model, tokenizer, [text], { maxNewTokens: o.maxNewTokens ?? 8 });
+      return reply;
+    },
+  };
 }

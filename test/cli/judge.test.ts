@@ -76,6 +76,14 @@ test('relpo generate --data completes the prompts (resumably) and relpo judge tu
   t.regex(other.stderr, /holds verdicts of always-one @ .* this run asks another @ .*: pass another --out/);
   server.close();
 
+  // A local checkpoint as the judge (this tiny random one answers gibberish: unreadable verdicts,
+  // said plainly, nothing thrown).
+  const localOut = join(dir, 'local-verdicts.jsonl');
+  const local = await relpo('judge', '--completions', comps, '--judge-local', model, '--device', 'cpu', '--out', localOut);
+  t.is(local.status, 0, local.stderr);
+  t.regex(local.stdout, /win rate .* over \d+ judged|no readable verdict: all 5 replies were unreadable/);
+  t.is(readFileSync(localOut, 'utf8').trim().split('\n').length, 5);
+
   // A line cut short (a run killed mid-write) is an error naming the file and line.
   appendFileSync(comps, '{"id": 5, "prompt": "Wh');
   const cut = await gen('6');

