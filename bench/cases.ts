@@ -14,6 +14,7 @@ import { attentionCost } from '../src/kernels/attention/contract.js';
 import type { Tf } from './peer.js';
 import { randintHost } from './harness.js';
 import { loraStepCase } from './step-lora-case.js';
+import { dpoStep } from './dpo-step.js';
 
 export interface InputSpec {
   shape: number[];
@@ -300,16 +301,9 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     variants: [{
       name: 'dpo: policy fwd+bwd, reference fwd, AdamW',
       prepare: ([ids]) => void model(ids.device),
-      run: ([ids, targets, mask]) => {
-        const { policy, reference, opt } = model(ids.device);
-        const lp = r.sequenceLogprobs(policy.forward(ids), targets, mask);
-        const ref = r.tidy(() => r.noGrad(() => r.sequenceLogprobs(reference.forward(ids), targets, mask)));
-        const margin = r.sub(r.sub(r.narrow(lp, 0, 0, pairs), r.narrow(lp, 0, pairs, pairs)), r.sub(r.narrow(ref, 0, 0, pairs), r.narrow(ref, 0, pairs, pairs)));
-        const loss = r.neg(r.mean(r.logSigmoid(r.mul(margin, 0.1))));
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        return loss;
+      run: (x) => {
+        const { policy, reference, opt } = model(x[0].device);
+        return dpoStep(policy, (ids) => reference.forward(ids), opt, pairs, x);
       },
     }],
     cost: { flops: stepFlops, bytes: 0 },

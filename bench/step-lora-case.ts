@@ -11,6 +11,7 @@
 import * as r from '../src/index.js';
 import type { BenchCase } from './cases.js';
 import { randintHost } from './harness.js';
+import { dpoStep } from './dpo-step.js';
 
 const LINEAR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
@@ -60,17 +61,10 @@ export function loraStepCase(small: boolean): BenchCase {
     variants: [false, true].map((checkpointing) => ({
       name: `dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters${checkpointing ? ', gradient checkpointing' : ''}`,
       prepare: ([ids]: r.Tensor[]) => void build(ids.device),
-      run: ([ids, targets, mask]: r.Tensor[]) => {
-        const { model, opt } = build(ids.device);
+      run: (x: r.Tensor[]) => {
+        const { model, opt } = build(x[0].device);
         model.gradientCheckpointingEnable(checkpointing);
-        const lp = r.sequenceLogprobs(model.forward(ids), targets, mask);
-        const ref = r.tidy(() => r.noGrad(() => r.withAdaptersDisabled(model, () => r.sequenceLogprobs(model.forward(ids), targets, mask))));
-        const margin = r.sub(r.sub(r.narrow(lp, 0, 0, pairs), r.narrow(lp, 0, pairs, pairs)), r.sub(r.narrow(ref, 0, 0, pairs), r.narrow(ref, 0, pairs, pairs)));
-        const loss = r.neg(r.mean(r.logSigmoid(r.mul(margin, 0.1))));
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        return loss;
+        return dpoStep(model, (ids) => r.withAdaptersDisabled(model, () => model.forward(ids)), opt, pairs, x);
       },
     })),
     cost: { flops, bytes: 0 },
