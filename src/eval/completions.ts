@@ -19,7 +19,7 @@ export interface CompletionRecord {
 export interface DatasetCompletionOptions extends Omit<GenerateOptions, 'stopIds'> {
   /** The first `limit` distinct prompts (default: all; the paper judges 256). */
   limit?: number;
-  /** Prompts generated together (default 8). */
+  /** Prompts per onBatch call, the unit a resumed run saves (default 8); each prompt is generated alone, with the key/value cache. */
   batchSize?: number;
   /** Prompt tokens kept at most, the last ones (default 256, the paper's). */
   maxPromptLength?: number;
