@@ -1,9 +1,10 @@
 // `relpo merge`: fold a LoRA adapter into its base model and save an ordinary checkpoint (PEFT's
 // merge_and_unload, then save_pretrained), with the base's tokenizer files beside it.
-import { copyFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
+import { copyTokenizerFiles } from '../io/tokenizer.js';
 
 export const MERGE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'the base checkpoint folder (LLaMA/Mistral)', default: '' },
@@ -11,8 +12,6 @@ export const MERGE_FLAGS: FlagSpec[] = [
   { name: 'out', help: 'where the merged checkpoint goes', default: 'runs/relpo-merge' },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
 ];
-
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json'];
 
 export async function runMerge(flags: Flags): Promise<void> {
   const modelDir = String(flags.model), adapterDir = String(flags.adapter), out = String(flags.out);
@@ -25,8 +24,7 @@ export async function runMerge(flags: Flags): Promise<void> {
     const layers = r.loraLayers(model).length;
     r.mergeLora(model);
     await r.savePretrainedLlama(model, out);
-    const copied = TOKENIZER_FILES.filter((f) => existsSync(join(modelDir, f)));
-    for (const f of copied) copyFileSync(join(modelDir, f), join(out, f));
+    const copied = copyTokenizerFiles(modelDir, out, ['generation_config.json']);
     process.stdout.write(`merged ${layers} LoRA layers of ${adapterDir} into ${modelDir} → ${out}${copied.length ? ` (with ${copied.join(', ')})` : ''}\n`);
   } finally {
     model.dispose();

@@ -142,7 +142,20 @@ const FIELDS: Record<Family, string[]> = {
   unpaired: ['prompt', 'completion', 'label'],
 };
 
-export const textKey = (t: PreferenceText): string =>
+/** Distinct prompts in first-seen order; idOf gives a prompt's id, adding it when new. */
+export function promptTable(): { prompts: PreferenceText[]; idOf: (p: PreferenceText) => number } {
+  const prompts: PreferenceText[] = [];
+  const index = new Map<string, number>();
+  const idOf = (p: PreferenceText): number => {
+    const key = textKey(p);
+    let id = index.get(key);
+    if (id === undefined) index.set(key, (id = prompts.push(p) - 1));
+    return id;
+  };
+  return { prompts, idOf };
+}
+
+const textKey = (t: PreferenceText): string =>
   typeof t === 'string' ? `s${t}` : `m${JSON.stringify(t.map((m) => [m.role, m.content]))}`;
 const sameText = (a: PreferenceText, b: PreferenceText): boolean => textKey(a) === textKey(b);
 
@@ -214,19 +227,8 @@ export function recordReader(path: string, options: ReadPreferenceOptions) {
   const paired: PairedRecord[] = [];
   const unpaired: UnpairedRecord[] = [];
   const promptIds: number[] = [];
-  const prompts: PreferenceText[] = [];
-  const promptIndex = new Map<string, number>();
+  const { prompts, idOf } = promptTable();
   const warnings: string[] = [];
-  const idOf = (p: PreferenceText): number => {
-    const key = textKey(p);
-    let id = promptIndex.get(key);
-    if (id === undefined) {
-      id = prompts.length;
-      promptIndex.set(key, id);
-      prompts.push(p);
-    }
-    return id;
-  };
 
   const add = (rec: unknown, lineNo: number): void => {
     const fail = (detail: string, field?: string): never => {

@@ -3,7 +3,7 @@
 // `train.jsonl`, in the folder or its data/ subfolder), read shard by shard and merged.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type PreferenceDataset, type PreferenceText, type ReadPreferenceOptions, PreferenceDataError, readPreferenceJsonl, textKey } from './jsonl.js';
+import { type PreferenceDataset, type ReadPreferenceOptions, PreferenceDataError, promptTable, readPreferenceJsonl } from './jsonl.js';
 import { readPreferenceParquet } from './parquet.js';
 
 function readFile(path: string, options: ReadPreferenceOptions): Promise<PreferenceDataset> {
@@ -42,14 +42,7 @@ export function splitFiles(dir: string, split: string): string[] {
 export function mergeDatasets(parts: PreferenceDataset[], path: string): PreferenceDataset {
   if (parts.length === 1) return parts[0];
   const first = parts[0];
-  const prompts: PreferenceText[] = [];
-  const index = new Map<string, number>();
-  const idOf = (p: PreferenceText) => {
-    const key = textKey(p);
-    let id = index.get(key);
-    if (id === undefined) index.set(key, (id = prompts.push(p) - 1));
-    return id;
-  };
+  const { prompts, idOf } = promptTable();
   const records: (PreferenceDataset['records'][number])[] = [];
   for (const part of parts) {
     if (part.format !== first.format) {

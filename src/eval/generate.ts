@@ -86,13 +86,7 @@ export function pickToken(logits: ArrayLike<number>, o: GenerateOptions, uniform
  */
 export async function generateIds(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
   // Generation runs in evaluation mode (no dropout), whatever mode the model was left in.
-  const training = model.training;
-  model.eval();
-  try {
-    return await generateIdsInEvalMode(model, prompts, options);
-  } finally {
-    model.train(training);
-  }
+  return model.inEvalMode(() => generateIdsInEvalMode(model, prompts, options));
 }
 
 async function generateIdsInEvalMode(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {

@@ -1,7 +1,7 @@
 // Hugging Face tokenizers (tokenizer.json, plus tokenizer_config.json when present) through the
 // official Node binding `tokenizers` (native, bundled binaries). The binding is imported lazily,
 // on the first loadTokenizer call, so importing relpo never loads native code it does not need.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tokenizer as HfTokenizer } from 'tokenizers';
 import { type ChatTemplate, readChatTemplate, tokenString } from './chat-template.js';
@@ -131,4 +131,17 @@ export async function loadTokenizer(dirOrFile: string): Promise<TextTokenizer> {
       return tok.decode(ids, options.skipSpecialTokens ?? false);
     },
   };
+}
+
+/** The files a tokenizer folder may hold beside tokenizer.json, all of which a saved model carries. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
+
+/**
+ * Copies the tokenizer files (and `extra` files) that `fromDir` has into `toDir`, as save_pretrained
+ * writes them beside a model; returns the names copied.
+ */
+export function copyTokenizerFiles(fromDir: string, toDir: string, extra: string[] = []): string[] {
+  const copied = [...TOKENIZER_FILES, ...extra].filter((f) => existsSync(join(fromDir, f)));
+  for (const f of copied) copyFileSync(join(fromDir, f), join(toDir, f));
+  return copied;
 }

@@ -41,6 +41,17 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Runs fn in evaluation mode and puts the module back in the mode it was in. */
+  async inEvalMode<T>(fn: () => Promise<T>): Promise<T> {
+    const training = this.training;
+    this.eval();
+    try {
+      return await fn();
+    } finally {
+      this.train(training);
+    }
+  }
+
   /** Takes ownership of t as parameter `name`: requiresGrad (if float), kept out of tidy(). */
   protected registerParameter(name: string, t: Tensor): Tensor {
     if (name.includes('.')) throw new Error(`registerParameter: '${name}' must not contain a dot`);

@@ -7,8 +7,9 @@
 // moved to checkpoint.old first and removed last), so an interrupted save leaves the previous
 // checkpoint readable: under checkpoint/, or under checkpoint.old/ if the crash fell between the
 // two renames. findCheckpoint looks in both.
-import { access, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { copyTokenizerFiles } from '../io/tokenizer.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
 import { saveSafetensors } from '../io/safetensors/save.js';
@@ -79,9 +80,6 @@ function hyperOf(opt: TrainerOptimizer): Record<string, unknown> {
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 /** Writes outDir/checkpoint/ atomically (see the file comment). */
-/** The tokenizer files a checkpoint carries when the tokenizer's folder has them (as save_pretrained). */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
-
 /**
  * Writes outDir/checkpoint atomically (a temporary folder renamed into place): the weights (or the
  * LoRA adapter), the optimizer state, trainer_state.json, and the tokenizer's files when
@@ -109,12 +107,7 @@ export async function saveTrainingCheckpoint(outDir: string, policy: LlamaForCau
   const optJson: OptimizerJson = { kind, lr: opt.lr, hyper: hyperOf(opt), steps };
   await writeFile(join(tmp, 'optimizer.json'), `${JSON.stringify(optJson, null, 2)}\n`);
   await writeFile(join(tmp, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
-  if (tokenizerFile) {
-    for (const f of TOKENIZER_FILES) {
-      const from = join(dirname(tokenizerFile), f);
-      if (await exists(from)) await copyFile(from, join(tmp, f));
-    }
-  }
+  if (tokenizerFile) copyTokenizerFiles(dirname(tokenizerFile), tmp);
   await rm(old, { recursive: true, force: true });
   if (await exists(final)) await rename(final, old);
   await rename(tmp, final);

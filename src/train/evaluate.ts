@@ -33,13 +33,7 @@ export interface EvaluationSetup {
 /** The mean loss and metrics over the dataset's records, and how many records that was. */
 export async function evaluateLoss(s: EvaluationSetup): Promise<{ means: Map<string, number>; samples: number }> {
   // Evaluation mode (no dropout) for the pass, the caller's mode after it.
-  const training = s.policy.training;
-  s.policy.eval();
-  try {
-    return await evaluateLossInEvalMode(s);
-  } finally {
-    s.policy.train(training);
-  }
+  return s.policy.inEvalMode(() => evaluateLossInEvalMode(s));
 }
 
 async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<string, number>; samples: number }> {
