@@ -37,9 +37,9 @@ export function loraStepCase(small: boolean): BenchCase {
     for (const [name, p] of model.namedParameters()) {
       const n = p.shape.reduce((a, b) => a * b, 1);
       if (p.shape.length < 2 || n % block !== 0) continue;
-      const filled = r.reshape(r.broadcastTo(sample, [n / block, block]), p.shape);
-      model.loadStateDict(new Map([[name, filled]]), { strict: false });
-      filled.dispose();
+      // In a tidy: the broadcast copy under the reshaped view is freed too (until 2026-11-26 it was
+      // not, and every step-lora peak in bench/results carried a leaked copy of the weights).
+      r.tidy(() => void model.loadStateDict(new Map([[name, r.reshape(r.broadcastTo(sample, [n / block, block]), p.shape)]]), { strict: false }));
     }
     sample.dispose();
     r.applyLora(model, { r: 16, alpha: 32, targetModules: LINEAR });
@@ -58,9 +58,17 @@ export function loraStepCase(small: boolean): BenchCase {
       { shape: [rows, T], dtype: 'int32', fill: (n, seed) => randintHost(n, cfg.vocab_size, seed + 1) },
       { shape: [rows, T], fill: (n) => Float32Array.from({ length: n }, (_, i) => (i % T >= T / 2 ? 1 : 0)) },
     ],
-    variants: [false, true].map((checkpointing) => ({
-      name: `dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters${checkpointing ? ', gradient checkpointing' : ''}`,
-      prepare: ([ids]: r.Tensor[]) => void build(ids.device),
+    // The last variant stores the base's weights in bfloat16 (irreversibly: it runs last).
+    variants: [
+      { checkpointing: false, bf16: false },
+      { checkpointing: true, bf16: false },
+      { checkpointing: false, bf16: true },
+    ].map(({ checkpointing, bf16 }) => ({
+      name: `dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters${checkpointing ? ', gradient checkpointing' : ''}${bf16 ? ', base weights in bfloat16' : ''}`,
+      prepare: ([ids]: r.Tensor[]) => {
+        const { model } = build(ids.device);
+        if (bf16) r.storeFrozenWeightsInBfloat16(model);
+      },
       run: (x: r.Tensor[]) => {
         const { model, opt } = build(x[0].device);
         model.gradientCheckpointingEnable(checkpointing);

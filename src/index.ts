@@ -30,6 +30,7 @@ export * from './kernels/norm/index.js';
 export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';
 export * from './kernels/dropout/index.js';
+export * from './kernels/bfloat16/index.js';
 export * from './kernels/attention/index.js';
 export * from './io/index.js';
 export * from './nn/index.js';

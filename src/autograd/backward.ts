@@ -2,9 +2,10 @@
 // turning its outputs' gradients into its inputs' gradients. Leaves that require grad collect
 // theirs in .grad (summed across calls, as in PyTorch).
 import { Tensor, viewOf, nextTensorId, type GraphNode } from './tensor.js';
-import { keep, noGrad } from './scope.js';
+import { keep, noGrad, tidy } from './scope.js';
 import { runOp, runOnDevice } from './op.js';
 import { sameShape } from './shape.js';
+import { releaseNode } from './graph.js';
 
 export interface BackwardOptions {
   /** Keep the graph so backward can run through it again (PyTorch's retain_graph). */
@@ -24,32 +25,42 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, seed ? viewOf(seed, seed.shape) : runOnDevice(root.device, 'fill', { value: 1, shape: root.shape, dtype: root.dtype }));
 
-    for (let k = order.length - 1; k >= 0; k--) {
-      const node = order[k];
-      const outputs = node.outputs.map((w) => w.deref());
-      const dys = outputs.map((o) => (o ? grads.get(o) ?? null : null));
-      if (dys.every((d) => d === null)) continue;
-      const mark = nextTensorId();
-      const dxs = node.backward(dys);
-      if (dxs.length !== node.inputs.length) {
-        throw new Error(`gradient of '${node.name}' returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
-      }
-      for (const o of outputs) if (o) grads.delete(o);
-      const owned = new Set<Tensor>();
-      dxs.forEach((dx, i) => {
-        const x = node.inputs[i];
-        if (!dx || !x.requiresGrad) return;
-        if (!sameShape(dx.shape, x.shape)) {
-          throw new Error(`gradient of '${node.name}' for input ${i} has shape [${dx.shape}], expected [${x.shape}]`);
+    try {
+      for (let k = order.length - 1; k >= 0; k--) {
+        const node = order[k];
+        const outputs = node.outputs.map((w) => w.deref());
+        const dys = outputs.map((o) => (o ? grads.get(o) ?? null : null));
+        if (dys.every((d) => d === null)) continue;
+        const mark = nextTensorId();
+        // Each rule in its own tidy: its temporaries go at once, whatever scope backward() is in.
+        const dxs = tidy(() => node.backward(dys));
+        if (dxs.length !== node.inputs.length) {
+          throw new Error(`gradient of '${node.name}' returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
         }
-        // A rule may hand back a tensor it did not make (dy itself, an input) or the same one twice;
-        // give each gradient its own handle so disposing one never frees another.
-        if (dx.id < mark || owned.has(dx)) dx = viewOf(dx, dx.shape);
-        owned.add(dx);
-        accumulate(grads, x, dx);
-      });
-      for (const d of dys) d?.dispose();
-      if (!opts.retainGraph) for (const o of outputs) if (o) o.node = null;
+        for (const o of outputs) if (o) grads.delete(o);
+        const owned = new Set<Tensor>();
+        dxs.forEach((dx, i) => {
+          const x = node.inputs[i];
+          if (!dx || !x.requiresGrad) return;
+          if (!sameShape(dx.shape, x.shape)) {
+            throw new Error(`gradient of '${node.name}' for input ${i} has shape [${dx.shape}], expected [${x.shape}]`);
+          }
+          // A rule may hand back a tensor it did not make (dy itself, an input) or the same one twice;
+          // give each gradient its own handle so disposing one never frees another.
+          if (dx.id < mark || owned.has(dx)) dx = viewOf(dx, dx.shape);
+          owned.add(dx);
+          accumulate(grads, x, dx);
+        });
+        for (const d of dys) d?.dispose();
+        // What this node saved is freed now, not when the step ends: backward's own peak shrinks.
+        if (!opts.retainGraph) releaseNode(node);
+      }
+    } catch (e) {
+      for (const g of grads.values()) g.dispose();
+      throw e;
+    } finally {
+      // Nodes no gradient reached, and the rest after an error: their saved tensors go too.
+      if (!opts.retainGraph) for (const node of order) releaseNode(node);
     }
 
     for (const [t, g] of grads) {

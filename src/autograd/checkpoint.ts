@@ -22,14 +22,16 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], pa
   // The block's dropout seeds are replayed when it is recomputed (torch saves the RNG state too).
   const seeds = getDropoutState();
   const out = tidy(() => noGrad(() => fn(...inputs)));
-  recordNode('checkpoint', [...inputs, ...trainable], [out], (dys) => {
+  // The graph keeps the block's inputs (not its parameters, which the model holds anyway).
+  const saves = { inputs: inputs.map((_, i) => i) };
+  recordNode('checkpoint', [...inputs, ...trainable], [out], (dys, ctx) => {
     const dy = dys[0];
     const none = () => [...inputs, ...trainable].map(() => null);
     if (!dy) return none();
     return tidy(() => {
       // The inputs again as leaves of a fresh graph: backward through the recomputed block leaves
       // their gradients in .grad (and the parameters', where they belong).
-      const leaves = inputs.map((x) => {
+      const leaves = ctx.inputs.slice(0, inputs.length).map((x) => {
         const leaf = viewOf(x, x.shape);
         if (x.requiresGrad && isFloat(x.dtype)) leaf.requiresGrad = true;
         return leaf;
@@ -48,6 +50,6 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], pa
       for (const l of leaves) l.grad = null;
       return [...dxs, ...trainable.map(() => null)];
     });
-  });
+  }, saves);
   return out;
 }

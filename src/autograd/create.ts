@@ -1,4 +1,5 @@
 // Making tensors: from host data (uploaded), or filled on the device.
+import { bfloat16Bits } from '../kernels/bfloat16/contract.js';
 import { Tensor } from './tensor.js';
 import { type Device, getDefaultDevice } from './device.js';
 import { type DType, type TypedArray, allocArray, isFloat, toTypedArray } from './dtype.js';
@@ -58,7 +59,9 @@ export function tensor(data: NestedArray | TypedArray, shape?: Shape, opts: Tens
   const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Float64Array ? 'float64' : 'float32');
   const device = opts.device ?? getDefaultDevice();
   if (!device.supportsDtype(dtype)) throw new Error(`the ${device.kind} device has no ${dtype}`);
-  const t = new Tensor(device.upload(dtype, toTypedArray(dtype, values)), s, dtype);
+  // bfloat16 values are rounded to their 16-bit patterns (nearest, ties to even).
+  const host = dtype === 'bfloat16' ? Uint16Array.from(values as ArrayLike<number>, bfloat16Bits) : toTypedArray(dtype, values);
+  const t = new Tensor(device.upload(dtype, host), s, dtype);
   return finish(t, opts);
 }
 

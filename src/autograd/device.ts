@@ -38,6 +38,8 @@ export interface Device {
   read(storage: Storage): Promise<TypedArray>;
   release(storage: Storage): void;
   memory(): MemoryStats;
+  /** Starts memory().peakLiveBytes again from the bytes live now. */
+  resetPeakMemory(): void;
   /** Waits for every queued kernel to finish. */
   sync(): Promise<void>;
   destroy(): void;

@@ -4,14 +4,22 @@ import { type Shape, sizeOf } from './shape.js';
 import { type Device, Storage } from './device.js';
 import { track, untrack } from './scope.js';
 import type { TensorInfo } from './kernel.js';
+import { dropHolder } from './graph.js';
 
 /** A recorded op: its inputs, its outputs, and how to turn output gradients into input gradients. */
 export interface GraphNode {
   readonly name: string;
+  /** For the graph's shape (their .node, .requiresGrad, .shape): their memory may be gone. */
   readonly inputs: Tensor[];
   readonly outputs: WeakRef<Tensor>[];
   /** dys[k] is the gradient of output k, or null if none reached it. Returns one entry per input. */
   backward(dys: (Tensor | null)[]): (Tensor | null)[];
+  /** The graph's own handles on the tensors backward reads (see graph.ts). */
+  saved: Tensor[];
+  /** Undisposed outputs plus unreleased nodes consuming an output. */
+  holders: number;
+  /** Saved tensors freed: backward can no longer run through this node. */
+  released: boolean;
 }
 
 let nextId = 0;
@@ -26,6 +34,7 @@ export class Tensor implements TensorInfo {
   readonly id = nextId++;
   readonly shape: Shape;
   readonly dtype: DType;
+  readonly device: Device;
   /** Set by backward() on leaves that require grad; accumulates across backward() calls. */
   grad: Tensor | null = null;
   /** The op that produced this tensor, while the graph is alive. */
@@ -43,6 +52,7 @@ export class Tensor implements TensorInfo {
     this._storage = storage;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
+    this.device = storage.device;
     track(this);
   }
 
@@ -50,7 +60,6 @@ export class Tensor implements TensorInfo {
     if (!this._storage) throw new Error(`tensor${this.name ? ` '${this.name}'` : ''} [${this.shape}] was used after dispose()`);
     return this._storage;
   }
-  get device(): Device { return this.storage.device; }
   get size(): number { return sizeOf(this.shape); }
   get rank(): number { return this.shape.length; }
   get isDisposed(): boolean { return this._storage === null; }
@@ -62,10 +71,17 @@ export class Tensor implements TensorInfo {
     this._requiresGrad = v;
   }
 
-  /** Copies the values to the host. Waits for every kernel queued before it. */
+  /**
+   * Copies the values to the host. Waits for every kernel queued before it. bfloat16 values come
+   * back widened to a Float32Array (exactly).
+   */
   async data(): Promise<TypedArray> {
     const all = await this.device.read(this.storage);
-    return all.length === this.size ? all : all.subarray(0, this.size);
+    const mine = all.length === this.size ? all : all.subarray(0, this.size);
+    if (this.dtype !== 'bfloat16') return mine;
+    const wide = new Float32Array(mine.length);
+    new Uint32Array(wide.buffer).set(Uint32Array.from(mine as Uint16Array, (b) => b << 16));
+    return wide;
   }
 
   /** The single value of a one-element tensor. */
@@ -85,14 +101,18 @@ export class Tensor implements TensorInfo {
     return build(0, 0);
   }
 
-  /** Frees the device memory now (shared with views until the last one goes). Idempotent. */
+  /**
+   * Frees the device memory now (shared with views, and with the graph where a backward rule saved
+   * this tensor, until the last of them goes). Idempotent. A disposed tensor keeps its place in
+   * the graph: backward can still pass through it.
+   */
   dispose(): void {
     if (!this._storage) return;
     const s = this._storage;
     this._storage = null;
-    this.node = null;
     untrack(this);
     if (--s.refs === 0) s.device.release(s);
+    if (this.node) dropHolder(this.node);
     if (this.grad) {
       this.grad.dispose();
       this.grad = null;
@@ -108,6 +128,20 @@ export class Tensor implements TensorInfo {
   toString(): string {
     return `Tensor(${this.dtype}, [${this.shape}]${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/**
+ * The graph's own handle on a tensor a backward rule reads: the same memory, tracked by no tidy(),
+ * disposed when the node is released. It reports the original's requiresGrad.
+ */
+export function savedHandle(t: Tensor): Tensor {
+  const s = t.storage;
+  s.refs++;
+  const h = new Tensor(s, t.shape, t.dtype);
+  untrack(h);
+  if (t.requiresGrad) h.requiresGrad = true;
+  if (t.name !== undefined) h.name = t.name;
+  return h;
 }
 
 /** A new tensor sharing `base`'s memory (reshape). */

@@ -25,7 +25,7 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'out', help: 'with --data: the completions JSONL (appended to; prompts already in it are skipped)', default: 'runs/relpo-generate/completions.jsonl' },
   { name: 'limit', help: 'with --data: the first N distinct prompts (0: all; the paper judges 256)', default: 0 },
   { name: 'max-prompt-length', help: 'with --data: prompt tokens kept, the last ones', default: 256 },
-  { name: 'save-every', help: 'with --data: prompts completed between appends to --out', default: 8 },
+  { name: 'save-every', help: 'with --data: prompts generated together as one batch, appended to --out when done', default: 8 },
 ];
 
 export async function runGenerate(flags: Flags): Promise<void> {

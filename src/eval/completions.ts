@@ -19,7 +19,7 @@ export interface CompletionRecord {
 export interface DatasetCompletionOptions extends Omit<GenerateOptions, 'stopIds'> {
   /** The first `limit` distinct prompts (default: all; the paper judges 256). */
   limit?: number;
-  /** Prompts per onBatch call, the unit a resumed run saves (default 8); each prompt is generated alone, with the key/value cache. */
+  /** Prompts generated together (one batch through the key/value cache) and handed to onBatch, the unit a resumed run saves (default 8). */
   batchSize?: number;
   /** Prompt tokens kept at most, the last ones (default 256, the paper's). */
   maxPromptLength?: number;
@@ -67,12 +67,10 @@ export async function generateDatasetCompletions(model: LlamaForCausalLM, tokeni
         return [...bos, ...body.slice(Math.max(0, body.length - (maxPrompt - bos.length)))];
       }),
     );
-    // Each row's stream is seeded by its prompt id, so a resumed or re-batched run samples the same.
-    const texts: string[] = [];
-    for (const [i, p] of promptIds.entries()) {
-      const [ids1] = await generateIds(model, [p], { ...o, stopIds, seed: (o.seed ?? 0) + batch[i] });
-      texts.push(await tokenizer.decode(ids1, { skipSpecialTokens: true }));
-    }
+    // One batch through the key/value cache; each row's stream is seeded by its prompt id, so a
+    // resumed or re-batched run samples the same.
+    const generated = await generateIds(model, promptIds, { ...o, stopIds, rowSeeds: batch.map((id) => (o.seed ?? 0) + id) });
+    const texts = await Promise.all(generated.map((g) => tokenizer.decode(g, { skipSpecialTokens: true })));
     const records = batch.map((id, i) => ({ id, prompt: dataset.prompts[id], completion: texts[i], reference: refs[id] }));
     out.push(...records);
     await o.onBatch?.(records);

@@ -1,7 +1,7 @@
 // Text generation from a LlamaForCausalLM: greedy or sampled (temperature, top-k, top-p, seeded,
 // one random stream per row). Two schedules with the same tokens:
-// - cached (default): each row alone, its prompt run once into a key/value cache (LlamaCache), then
-//   one token per step attending over the cache;
+// - cached (default): all rows in one batch, the right-padded prompts run once into a key/value
+//   cache (LlamaCache), then one token per row per step attending over its row of the cache;
 // - uncached: all rows in one right-padded batch that grows in place; each step runs the model over
 //   the whole prefixes (keyPadding = each row's length) and gathers every row's logits at its last
 //   position on the device, so only [B, vocab] is read back. O(length²) work per row.
@@ -9,7 +9,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { mulberry32 } from '../autograd/random.js';
-import { narrow, reshape } from '../kernels/copy/op.js';
+import { reshape } from '../kernels/copy/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
@@ -27,6 +27,11 @@ export interface GenerateOptions {
   stopIds?: number[];
   /** Seed of the sampling (default 0): the same seed gives the same text. Each row has its own stream. */
   seed?: number;
+  /**
+   * One seed per row instead (row b samples as it would alone with seed rowSeeds[b]): a row's text
+   * then does not depend on which rows share its batch (resumed or re-batched runs).
+   */
+  rowSeeds?: number[];
   /**
    * Keep each row's keys and values (default true): every step then runs one token through the
    * model. false: each step recomputes every row's whole prefix, all rows in one batch.
@@ -94,8 +99,10 @@ async function generateIdsInEvalMode(model: LlamaForCausalLM, prompts: number[][
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token (e.g. BOS)');
   // One stream per row, so a row's samples do not depend on the other rows or on the schedule.
   const seed = options.seed ?? 0;
-  const streams = prompts.map((_, b) => mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 0 || 1));
-  return options.cache === false ? generateBatched(model, prompts, options, streams) : Promise.all(prompts.map((p, b) => generateCached(model, p, options, streams[b])));
+  if (options.rowSeeds && options.rowSeeds.length !== prompts.length) throw new Error(`generate: rowSeeds has ${options.rowSeeds.length} seeds for ${prompts.length} prompts`);
+  const stream = (s: number, b: number) => mulberry32((Math.imul(s + 1, 0x9e3779b1) ^ Math.imul(b + 1, 0x85ebca6b)) >>> 0 || 1);
+  const streams = prompts.map((_, b) => (options.rowSeeds ? stream(options.rowSeeds[b], 0) : stream(seed, b)));
+  return options.cache === false ? generateBatched(model, prompts, options, streams) : generateCached(model, prompts, options, streams);
 }
 
 /** Whether a row stops after `next`: a stop token, or the model's last position reached. */
@@ -103,31 +110,51 @@ function stops(options: GenerateOptions, next: number, length: number, limit: nu
   return (options.stopIds ?? []).includes(next) || length >= limit;
 }
 
-async function generateCached(model: LlamaForCausalLM, prompt: number[], options: GenerateOptions, uniform: () => number): Promise<number[]> {
+async function generateCached(model: LlamaForCausalLM, all: number[][], options: GenerateOptions, allStreams: (() => number)[]): Promise<number[][]> {
   const limit = model.config.max_position_embeddings ?? Infinity;
-  const added: number[] = [];
-  if (options.maxNewTokens === 0 || prompt.length >= limit) return added;
+  // Rows with nothing to add stay out of the batch.
+  const rows = all.map((_, b) => b).filter((b) => options.maxNewTokens > 0 && all[b].length < limit);
+  const result: number[][] = all.map(() => []);
+  if (rows.length === 0) return result;
+  const prompts = rows.map((b) => all[b]);
+  const streams = rows.map((b) => allStreams[b]);
+  const added = rows.map((b) => result[b]);
+  const done = rows.map(() => false);
   const device = model.device;
-  const cache = model.newCache();
+  const B = prompts.length;
+  const T = Math.max(...prompts.map((p) => p.length));
+  const cache = model.newCache(prompts.map((p) => p.length));
   try {
-    // Logits [1, vocab] of the last position after running `ids` through the cache.
-    const step = async (ids: number[]) => {
-      const last = noGrad(() =>
+    // Logits [B, vocab] of each row's last token after running `ids` through the cache.
+    const step = async (ids: Int32Array, width: number, last: number[]) => {
+      const out = noGrad(() =>
         tidy(() => {
-          const logits = model.forward(tensor(Int32Array.from(ids), [1, ids.length], { device, dtype: 'int32' }), { cache });
-          return narrow(logits, 1, ids.length - 1, 1);
+          const logits = model.forward(tensor(ids, [B, width], { device, dtype: 'int32' }), { cache });
+          const V = logits.shape[2];
+          if (width === 1) return reshape(logits, [B, V]);
+          const at = tensor(Int32Array.from(last, (n, b) => b * width + n - 1), [B], { device, dtype: 'int32' });
+          return indexSelect(reshape(logits, [B * width, V]), 0, at);
         }),
       );
-      const v = await last.data();
-      last.dispose();
+      const v = await out.data();
+      out.dispose();
       return v;
     };
-    let logits = await step(prompt);
+    const ids = new Int32Array(B * T);
+    prompts.forEach((p, b) => ids.set(p, b * T));
+    let logits = await step(ids, T, prompts.map((p) => p.length));
+    const V = logits.length / B;
     for (;;) {
-      const next = pickToken(logits, options, uniform);
-      added.push(next);
-      if (added.length >= options.maxNewTokens || stops(options, next, prompt.length + added.length, limit)) return added;
-      logits = await step([next]);
+      const next = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        // A finished row still takes part (its token is ignored): the batch keeps its shape.
+        if (done[b]) continue;
+        next[b] = pickToken(logits.subarray(b * V, (b + 1) * V), options, streams[b]);
+        added[b].push(next[b]);
+        if (added[b].length >= options.maxNewTokens || stops(options, next[b], prompts[b].length + added[b].length, limit)) done[b] = true;
+      }
+      if (done.every((d) => d)) return result;
+      logits = await step(next, 1, []);
     }
   } finally {
     cache.dispose();

@@ -9,6 +9,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor, zeros } from '../autograd/create.js';
 import { add } from '../kernels/elementwise/op.js';
+import { tidy } from '../autograd/scope.js';
 import { tanh } from '../kernels/elementwise/op.js';
 import { narrow, permute, reshape } from '../kernels/copy/op.js';
 import { gelu } from '../kernels/activation/op.js';
@@ -173,7 +174,8 @@ class BertEncoder extends Module {
   }
 
   forward(x: Tensor, keyPadding?: Tensor): Tensor {
-    for (const l of this.layer.items) x = l.forward(x, keyPadding);
+    // One tidy per layer: only what backward rules saved outlives it (as in LlamaModel).
+    for (const l of this.layer.items) x = tidy(() => l.forward(x, keyPadding));
     return x;
   }
 }

@@ -7,7 +7,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
-import { add, mul } from '../kernels/elementwise/op.js';
+import { add, mul, where } from '../kernels/elementwise/op.js';
 import { concat, narrow, permute, reshape } from '../kernels/copy/op.js';
 import { softmax } from '../kernels/softmax/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
@@ -16,7 +16,7 @@ import { swiglu } from '../kernels/activation/op.js';
 import { attention } from '../kernels/attention/op.js';
 import { applyRope, ropeInvFreqTensor } from '../kernels/rope/op.js';
 import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequencies.js';
-import { keep } from '../autograd/scope.js';
+import { keep, tidy } from '../autograd/scope.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
@@ -39,8 +39,9 @@ export interface LlamaForwardOptions {
   /** int32 [B]: valid length of each row (right padding). Padded positions' logits are meaningless. */
   keyPadding?: Tensor;
   /**
-   * Key/value cache of one sequence (B = 1, no keyPadding): the ids continue the cached tokens
-   * (positions cache.length …), and their keys and values are added to it (model.newCache()).
+   * Key/value cache (model.newCache()). Empty: the ids (with keyPadding for ragged rows) are the
+   * prompts, run whole and cached. Filled: the ids are one new token per row, [B, 1], each at its
+   * row's next position, attending over that row's cached tokens; their keys and values are added.
    */
   cache?: LlamaCache;
 }
@@ -53,6 +54,10 @@ interface Shared {
 }
 
 class LlamaAttention extends Module {
+  /** Mistral's sliding window (0: none). */
+  get windowSize(): number {
+    return this.s.cfg.slidingWindow;
+  }
   readonly q_proj: Linear;
   readonly k_proj: Linear;
   readonly v_proj: Linear;
@@ -74,8 +79,8 @@ class LlamaAttention extends Module {
    * extended by them and attended over whole (one new token at a time), without the fused kernel,
    * whose queries and keys share one length.
    */
-  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache): Tensor {
-    const { numHeads: H, numKvHeads: Hkv, headDim: D, slidingWindow } = this.s.cfg;
+  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
+    const { numHeads: H, numKvHeads: Hkv, headDim: D } = this.s.cfg;
     const [B, T] = x.shape;
     // [B, T, H·D] → [B, H, T, D]
     const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
@@ -87,8 +92,9 @@ class LlamaAttention extends Module {
     if (cache?.k && cache.v) {
       k = concat([cache.k, k], 2);
       v = concat([cache.v, v], 2);
-      o = cachedAttention(q, k, v, H, Hkv, slidingWindow);
+      o = cachedAttention(q, k, v, H, Hkv, visible!);
     } else {
+      const slidingWindow = this.s.cfg.slidingWindow;
       o = attention(q, k, v, {
         causal: true,
         ...(slidingWindow > 0 ? { window: slidingWindow } : {}),
@@ -101,17 +107,12 @@ class LlamaAttention extends Module {
 }
 
 /**
- * One query row (T = 1) against every cached key: softmax(q·Kᵀ/√D)·V over the keys a causal query
- * at the last position sees (the last `window` of them with a sliding window), kv heads shared by
- * groups of query heads as in repeat_kv.
+ * One query per row (T = 1) against the cached keys: softmax(q·Kᵀ/√D)·V over the keys `visible`
+ * (0/1, [B, 1, 1, L]) lets the row see (see LlamaCache.visibleKeys), kv heads shared by groups of
+ * query heads as in repeat_kv.
  */
-function cachedAttention(q: Tensor, k: Tensor, v: Tensor, H: number, Hkv: number, window: number): Tensor {
+function cachedAttention(q: Tensor, k: Tensor, v: Tensor, H: number, Hkv: number, visible: Tensor): Tensor {
   const [, , , D] = q.shape;
-  const L = k.shape[2];
-  if (window > 0 && L > window) {
-    k = narrow(k, 2, L - window, window);
-    v = narrow(v, 2, L - window, window);
-  }
   if (H !== Hkv) {
     const group = H / Hkv;
     const ids = tensor(Int32Array.from({ length: H }, (_, h) => Math.floor(h / group)), [H], { device: q.device, dtype: 'int32' });
@@ -119,7 +120,7 @@ function cachedAttention(q: Tensor, k: Tensor, v: Tensor, H: number, Hkv: number
     v = indexSelect(v, 1, ids);
   }
   const scores = mul(matmul(q, k, { transposeB: true }), 1 / Math.sqrt(D));
-  return matmul(softmax(scores, -1), v);
+  return matmul(softmax(where(visible, scores, -Infinity), -1), v);
 }
 
 /** A layer's keys (after RoPE) and values so far, [1, Hkv, length, D], kept out of tidy(). */
@@ -141,14 +142,57 @@ export class LayerCache {
   }
 }
 
-/** The key/value cache of a whole model for one sequence: generation without recomputing the prefix. */
+/**
+ * The key/value cache of a whole model for a batch of sequences: generation without recomputing the
+ * prefixes. The prompts are cached right-padded to the longest, and every later token of every row
+ * goes in the same new column, so row b's tokens are columns [0, promptLengths[b]) and
+ * [promptWidth, width): the gap between is padding its queries never see. A row's positions (RoPE)
+ * run on without the gap.
+ */
 export class LlamaCache {
   readonly layers: LayerCache[];
-  /** Tokens cached so far (the next token's position). */
-  length = 0;
+  /** Columns cached so far (prompt width plus tokens added since). */
+  width = 0;
+  /** Each row's prompt length (its real tokens among the first promptWidth columns). */
+  promptLengths: number[] = [];
+  promptWidth = 0;
 
   constructor(numLayers: number) {
     this.layers = Array.from({ length: numLayers }, () => new LayerCache());
+  }
+
+  /** Rows cached (0 while empty). */
+  get batch(): number {
+    return this.promptLengths.length;
+  }
+
+  /** Row b's tokens so far: its next token's position. */
+  length(b = 0): number {
+    return this.promptLengths[b] + this.width - this.promptWidth;
+  }
+
+  /** The position a cached column has in row b (RoPE's), or −1 for padding. */
+  positionOf(b: number, column: number): number {
+    if (column < this.promptLengths[b]) return column;
+    return column < this.promptWidth ? -1 : this.promptLengths[b] + column - this.promptWidth;
+  }
+
+  /**
+   * Which keys the next token of each row sees once it is cached (width + 1 columns): its row's
+   * tokens, the last `window` of them with a sliding window (key position > query position − window,
+   * as Mistral). 0/1, [B, 1, 1, width + 1].
+   */
+  visibleKeys(window: number, device: Device, dtype: FloatDType): Tensor {
+    const B = this.batch, L = this.width + 1;
+    const mask = new Float64Array(B * L);
+    for (let b = 0; b < B; b++) {
+      const query = this.length(b);
+      for (let j = 0; j < L; j++) {
+        const p = j === this.width ? query : this.positionOf(b, j);
+        mask[b * L + j] = p >= 0 && (window <= 0 || p > query - window) ? 1 : 0;
+      }
+    }
+    return tensor(mask, [B, 1, 1, L], { device, dtype });
   }
 
   dispose(): void {
@@ -190,8 +234,13 @@ class LlamaDecoderLayer extends Module {
   }
 
   /** Pre-norm residual block: h = x + attn(norm(x)); h + mlp(norm(h)). */
-  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache): Tensor {
-    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache));
+  /** Mistral's sliding window (0: none). */
+  get windowSize(): number {
+    return this.self_attn.windowSize;
+  }
+
+  forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
+    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache, visible));
     return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
   }
 }
@@ -215,11 +264,16 @@ class LlamaModel extends Module {
   /** ids int32 [B, T] → final hidden states [B, T, hidden]. */
   forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LlamaCache): Tensor {
     let x = this.embed_tokens.forward(ids);
+    const visible = cache && cache.width > 0 ? cache.visibleKeys(this.layers.items[0]?.windowSize ?? 0, ids.device, x.dtype as FloatDType) : undefined;
     this.layers.items.forEach((layer, i) => {
-      x = this.gradientCheckpointing && !cache
+      // Each layer in its own tidy: the copies, sums and projections no backward rule reads
+      // (permuted heads, residual branches, LoRA's paths) go when the layer ends, and the graph keeps
+      // only what its rules saved (docs/training.md, activation memory).
+      x = tidy(() => this.gradientCheckpointing && !cache
         ? checkpoint((h) => layer.forward(h, positions, keyPadding), [x], layer.parameters())
-        : layer.forward(x, positions, keyPadding, cache?.layers[i]);
+        : layer.forward(x, positions, keyPadding, cache?.layers[i], visible));
     });
+    visible?.dispose();
     return this.norm.forward(x);
   }
 }
@@ -263,11 +317,29 @@ export class LlamaForCausalLM extends Module {
       throw new Error(`LlamaForCausalLM.forward: keyPadding must be int32 [${B}] lengths, got ${pad.dtype} [${pad.shape}]`);
     }
     const cache = opts.cache;
-    if (cache && (B !== 1 || pad)) throw new Error('LlamaForCausalLM.forward: a cache holds one sequence: batch 1 and no keyPadding');
-    const start = cache?.length ?? 0;
-    const positions = tensor(Int32Array.from({ length: T }, (_, i) => start + i), [T], { device: ids.device, dtype: 'int32' });
-    const h = this.model.forward(ids, positions, pad, cache);
-    if (cache) cache.length += T;
+    let positions: Tensor;
+    if (cache && cache.width > 0) {
+      if (T !== 1 || pad || B !== cache.batch) {
+        throw new Error(`LlamaForCausalLM.forward: a filled cache takes one new token per cached row, ids [${cache.batch}, 1] without keyPadding; got [${ids.shape}]${pad ? ' with keyPadding' : ''}`);
+      }
+      positions = tensor(Int32Array.from({ length: B }, (_, b) => cache.length(b)), [B, 1], { device: ids.device, dtype: 'int32' });
+    } else {
+      positions = tensor(Int32Array.from({ length: T }, (_, i) => i), [T], { device: ids.device, dtype: 'int32' });
+    }
+    let keyPadding = pad;
+    if (cache && cache.width === 0) {
+      // The prompts: their lengths were given to newCache() (all T when not).
+      if (pad) throw new Error('LlamaForCausalLM.forward: with a cache, give the prompt lengths to model.newCache(lengths) instead of keyPadding');
+      const lengths = cache.promptLengths.length > 0 ? cache.promptLengths : new Array<number>(B).fill(T);
+      if (lengths.length !== B || lengths.some((n) => !Number.isInteger(n) || n < 1 || n > T)) {
+        throw new Error(`LlamaForCausalLM.forward: the cache's prompt lengths [${lengths}] do not fit ids [${ids.shape}] (one per row, 1 to ${T})`);
+      }
+      cache.promptLengths = lengths;
+      cache.promptWidth = T;
+      if (lengths.some((n) => n < T)) keyPadding = tensor(Int32Array.from(lengths), [B], { device: ids.device, dtype: 'int32' });
+    }
+    const h = this.model.forward(ids, positions, keyPadding, cache);
+    if (cache) cache.width += T;
     return this.lm_head ? this.lm_head.forward(h) : matmul(h, this.model.embed_tokens.weight, { transposeB: true });
   }
 
@@ -290,9 +362,14 @@ export class LlamaForCausalLM extends Module {
     return super.loadStateDict(filtered, opts);
   }
 
-  /** An empty key/value cache for forward({ cache }) (dispose it when done). */
-  newCache(): LlamaCache {
-    return new LlamaCache(this.resolved.numLayers);
+  /**
+   * An empty key/value cache for forward({ cache }) (dispose it when done). promptLengths: each row's
+   * prompt length when the prompts come right-padded to the longest (default: none padded).
+   */
+  newCache(promptLengths: number[] = []): LlamaCache {
+    const cache = new LlamaCache(this.resolved.numLayers);
+    cache.promptLengths = [...promptLengths];
+    return cache;
   }
 
   override dispose(): void {

@@ -1,7 +1,7 @@
 // Linear: y = x·Wᵀ + b with W stored [out, in] as in PyTorch (and in Hugging Face checkpoints), so
 // the forward is one matmul with transposeB and no transposed copy of the weight.
 import type { Tensor } from '../autograd/tensor.js';
-import { matmul } from '../kernels/matmul/op.js';
+import { matmul, matmulBfloat16Weight } from '../kernels/matmul/op.js';
 import { add } from '../kernels/elementwise/op.js';
 import { Module } from './module.js';
 import { type ParamOptions, ParamRng, constantParam, normalParam } from './init.js';
@@ -39,7 +39,9 @@ export class Linear extends Module {
   /** x [..., in] → [..., out]. */
   forward(x: Tensor): Tensor {
     if (x.shape.at(-1) !== this.inFeatures) throw new Error(`Linear(${this.inFeatures} → ${this.outFeatures}): x's last dimension is ${x.shape.at(-1)} (x is [${x.shape}])`);
-    const y = matmul(x, this.weight, { transposeB: true });
+    const w = this.weight;
+    // A frozen weight kept in bfloat16 (storeFrozenWeightsInBfloat16) is widened per use.
+    const y = w.dtype === 'bfloat16' ? matmulBfloat16Weight(x, w, { transposeB: true }) : matmul(x, w, { transposeB: true });
     return this.hasBias ? add(y, this.bias!) : y;
   }
 }

@@ -10,8 +10,8 @@ import { tensor } from '../autograd/create.js';
 import { allocArray } from '../autograd/dtype.js';
 import { mulberry32, nextDropoutSeed } from '../autograd/random.js';
 import { dropout } from '../kernels/dropout/op.js';
-import { noGrad } from '../autograd/scope.js';
-import { add, mul } from '../kernels/elementwise/op.js';
+import { noGrad, tidy } from '../autograd/scope.js';
+import { add, cast, mul } from '../kernels/elementwise/op.js';
 import { matmul } from '../kernels/matmul/op.js';
 import { Module } from './module.js';
 import { Linear } from './linear.js';
@@ -144,13 +144,15 @@ export function mergeLora(model: Module): void {
     for (const [name, child] of m.namedChildren()) {
       if (!(child instanceof LoRALinear)) continue;
       const base = child.base_layer;
-      const merged = noGrad(() => add(base.weight, mul(matmul(child.lora_B.weight, child.lora_A.weight), child.scaling)));
-      base.loadStateDict({ weight: merged, ...(base.bias ? { bias: base.bias } : {}) });
-      merged.dispose();
+      // A base kept in bfloat16 is widened: the merged weight is float32.
+      const merged = noGrad(() => tidy(() => add(base.weight.dtype === 'bfloat16' ? cast(base.weight, 'float32') : base.weight, mul(matmul(child.lora_B.weight, child.lora_A.weight), child.scaling))));
+      base.swapParameter('weight', merged);
       m.replaceModule(name, base);
       child.lora_A.dispose();
       child.lora_B.dispose();
     }
   }
+  // The merged model is an ordinary float32 model: frozen weights kept in bfloat16 are widened too.
+  for (const [name, p] of model.namedParameters()) if (p.dtype === 'bfloat16') model.swapParameter(name, noGrad(() => tidy(() => cast(p, 'float32'))));
   for (const p of model.parameters()) p.requiresGrad = true;
 }

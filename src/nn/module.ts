@@ -124,7 +124,7 @@ export abstract class Module {
       const t = source.get(name);
       if (!t) continue;
       if (!sameShape(t.shape, p.shape)) errors.push(`'${name}': the model's parameter is ${shapeText(p)}, the state dict's tensor is ${shapeText(t)}`);
-      else if (t.dtype !== p.dtype && !(isFloat(t.dtype) && isFloat(p.dtype))) errors.push(`'${name}': the model's parameter is ${p.dtype}, the state dict's tensor is ${t.dtype}`);
+      else if (t.dtype !== p.dtype && !(floatLike(t.dtype) && floatLike(p.dtype))) errors.push(`'${name}': the model's parameter is ${p.dtype}, the state dict's tensor is ${t.dtype}`);
       else if (t.device !== p.device) errors.push(`'${name}': the tensor is on the ${t.device.kind} device, the parameter on the ${p.device.kind} device`);
     }
     if (errors.length > 0) throw new Error(`${this.constructor.name}.loadStateDict: ${errors.join('; ')}`);
@@ -135,6 +135,17 @@ export abstract class Module {
       }
     });
     return { missing, unexpected };
+  }
+
+  /**
+   * Puts `next` behind parameter `path` (e.g. the same weight in another dtype) and frees the old
+   * tensor; a frozen parameter stays frozen. next must have the parameter's shape.
+   */
+  swapParameter(path: string, next: Tensor): void {
+    const old = this.namedParameters().get(path);
+    if (!old) throw new Error(`${this.constructor.name} has no parameter '${path}'`);
+    if (!sameShape(old.shape, next.shape)) throw new Error(`swapParameter: '${path}' is ${shapeText(old)}, the new tensor ${shapeText(next)}`);
+    this.replaceParameter(path, old, next);
   }
 
   /** Swaps the tensor behind a parameter (found by its dotted path) and frees the old one. */
@@ -199,4 +210,9 @@ export class ModuleList<M extends Module> extends Module {
   get length(): number {
     return this.items.length;
   }
+}
+
+/** float32, float64 and bfloat16 load into one another (rounded or widened). */
+function floatLike(dtype: string): boolean {
+  return dtype === 'bfloat16' || isFloat(dtype as 'float32');
 }

@@ -171,3 +171,21 @@ test('relpo train --lora-r trains adapters against the base model and checkpoint
   const config = JSON.parse(readFileSync(join(out, 'checkpoint', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[] };
   t.deepEqual([config.r, config.target_modules], [2, ['k_proj', 'q_proj', 'v_proj']]);
 });
+
+test('relpo train --base-dtype bfloat16 keeps the frozen base in bfloat16 and trains as the float32 run does, closely; refused without LoRA', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'relpo-cli-bf16-'));
+  const args = ['train', '--device', 'cpu', '--steps', '3', '--lr', '0.05', '--lora-r', '4', '--lora-targets', 'q_proj,v_proj,down_proj'];
+  const half = relpo(...args, '--out', join(root, 'bf16'), '--base-dtype', 'bfloat16');
+  t.is(half.status, 0, half.stderr);
+  t.regex(half.stdout, /base weights in bfloat16: 15 matrices, [\d.]+ → [\d.]+ MiB/);
+  const full = relpo(...args, '--out', join(root, 'f32'));
+  t.is(full.status, 0, full.stderr);
+  const losses = (dir: string) => readFileSync(join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss?: number }).filter((m) => m.loss !== undefined).map((m) => m.loss!);
+  const [a, b] = [losses('bf16'), losses('f32')];
+  t.is(a.length, 3);
+  // bfloat16 keeps 8 significant bits: the losses differ, a little.
+  a.forEach((v, i) => t.true(Math.abs(v - b[i]) < 1e-2 && Number.isFinite(v), `step ${i}: ${v} vs ${b[i]}`));
+  const refused = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'no'), '--base-dtype', 'bfloat16');
+  t.not(refused.status, 0);
+  t.regex(refused.stderr, /--base-dtype bfloat16 needs --lora-r/);
+});

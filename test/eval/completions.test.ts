@@ -37,6 +37,22 @@ test('completions: each distinct prompt once, greedy as generateText, beside the
   model.dispose();
 });
 
+test('completions: sampled rows are the same whichever rows share their batch (rowSeeds), and a row alone gives its text', async (t) => {
+  const tok = await r.loadTokenizer(LLAMA_DIR);
+  const model = tinyModel();
+  const data = await r.readPreferenceData(jsonl([
+    { prompt: 'The sky is', chosen: ' blue.', rejected: ' green.' },
+    { prompt: 'Two plus two is a sum', chosen: ' four.', rejected: ' five.' },
+    { prompt: 'Water', chosen: ' wet.', rejected: ' dry.' },
+  ]));
+  const opts = { maxNewTokens: 6, temperature: 1.5, seed: 11 };
+  const apart = await r.generateDatasetCompletions(model, tok, data, { ...opts, batchSize: 1 });
+  const together = await r.generateDatasetCompletions(model, tok, data, { ...opts, batchSize: 3 });
+  t.deepEqual(together.map((x) => x.completion), apart.map((x) => x.completion));
+  t.true(new Set(apart.map((x) => x.completion)).size > 1, 'the rows differ');
+  model.dispose();
+});
+
 test('completions: a long prompt keeps its last tokens after BOS (maxPromptLength)', async (t) => {
   const tok = await r.loadTokenizer(LLAMA_DIR);
   const model = tinyModel();

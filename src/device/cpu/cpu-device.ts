@@ -8,6 +8,7 @@ export class CpuDevice implements Device {
   readonly description = `cpu (plain TypeScript reference kernels, Node ${process.version})`;
   private live = 0;
   private liveBytes = 0;
+  private peakLiveBytes = 0;
 
   supportsDtype(_dtype: DType): boolean {
     return true;
@@ -16,6 +17,7 @@ export class CpuDevice implements Device {
   alloc(dtype: DType, length: number): Storage {
     this.live++;
     this.liveBytes += length * bytesPerElement(dtype);
+    if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
     return new Storage(this, allocArray(dtype, length), dtype, length);
   }
 
@@ -35,7 +37,11 @@ export class CpuDevice implements Device {
   }
 
   memory(): MemoryStats {
-    return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers: 0, pooledBytes: 0 };
+    return { liveBuffers: this.live, liveBytes: this.liveBytes, peakLiveBytes: this.peakLiveBytes, pooledBuffers: 0, pooledBytes: 0 };
+  }
+
+  resetPeakMemory(): void {
+    this.peakLiveBytes = this.liveBytes;
   }
 
   async sync(): Promise<void> {}

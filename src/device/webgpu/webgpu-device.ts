@@ -84,7 +84,7 @@ export class WebGPUDevice implements Device {
   }
 
   supportsDtype(dtype: DType): boolean {
-    return dtype === 'float32' || dtype === 'int32';
+    return dtype === 'float32' || dtype === 'int32' || dtype === 'bfloat16';
   }
 
   private checkDtype(dtype: DType): void {
@@ -103,7 +103,11 @@ export class WebGPUDevice implements Device {
   upload(dtype: DType, data: TypedArray): Storage {
     const s = this.alloc(dtype, data.length);
     // Pooled buffers are never still in use by unsubmitted work (see BufferPool), so writing now is safe.
-    if (data.byteLength > 0) this.gpu.queue.writeBuffer(s.handle as GPUBuffer, 0, data.buffer, data.byteOffset, alignedBytes(data.byteLength));
+    if (data.byteLength > 0) {
+      // writeBuffer moves whole 4-byte words: an odd count of 16-bit elements is padded first.
+      const src = data.byteLength % 4 === 0 ? data : padToWords(data);
+      this.gpu.queue.writeBuffer(s.handle as GPUBuffer, 0, src.buffer, src.byteOffset, alignedBytes(src.byteLength));
+    }
     return s;
   }
 
@@ -311,4 +315,11 @@ export function dispatchesPerSubmit(env: string | undefined): number {
 
 function alignedBytes(n: number): number {
   return Math.ceil(n / 4) * 4;
+}
+
+/** A copy of `data`'s bytes padded with zeros to a whole number of 4-byte words. */
+function padToWords(data: TypedArray): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
 }

@@ -15,6 +15,7 @@ const FILE_DTYPE: Record<DType, { dtype: SafetensorsDType; bytes: number }> = {
   float32: { dtype: 'F32', bytes: 4 },
   int32: { dtype: 'I32', bytes: 4 },
   float64: { dtype: 'F64', bytes: 8 },
+  bfloat16: { dtype: 'BF16', bytes: 2 },
 };
 
 interface Planned {
@@ -25,7 +26,7 @@ interface Planned {
 }
 
 /**
- * Writes `tensors` (float32 as F32, int32 as I32, float64 as F64) to `path`, entries sorted by
+ * Writes `tensors` (float32 as F32, int32 as I32, float64 as F64, bfloat16 as BF16) to `path`, entries sorted by
  * name, the header padded with spaces to a multiple of 8 bytes, and `metadata` as "__metadata__".
  */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor> | Map<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
@@ -39,7 +40,8 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
     for (const { name, tensor, begin, end } of plan) {
       let values;
       try {
-        values = await tensor.data();
+        // bfloat16: the stored bit patterns themselves, not data()'s widened values.
+        values = tensor.dtype === 'bfloat16' ? (await tensor.device.read(tensor.storage)).subarray(0, tensor.size) : await tensor.data();
       } catch (e) {
         throw new SafetensorsError(path, `could not read its values: ${(e as Error).message}`, name, { cause: e });
       }
@@ -78,7 +80,7 @@ function planFile(path: string, tensors: Record<string, Tensor> | Map<string, Te
     if (!tensor || (tensor as { isTensor?: unknown }).isTensor !== true) throw new SafetensorsError(path, 'is not a Tensor', name);
     if (tensor.isDisposed) throw new SafetensorsError(path, 'was disposed before it could be saved', name);
     const kind = FILE_DTYPE[tensor.dtype];
-    if (!kind) throw new SafetensorsError(path, `dtype ${tensor.dtype} cannot be saved (relpo saves float32, int32 and float64)`, name);
+    if (!kind) throw new SafetensorsError(path, `dtype ${tensor.dtype} cannot be saved (relpo saves float32, int32, float64 and bfloat16)`, name);
     const end = offset + tensor.size * kind.bytes;
     plan.push({ name, tensor, begin: offset, end });
     json.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype: kind.dtype, shape: tensor.shape, data_offsets: [offset, end] })}`);

@@ -17,7 +17,7 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
     if (!g.requiresGrad) dgate.dispose();
     if (!u.requiresGrad) dup.dispose();
     return [g.requiresGrad ? dgate : null, u.requiresGrad ? dup : null];
-  });
+  }, { inputs: [0, 1] });
 }
 
 /**
@@ -26,11 +26,11 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
  */
 export function gelu(x: Tensor): Tensor {
   checkFloat('gelu', x);
-  return runOp('gelu', [x], {}, (dy, { inputs: [input] }) => [runOp('geluBackward', [input, dy], {})]);
+  return runOp('gelu', [x], {}, (dy, { inputs: [input] }) => [runOp('geluBackward', [input, dy], {})], { inputs: [0] });
 }
 
 /** The error function, elementwise. Gradient: dy ⊙ 2/√π·exp(−x²). */
 export function erf(x: Tensor): Tensor {
   checkFloat('erf', x);
-  return runOp('erf', [x], {}, (dy, { inputs: [input] }) => [mul(dy, mul(exp(neg(square(input))), 2 / Math.sqrt(Math.PI)))]);
+  return runOp('erf', [x], {}, (dy, { inputs: [input] }) => [mul(dy, mul(exp(neg(square(input))), 2 / Math.sqrt(Math.PI)))], { inputs: [0] });
 }

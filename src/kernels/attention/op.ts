@@ -40,7 +40,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
   const [o, lse] = runOpMulti<AttentionAttrs>('attention', inputs, attrs, ([dO], { inputs: ins, outputs: [out, l] }) => {
     // The log-sum-exp is internal (never handed out), so only dO arrives.
     if (!dO) return ins.map(() => null);
-    const grads = runOpMulti<AttentionAttrs>('attentionBackward', [ins[0], ins[1], ins[2], out, dO, l, ...(pad ? [pad] : [])], attrs);
+    const grads = runOpMulti<AttentionAttrs>('attentionBackward', [ins[0], ins[1], ins[2], out, dO, l, ...ins.slice(3)], attrs);
     const wanted = grads.map((g, i) => {
       if (ins[i].requiresGrad) return g;
       g.dispose();

@@ -1,9 +1,10 @@
 // Shape ops. reshape is a view (shared memory, no kernel); the others are one strided-copy kernel,
 // and each one's gradient is another of them.
 import { Tensor, viewOf } from '../../autograd/tensor.js';
-import { runOp, recordNode } from '../../autograd/op.js';
+import { runOp, recordNode, SAVES_NOTHING } from '../../autograd/op.js';
 import { type Shape, broadcastShapes, broadcastStrides, normalizeAxis, sameShape, sizeOf, stridesOf } from '../../autograd/shape.js';
 import { sumToShape } from '../reduce/op.js';
+import { fromBfloat16, toBfloat16 } from '../bfloat16/op.js';
 
 /** Same data, new shape (one dimension may be -1). Shares memory with x. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -17,7 +18,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
     throw new Error(`cannot reshape [${x.shape}] (${x.size} elements) to [${shape}]`);
   }
   const y = viewOf(x, s);
-  recordNode('reshape', [x], [y], ([dy]) => [dy ? reshape(dy, x.shape) : null]);
+  recordNode('reshape', [x], [y], ([dy]) => [dy ? reshape(dy, x.shape) : null], SAVES_NOTHING);
   return y;
 }
 
@@ -46,7 +47,7 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const shape = p.map((a) => x.shape[a]);
   const inverse = new Array<number>(p.length);
   p.forEach((a, i) => (inverse[a] = i));
-  return runOp('strided', [x], { shape, offset: 0, strides: p.map((a) => st[a]) }, (dy) => [permute(dy, inverse)]);
+  return runOp('strided', [x], { shape, offset: 0, strides: p.map((a) => st[a]) }, (dy) => [permute(dy, inverse)], SAVES_NOTHING);
 }
 
 /** Swaps two axes (the last two by default). */
@@ -66,7 +67,7 @@ export function slice(x: Tensor, begin: number[], size: number[]): Tensor {
   });
   const st = stridesOf(x.shape);
   const offset = begin.reduce((o, b, i) => o + b * st[i], 0);
-  return runOp('strided', [x], { shape, offset, strides: st }, (dy) => [runOp('padRegion', [dy], { outShape: x.shape, offset, strides: st })]);
+  return runOp('strided', [x], { shape, offset, strides: st }, (dy) => [runOp('padRegion', [dy], { outShape: x.shape, offset, strides: st })], SAVES_NOTHING);
 }
 
 /** Elements [start, start + length) along one axis (torch.narrow). */
@@ -85,7 +86,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
       at += x.shape[a];
       return g;
     });
-  });
+  }, SAVES_NOTHING);
 }
 
 /** Stacks same-shaped tensors along a new axis. */
@@ -98,10 +99,12 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const target = broadcastShapes(x.shape, shape);
   if (!sameShape(target, shape)) throw new Error(`cannot broadcast [${x.shape}] to [${shape}]`);
   if (sameShape(x.shape, shape)) return reshape(x, shape);
-  return runOp('strided', [x], { shape: [...shape], offset: 0, strides: broadcastStrides(x.shape, shape) }, (dy) => [sumToShape(dy, x.shape)]);
+  return runOp('strided', [x], { shape: [...shape], offset: 0, strides: broadcastStrides(x.shape, shape) }, (dy) => [sumToShape(dy, x.shape)], SAVES_NOTHING);
 }
 
 /** A copy with its own memory. */
 export function clone(x: Tensor): Tensor {
-  return runOp('strided', [x], { shape: x.shape, offset: 0, strides: stridesOf(x.shape) }, (dy) => [dy]);
+  // bfloat16 (storage only) copies through float32 and back, which is exact.
+  if (x.dtype === 'bfloat16') return toBfloat16(fromBfloat16(x));
+  return runOp('strided', [x], { shape: x.shape, offset: 0, strides: stridesOf(x.shape) }, (dy) => [dy], SAVES_NOTHING);
 }

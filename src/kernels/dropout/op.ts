@@ -1,7 +1,7 @@
 // Differentiable dropout. The gradient is the same mask applied to dy (the op is linear in x), so
 // backward regenerates it from the seed instead of keeping it.
 import type { Tensor } from '../../autograd/tensor.js';
-import { runOp } from '../../autograd/op.js';
+import { runOp, SAVES_NOTHING } from '../../autograd/op.js';
 import { checkDropout, type DropoutAttrs } from './contract.js';
 
 /**
@@ -12,5 +12,5 @@ import { checkDropout, type DropoutAttrs } from './contract.js';
 export function dropout(x: Tensor, p: number, seed: number): Tensor {
   checkDropout(x, p, seed);
   if (p === 0) return x;
-  return runOp<DropoutAttrs>('dropout', [x], { p, seed }, (dy) => [runOp<DropoutAttrs>('dropout', [dy], { p, seed })]);
+  return runOp<DropoutAttrs>('dropout', [x], { p, seed }, (dy) => [runOp<DropoutAttrs>('dropout', [dy], { p, seed })], SAVES_NOTHING);
 }

@@ -1,11 +1,12 @@
 // Differentiable elementwise ops. Forward: one kernel. Backward: other ops, with gradients of
 // broadcast inputs summed back to their shapes (sumToShape).
 import { Tensor } from '../../autograd/tensor.js';
-import { runOp } from '../../autograd/op.js';
+import { runOp, SAVES_NOTHING, type SaveSpec } from '../../autograd/op.js';
 import { scalarLike } from '../../autograd/create.js';
 import type { DType } from '../../autograd/dtype.js';
 import { INT_OPS, type BinaryOp, type CompareOp, type UnaryOp } from './ops-table.js';
 import { sumToShape } from '../reduce/op.js';
+import { fromBfloat16, toBfloat16 } from '../bfloat16/op.js';
 
 export type TensorLike = Tensor | number;
 
@@ -24,59 +25,66 @@ function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   throw new Error('at least one operand must be a tensor');
 }
 
-function unary(op: UnaryOp, x: Tensor, grad?: (dy: Tensor, x: Tensor, y: Tensor) => Tensor | null): Tensor {
+// What each rule reads (see Saves): the input, the output, or neither.
+const X: SaveSpec = { inputs: [0] };
+const Y: SaveSpec = { outputs: [0] };
+
+function unary(op: UnaryOp, x: Tensor, saves: SaveSpec, grad?: (dy: Tensor, x: Tensor, y: Tensor) => Tensor | null): Tensor {
   checkDtype(op, x);
-  return runOp(op, [x], {}, grad && ((dy, { inputs, outputs }) => [grad(dy, inputs[0], outputs[0])]));
+  return runOp(op, [x], {}, grad && ((dy, { inputs, outputs }) => [grad(dy, inputs[0], outputs[0])]), saves);
 }
 
-function binary(op: BinaryOp, a: TensorLike, b: TensorLike, grad?: (dy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
+function binary(op: BinaryOp, a: TensorLike, b: TensorLike, saves: SaveSpec, grad?: (dy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   const [x, y] = pair(a, b);
   checkDtype(op, x);
   return runOp(op, [x, y], {}, grad && ((dy, { inputs: [ia, ib], outputs: [out] }) => {
     const [ga, gb] = grad(dy, ia, ib, out);
     return [ga && ia.requiresGrad ? sumToShape(ga, ia.shape) : null, gb && ib.requiresGrad ? sumToShape(gb, ib.shape) : null];
-  }));
+  }), saves);
 }
 
+/** a·b and a/b read the other operand for each gradient: a frozen weight times x keeps no copy of x. */
+const eachOther: SaveSpec = ([a, b]) => ({ inputs: [...(b.requiresGrad ? [0] : []), ...(a.requiresGrad ? [1] : [])] });
+
 // --- unary ---
-export const neg = (x: Tensor): Tensor => unary('neg', x, (dy) => neg(dy));
-export const abs = (x: Tensor): Tensor => unary('abs', x, (dy, x) => mul(dy, sign(x)));
-export const exp = (x: Tensor): Tensor => unary('exp', x, (dy, _x, y) => mul(dy, y));
-export const log = (x: Tensor): Tensor => unary('log', x, (dy, x) => div(dy, x));
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (dy, _x, y) => div(mul(dy, 0.5), y));
-export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x, (dy, _x, y) => mul(dy, mul(pow(y, 3), -0.5)));
-export const square = (x: Tensor): Tensor => unary('square', x, (dy, x) => mul(dy, mul(x, 2)));
-export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x, (dy, _x, y) => neg(mul(dy, square(y))));
-export const relu = (x: Tensor): Tensor => unary('relu', x, (dy, x) => mul(dy, greater(x, 0)));
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, (dy, _x, y) => mul(dy, mul(y, sub(1, y))));
-export const tanh = (x: Tensor): Tensor => unary('tanh', x, (dy, _x, y) => mul(dy, sub(1, square(y))));
-export const sin = (x: Tensor): Tensor => unary('sin', x, (dy, x) => mul(dy, cos(x)));
-export const cos = (x: Tensor): Tensor => unary('cos', x, (dy, x) => neg(mul(dy, sin(x))));
+export const neg = (x: Tensor): Tensor => unary('neg', x, SAVES_NOTHING, (dy) => neg(dy));
+export const abs = (x: Tensor): Tensor => unary('abs', x, X, (dy, x) => mul(dy, sign(x)));
+export const exp = (x: Tensor): Tensor => unary('exp', x, Y, (dy, _x, y) => mul(dy, y));
+export const log = (x: Tensor): Tensor => unary('log', x, X, (dy, x) => div(dy, x));
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, Y, (dy, _x, y) => div(mul(dy, 0.5), y));
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x, Y, (dy, _x, y) => mul(dy, mul(pow(y, 3), -0.5)));
+export const square = (x: Tensor): Tensor => unary('square', x, X, (dy, x) => mul(dy, mul(x, 2)));
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x, Y, (dy, _x, y) => neg(mul(dy, square(y))));
+export const relu = (x: Tensor): Tensor => unary('relu', x, X, (dy, x) => mul(dy, greater(x, 0)));
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, Y, (dy, _x, y) => mul(dy, mul(y, sub(1, y))));
+export const tanh = (x: Tensor): Tensor => unary('tanh', x, Y, (dy, _x, y) => mul(dy, sub(1, square(y))));
+export const sin = (x: Tensor): Tensor => unary('sin', x, X, (dy, x) => mul(dy, cos(x)));
+export const cos = (x: Tensor): Tensor => unary('cos', x, X, (dy, x) => neg(mul(dy, sin(x))));
 /** -1, 0 or 1; its gradient is zero almost everywhere, so none flows. */
-export const sign = (x: Tensor): Tensor => unary('sign', x);
+export const sign = (x: Tensor): Tensor => unary('sign', x, SAVES_NOTHING);
 
 // --- binary, with broadcasting ---
-export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b, (dy) => [dy, dy]);
-export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b, (dy) => [dy, neg(dy)]);
-export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b, (dy, a, b) => [
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b, SAVES_NOTHING, (dy) => [dy, dy]);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b, SAVES_NOTHING, (dy) => [dy, neg(dy)]);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b, eachOther, (dy, a, b) => [
   a.requiresGrad ? mul(dy, b) : null,
   b.requiresGrad ? mul(dy, a) : null,
 ]);
-export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b, (dy, a, b, y) => [
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b, ([a, b]) => ({ inputs: a.requiresGrad || b.requiresGrad ? [1] : [], outputs: b.requiresGrad ? [0] : [] }), (dy, a, b, y) => [
   a.requiresGrad ? div(dy, b) : null,
   b.requiresGrad ? neg(div(mul(dy, y), b)) : null,
 ]);
 /** a^b; the gradient for b uses log(a), so it is only finite for a > 0. */
-export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b, (dy, a, b, y) => [
+export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b, ([, b]) => ({ inputs: [0, 1], outputs: b.requiresGrad ? [0] : [] }), (dy, a, b, y) => [
   a.requiresGrad ? mul(dy, mul(b, pow(a, sub(b, 1)))) : null,
   b.requiresGrad ? mul(dy, mul(y, log(a))) : null,
 ]);
 /** Where a == b the gradient is split evenly, as in PyTorch. */
-export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b, (dy, a, b) => {
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b, { inputs: [0, 1] }, (dy, a, b) => {
   const wa = add(greater(a, b), mul(equal(a, b), 0.5));
   return [mul(dy, wa), mul(dy, sub(1, wa))];
 });
-export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b, (dy, a, b) => {
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b, { inputs: [0, 1] }, (dy, a, b) => {
   const wa = add(less(a, b), mul(equal(a, b), 0.5));
   return [mul(dy, wa), mul(dy, sub(1, wa))];
 });
@@ -103,7 +111,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
       ia.requiresGrad ? sumToShape(where(c, dy, zero), ia.shape) : null,
       ib.requiresGrad ? sumToShape(where(c, zero, dy), ib.shape) : null,
     ];
-  });
+  }, { inputs: [0] });
 }
 
 /** x where mask is zero, value where it is not (masked_fill). */
@@ -111,8 +119,13 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   return where(mask, value, x);
 }
 
-/** A copy in another dtype; float → int truncates toward zero. Gradients pass through float casts. */
+/**
+ * A copy in another dtype; float → int truncates toward zero; → bfloat16 rounds to nearest even.
+ * Gradients pass through casts between float32 and float64.
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  return runOp('cast', [x], { dtype }, dtype === 'int32' || x.dtype === 'int32' ? undefined : (dy) => [cast(dy, x.dtype)]);
+  if (dtype === 'bfloat16') return toBfloat16(x);
+  if (x.dtype === 'bfloat16') return dtype === 'int32' ? cast(fromBfloat16(x), 'int32') : fromBfloat16(x, dtype);
+  return runOp('cast', [x], { dtype }, dtype === 'int32' || x.dtype === 'int32' ? undefined : (dy) => [cast(dy, x.dtype)], SAVES_NOTHING);
 }

@@ -24,7 +24,7 @@ function sameDtype(op: string, what: string, a: Tensor, b: Tensor): void {
  */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = axisOf(axis, x.rank);
-  return runOp<AxisAttrs>('gather', [x, index], { axis: a }, (dy) => [scatterAdd(x.shape, a, index, dy), null]);
+  return runOp<AxisAttrs>('gather', [x, index], { axis: a }, (dy, { inputs: [, idx] }) => [scatterAdd(x.shape, a, idx, dy), null], { inputs: [1] });
 }
 
 /**
@@ -40,11 +40,11 @@ export function scatterAdd(target: Tensor | Shape, axis: number, index: Tensor, 
     sameDtype('scatterAdd', 'src', target, src);
     inputs.push(target);
   }
-  return runOp<AccumulateAttrs>('scatterAdd', inputs, { axis: a, shape }, (dy, { inputs: [, s, t] }) => [
+  return runOp<AccumulateAttrs>('scatterAdd', inputs, { axis: a, shape }, (dy, { inputs: [idx, s, t] }) => [
     null,
-    s.requiresGrad ? gather(dy, a, index) : null,
+    s.requiresGrad ? gather(dy, a, idx) : null,
     ...(t ? [dy] : []),
-  ]);
+  ], { inputs: [0] });
 }
 
 /**
@@ -54,7 +54,7 @@ export function scatterAdd(target: Tensor | Shape, axis: number, index: Tensor, 
  */
 export function indexSelect(x: Tensor, axis: number, indices: Tensor): Tensor {
   const a = axisOf(axis, x.rank);
-  return runOp<AxisAttrs>('indexSelect', [x, indices], { axis: a }, (dy) => [indexAdd(x.shape, a, indices, dy), null]);
+  return runOp<AxisAttrs>('indexSelect', [x, indices], { axis: a }, (dy, { inputs: [, idx] }) => [indexAdd(x.shape, a, idx, dy), null], { inputs: [1] });
 }
 
 /**
@@ -83,11 +83,11 @@ export function indexAdd(target: Tensor | Shape, axis: number, indices: Tensor, 
     sameDtype('indexAdd', 'src', target, src);
     inputs.push(target);
   }
-  return runOp<AccumulateAttrs>('indexAdd', inputs, { axis: a, shape }, (dy, { inputs: [, s, t] }) => [
+  return runOp<AccumulateAttrs>('indexAdd', inputs, { axis: a, shape }, (dy, { inputs: [idx, s, t] }) => [
     null,
-    s.requiresGrad ? indexSelect(dy, a, indices) : null,
+    s.requiresGrad ? indexSelect(dy, a, idx) : null,
     ...(t ? [dy] : []),
-  ]);
+  ], { inputs: [0] });
 }
 
 export interface SortResult {
@@ -99,13 +99,13 @@ export interface SortResult {
 /**
  * Sorts along `axis` (ascending unless `descending`), stably: equal values keep their order. NaN
  * sorts above +Inf (last ascending, first descending) and -0 ties with +0, as in PyTorch. The
- * gradient of `values` is dy scattered back through `indices`; the graph holds `indices`, so
- * dispose it only after backward().
+ * gradient of `values` is dy scattered back through `indices` (the graph keeps its own handle on
+ * them, so disposing `indices` early is safe).
  */
 export function sort(x: Tensor, axis = -1, descending = false): SortResult {
   const a = axisOf(axis, x.rank);
   const [values, indices] = runOpMulti<SortAttrs>('sort', [x], { axis: a, descending }, ([dv], { outputs }) => [
     dv ? scatterAdd(x.shape, a, outputs[1], dv) : null,
-  ]);
+  ], { outputs: [1] });
   return { values, indices };
 }

@@ -3,7 +3,7 @@ import { registerMatmulWebGPU } from './webgpu.js';
 import './methods.js';
 registerMatmulCpu();
 registerMatmulWebGPU();
-export { matmul } from './op.js';
+export { matmul, matmulBfloat16Weight } from './op.js';
 export { matmulCost, planMatmul, type MatmulOptions, type MatmulAttrs } from './contract.js';
 export {
   MATMUL_VERSIONS, MATMUL_VEC4_SMALL_BLOCK, MATMUL_VEC4_LARGE_BLOCK, MATMUL_VEC4_SPLIT_K, MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, MATMUL_VEC4_TINY_BLOCK_SPLIT_K, MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, MATMUL_VEC4_TALL_BLOCK, MATMUL_VEC4_TALL_BLOCK_SPLIT_K, MATMUL_VEC4_LARGE_BLOCK_SPLIT_384, chooseMatmulVersion, launchMatmul, matmulVersionNeeds, matmulVersionFits,

@@ -2,8 +2,9 @@
 // matmuls with the transpose flags flipped (no transposes materialised), and for an operand that
 // was one matrix shared by the whole batch, a sum over the batch.
 import { Tensor } from '../../autograd/tensor.js';
-import { runOp } from '../../autograd/op.js';
-import { tidy } from '../../autograd/scope.js';
+import { runOp, recordNode } from '../../autograd/op.js';
+import { noGrad, tidy } from '../../autograd/scope.js';
+import { fromBfloat16 } from '../bfloat16/op.js';
 import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
@@ -46,7 +47,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transposeA = false, transpose
     ib.requiresGrad
       ? tidy(() => toOperandShape(transposeB ? matmulKernel(dy, ia, true, transposeA) : matmulKernel(ia, dy, !transposeA, false), ib.shape))
       : null,
-  ]);
+  ], ([ia, ib]) => ({ inputs: [...(ib.requiresGrad ? [0] : []), ...(ia.requiresGrad ? [1] : [])] }));
 }
 
 /**
@@ -60,4 +61,23 @@ function toOperandShape(g: Tensor, shape: Shape): Tensor {
     g = sum(reshape(g, [sizeOf(g.shape) / (r * c || 1), r, c]), 0);
   }
   return reshape(g, shape);
+}
+
+/**
+ * x @ w (or x @ wᵀ with transposeB) for a 2-D weight w stored in bfloat16 (a frozen weight, e.g.
+ * a LoRA base: src/kernels/bfloat16): w is widened to x's dtype for the product and the wide copy
+ * freed at once. The graph saves w itself (half of float32), never the wide copy, and backward widens
+ * it again for dx = dy · op(w)ᵀ. w takes no gradient.
+ */
+export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+  if (w.dtype !== 'bfloat16' || w.rank !== 2) throw new Error(`matmulBfloat16Weight: w must be a 2-D bfloat16 tensor, got ${w.dtype} [${w.shape}]`);
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`matmulBfloat16Weight: x must be float32 or float64, got ${x.dtype}`);
+  const transposeB = opts.transposeB ?? false;
+  const dtype = x.dtype;
+  const y = noGrad(() => tidy(() => matmul(x, fromBfloat16(w, dtype), { transposeB })));
+  recordNode('matmulBfloat16Weight', [x, w], [y], ([dy], { inputs: [, wi] }) => [
+    dy ? tidy(() => matmul(dy, fromBfloat16(wi, dtype), { transposeB: !transposeB })) : null,
+    null,
+  ], { inputs: [1] });
+  return y;
 }

@@ -40,7 +40,7 @@ function normGrad(kernel: string, x: Tensor, w: Tensor, dy: Tensor, eps: number)
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   checkNormInputs('rmsNorm', x, [['weight', weight]]);
   checkEps('rmsNorm', eps);
-  return runOp<NormAttrs>('rmsNorm', [x, weight], { eps }, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps));
+  return runOp<NormAttrs>('rmsNorm', [x, weight], { eps }, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps), { inputs: [0, 1] });
 }
 
 /**
@@ -54,5 +54,5 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   return runOp<NormAttrs>('layerNorm', [x, weight, bias], { eps }, (dy, { inputs: [xi, w, b] }) => {
     const [dx, dw] = normGrad('layerNormBackward', xi, w, dy, eps);
     return [dx, dw, b.requiresGrad ? sumRows(dy) : null];
-  });
+  }, { inputs: [0, 1] });
 }

@@ -1,6 +1,6 @@
 // Differentiable reductions: sum, mean, max, min over one axis, several, or all.
 import { Tensor } from '../../autograd/tensor.js';
-import { runOp, recordNode } from '../../autograd/op.js';
+import { runOp, recordNode, SAVES_NOTHING } from '../../autograd/op.js';
 import { noGrad } from '../../autograd/scope.js';
 import { type Shape, broadcastAxes, normalizeAxis, sameShape } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
@@ -43,7 +43,7 @@ function finish(y: Tensor, x: Tensor, axes: number[], keepdims: boolean): Tensor
 /** Sum over `axis` (one, several, or all when omitted). */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   const axes = axesOf(x, axis);
-  const y = noGradReduce('sum', x, axes, (dy) => broadcastTo(reshape(dy, keptShape(x.shape, axes)), x.shape));
+  const y = noGradReduce('sum', x, axes, false, (dy) => broadcastTo(reshape(dy, keptShape(x.shape, axes)), x.shape));
   return finish(y, x, axes, keepdims);
 }
 
@@ -68,18 +68,21 @@ export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
 function extremum(op: 'max' | 'min', x: Tensor, axis: Axes, keepdims: boolean): Tensor {
   const axes = axesOf(x, axis);
   if (axes.some((a) => x.shape[a] === 0)) throw new Error(`${op}() over an empty axis of shape [${x.shape}]`);
-  const y = noGradReduce(op, x, axes, (dy, out) => {
-    const hit = equal(x, out);
+  const y = noGradReduce(op, x, axes, true, (dy, input, out) => {
+    const hit = equal(input, out);
     const count = reduceKeep('sum', hit, axes);
     return mul(div(hit, count), reshape(dy, keptShape(x.shape, axes)));
   });
   return finish(y, x, axes, keepdims);
 }
 
-/** Runs the reduction kernels unrecorded, then records the whole reduction as one graph node. */
-function noGradReduce(op: ReduceOp, x: Tensor, axes: number[], grad: (dy: Tensor, out: Tensor) => Tensor): Tensor {
+/**
+ * Runs the reduction kernels unrecorded, then records the whole reduction as one graph node; the
+ * rule reads x and the result only when `readsValues` (max, min), a sum's reads neither.
+ */
+function noGradReduce(op: ReduceOp, x: Tensor, axes: number[], readsValues: boolean, grad: (dy: Tensor, x: Tensor, out: Tensor) => Tensor): Tensor {
   const y = noGrad(() => reduceKeep(op, x, axes));
-  recordNode(op, [x], [y], ([dy]) => [dy ? grad(dy, y) : null]);
+  recordNode(op, [x], [y], ([dy], { inputs, outputs }) => [dy ? grad(dy, inputs[0], outputs[0]) : null], readsValues ? undefined : SAVES_NOTHING);
   return y;
 }
 

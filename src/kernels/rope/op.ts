@@ -14,11 +14,11 @@ import { type RopeAttrs, ropeLayout } from './contract.js';
  */
 export function applyRope(x: Tensor, positions: Tensor, invFreq: Tensor, rotaryDim = 2 * invFreq.size, inverse = false): Tensor {
   ropeLayout(x, positions, invFreq, rotaryDim);
-  return runOp<RopeAttrs>('applyRope', [x, positions, invFreq], { rotaryDim, inverse }, (dy) => [
-    applyRope(dy, positions, invFreq, rotaryDim, !inverse),
+  return runOp<RopeAttrs>('applyRope', [x, positions, invFreq], { rotaryDim, inverse }, (dy, { inputs: [, pos, freq] }) => [
+    applyRope(dy, pos, freq, rotaryDim, !inverse),
     null,
     null,
-  ]);
+  ], { inputs: [1, 2] });
 }
 
 /**

@@ -15,7 +15,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const a = softmaxAxis('softmax', x.shape, axis);
   return runOp<SoftmaxAttrs>('softmax', [x], { axis: a }, (dy, { outputs: [y] }) => [
     mul(y, sub(dy, sum(mul(dy, y), a, true))),
-  ]);
+  ], { outputs: [0] });
 }
 
 /**
@@ -28,7 +28,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const a = softmaxAxis('logSoftmax', x.shape, axis);
   return runOp<SoftmaxAttrs>('logSoftmax', [x], { axis: a }, (dy, { outputs: [y] }) => [
     sub(dy, mul(exp(y), sum(dy, a, true))),
-  ]);
+  ], { outputs: [0] });
 }
 
 /**
@@ -37,5 +37,5 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
  */
 export function logSigmoid(x: Tensor): Tensor {
   checkFloat('logSigmoid', x.dtype);
-  return runOp('logSigmoid', [x], {}, (dy, { inputs: [input] }) => [mul(dy, sigmoid(neg(input)))]);
+  return runOp('logSigmoid', [x], {}, (dy, { inputs: [input] }) => [mul(dy, sigmoid(neg(input)))], { inputs: [0] });
 }
