@@ -58,16 +58,18 @@ export function loraStepCase(small: boolean): BenchCase {
       { shape: [rows, T], dtype: 'int32', fill: (n, seed) => randintHost(n, cfg.vocab_size, seed + 1) },
       { shape: [rows, T], fill: (n) => Float32Array.from({ length: n }, (_, i) => (i % T >= T / 2 ? 1 : 0)) },
     ],
-    // The last variant stores the base's weights in bfloat16 (irreversibly: it runs last).
-    variants: [
-      { checkpointing: false, bf16: false },
-      { checkpointing: true, bf16: false },
-      { checkpointing: false, bf16: true },
-    ].map(({ checkpointing, bf16 }) => ({
-      name: `dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters${checkpointing ? ', gradient checkpointing' : ''}${bf16 ? ', base weights in bfloat16' : ''}`,
+    // The last two variants hold the base's weights in bfloat16, then NF4 (irreversibly: they run last).
+    variants: ([
+      { checkpointing: false, base: 'float32' },
+      { checkpointing: true, base: 'float32' },
+      { checkpointing: false, base: 'bfloat16' },
+      { checkpointing: false, base: 'nf4' },
+    ] as const).map(({ checkpointing, base }) => ({
+      name: `dpo, base as reference: policy fwd+bwd, reference fwd, AdamW on the adapters${checkpointing ? ', gradient checkpointing' : ''}${base !== 'float32' ? `, base weights in ${base}` : ''}`,
       prepare: ([ids]: r.Tensor[]) => {
         const { model } = build(ids.device);
-        if (bf16) r.storeFrozenWeightsInBfloat16(model);
+        if (base === 'bfloat16') r.storeFrozenWeightsInBfloat16(model);
+        if (base === 'nf4') r.storeFrozenWeightsInNf4(model);
       },
       run: (x: r.Tensor[]) => {
         const { model, opt } = build(x[0].device);

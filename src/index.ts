@@ -31,6 +31,7 @@ export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';
 export * from './kernels/dropout/index.js';
 export * from './kernels/bfloat16/index.js';
+export * from './kernels/nf4/index.js';
 export * from './kernels/attention/index.js';
 export * from './io/index.js';
 export * from './nn/index.js';

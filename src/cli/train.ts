@@ -34,7 +34,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
   { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
   { name: 'lora-dropout', help: "dropout on the adapters' input while training (PEFT's lora_dropout; TRL's examples use 0.05)", default: 0 },
-  { name: 'base-dtype', help: "with --lora-r: store the frozen base's Linear weights as float32 or bfloat16 (half the memory; computed in float32)", default: 'float32' },
+  { name: 'base-dtype', help: "with --lora-r: hold the frozen base's Linear weights in float32, bfloat16 (half the memory) or nf4 (QLoRA's 4-bit NormalFloat, about a seventh); computed in float32", default: 'float32' },
   { name: 'precompute-ref-log-probs', help: 'run the reference over every record once before training and cache its log-probs (TRL precompute_ref_log_probs; not for kto)', default: false },
   { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
   { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
@@ -68,16 +68,16 @@ export async function runTrain(flags: Flags): Promise<void> {
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
   const loraR = Number(flags['lora-r']);
   const baseDtype = String(flags['base-dtype']);
-  if (baseDtype !== 'float32' && baseDtype !== 'bfloat16') throw new Error(`--base-dtype must be float32 or bfloat16, got ${JSON.stringify(baseDtype)}`);
-  if (baseDtype === 'bfloat16' && !(loraR > 0)) throw new Error('--base-dtype bfloat16 needs --lora-r: only frozen weights are stored in bfloat16');
+  if (!['float32', 'bfloat16', 'nf4'].includes(baseDtype)) throw new Error(`--base-dtype must be float32, bfloat16 or nf4, got ${JSON.stringify(baseDtype)}`);
+  if (baseDtype !== 'float32' && !(loraR > 0)) throw new Error(`--base-dtype ${baseDtype} needs --lora-r: only frozen weights are held in ${baseDtype}`);
   const policy = await build();
   if (flags['gradient-checkpointing']) policy.gradientCheckpointingEnable();
   if (loraR > 0) {
     const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed, dropout: Number(flags['lora-dropout']) });
     process.stdout.write(`LoRA: rank ${loraR} on ${adapted.length} layers; the base model with adapters off is the reference\n`);
-    if (baseDtype === 'bfloat16') {
-      const c = r.storeFrozenWeightsInBfloat16(policy);
-      process.stdout.write(`base weights in bfloat16: ${c.tensors} matrices, ${(c.bytesBefore / 2 ** 20).toFixed(1)} → ${(c.bytesAfter / 2 ** 20).toFixed(1)} MiB\n`);
+    if (baseDtype !== 'float32') {
+      const c = baseDtype === 'nf4' ? r.storeFrozenWeightsInNf4(policy) : r.storeFrozenWeightsInBfloat16(policy);
+      process.stdout.write(`base weights in ${baseDtype}: ${c.tensors} matrices, ${(c.bytesBefore / 2 ** 20).toFixed(1)} → ${(c.bytesAfter / 2 ** 20).toFixed(1)} MiB\n`);
     }
   }
   // The same starting weights, never stepped (with LoRA the base model itself serves).

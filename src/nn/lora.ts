@@ -144,6 +144,7 @@ export function mergeLora(model: Module): void {
     for (const [name, child] of m.namedChildren()) {
       if (!(child instanceof LoRALinear)) continue;
       const base = child.base_layer;
+      base.dequantizeWeight();
       // A base kept in bfloat16 is widened: the merged weight is float32.
       const merged = noGrad(() => tidy(() => add(base.weight.dtype === 'bfloat16' ? cast(base.weight, 'float32') : base.weight, mul(matmul(child.lora_B.weight, child.lora_A.weight), child.scaling))));
       base.swapParameter('weight', merged);
@@ -152,7 +153,8 @@ export function mergeLora(model: Module): void {
       child.lora_B.dispose();
     }
   }
-  // The merged model is an ordinary float32 model: frozen weights kept in bfloat16 are widened too.
+  // The merged model is an ordinary float32 model: frozen weights kept in NF4 or bfloat16 are widened too.
+  for (const [, m] of model.namedModules()) if (m instanceof Linear) m.dequantizeWeight();
   for (const [name, p] of model.namedParameters()) if (p.dtype === 'bfloat16') model.swapParameter(name, noGrad(() => tidy(() => cast(p, 'float32'))));
   for (const p of model.parameters()) p.requiresGrad = true;
 }

@@ -61,6 +61,14 @@ export abstract class Module {
     return t;
   }
 
+  /** Frees and forgets this module's own parameter `name` (a weight replaced by another form). */
+  protected unregisterParameter(name: string): void {
+    const t = this.ownParams.get(name);
+    if (!t) throw new Error(`${this.constructor.name} has no parameter '${name}'`);
+    this.ownParams.delete(name);
+    t.dispose();
+  }
+
   /** Registers a child; its parameters are named `${name}.${theirs}`. */
   protected registerModule<M extends Module>(name: string, m: M): M {
     if (this.ownParams.has(name) || this.children.has(name)) throw new Error(`registerModule: '${name}' is already registered`);

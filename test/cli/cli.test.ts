@@ -172,7 +172,7 @@ test('relpo train --lora-r trains adapters against the base model and checkpoint
   t.deepEqual([config.r, config.target_modules], [2, ['k_proj', 'q_proj', 'v_proj']]);
 });
 
-test('relpo train --base-dtype bfloat16 keeps the frozen base in bfloat16 and trains as the float32 run does, closely; refused without LoRA', (t) => {
+test('relpo train --base-dtype bfloat16 / nf4 keeps the frozen base in bfloat16 / NF4 and trains as the float32 run does, closely; refused without LoRA', (t) => {
   const root = mkdtempSync(join(tmpdir(), 'relpo-cli-bf16-'));
   const args = ['train', '--device', 'cpu', '--steps', '3', '--lr', '0.05', '--lora-r', '4', '--lora-targets', 'q_proj,v_proj,down_proj'];
   const half = relpo(...args, '--out', join(root, 'bf16'), '--base-dtype', 'bfloat16');
@@ -185,6 +185,11 @@ test('relpo train --base-dtype bfloat16 keeps the frozen base in bfloat16 and tr
   t.is(a.length, 3);
   // bfloat16 keeps 8 significant bits: the losses differ, a little.
   a.forEach((v, i) => t.true(Math.abs(v - b[i]) < 1e-2 && Number.isFinite(v), `step ${i}: ${v} vs ${b[i]}`));
+  // NF4 (4-bit): further from float32, still close on this tiny model.
+  const nf4 = relpo(...args, '--out', join(root, 'nf4'), '--base-dtype', 'nf4');
+  t.is(nf4.status, 0, nf4.stderr);
+  t.regex(nf4.stdout, /base weights in nf4: 15 matrices, [\d.]+ → [\d.]+ MiB/);
+  losses('nf4').forEach((v, i) => t.true(Math.abs(v - b[i]) < 5e-2 && Number.isFinite(v), `nf4 step ${i}: ${v} vs ${b[i]}`));
   const refused = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'no'), '--base-dtype', 'bfloat16');
   t.not(refused.status, 0);
   t.regex(refused.stderr, /--base-dtype bfloat16 needs --lora-r/);

@@ -19,6 +19,12 @@ export async function gpuOrSkip(t: ExecutionContext): Promise<WebGPUDevice | nul
 
 export const cpu: Device = cpuDevice();
 
+/** The CPU device, and the WebGPU device when there is one (see gpuOrSkip). */
+export async function bothDevices(t: ExecutionContext): Promise<Device[]> {
+  const gpu = await gpuOrSkip(t);
+  return gpu ? [cpu, gpu] : [cpu];
+}
+
 /** A seeded generator, so failures reproduce. */
 export function rng(seed: number): () => number {
   return mulberry32(seed >>> 0 || 1);
