@@ -60,9 +60,10 @@ export async function runTrain(flags: Flags): Promise<void> {
   const { train: dataset, eval: evalDataset } = split > 0
     ? r.splitTrainEval(all, split, seed)
     : { train: all, eval: flags['eval-data'] ? await r.readPreferenceData(String(flags['eval-data']), { split: 'test' }) : undefined };
-  const build = async () =>
+  // A checkpoint's base weights stream in already held as --base-dtype (never the float32 model).
+  const build = async (linearStorage: r.WeightStorage = 'float32') =>
     modelDir
-      ? r.loadPretrainedLlama(modelDir, { device })
+      ? r.loadPretrainedLlama(modelDir, { device, linearStorage })
       : new r.LlamaForCausalLM({ ...TINY_LLAMA, vocab_size: tokenizer.vocabSize }, { device, seed });
   const embedderDir = String(flags['prompt-embedder']);
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
@@ -70,14 +71,17 @@ export async function runTrain(flags: Flags): Promise<void> {
   const baseDtype = String(flags['base-dtype']);
   if (!['float32', 'bfloat16', 'nf4'].includes(baseDtype)) throw new Error(`--base-dtype must be float32, bfloat16 or nf4, got ${JSON.stringify(baseDtype)}`);
   if (baseDtype !== 'float32' && !(loraR > 0)) throw new Error(`--base-dtype ${baseDtype} needs --lora-r: only frozen weights are held in ${baseDtype}`);
-  const policy = await build();
+  const policy = await build(loraR > 0 ? (baseDtype as r.WeightStorage) : 'float32');
   if (flags['gradient-checkpointing']) policy.gradientCheckpointingEnable();
   if (loraR > 0) {
     const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed, dropout: Number(flags['lora-dropout']) });
     process.stdout.write(`LoRA: rank ${loraR} on ${adapted.length} layers; the base model with adapters off is the reference\n`);
     if (baseDtype !== 'float32') {
+      // A checkpoint was streamed in already held so; a model built here is converted now.
       const c = baseDtype === 'nf4' ? r.storeFrozenWeightsInNf4(policy) : r.storeFrozenWeightsInBfloat16(policy);
-      process.stdout.write(`base weights in ${baseDtype}: ${c.tensors} matrices, ${(c.bytesBefore / 2 ** 20).toFixed(1)} → ${(c.bytesAfter / 2 ** 20).toFixed(1)} MiB\n`);
+      const held = policy.namedModules().filter(([, m]) => m instanceof r.Linear && m.storage === baseDtype).length;
+      const how = c.tensors > 0 ? `${(c.bytesBefore / 2 ** 20).toFixed(1)} → ${(c.bytesAfter / 2 ** 20).toFixed(1)} MiB` : 'streamed in from the checkpoint';
+      process.stdout.write(`base weights in ${baseDtype}: ${held} matrices (${how})\n`);
     }
   }
   // The same starting weights, never stepped (with LoRA the base model itself serves).

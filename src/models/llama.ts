@@ -19,7 +19,7 @@ import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequenci
 import { keep, tidy } from '../autograd/scope.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
-import { Linear } from '../nn/linear.js';
+import { Linear, type WeightStorage } from '../nn/linear.js';
 import { Embedding } from '../nn/embedding.js';
 import { RMSNorm } from '../nn/rms-norm.js';
 import { type FloatDType, ParamRng } from '../nn/init.js';
@@ -33,6 +33,11 @@ export interface LlamaInitOptions {
   seed?: number;
   /** Standard deviation of the random weights (default 0.02, LlamaConfig's initializer_range). Norm weights start at 1. */
   initStd?: number;
+  /**
+   * How the Linear layers (projections and lm_head) hold their weights: float (default), or frozen
+   * bfloat16 / NF4 storage, zero-filled until loaded (loadPretrainedLlama streams a checkpoint in).
+   */
+  linearStorage?: WeightStorage;
 }
 
 export interface LlamaForwardOptions {
@@ -66,7 +71,7 @@ class LlamaAttention extends Module {
   constructor(private readonly s: Shared, rng: ParamRng, std: number, opts: LlamaInitOptions) {
     super();
     const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, attentionBias: bias } = s.cfg;
-    const p = { ...opts, rng, std, bias };
+    const p = { ...opts, rng, std, bias, storage: opts.linearStorage };
     this.q_proj = this.registerModule('q_proj', new Linear(d, h * hd, p));
     this.k_proj = this.registerModule('k_proj', new Linear(d, hkv * hd, p));
     this.v_proj = this.registerModule('v_proj', new Linear(d, hkv * hd, p));
@@ -207,7 +212,7 @@ class LlamaMLP extends Module {
 
   constructor(cfg: ResolvedLlamaConfig, rng: ParamRng, std: number, opts: LlamaInitOptions) {
     super();
-    const p = { ...opts, rng, std, bias: cfg.mlpBias };
+    const p = { ...opts, rng, std, bias: cfg.mlpBias, storage: opts.linearStorage };
     this.gate_proj = this.registerModule('gate_proj', new Linear(cfg.hiddenSize, cfg.intermediateSize, p));
     this.up_proj = this.registerModule('up_proj', new Linear(cfg.hiddenSize, cfg.intermediateSize, p));
     this.down_proj = this.registerModule('down_proj', new Linear(cfg.intermediateSize, cfg.hiddenSize, p));
@@ -301,7 +306,7 @@ export class LlamaForCausalLM extends Module {
     const rng = new ParamRng(opts.seed ?? 0);
     const std = opts.initStd ?? 0.02;
     this.model = this.registerModule('model', new LlamaModel(this.shared, rng, std, opts));
-    this.lm_head = cfg.tieWordEmbeddings ? null : this.registerModule('lm_head', new Linear(cfg.hiddenSize, cfg.vocabSize, { ...opts, rng, std }));
+    this.lm_head = cfg.tieWordEmbeddings ? null : this.registerModule('lm_head', new Linear(cfg.hiddenSize, cfg.vocabSize, { ...opts, rng, std, storage: opts.linearStorage }));
     for (const [name, t] of this.namedParameters()) t.name = name;
   }
 

@@ -2,7 +2,7 @@
 // file or shards) → its parameters, with the names and shapes checked.
 import { join } from 'node:path';
 import { readCheckpointConfig } from '../io/checkpoint.js';
-import { loadWeightsInto } from './load-weights.js';
+import { loadWeightsInto, streamWeightsInto } from './load-weights.js';
 import { saveCheckpoint, type SaveCheckpointOptions } from '../io/checkpoint-save.js';
 import { LlamaForCausalLM, type LlamaInitOptions } from './llama.js';
 import type { LlamaConfig } from './llama-config.js';
@@ -15,6 +15,8 @@ export const LLAMA_MODEL_TYPES = ['llama', 'mistral'];
  * Loads a LLaMA or Mistral checkpoint folder (as transformers saves one). The model is built from
  * config.json (zero-filled weights, then replaced), the tensors are loaded across shards and copied
  * in; a missing, unexpected or mis-shaped tensor is an error naming it, and nothing is left allocated.
+ * opts.linearStorage 'bfloat16' or 'nf4' holds every Linear weight frozen in that form (a QLoRA
+ * base: applyLora next), streamed in tensor by tensor.
  */
 export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptions, 'seed' | 'initStd'> = {}): Promise<LlamaForCausalLM> {
   const configPath = join(dir, 'config.json');
@@ -31,6 +33,9 @@ export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptio
   } catch (e) {
     throw new Error(`${configPath}: ${(e as Error).message}`, { cause: e });
   }
+  // Weights held at lower precision stream in one tensor at a time (a 7B QLoRA base never exists
+  // in float32); float models load whole, then copy (every name and shape checked before any change).
+  if (opts.linearStorage && opts.linearStorage !== 'float32') return streamWeightsInto(model, dir, { ...opts, ignore: (n) => n.endsWith('.rotary_emb.inv_freq') });
   return loadWeightsInto(model, dir, opts);
 }
 

@@ -5,11 +5,20 @@ import { matmul, matmulBfloat16Weight } from '../kernels/matmul/op.js';
 import { type Nf4Weight, dequantizeNf4, matmulNf4Weight, quantizeNf4 } from '../kernels/nf4/op.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { add, cast } from '../kernels/elementwise/op.js';
+import { toBfloat16 } from '../kernels/bfloat16/op.js';
 import { Module } from './module.js';
 import { type ParamOptions, ParamRng, constantParam, normalParam } from './init.js';
 
+/** How a Linear layer holds its weight: float (trainable) or frozen storage at lower precision. */
+export type WeightStorage = 'float32' | 'bfloat16' | 'nf4';
+
 export interface LinearOptions extends ParamOptions {
   bias?: boolean;
+  /**
+   * 'bfloat16' or 'nf4': the weight is frozen storage, zero-filled, to be set with loadWeight() (a
+   * checkpoint streamed into a QLoRA base without ever holding it in float32). Default: float.
+   */
+  storage?: WeightStorage;
   /** Standard deviation of the random weight (default 1/√in, the scale of PyTorch's default init). */
   std?: number;
   seed?: number;
@@ -27,8 +36,47 @@ export class Linear extends Module {
     this.outFeatures = outFeatures;
     this.hasBias = opts.bias ?? false;
     const rng = opts.rng ?? new ParamRng(opts.seed ?? 0);
-    this.registerParameter('weight', normalParam([outFeatures, inFeatures], opts.std ?? 1 / Math.sqrt(inFeatures), rng, opts));
+    const storage = opts.storage ?? 'float32';
+    if (storage === 'float32') {
+      this.registerParameter('weight', normalParam([outFeatures, inFeatures], opts.std ?? 1 / Math.sqrt(inFeatures), rng, opts));
+    } else {
+      // Zeros in the stored form, one matrix at a time: never a float32 copy of the whole model.
+      const zeros = () => constantParam([outFeatures, inFeatures], 0, { ...opts, dtype: 'float32' });
+      if (storage === 'bfloat16') this.registerParameter('weight', noGrad(() => tidy(() => toBfloat16(zeros()))));
+      else this.registerNf4(noGrad(() => tidy(() => quantizeNf4(zeros()))));
+    }
     if (this.hasBias) this.registerParameter('bias', constantParam([outFeatures], 0, opts));
+  }
+
+  /** How the weight is held now. */
+  get storage(): WeightStorage | 'float64' {
+    if (this.nf4Shape) return 'nf4';
+    const d = this.param('weight').dtype;
+    return d === 'bfloat16' || d === 'float64' ? d : 'float32';
+  }
+
+  /**
+   * Sets the weight from float values of its shape, in the form it is held (rounded to bfloat16,
+   * quantized to NF4, or copied); a frozen weight stays frozen.
+   */
+  loadWeight(values: Tensor): void {
+    if (values.shape.length !== 2 || values.shape[0] !== this.outFeatures || values.shape[1] !== this.inFeatures) {
+      throw new Error(`Linear(${this.inFeatures} → ${this.outFeatures}).loadWeight: the weight is [${this.outFeatures}, ${this.inFeatures}], the values are [${values.shape}]`);
+    }
+    if (!this.nf4Shape) {
+      this.loadStateDict({ weight: values, ...(this.hasBias ? { bias: this.param('bias') } : {}) });
+      return;
+    }
+    const q = noGrad(() => tidy(() => quantizeNf4(values.dtype === 'bfloat16' ? cast(values, 'float32') : values)));
+    this.unregisterParameter('weight_nf4_codes');
+    this.unregisterParameter('weight_nf4_absmax');
+    this.registerNf4(q);
+  }
+
+  private registerNf4(q: Nf4Weight): void {
+    this.registerParameter('weight_nf4_codes', q.codes);
+    this.registerParameter('weight_nf4_absmax', q.absmax).requiresGrad = false;
+    this.nf4Shape = [...q.shape];
   }
 
   /** The weight's shape while it is held in NF4 (quantizeWeightToNf4), else null. */
@@ -53,9 +101,7 @@ export class Linear extends Module {
     if (w.requiresGrad) throw new Error('quantizeWeightToNf4: the weight takes gradients; only a frozen weight can be quantized');
     const q = noGrad(() => tidy(() => quantizeNf4(w.dtype === 'bfloat16' ? cast(w, 'float32') : w)));
     this.unregisterParameter('weight');
-    this.registerParameter('weight_nf4_codes', q.codes);
-    this.registerParameter('weight_nf4_absmax', q.absmax).requiresGrad = false;
-    this.nf4Shape = [...q.shape];
+    this.registerNf4(q);
   }
 
   /** Back from NF4 to a float32 weight parameter (frozen): the dequantized values. */

@@ -47,8 +47,9 @@ export class LoRALinear extends Module {
     super();
     if (!(dropoutP >= 0 && dropoutP < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${dropoutP}`);
     this.dropout = dropoutP;
-    const dtype = base.weight.dtype as 'float32' | 'float64';
-    const opts = { device: base.weight.device, dtype };
+    // The adapters compute in float: float32 over a base held in bfloat16 or NF4.
+    const dtype: 'float32' | 'float64' = base.storage === 'float64' ? 'float64' : 'float32';
+    const opts = { device: base.device, dtype };
     this.base_layer = this.registerModule('base_layer', base);
     this.lora_A = this.registerModule('lora_A', new Linear(base.inFeatures, r, { ...opts, std: 0 }));
     this.lora_B = this.registerModule('lora_B', new Linear(r, base.outFeatures, { ...opts, std: 0 }));
@@ -117,7 +118,7 @@ export function applyLora(model: Module, options: LoraOptions = {}): string[] {
   }
   if (adapted.length === 0) throw new Error(`applyLora: no Linear layer is named ${targets.join(' or ')}`);
   for (const [, l] of loraLayers(model)) {
-    l.base_layer.weight.requiresGrad = false;
+    for (const p of l.base_layer.parameters()) if (p.requiresGrad) p.requiresGrad = false;
     for (const p of [l.lora_A.weight, l.lora_B.weight]) p.requiresGrad = true;
   }
   return adapted;

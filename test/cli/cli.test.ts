@@ -177,7 +177,7 @@ test('relpo train --base-dtype bfloat16 / nf4 keeps the frozen base in bfloat16 
   const args = ['train', '--device', 'cpu', '--steps', '3', '--lr', '0.05', '--lora-r', '4', '--lora-targets', 'q_proj,v_proj,down_proj'];
   const half = relpo(...args, '--out', join(root, 'bf16'), '--base-dtype', 'bfloat16');
   t.is(half.status, 0, half.stderr);
-  t.regex(half.stdout, /base weights in bfloat16: 15 matrices, [\d.]+ → [\d.]+ MiB/);
+  t.regex(half.stdout, /base weights in bfloat16: 15 matrices \([\d.]+ → [\d.]+ MiB\)/);
   const full = relpo(...args, '--out', join(root, 'f32'));
   t.is(full.status, 0, full.stderr);
   const losses = (dir: string) => readFileSync(join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss?: number }).filter((m) => m.loss !== undefined).map((m) => m.loss!);
@@ -188,7 +188,7 @@ test('relpo train --base-dtype bfloat16 / nf4 keeps the frozen base in bfloat16 
   // NF4 (4-bit): further from float32, still close on this tiny model.
   const nf4 = relpo(...args, '--out', join(root, 'nf4'), '--base-dtype', 'nf4');
   t.is(nf4.status, 0, nf4.stderr);
-  t.regex(nf4.stdout, /base weights in nf4: 15 matrices, [\d.]+ → [\d.]+ MiB/);
+  t.regex(nf4.stdout, /base weights in nf4: 15 matrices \([\d.]+ → [\d.]+ MiB\)/);
   losses('nf4').forEach((v, i) => t.true(Math.abs(v - b[i]) < 5e-2 && Number.isFinite(v), `nf4 step ${i}: ${v} vs ${b[i]}`));
   const refused = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'no'), '--base-dtype', 'bfloat16');
   t.not(refused.status, 0);

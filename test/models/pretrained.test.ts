@@ -80,3 +80,55 @@ test('savePretrainedLlama writes a folder (sharded past maxShardBytes) that load
   }
   model.dispose();
 });
+
+test.serial('loadPretrainedLlama with linearStorage bfloat16 / nf4 streams the checkpoint in: the model converted after a float load, never the float model in memory', async (t) => {
+  // A sharded checkpoint of random weights (shards of at most 64 KiB).
+  const cfg = { vocab_size: 64, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 32 };
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-llama-stream-'));
+  const source = new r.LlamaForCausalLM(cfg, { device: cpu, seed: 9 });
+  await r.savePretrainedLlama(source, dir, { maxShardBytes: 64 * 1024 });
+  const fullBytes = [...source.parameters()].reduce((s, p) => s + 4 * p.size, 0);
+  source.dispose();
+  const ids = r.tensor(Int32Array.from({ length: 12 }, (_, i) => (i * 5 + 2) % cfg.vocab_size), [2, 6], { device: cpu, dtype: 'int32' });
+  for (const storage of ['bfloat16', 'nf4'] as const) {
+    const before = cpu.memory().liveBytes;
+    cpu.resetPeakMemory();
+    const streamed = await r.loadPretrainedLlama(dir, { device: cpu, linearStorage: storage });
+    const held = cpu.memory().liveBytes - before;
+    const peak = (cpu.memory().peakLiveBytes ?? 0) - before;
+    t.true(held < fullBytes, `${storage}: ${held} bytes held against ${fullBytes} in float32`);
+    // The peak is the held model plus about one float32 matrix in flight, far below a float load's 2×.
+    t.true(peak < held + 0.25 * fullBytes, `${storage}: peak ${peak}, held ${held}, float32 model ${fullBytes}`);
+    t.true(streamed.namedModules().every(([, m]) => !(m instanceof r.Linear) || m.storage === storage));
+    // Independent path: the float32 load, frozen, then converted in place.
+    const converted = await r.loadPretrainedLlama(dir, { device: cpu });
+    for (const p of converted.parameters()) p.requiresGrad = false;
+    if (storage === 'nf4') r.storeFrozenWeightsInNf4(converted);
+    else r.storeFrozenWeightsInBfloat16(converted);
+    const [a, b] = [r.noGrad(() => streamed.forward(ids)), r.noGrad(() => converted.forward(ids))];
+    t.deepEqual(await values(a), await values(b), `${storage}: the same logits, bit for bit`);
+    // LoRA over the streamed base trains: adapters get gradients.
+    r.applyLora(streamed, { r: 2, targetModules: ['q_proj', 'down_proj'] });
+    const loss = r.tidy(() => {
+      const l = r.neg(r.mean(r.tokenLogprobs(streamed.forward(ids), ids)));
+      l.backward();
+      return l;
+    });
+    t.true(Number.isFinite(await loss.item()));
+    t.true([...streamed.namedParameters()].filter(([n]) => n.includes('lora_A')).every(([, p]) => p.grad !== null));
+    for (const x of [a, b, loss]) x.dispose();
+    streamed.dispose();
+    converted.dispose();
+  }
+  // A tensor the checkpoint lacks is named before anything is read, and nothing is left allocated.
+  const partial = mkdtempSync(join(tmpdir(), 'relpo-llama-partial-'));
+  const whole = await r.loadPretrainedLlama(dir, { device: cpu });
+  const sd = whole.stateDict();
+  sd.delete('model.layers.1.mlp.up_proj.weight');
+  await r.saveCheckpoint(partial, sd, JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+  whole.dispose();
+  const live = cpu.memory().liveBuffers;
+  await t.throwsAsync(r.loadPretrainedLlama(partial, { device: cpu, linearStorage: 'nf4' }), { message: /missing 1: 'model\.layers\.1\.mlp\.up_proj\.weight'/ });
+  t.is(cpu.memory().liveBuffers, live);
+  ids.dispose();
+});
