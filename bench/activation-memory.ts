@@ -58,15 +58,16 @@ export interface TrainMode {
 }
 
 /**
- * Per token per layer, the values a decoder layer's backward rules save, counted from the
- * architecture: the inputs of both norms (x, h) and their outputs, q and k after RoPE, v, the
- * attention output before and after the head merge, gate, up and SwiGLU's output, the attention's
- * log-sum-exp (one per head); with LoRA each adapter's rank-r activation and its α/r constant.
+ * Per token per layer, the values a decoder layer's backward rules keep, counted from the
+ * architecture: the inputs of both norms (x, h; their outputs are recomputed from them), q and k
+ * after RoPE, v, the attention output before and after the head merge, gate and up (SwiGLU's output
+ * is recomputed from them), the attention's log-sum-exp (one per head); with LoRA each adapter's
+ * rank-r activation and its α/r constant.
  */
 export function savedFloatsPerTokenLayer(s: MemorySetup, lora: boolean): number {
   const c = s.config, d = c.hidden_size, kv = (d / c.num_attention_heads) * c.num_key_value_heads;
   const tokens = 2 * s.pairs * s.T;
-  return 7 * d + 2 * kv + 3 * c.intermediate_size + c.num_attention_heads + (lora ? 7 * s.loraR + 7 / tokens : 0);
+  return 5 * d + 2 * kv + 2 * c.intermediate_size + c.num_attention_heads + (lora ? 7 * s.loraR + 7 / tokens : 0);
 }
 
 function dpoLoss(lp: r.Tensor, ref: r.Tensor, pairs: number): r.Tensor {

@@ -12,7 +12,8 @@
 # matmul" reruns those bench groups with robustness off, and SUBMITS="8 64" reruns the launch and
 # matmul groups with each RELPO_DISPATCHES_PER_SUBMIT. Steps are in order of importance: the bench,
 # the sweeps, the tests, the demo, the rest. PROBE=1 runs bench/probe-subgroup-matrix.ts
-# (tensor cores through Dawn's experimental subgroup matrices) after the bench.
+# (tensor cores through Dawn's experimental subgroup matrices) after the bench; GEN=1 times batched
+# generation (bench/generation.ts).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -37,6 +38,10 @@ cp bench/results/nvidia-* "$OUT/" 2>/dev/null || true
 if [ "${PROBE:-0}" = 1 ]; then
   timeout 120 node dist/bench/probe-subgroup-matrix.js 2>&1 | grep -v Warning | tee "$OUT/probe.txt"
   cp bench/results/nvidia-*probe* "$OUT/" 2>/dev/null || true
+fi
+if [ "${GEN:-0}" = 1 ]; then
+  # Batched against one-prompt-at-a-time generation (bench/generation.ts), tiny and SmolLM-135M shapes.
+  for shape in tiny smollm; do timeout 120 node dist/bench/generation.js --shape $shape 2>&1 | grep -v Warning | tee "$OUT/generation-$shape.txt"; done
 fi
 if [ "${SWEEP:-0}" = 1 ]; then
   timeout 120 node dist/bench/matmul-sweep.js ${SWEEP_ARGS:-} 2>&1 | grep -v Warning | tee "$OUT/sweep.txt"

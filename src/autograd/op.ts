@@ -1,8 +1,8 @@
 // Running an op: dispatch its kernel on the inputs' device, wrap the outputs, and (when a gradient
 // is wanted) record a graph node whose backward is written in terms of other ops.
-import { Tensor, savedHandle, type GraphNode } from './tensor.js';
+import { Tensor, savedHandle, type GraphNode, type Recipe } from './tensor.js';
 import { getKernel, type TensorInfo } from './kernel.js';
-import { isGradEnabled } from './scope.js';
+import { isGradEnabled, keep as keepTensor, noGrad, tidy } from './scope.js';
 import { isFloat } from './dtype.js';
 import { addHolder } from './graph.js';
 import type { Device } from './device.js';
@@ -71,19 +71,40 @@ export function recordNode(
   for (const o of owners) o.requiresGrad = true;
   const spec = typeof saves === 'function' ? saves(inputs) : saves;
   const saved: Tensor[] = [];
-  const keep = (list: Tensor[], which: readonly number[] | undefined) =>
+  // Saved tensors with a recipe are recomputed when backward reaches this node: until then the node
+  // keeps the recipe's inputs (held by their own node anyway), not the tensor.
+  const recompute: { side: 'inputs' | 'outputs'; at: number; recipe: Recipe; inputs: Tensor[]; requiresGrad: boolean }[] = [];
+  const keep = (side: 'inputs' | 'outputs', list: Tensor[], which: readonly number[] | undefined) =>
     list.map((t, i) => {
       if (which !== undefined && !which.includes(i)) return t;
+      if (t.recipe && t.recipe.inputs.every((x) => !x.isDisposed)) {
+        const handles = t.recipe.inputs.map(savedHandle);
+        saved.push(...handles);
+        recompute.push({ side, at: i, recipe: t.recipe, inputs: handles, requiresGrad: t.requiresGrad });
+        return t;
+      }
       const h = savedHandle(t);
       saved.push(h);
       return h;
     });
-  const ctx = { inputs: keep(inputs, spec?.inputs ?? (spec ? [] : undefined)), outputs: keep(outputs, spec?.outputs ?? (spec ? [] : undefined)) };
+  const ctx = {
+    inputs: keep('inputs', inputs, spec?.inputs ?? (spec ? [] : undefined)),
+    outputs: keep('outputs', outputs, spec?.outputs ?? (spec ? [] : undefined)),
+  };
   const node: GraphNode = {
     name,
     inputs,
     outputs: outputs.map((o) => new WeakRef(o)),
-    backward: (dys) => backward(dys, ctx),
+    backward: (dys) => {
+      for (const r of recompute.splice(0)) {
+        const again = keepTensor(noGrad(() => tidy(() => r.recipe.run(r.inputs))));
+        // As a saved handle does, it reports the original's requiresGrad (rules ask it).
+        if (r.requiresGrad) again.requiresGrad = true;
+        node.saved.push(again);
+        ctx[r.side][r.at] = again;
+      }
+      return backward(dys, ctx);
+    },
     saved,
     holders: owners.length,
     released: false,

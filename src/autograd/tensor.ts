@@ -22,6 +22,12 @@ export interface GraphNode {
   released: boolean;
 }
 
+export interface Recipe {
+  inputs: Tensor[];
+  /** The same kernel on the same inputs: the same values, bit for bit. Runs under noGrad. */
+  run: (inputs: Tensor[]) => Tensor;
+}
+
 let nextId = 0;
 
 /** The id the next tensor will get: tensors with an id at or above it were made after this call. */
@@ -41,6 +47,13 @@ export class Tensor implements TensorInfo {
   node: GraphNode | null = null;
   /** Set by keep(): tidy() leaves it alone. */
   isKept = false;
+  /**
+   * How to compute this tensor again from tensors the graph keeps anyway (an op sets it on its output
+   * when that is cheap: SwiGLU from gate and up, a norm from its input). A backward rule that reads
+   * this tensor then keeps the recipe's inputs instead and recomputes it when backward reaches the
+   * rule (selective activation recomputation).
+   */
+  recipe?: Recipe;
   name?: string;
   private _requiresGrad = false;
   private _storage: Storage | null;

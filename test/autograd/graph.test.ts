@@ -3,7 +3,7 @@
 // when nothing can reach it any more. Memory is counted in buffers and bytes on the CPU device.
 import test from 'ava';
 import * as r from '../../src/index.js';
-import { cpu, values } from '../helpers/devices.js';
+import { cpu, randomValues, values } from '../helpers/devices.js';
 import { runOp } from '../../src/autograd/op.js';
 import { measureMode, savedFloatsPerTokenLayer, TINY_SETUP } from '../../bench/activation-memory.js';
 
@@ -106,6 +106,24 @@ test.serial('retainGraph keeps what was saved for a second backward', async (t) 
   assertNear(t, await values(x.grad!), [2 * Math.E, 2 * Math.E ** 2]);
   loss.dispose();
   x.dispose();
+});
+
+test.serial('a saved tensor with a recipe is recomputed when backward reaches its reader, not kept (SwiGLU under a matmul)', async (t) => {
+  const opts = { device: cpu, requiresGrad: true };
+  const run = async (recompute: boolean) => {
+    const g = r.tensor(randomValues(64, 1), [8, 8], opts), u = r.tensor(randomValues(64, 2), [8, 8], opts), w = r.tensor(randomValues(64, 3), [8, 8], opts);
+    const before = bytes();
+    // clone() has no recipe: the matmul must keep its own copy of the activation.
+    const loss = r.tidy(() => r.sum(r.square(r.matmul(recompute ? r.swiglu(g, u) : r.clone(r.swiglu(g, u)), w))));
+    const held = bytes() - before;
+    loss.backward();
+    const grads = await Promise.all([g, u, w].map((p) => values(p.grad!)));
+    for (const x of [g, u, w, loss]) x.dispose();
+    return { held, grads };
+  };
+  const [lean, plain] = [await run(true), await run(false)];
+  t.is(plain.held - lean.held, 64 * 4, "the activation's 64 floats are not kept");
+  t.deepEqual(lean.grads, plain.grads, 'the same gradients, bit for bit');
 });
 
 test.serial('a LoRA DPO step keeps, per token and layer, exactly what the backward rules save', (t) => {

@@ -12,12 +12,16 @@ import { checkFloat, checkSame } from './contract.js';
  */
 export function swiglu(gate: Tensor, up: Tensor): Tensor {
   checkSame('swiglu', ['gate', 'up'], [gate, up]);
-  return runOp('swiglu', [gate, up], {}, (dy, { inputs: [g, u] }) => {
+  const out = runOp('swiglu', [gate, up], {}, (dy, { inputs: [g, u] }) => {
     const [dgate, dup] = runOpMulti('swigluBackward', [g, u, dy], {});
     if (!g.requiresGrad) dgate.dispose();
     if (!u.requiresGrad) dup.dispose();
     return [g.requiresGrad ? dgate : null, u.requiresGrad ? dup : null];
   }, { inputs: [0, 1] });
+  // Its node keeps gate and up: a rule that reads the output (the down projection's) recomputes it
+  // from them instead of keeping it (I floats per token per LLaMA layer).
+  if (out.node) out.recipe = { inputs: [gate, up], run: ([g, u]) => runOp('swiglu', [g, u], {}) };
+  return out;
 }
 
 /**

@@ -19,6 +19,9 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   }
   const y = viewOf(x, s);
   recordNode('reshape', [x], [y], ([dy]) => [dy ? reshape(dy, x.shape) : null], SAVES_NOTHING);
+  // A view of a recomputable tensor is recomputable (a projection saves the flattened view).
+  const recipe = x.recipe;
+  if (recipe) y.recipe = { inputs: recipe.inputs, run: (xs) => reshape(recipe.run(xs), s) };
   return y;
 }
 

@@ -40,7 +40,10 @@ function normGrad(kernel: string, x: Tensor, w: Tensor, dy: Tensor, eps: number)
 export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   checkNormInputs('rmsNorm', x, [['weight', weight]]);
   checkEps('rmsNorm', eps);
-  return runOp<NormAttrs>('rmsNorm', [x, weight], { eps }, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps), { inputs: [0, 1] });
+  const y = runOp<NormAttrs>('rmsNorm', [x, weight], { eps }, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps), { inputs: [0, 1] });
+  // Its node keeps x and the weight: the projections that read y recompute it instead of keeping it.
+  if (y.node) y.recipe = { inputs: [x, weight], run: ([xi, w]) => runOp<NormAttrs>('rmsNorm', [xi, w], { eps }) };
+  return y;
 }
 
 /**
@@ -51,8 +54,11 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
   checkNormInputs('layerNorm', x, [['weight', weight], ['bias', bias]]);
   checkEps('layerNorm', eps);
-  return runOp<NormAttrs>('layerNorm', [x, weight, bias], { eps }, (dy, { inputs: [xi, w, b] }) => {
+  const y = runOp<NormAttrs>('layerNorm', [x, weight, bias], { eps }, (dy, { inputs: [xi, w, b] }) => {
     const [dx, dw] = normGrad('layerNormBackward', xi, w, dy, eps);
     return [dx, dw, b.requiresGrad ? sumRows(dy) : null];
   }, { inputs: [0, 1] });
+  // As rmsNorm's (the bias is a parameter, alive anyway).
+  if (y.node) y.recipe = { inputs: [x, weight, bias], run: ([xi, w, b]) => runOp<NormAttrs>('layerNorm', [xi, w, b], { eps }) };
+  return y;
 }
