@@ -7,7 +7,7 @@
 // widths can be checked on a machine without one, at a few tokens and one or two layers
 // (docs/training.md, "Activation memory").
 //
-//   node dist/bench/activation-memory.js [--device cpu|webgpu] [--shape tiny|mistral-7b] [--json]
+//   node dist/bench/activation-memory.js [--device cpu|webgpu] [--shape tiny|mistral-7b] [--lora-only] [--no-checkpointing] [--json]
 import * as r from '../src/index.js';
 
 const LINEAR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -60,14 +60,14 @@ export interface TrainMode {
 /**
  * Per token per layer, the values a decoder layer's backward rules keep, counted from the
  * architecture: the inputs of both norms (x, h; their outputs are recomputed from them), q and k
- * after RoPE, v, the attention output before and after the head merge, gate and up (SwiGLU's output
- * is recomputed from them), the attention's log-sum-exp (one per head); with LoRA each adapter's
- * rank-r activation and its α/r constant.
+ * after RoPE, v, the attention output (its head-merged copy is recomputed from it), gate and up
+ * (SwiGLU's output is recomputed from them), the attention's log-sum-exp (one per head); with LoRA
+ * each adapter's rank-r activation and its α/r constant.
  */
 export function savedFloatsPerTokenLayer(s: MemorySetup, lora: boolean): number {
   const c = s.config, d = c.hidden_size, kv = (d / c.num_attention_heads) * c.num_key_value_heads;
   const tokens = 2 * s.pairs * s.T;
-  return 5 * d + 2 * kv + 2 * c.intermediate_size + c.num_attention_heads + (lora ? 7 * s.loraR + 7 / tokens : 0);
+  return 4 * d + 2 * kv + 2 * c.intermediate_size + c.num_attention_heads + (lora ? 7 * s.loraR + 7 / tokens : 0);
 }
 
 function dpoLoss(lp: r.Tensor, ref: r.Tensor, pairs: number): r.Tensor {
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
   if (args.includes('--help')) {
     console.log([
-      'usage: node dist/bench/activation-memory.js [--device cpu|webgpu] [--shape tiny|mistral-7b] [--lora-only] [--json]',
+      'usage: node dist/bench/activation-memory.js [--device cpu|webgpu] [--shape tiny|mistral-7b] [--lora-only] [--no-checkpointing] [--json]',
       '',
       'Peak memory of a DPO step above the model and optimizer state, per token per decoder layer',
       '(float32 values), from two depths; and the values the backward rules save, counted from the',
@@ -141,7 +141,8 @@ async function main(): Promise<void> {
   await r.init({ device: opt('--device', 'cpu') as r.DeviceChoice });
   const device = r.getDefaultDevice();
   const c = setup.config;
-  const modes = args.includes('--lora-only') ? ALL_MODES.filter((m) => m.lora) : ALL_MODES;
+  let modes = args.includes('--lora-only') ? ALL_MODES.filter((m) => m.lora) : ALL_MODES;
+  if (args.includes('--no-checkpointing')) modes = modes.filter((m) => !m.checkpointing);
   const rowsOut: MemoryRow[] = [];
   for (const m of modes) {
     process.stderr.write(`measuring: ${modeName(setup, m)}\n`);

@@ -1,8 +1,11 @@
 // Running an op: dispatch its kernel on the inputs' device, wrap the outputs, and (when a gradient
 // is wanted) record a graph node whose backward is written in terms of other ops.
-import { Tensor, savedHandle, type GraphNode, type Recipe } from './tensor.js';
+import { Tensor, type GraphNode } from './tensor.js';
 import { getKernel, type TensorInfo } from './kernel.js';
-import { isGradEnabled, keep as keepTensor, noGrad, tidy } from './scope.js';
+import { isGradEnabled } from './scope.js';
+import { saveForBackward, type Saves, type SaveSpec } from './saved.js';
+
+export type { Saves, SaveSpec } from './saved.js';
 import { isFloat } from './dtype.js';
 import { addHolder } from './graph.js';
 import type { Device } from './device.js';
@@ -17,18 +20,6 @@ export interface GradContext<A> {
 
 /** Output gradients in, one gradient (or null) per input out. Runs under noGrad. */
 export type GradFn<A> = (dys: (Tensor | null)[], ctx: GradContext<A>) => (Tensor | null)[];
-
-/**
- * Which inputs and outputs (by position) a gradient rule reads the values of: the graph keeps
- * those alive until backward has run through the op (PyTorch's save_for_backward); the rest may be
- * freed as soon as the program disposes them. A function decides from the inputs (mul needs a only
- * when b wants a gradient). Left out: everything is saved.
- */
-export interface Saves {
-  inputs?: readonly number[];
-  outputs?: readonly number[];
-}
-export type SaveSpec = Saves | ((inputs: readonly Tensor[]) => Saves);
 
 /** Saves nothing: the rule reads shapes only (add, reshape, copies, sums). */
 export const SAVES_NOTHING: Saves = Object.freeze({});
@@ -69,43 +60,16 @@ export function recordNode(
   const owners = outputs.filter((o) => isFloat(o.dtype));
   if (owners.length === 0) return;
   for (const o of owners) o.requiresGrad = true;
-  const spec = typeof saves === 'function' ? saves(inputs) : saves;
-  const saved: Tensor[] = [];
-  // Saved tensors with a recipe are recomputed when backward reaches this node: until then the node
-  // keeps the recipe's inputs (held by their own node anyway), not the tensor.
-  const recompute: { side: 'inputs' | 'outputs'; at: number; recipe: Recipe; inputs: Tensor[]; requiresGrad: boolean }[] = [];
-  const keep = (side: 'inputs' | 'outputs', list: Tensor[], which: readonly number[] | undefined) =>
-    list.map((t, i) => {
-      if (which !== undefined && !which.includes(i)) return t;
-      if (t.recipe && t.recipe.inputs.every((x) => !x.isDisposed)) {
-        const handles = t.recipe.inputs.map(savedHandle);
-        saved.push(...handles);
-        recompute.push({ side, at: i, recipe: t.recipe, inputs: handles, requiresGrad: t.requiresGrad });
-        return t;
-      }
-      const h = savedHandle(t);
-      saved.push(h);
-      return h;
-    });
-  const ctx = {
-    inputs: keep('inputs', inputs, spec?.inputs ?? (spec ? [] : undefined)),
-    outputs: keep('outputs', outputs, spec?.outputs ?? (spec ? [] : undefined)),
-  };
+  const kept = saveForBackward(inputs, outputs, saves);
   const node: GraphNode = {
     name,
     inputs,
     outputs: outputs.map((o) => new WeakRef(o)),
     backward: (dys) => {
-      for (const r of recompute.splice(0)) {
-        const again = keepTensor(noGrad(() => tidy(() => r.recipe.run(r.inputs))));
-        // As a saved handle does, it reports the original's requiresGrad (rules ask it).
-        if (r.requiresGrad) again.requiresGrad = true;
-        node.saved.push(again);
-        ctx[r.side][r.at] = again;
-      }
-      return backward(dys, ctx);
+      kept.materialize();
+      return backward(dys, kept.ctx);
     },
-    saved,
+    saved: kept.saved,
     holders: owners.length,
     released: false,
   };

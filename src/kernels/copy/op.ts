@@ -50,7 +50,19 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const shape = p.map((a) => x.shape[a]);
   const inverse = new Array<number>(p.length);
   p.forEach((a, i) => (inverse[a] = i));
-  return runOp('strided', [x], { shape, offset: 0, strides: p.map((a) => st[a]) }, (dy) => [permute(dy, inverse)], SAVES_NOTHING);
+  const y = runOp('strided', [x], { shape, offset: 0, strides: p.map((a) => st[a]) }, (dy) => [permute(dy, inverse)], SAVES_NOTHING);
+  // A permuted copy of a tensor its producer's node keeps (attention's output, before the head merge)
+  // is recomputed by whatever rule reads it, rather than kept twice.
+  if (y.node && keptByItsNode(x)) y.recipe = { inputs: [x], run: ([xi]) => permute(xi, p) };
+  return y;
+}
+
+/** Whether x's own graph node holds x among its saved tensors (its memory is kept anyway). */
+function keptByItsNode(x: Tensor): boolean {
+  const node = x.node;
+  if (!node || x.isDisposed) return false;
+  const mine = x.storage;
+  return node.saved.some((h) => !h.isDisposed && h.storage === mine);
 }
 
 /** Swaps two axes (the last two by default). */
