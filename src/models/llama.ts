@@ -8,7 +8,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
 import { add, mul, where } from '../kernels/elementwise/op.js';
-import { concat, narrow, permute, reshape } from '../kernels/copy/op.js';
+import { concat, permute, reshape } from '../kernels/copy/op.js';
 import { softmax } from '../kernels/softmax/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import { matmul } from '../kernels/matmul/op.js';
@@ -44,9 +44,10 @@ export interface LlamaForwardOptions {
   /** int32 [B]: valid length of each row (right padding). Padded positions' logits are meaningless. */
   keyPadding?: Tensor;
   /**
-   * Key/value cache (model.newCache()). Empty: the ids (with keyPadding for ragged rows) are the
-   * prompts, run whole and cached. Filled: the ids are one new token per row, [B, 1], each at its
-   * row's next position, attending over that row's cached tokens; their keys and values are added.
+   * Key/value cache (model.newCache(promptLengths)). Empty: the ids are the prompts, right-padded
+   * to the longest (their lengths given to newCache, not as keyPadding), run whole and cached.
+   * Filled: the ids are one new token per row, [B, 1], each at its row's next position, attending
+   * over that row's cached tokens; their keys and values are added.
    */
   cache?: LlamaCache;
 }
@@ -59,10 +60,6 @@ interface Shared {
 }
 
 class LlamaAttention extends Module {
-  /** Mistral's sliding window (0: none). */
-  get windowSize(): number {
-    return this.s.cfg.slidingWindow;
-  }
   readonly q_proj: Linear;
   readonly k_proj: Linear;
   readonly v_proj: Linear;
@@ -79,10 +76,10 @@ class LlamaAttention extends Module {
   }
 
   /**
-   * x [B, T, hidden], positions int32 [T] → [B, T, hidden]. With a layer cache (generation, B = 1):
-   * an empty cache is filled with this call's keys and values (the prompt); a filled one is
-   * extended by them and attended over whole (one new token at a time), without the fused kernel,
-   * whose queries and keys share one length.
+   * x [B, T, hidden], positions int32 [T] or [B, T] → [B, T, hidden]. With a layer cache
+   * (generation): an empty cache is filled with this call's keys and values (the prompts); a filled
+   * one is extended by them (one new token per row) and attended over where `visible` lets each row
+   * see (LlamaCache.visibleKeys), without the fused kernel, whose queries and keys share one length.
    */
   forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
     const { numHeads: H, numKvHeads: Hkv, headDim: D } = this.s.cfg;
@@ -128,7 +125,7 @@ function cachedAttention(q: Tensor, k: Tensor, v: Tensor, H: number, Hkv: number
   return matmul(softmax(where(visible, scores, -Infinity), -1), v);
 }
 
-/** A layer's keys (after RoPE) and values so far, [1, Hkv, length, D], kept out of tidy(). */
+/** A layer's keys (after RoPE) and values so far, [B, Hkv, columns, D], kept out of tidy(). */
 export class LayerCache {
   k: Tensor | null = null;
   v: Tensor | null = null;
@@ -239,11 +236,6 @@ class LlamaDecoderLayer extends Module {
   }
 
   /** Pre-norm residual block: h = x + attn(norm(x)); h + mlp(norm(h)). */
-  /** Mistral's sliding window (0: none). */
-  get windowSize(): number {
-    return this.self_attn.windowSize;
-  }
-
   forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
     const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache, visible));
     return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
@@ -255,9 +247,13 @@ class LlamaModel extends Module {
   readonly layers: ModuleList<LlamaDecoderLayer>;
   readonly norm: RMSNorm;
 
+  /** Mistral's sliding window (0: none): which cached keys a new token sees. */
+  private readonly slidingWindow: number;
+
   constructor(s: Shared, rng: ParamRng, std: number, opts: LlamaInitOptions) {
     super();
     const { cfg } = s;
+    this.slidingWindow = cfg.slidingWindow;
     this.embed_tokens = this.registerModule('embed_tokens', new Embedding(cfg.vocabSize, cfg.hiddenSize, { ...opts, rng, std }));
     this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: cfg.numLayers }, () => new LlamaDecoderLayer(s, rng, std, opts))));
     this.norm = this.registerModule('norm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, opts));
@@ -269,7 +265,7 @@ class LlamaModel extends Module {
   /** ids int32 [B, T] → final hidden states [B, T, hidden]. */
   forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LlamaCache): Tensor {
     let x = this.embed_tokens.forward(ids);
-    const visible = cache && cache.width > 0 ? cache.visibleKeys(this.layers.items[0]?.windowSize ?? 0, ids.device, x.dtype as FloatDType) : undefined;
+    const visible = cache && cache.width > 0 ? cache.visibleKeys(this.slidingWindow, ids.device, x.dtype as FloatDType) : undefined;
     this.layers.items.forEach((layer, i) => {
       // Each layer in its own tidy: the copies, sums and projections no backward rule reads
       // (permuted heads, residual branches, LoRA's paths) go when the layer ends, and the graph keeps
