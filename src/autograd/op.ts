@@ -4,8 +4,6 @@ import { Tensor, type GraphNode } from './tensor.js';
 import { getKernel, type TensorInfo } from './kernel.js';
 import { isGradEnabled } from './scope.js';
 import { saveForBackward, type Saves, type SaveSpec } from './saved.js';
-
-export type { Saves, SaveSpec } from './saved.js';
 import { isFloat } from './dtype.js';
 import { addHolder } from './graph.js';
 import type { Device } from './device.js';
@@ -21,8 +19,16 @@ export interface GradContext<A> {
 /** Output gradients in, one gradient (or null) per input out. Runs under noGrad. */
 export type GradFn<A> = (dys: (Tensor | null)[], ctx: GradContext<A>) => (Tensor | null)[];
 
+export type { Saves, SaveSpec } from './saved.js';
+
 /** Saves nothing: the rule reads shapes only (add, reshape, copies, sums). */
 export const SAVES_NOTHING: Saves = Object.freeze({});
+
+/**
+ * For a product of two inputs (mul, matmul): each gradient reads the other operand, so a is kept
+ * only when b wants a gradient and b only when a does (a frozen weight times x keeps no copy of x).
+ */
+export const SAVES_EACH_OTHER: SaveSpec = ([a, b]) => ({ inputs: [...(b.requiresGrad ? [0] : []), ...(a.requiresGrad ? [1] : [])] });
 
 /** The kernels that read bfloat16 tensors (storage only: src/kernels/bfloat16). */
 const READS_BFLOAT16 = new Set(['fromBfloat16']);

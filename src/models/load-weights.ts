@@ -7,7 +7,7 @@ import { loadSafetensors } from '../io/safetensors/load.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { Linear } from '../nn/linear.js';
 import type { Device } from '../autograd/device.js';
-import type { Module } from '../nn/module.js';
+import { type Module, nameMismatches } from '../nn/module.js';
 import type { FloatDType } from '../nn/init.js';
 
 export async function loadWeightsInto<M extends Module>(model: M, dir: string, opts: { device?: Device; dtype?: FloatDType }, describe: (e: Error) => Error = (e) => e): Promise<M> {
@@ -51,9 +51,7 @@ export async function streamWeightsInto<M extends Module>(model: M, dir: string,
     const names = [...index.weightMap.keys()].filter((n) => !opts.ignore?.(n));
     const missing = [...setters.keys()].filter((n) => !index.weightMap.has(n));
     const unexpected = names.filter((n) => !setters.has(n));
-    const errors: string[] = [];
-    if (missing.length > 0) errors.push(`missing ${missing.length}: ${missing.map((n) => `'${n}'`).join(', ')}`);
-    if (unexpected.length > 0) errors.push(`unexpected ${unexpected.length}: ${unexpected.map((n) => `'${n}'`).join(', ')}`);
+    const errors = nameMismatches(missing, unexpected);
     if (errors.length > 0) throw new Error(`${model.constructor.name}.loadStateDict: ${errors.join('; ')}`);
     for (const name of names) {
       const file = join(dir, index.weightMap.get(name)!);

@@ -63,13 +63,14 @@ export class Linear extends Module {
     if (values.shape.length !== 2 || values.shape[0] !== this.outFeatures || values.shape[1] !== this.inFeatures) {
       throw new Error(`Linear(${this.inFeatures} → ${this.outFeatures}).loadWeight: the weight is [${this.outFeatures}, ${this.inFeatures}], the values are [${values.shape}]`);
     }
-    if (!this.nf4Shape) {
-      this.loadStateDict({ weight: values, ...(this.hasBias ? { bias: this.param('bias') } : {}) });
-      return;
-    }
+    if (this.nf4Shape) this.holdInNf4(values);
+    else this.loadStateDict({ weight: values, ...(this.hasBias ? { bias: this.param('bias') } : {}) });
+  }
+
+  /** Quantizes `values` (float or bfloat16, the weight's shape) and holds them as the weight, in place of what held it. */
+  private holdInNf4(values: Tensor): void {
     const q = noGrad(() => tidy(() => quantizeNf4(values.dtype === 'bfloat16' ? cast(values, 'float32') : values)));
-    this.unregisterParameter('weight_nf4_codes');
-    this.unregisterParameter('weight_nf4_absmax');
+    for (const name of this.nf4Shape ? ['weight_nf4_codes', 'weight_nf4_absmax'] : ['weight']) this.unregisterParameter(name);
     this.registerNf4(q);
   }
 
@@ -99,9 +100,7 @@ export class Linear extends Module {
   quantizeWeightToNf4(): void {
     const w = this.weight;
     if (w.requiresGrad) throw new Error('quantizeWeightToNf4: the weight takes gradients; only a frozen weight can be quantized');
-    const q = noGrad(() => tidy(() => quantizeNf4(w.dtype === 'bfloat16' ? cast(w, 'float32') : w)));
-    this.unregisterParameter('weight');
-    this.registerNf4(q);
+    this.holdInNf4(w);
   }
 
   /** Back from NF4 to a float32 weight parameter (frozen): the dequantized values. */

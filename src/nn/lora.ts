@@ -141,21 +141,19 @@ export function withAdaptersDisabled<T>(model: Module, fn: () => T): T {
  * with the adapted behaviour (savePretrainedLlama writes it as such).
  */
 export function mergeLora(model: Module): void {
+  // The merged model is an ordinary float32 model: weights held in NF4 or bfloat16 are widened first.
+  for (const [, m] of model.namedModules()) if (m instanceof Linear) m.dequantizeWeight();
+  for (const [name, p] of model.namedParameters()) if (p.dtype === 'bfloat16') model.swapParameter(name, noGrad(() => tidy(() => cast(p, 'float32'))));
   for (const [, m] of model.namedModules()) {
     for (const [name, child] of m.namedChildren()) {
       if (!(child instanceof LoRALinear)) continue;
       const base = child.base_layer;
-      base.dequantizeWeight();
-      // A base kept in bfloat16 is widened: the merged weight is float32.
-      const merged = noGrad(() => tidy(() => add(base.weight.dtype === 'bfloat16' ? cast(base.weight, 'float32') : base.weight, mul(matmul(child.lora_B.weight, child.lora_A.weight), child.scaling))));
+      const merged = noGrad(() => tidy(() => add(base.weight, mul(matmul(child.lora_B.weight, child.lora_A.weight), child.scaling))));
       base.swapParameter('weight', merged);
       m.replaceModule(name, base);
       child.lora_A.dispose();
       child.lora_B.dispose();
     }
   }
-  // The merged model is an ordinary float32 model: frozen weights kept in NF4 or bfloat16 are widened too.
-  for (const [, m] of model.namedModules()) if (m instanceof Linear) m.dequantizeWeight();
-  for (const [name, p] of model.namedParameters()) if (p.dtype === 'bfloat16') model.swapParameter(name, noGrad(() => tidy(() => cast(p, 'float32'))));
   for (const p of model.parameters()) p.requiresGrad = true;
 }

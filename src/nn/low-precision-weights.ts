@@ -4,6 +4,7 @@
 // stays float32. Trainable tensors, norms and embeddings stay float32.
 import { noGrad, tidy } from '../autograd/scope.js';
 import { toBfloat16 } from '../kernels/bfloat16/op.js';
+import { nf4Blocks, nf4Words } from '../kernels/nf4/contract.js';
 import { Module } from './module.js';
 import { Linear } from './linear.js';
 
@@ -51,7 +52,7 @@ export function storeFrozenWeightsInNf4(model: Module): WeightConversion {
     m.quantizeWeightToNf4();
     out.tensors++;
     out.bytesBefore += 4 * n;
-    out.bytesAfter += 4 * (Math.ceil(n / 8) + Math.ceil(n / 64));
+    out.bytesAfter += 4 * (nf4Words(n) + nf4Blocks(n));
   }
   return out;
 }

@@ -125,9 +125,7 @@ export abstract class Module {
     const own = this.namedParameters();
     const missing = [...own.keys()].filter((n) => !source.has(n));
     const unexpected = [...source.keys()].filter((n) => !own.has(n));
-    const errors: string[] = [];
-    if (strict && missing.length > 0) errors.push(`missing ${missing.length}: ${missing.map((n) => `'${n}'`).join(', ')}`);
-    if (strict && unexpected.length > 0) errors.push(`unexpected ${unexpected.length}: ${unexpected.map((n) => `'${n}'`).join(', ')}`);
+    const errors = strict ? nameMismatches(missing, unexpected) : [];
     for (const [name, p] of own) {
       const t = source.get(name);
       if (!t) continue;
@@ -223,4 +221,10 @@ export class ModuleList<M extends Module> extends Module {
 /** float32, float64 and bfloat16 load into one another (rounded or widened). */
 function floatLike(dtype: string): boolean {
   return dtype === 'bfloat16' || isFloat(dtype as 'float32');
+}
+
+/** loadStateDict's words for names a state dict lacks and names the model lacks (empty when none). */
+export function nameMismatches(missing: string[], unexpected: string[]): string[] {
+  const list = (what: string, names: string[]) => (names.length > 0 ? [`${what} ${names.length}: ${names.map((n) => `'${n}'`).join(', ')}`] : []);
+  return [...list('missing', missing), ...list('unexpected', unexpected)];
 }

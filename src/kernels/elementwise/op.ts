@@ -1,7 +1,7 @@
 // Differentiable elementwise ops. Forward: one kernel. Backward: other ops, with gradients of
 // broadcast inputs summed back to their shapes (sumToShape).
 import { Tensor } from '../../autograd/tensor.js';
-import { runOp, SAVES_NOTHING, type SaveSpec } from '../../autograd/op.js';
+import { runOp, SAVES_EACH_OTHER, SAVES_NOTHING, type SaveSpec } from '../../autograd/op.js';
 import { scalarLike } from '../../autograd/create.js';
 import type { DType } from '../../autograd/dtype.js';
 import { INT_OPS, type BinaryOp, type CompareOp, type UnaryOp } from './ops-table.js';
@@ -43,9 +43,6 @@ function binary(op: BinaryOp, a: TensorLike, b: TensorLike, saves: SaveSpec, gra
   }), saves);
 }
 
-/** a·b and a/b read the other operand for each gradient: a frozen weight times x keeps no copy of x. */
-const eachOther: SaveSpec = ([a, b]) => ({ inputs: [...(b.requiresGrad ? [0] : []), ...(a.requiresGrad ? [1] : [])] });
-
 // --- unary ---
 export const neg = (x: Tensor): Tensor => unary('neg', x, SAVES_NOTHING, (dy) => neg(dy));
 export const abs = (x: Tensor): Tensor => unary('abs', x, X, (dy, x) => mul(dy, sign(x)));
@@ -66,7 +63,7 @@ export const sign = (x: Tensor): Tensor => unary('sign', x, SAVES_NOTHING);
 // --- binary, with broadcasting ---
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b, SAVES_NOTHING, (dy) => [dy, dy]);
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b, SAVES_NOTHING, (dy) => [dy, neg(dy)]);
-export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b, eachOther, (dy, a, b) => [
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b, SAVES_EACH_OTHER, (dy, a, b) => [
   a.requiresGrad ? mul(dy, b) : null,
   b.requiresGrad ? mul(dy, a) : null,
 ]);

@@ -2,7 +2,7 @@
 // matmuls with the transpose flags flipped (no transposes materialised), and for an operand that
 // was one matrix shared by the whole batch, a sum over the batch.
 import { Tensor } from '../../autograd/tensor.js';
-import { runOp, recordNode } from '../../autograd/op.js';
+import { runOp, recordNode, SAVES_EACH_OTHER } from '../../autograd/op.js';
 import { noGrad, tidy } from '../../autograd/scope.js';
 import { fromBfloat16 } from '../bfloat16/op.js';
 import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
@@ -47,7 +47,7 @@ export function matmulKernel(a: Tensor, b: Tensor, transposeA = false, transpose
     ib.requiresGrad
       ? tidy(() => toOperandShape(transposeB ? matmulKernel(dy, ia, true, transposeA) : matmulKernel(ia, dy, !transposeA, false), ib.shape))
       : null,
-  ], ([ia, ib]) => ({ inputs: [...(ib.requiresGrad ? [0] : []), ...(ia.requiresGrad ? [1] : [])] }));
+  ], SAVES_EACH_OTHER);
 }
 
 /**
@@ -64,20 +64,25 @@ function toOperandShape(g: Tensor, shape: Shape): Tensor {
 }
 
 /**
- * x @ w (or x @ wᵀ with transposeB) for a 2-D weight w stored in bfloat16 (a frozen weight, e.g.
- * a LoRA base: src/kernels/bfloat16): w is widened to x's dtype for the product and the wide copy
- * freed at once. The graph saves w itself (half of float32), never the wide copy, and backward widens
- * it again for dx = dy · op(w)ᵀ. w takes no gradient.
+ * x @ W (or x @ Wᵀ with transposeB) for a frozen 2-D weight W of `shape` held in a stored form
+ * (`parts`: a bfloat16 tensor, or NF4's codes and maxima) that `widen` turns into float values: W
+ * is widened for the product and the wide copy freed at once. The graph saves the parts (never the
+ * wide copy), and backward widens again for dx = dy·op(W)ᵀ. The parts take no gradient.
  */
-export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
-  if (w.dtype !== 'bfloat16' || w.rank !== 2) throw new Error(`matmulBfloat16Weight: w must be a 2-D bfloat16 tensor, got ${w.dtype} [${w.shape}]`);
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`matmulBfloat16Weight: x must be float32 or float64, got ${x.dtype}`);
-  const transposeB = opts.transposeB ?? false;
+export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], shape: Shape, widen: (parts: Tensor[], dtype: 'float32' | 'float64') => Tensor, transposeB = false): Tensor {
+  if (shape.length !== 2) throw new Error(`${name}: the weight must be 2-D, got [${shape}]`);
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`${name}: x must be float32 or float64, got ${x.dtype}`);
   const dtype = x.dtype;
-  const y = noGrad(() => tidy(() => matmul(x, fromBfloat16(w, dtype), { transposeB })));
-  recordNode('matmulBfloat16Weight', [x, w], [y], ([dy], { inputs: [, wi] }) => [
-    dy ? tidy(() => matmul(dy, fromBfloat16(wi, dtype), { transposeB: !transposeB })) : null,
-    null,
-  ], { inputs: [1] });
+  const y = noGrad(() => tidy(() => matmul(x, widen(parts, dtype), { transposeB })));
+  recordNode(name, [x, ...parts], [y], ([dy], { inputs: [, ...kept] }) => [
+    dy ? tidy(() => matmul(dy, widen(kept, dtype), { transposeB: !transposeB })) : null,
+    ...parts.map(() => null),
+  ], { inputs: parts.map((_, i) => i + 1) });
   return y;
+}
+
+/** matmulStoredWeight for a weight stored in bfloat16 (src/kernels/bfloat16): half of float32. */
+export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+  if (w.dtype !== 'bfloat16') throw new Error(`matmulBfloat16Weight: w must be bfloat16, got ${w.dtype}`);
+  return matmulStoredWeight('matmulBfloat16Weight', x, [w], w.shape, ([b], dtype) => fromBfloat16(b, dtype), opts.transposeB);
 }

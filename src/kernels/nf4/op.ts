@@ -2,9 +2,9 @@
 // maxima, plus the weight's shape: an Nf4Weight. It takes no gradient.
 import type { Tensor } from '../../autograd/tensor.js';
 import type { Shape } from '../../autograd/shape.js';
-import { runOpMulti, runOp, recordNode } from '../../autograd/op.js';
-import { noGrad, tidy } from '../../autograd/scope.js';
-import { matmul } from '../matmul/op.js';
+import { runOpMulti, runOp } from '../../autograd/op.js';
+import { noGrad } from '../../autograd/scope.js';
+import { matmulStoredWeight } from '../matmul/op.js';
 
 export interface Nf4Attrs {
   shape: Shape;
@@ -31,21 +31,7 @@ export function dequantizeNf4(q: Nf4Weight, dtype: 'float32' | 'float64' = 'floa
   return runOp<Nf4Attrs>('dequantizeNf4', [q.codes, q.absmax], { shape: q.shape, dtype });
 }
 
-/**
- * x @ W (or x @ Wᵀ with transposeB) for a 2-D weight W held in NF4 (QLoRA's frozen base): W is
- * dequantized for the product and freed at once; the graph saves the codes and maxima, and backward
- * dequantizes again for dx = dy·op(W)ᵀ. W takes no gradient.
- */
+/** matmulStoredWeight for a weight held in NF4 (QLoRA's frozen base): the graph saves codes and maxima. */
 export function matmulNf4Weight(x: Tensor, q: Nf4Weight, opts: { transposeB?: boolean } = {}): Tensor {
-  if (q.shape.length !== 2) throw new Error(`matmulNf4Weight: the weight must be 2-D, got [${q.shape}]`);
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`matmulNf4Weight: x must be float32 or float64, got ${x.dtype}`);
-  const transposeB = opts.transposeB ?? false;
-  const dtype = x.dtype;
-  const y = noGrad(() => tidy(() => matmul(x, dequantizeNf4(q, dtype), { transposeB })));
-  recordNode('matmulNf4Weight', [x, q.codes, q.absmax], [y], ([dy], { inputs: [, codes, absmax] }) => [
-    dy ? tidy(() => matmul(dy, dequantizeNf4({ codes, absmax, shape: q.shape }, dtype), { transposeB: !transposeB })) : null,
-    null,
-    null,
-  ], { inputs: [1, 2] });
-  return y;
+  return matmulStoredWeight('matmulNf4Weight', x, [q.codes, q.absmax], q.shape, ([codes, absmax], dtype) => dequantizeNf4({ codes, absmax, shape: q.shape }, dtype), opts.transposeB);
 }
