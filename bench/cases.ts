@@ -92,7 +92,7 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
   // matMul(x, w, false, true). The vec4 rungs only.
   const linearShapes = matmulShapes.filter(([label]) => /up|down|tok/.test(label));
   for (const [label, M, K, N] of linearShapes) {
-    const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true));
+    const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true), false, true);
     cases.push({
       group: 'matmul',
       kernel: 'matmul',
@@ -108,6 +108,58 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
       rate: 'flops',
       tol: 1e-4,
     });
+  }
+
+  // A decoding step's products: B ≤ 8 rows (one new token per sequence) against a weight stored
+  // [out, in], X·Wᵀ. They are bound by reading the weight, so the rate is bytes (the weight's, in
+  // the form it is held). float32: the skinny rung against the naive one (the default before it)
+  // and TF.js. bfloat16 / NF4: the weight read as stored against widening it first and then
+  // multiplying (what the frozen-weight products did before; baseline).
+  const decodeShapes: [string, number, number, number][] = small
+    ? [['SmolLM-135M up', 1, 576, 1536], ['SmolLM-135M up', 8, 576, 1536], ['TinyLlama up', 1, 2048, 5632]]
+    : [['TinyLlama up', 1, 2048, 5632], ['TinyLlama up', 8, 2048, 5632], ['TinyLlama LM head', 8, 2048, 32000], ['Mistral-7B up', 1, 4096, 14336], ['Mistral-7B up', 8, 4096, 14336]];
+  for (const [label, M, K, N] of decodeShapes) {
+    const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true), false, true);
+    const rungs = r.MATMUL_VERSIONS.filter((v) => v.version === 0 || v.skinny || v.version === r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+    cases.push({
+      group: 'decode',
+      kernel: 'matmul',
+      shape: `${label}, ${M} row${M > 1 ? 's' : ''}, float32 (${M}×${K}×${N})`,
+      inputs: [{ shape: [M, K] }, { shape: [N, K] }],
+      variants: rungs.map((v) => ({
+        name: `v${v.version} ${v.name}${v.version === chosen ? ' (default)' : ''}`,
+        run: ([a, b]) => r.matmul(a, b, { version: v.version, transposeB: true }),
+      })),
+      peer: (tf, [a, b]) => tf.matMul(a as TF.Tensor2D, b as TF.Tensor2D, false, true),
+      cost: r.matmulCost([M, K], [N, K], { transposeB: true }),
+      rate: 'bytes',
+    });
+    for (const format of ['bfloat16', 'nf4'] as const) {
+      // The stored weight is made once, outside the timed tidy, by whichever variant runs first.
+      let stored: { w: r.Tensor } | { q: r.Nf4Weight } | undefined;
+      const store = (w: r.Tensor) => (stored ??= r.noGrad(() => format === 'bfloat16' ? { w: r.keep(r.toBfloat16(w)) } : (() => {
+        const q = r.quantizeNf4(w);
+        return { q: { ...q, codes: r.keep(q.codes), absmax: r.keep(q.absmax) } };
+      })()));
+      const widen = (s: NonNullable<typeof stored>) => ('w' in s ? r.fromBfloat16(s.w) : r.dequantizeNf4(s.q));
+      const product = (x: r.Tensor, s: NonNullable<typeof stored>) => ('w' in s ? r.matmulBfloat16Weight(x, s.w, { transposeB: true }) : r.matmulNf4Weight(x, s.q, { transposeB: true }));
+      const heldBytes = format === 'bfloat16' ? 2 * N * K : N * K / 2 + 4 * Math.ceil((N * K) / r.NF4_BLOCK);
+      const baseline = 'widen, then the naive product (before)';
+      cases.push({
+        group: 'decode',
+        kernel: 'matmulStored',
+        shape: `${label}, ${M} row${M > 1 ? 's' : ''}, ${format} (${M}×${K}×${N})`,
+        inputs: [{ shape: [M, K] }, { shape: [N, K] }],
+        variants: [
+          { name: baseline, run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: 0 }) },
+          { name: 'widen, then the skinny float32 product', run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: r.MATMUL_SKINNY }) },
+          { name: 'read as stored (skinny, default)', run: ([a, b]) => product(a, store(b)) },
+        ],
+        cost: { flops: 2 * M * N * K, bytes: heldBytes + 4 * (M * K + M * N) },
+        rate: 'bytes',
+        baseline,
+      });
+    }
   }
 
   // The cost of a launch itself: an add of 64 floats does no work worth timing, so its time per

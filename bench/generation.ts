@@ -3,7 +3,10 @@
 // at a time (generateIds per prompt: what the cache did before it held a batch), side by side in
 // the same run, alternating, medians. Both give the same tokens (checked here, and in the tests).
 //
-//   node dist/bench/generation.js [--device webgpu|cpu] [--shape tiny|smollm] [--batch 8] [--new 32] [--repeats 3]
+//   node dist/bench/generation.js [--device webgpu|cpu] [--shape tiny|smollm] [--batch 8] [--new 32] [--repeats 3] [--base-dtypes float32,bfloat16,nf4]
+//
+// With several base dtypes, the model's Linear weights are held in each in turn (frozen), the same
+// run: a decoding step reads bfloat16 / NF4 weights as stored (the skinny kernel).
 import * as r from '../src/index.js';
 
 const SHAPES = {
@@ -11,16 +14,20 @@ const SHAPES = {
   smollm: { vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, max_position_embeddings: 2048, tie_word_embeddings: true },
 };
 
+const USAGE = 'node dist/bench/generation.js [--device webgpu|cpu] [--shape tiny|smollm] [--batch 8] [--new 32] [--repeats 3] [--base-dtypes float32,bfloat16,nf4]';
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
+type BaseDtype = 'float32' | 'bfloat16' | 'nf4';
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
   if (args.includes('--help')) {
-    console.log('usage: node dist/bench/generation.js [--device webgpu|cpu] [--shape tiny|smollm] [--batch 8] [--new 32] [--repeats 3]\n\nGreedy cached generation of B ragged prompts: one batch against one prompt at a time, same run.');
+    console.log(`usage: ${USAGE}\n\nGreedy cached generation of B ragged prompts: one batch against one prompt at a time, same run,\nfor each base dtype asked for (the Linear weights held in float32, bfloat16 or NF4).`);
     return;
   }
   await r.init({ device: opt('--device', 'webgpu') as r.DeviceChoice });
@@ -29,38 +36,56 @@ async function main(): Promise<void> {
   const cfg = SHAPES[shapeName];
   if (!cfg) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}`);
   const B = Number(opt('--batch', '8')), newTokens = Number(opt('--new', '32')), repeats = Number(opt('--repeats', '3'));
-  const model = new r.LlamaForCausalLM(cfg, { device, seed: 1 });
+  const dtypes = opt('--base-dtypes', 'float32').split(',') as BaseDtype[];
+  for (const d of dtypes) if (!['float32', 'bfloat16', 'nf4'].includes(d)) throw new Error(`--base-dtypes: ${d} is not one of float32, bfloat16, nf4`);
   // Ragged prompts, 8 to 64 tokens.
   const prompts = Array.from({ length: B }, (_, b) => Array.from({ length: 8 + ((b * 23) % 57) }, (_, i) => (b * 131 + i * 17 + 1) % cfg.vocab_size));
   const options = { maxNewTokens: newTokens };
-  const batched = () => r.generateIds(model, prompts, options);
-  const oneByOne = async () => {
-    const out: number[][] = [];
-    for (const p of prompts) out.push(...(await r.generateIds(model, [p], options)));
-    return out;
-  };
-  // Warm-up (pipelines compile), and the two schedules must agree.
-  const [a, b] = [await batched(), await oneByOne()];
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('batched and one-at-a-time generation disagree');
-  const times: { batched: number[]; oneByOne: number[] } = { batched: [], oneByOne: [] };
-  for (let k = 0; k < repeats; k++) {
-    for (const [name, fn] of [['batched', batched], ['oneByOne', oneByOne]] as const) {
-      await device.sync();
-      const t0 = performance.now();
-      await fn();
-      times[name].push(performance.now() - t0);
-    }
-  }
-  const tb = median(times.batched), to = median(times.oneByOne);
   const tokens = B * newTokens;
+  const rows: string[] = [];
+  const tokensPerS: Record<string, number> = {};
+  for (const dtype of dtypes) {
+    const liveBefore = device.memory().liveBytes;
+    const model = new r.LlamaForCausalLM(cfg, { device, seed: 1 });
+    // The Linear weights frozen and held as asked (embeddings and norms stay float32).
+    for (const p of model.parameters()) p.requiresGrad = false;
+    if (dtype === 'bfloat16') r.storeFrozenWeightsInBfloat16(model);
+    if (dtype === 'nf4') r.storeFrozenWeightsInNf4(model);
+    const weightMiB = (device.memory().liveBytes - liveBefore) / 2 ** 20;
+    const batched = () => r.generateIds(model, prompts, options);
+    const oneByOne = async () => {
+      const out: number[][] = [];
+      for (const p of prompts) out.push(...(await r.generateIds(model, [p], options)));
+      return out;
+    };
+    // Warm-up (pipelines compile), and the two schedules must agree.
+    const [a, b] = [await batched(), await oneByOne()];
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${dtype}: batched and one-at-a-time generation disagree`);
+    const times: { batched: number[]; oneByOne: number[] } = { batched: [], oneByOne: [] };
+    for (let k = 0; k < repeats; k++) {
+      for (const [name, fn] of [['batched', batched], ['oneByOne', oneByOne]] as const) {
+        await device.sync();
+        const t0 = performance.now();
+        await fn();
+        times[name].push(performance.now() - t0);
+      }
+    }
+    const tb = median(times.batched), to = median(times.oneByOne);
+    tokensPerS[dtype] = (tokens / tb) * 1000;
+    rows.push(`| ${dtype} | ${weightMiB.toFixed(1)} | one batch of ${B} | ${tb.toFixed(0)} | ${((tokens / tb) * 1000).toFixed(1)} |`);
+    rows.push(`| ${dtype} | ${weightMiB.toFixed(1)} | one prompt at a time | ${to.toFixed(0)} | ${((tokens / to) * 1000).toFixed(1)} |`);
+    rows.push(`| ${dtype} | | batched: ${(to / tb).toFixed(2)}× the throughput | | |`);
+    model.dispose();
+  }
   console.log(`device: ${device.description}`);
   console.log(`model: ${shapeName} (hidden ${cfg.hidden_size}, ${cfg.num_hidden_layers} layers, vocabulary ${cfg.vocab_size}); ${B} prompts of 8-64 tokens, ${newTokens} new tokens each, greedy, median of ${repeats}\n`);
-  console.log('| schedule | ms | tokens/s |');
-  console.log('| --- | ---: | ---: |');
-  console.log(`| one batch of ${B} | ${tb.toFixed(0)} | ${((tokens / tb) * 1000).toFixed(1)} |`);
-  console.log(`| one prompt at a time | ${to.toFixed(0)} | ${((tokens / to) * 1000).toFixed(1)} |`);
-  console.log(`\nbatched: ${(to / tb).toFixed(2)}× the throughput`);
-  model.dispose();
+  console.log('| weights | MiB | schedule | ms | tokens/s |');
+  console.log('| --- | ---: | --- | ---: | ---: |');
+  for (const row of rows) console.log(row);
+  if (dtypes.length > 1 && tokensPerS.float32) {
+    console.log('');
+    for (const d of dtypes) if (d !== 'float32') console.log(`${d}: ${(tokensPerS[d] / tokensPerS.float32).toFixed(2)}× float32's batched tokens/s`);
+  }
   await r.shutdown();
 }
 

@@ -41,7 +41,7 @@ if [ "${PROBE:-0}" = 1 ]; then
 fi
 if [ "${GEN:-0}" = 1 ]; then
   # Batched against one-prompt-at-a-time generation (bench/generation.ts), tiny and SmolLM-135M shapes.
-  for shape in tiny smollm; do timeout 120 node dist/bench/generation.js --shape $shape 2>&1 | grep -v Warning | tee "$OUT/generation-$shape.txt"; done
+  for shape in tiny smollm; do timeout 180 node dist/bench/generation.js --shape $shape --base-dtypes float32,bfloat16,nf4 2>&1 | grep -v Warning | tee "$OUT/generation-$shape.txt"; done
 fi
 if [ "${SWEEP:-0}" = 1 ]; then
   timeout 120 node dist/bench/matmul-sweep.js ${SWEEP_ARGS:-} 2>&1 | grep -v Warning | tee "$OUT/sweep.txt"

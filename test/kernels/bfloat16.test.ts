@@ -64,11 +64,14 @@ test.serial('matmulBfloat16Weight: the product and dx of the widened weight; the
       w.dispose();
       return { product: (x, opts) => r.matmulBfloat16Weight(x, b, opts), widened: () => r.fromBfloat16(b), dispose: () => b.dispose() };
     });
-    // Untransposed: x [M, K] @ w [K, N].
+    // Untransposed: x [M, K] @ w [K, N]. Five rows: the skinny kernel reads w as stored; on WebGPU
+    // its sum order is not the naive product's (test/kernels/matmul-skinny.test.ts).
     const x = r.tensor(randomValues(5 * 12, 2), [5, 12], { device });
     const w2 = r.toBfloat16(r.tensor(randomValues(12 * 7, 4), [12, 7], { device }));
     const y2 = r.matmulBfloat16Weight(x, w2);
-    t.deepEqual(Array.from(await values(y2)), Array.from(await values(r.matmul(x, r.fromBfloat16(w2)))));
+    const [got, want] = [Array.from(await values(y2)), Array.from(await values(r.matmul(x, r.fromBfloat16(w2))))];
+    if (device.kind === 'cpu') t.deepEqual(got, want);
+    else t.true(got.every((g, i) => Math.abs(g - want[i]) <= 1e-5 * Math.max(...want.map(Math.abs))), `${got} against ${want}`);
     for (const z of [x, w2, y2]) z.dispose();
   }
 });

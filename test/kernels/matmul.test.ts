@@ -289,10 +289,15 @@ test.serial('webgpu: the pipeline cache holds one pipeline per version, transpos
   if (!gpu) return;
   const combos = [{}, { transposeA: true }, { transposeB: true }, { transposeA: true, transposeB: true }];
   const shaped = (m: number, k: number, n: number, opts: r.MatmulOptions): Case => ({ a: opts.transposeA ? [k, m] : [m, k], b: opts.transposeB ? [n, k] : [k, n], opts, out: [m, n] });
-  for (const { version, vec4 } of r.MATMUL_VERSIONS) {
+  for (const { version, vec4, skinny } of r.MATMUL_VERSIONS) {
     // v0-v2: one shader per transpose combination. The vec4 rungs: also one per alignment class
-    // (which of M, K, N are multiples of 4), so warm up with all eight classes.
-    const warm = vec4 ? [2, 4].flatMap((m) => [2, 4].flatMap((k) => [2, 4].map((n) => [m, k, n]))) : [[2, 2, 2]];
+    // (which of M, K, N are multiples of 4), so warm up with all eight classes. The skinny rung:
+    // one per row-group height (1-8), lanes per column (1-32, from K) and whether its fast body
+    // applies (X·Wᵀ with K a multiple of 8; K = lanes + 1 gives Bᵀ the generic body at each width).
+    const lanes = [1, 2, 4, 8, 16, 32];
+    const warm = vec4 ? [2, 4].flatMap((m) => [2, 4].flatMap((k) => [2, 4].map((n) => [m, k, n])))
+      : skinny ? [1, 2, 3, 4, 5, 6, 7, 8].flatMap((m) => lanes.flatMap((k) => [[m, k, 2], [m, k + 1, 2], [m, 8 * k, 2]]))
+      : [[2, 2, 2]];
     for (const opts of combos) for (const [m, k, n] of warm) await product(gpu, shaped(m, k, n, opts), 1, 'float32', version);
     const before = gpu.pipelineCount;
     for (const [m, k, n] of [[3, 5, 7], [100, 3, 1], [1, 200, 70], [130, 0, 129], [8, 12, 132], [132, 36, 20], [0, 4, 4]]) {

@@ -144,3 +144,21 @@ export function matmulCost(aShape: Shape, bShape: Shape, opts: MatmulOptions & {
     bytes: el * (batchA * p.M * p.K + batchB * p.K * p.N + batch * p.M * p.N),
   };
 }
+
+/**
+ * Attributes of the 'matmulStored' kernel: x [M, K] times a frozen 2-D weight of `shape` held in
+ * `format` (inputs: x, then the weight's parts: a bfloat16 tensor, or NF4's codes and block
+ * maxima), C = x·W, or x·Wᵀ with transposeB, without a float copy of W. On WebGPU it runs the
+ * skinny kernel (skinny.ts), so it is for few rows (a decoding step); the op uses it up to
+ * SKINNY_ROWS rows and widens W for a tiled product above that.
+ */
+export interface StoredMatmulAttrs {
+  format: 'bfloat16' | 'nf4';
+  shape: Shape;
+  transposeB: boolean;
+}
+
+/** The kernel-level layout of a stored-weight product (x 2-D, W 2-D). */
+export function storedMatmulLayout(xShape: Shape, { shape, transposeB }: StoredMatmulAttrs): MatmulLayout {
+  return matmulLayout(xShape, shape, false, transposeB);
+}

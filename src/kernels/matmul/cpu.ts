@@ -4,7 +4,9 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type MatmulAttrs, type MatmulLayout, matmulLayout } from './contract.js';
+import { type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, matmulLayout, storedMatmulLayout } from './contract.js';
+import { bfloat16Value } from '../bfloat16/contract.js';
+import { NF4_BLOCK, NF4_LEVELS } from '../nf4/contract.js';
 
 /** C[b] = op(A[b]) · op(B[b]) on host arrays, with the layout's strides. */
 export function matmulReference(A: ArrayLike<number>, B: ArrayLike<number>, C: TypedArray | number[], l: MatmulLayout, transposeA: boolean, transposeB: boolean): void {
@@ -36,5 +38,29 @@ export function registerMatmulCpu(): void {
     const o = device.alloc(a.dtype, l.batch * l.M * l.N);
     matmulReference(cpuArray(a.storage), cpuArray(b.storage), cpuArray(o), l, transposeA, transposeB);
     return [{ storage: o, shape: l.outShape, dtype: a.dtype }];
+  });
+}
+
+/** The float values of a stored weight, as its widening kernel (fromBfloat16, dequantizeNf4) gives them. */
+function widenStored(parts: TensorInfo[], { format, shape }: StoredMatmulAttrs): Float32Array {
+  const n = shape[0] * shape[1];
+  const w = new Float32Array(n);
+  if (format === 'bfloat16') {
+    const bits = cpuArray(parts[0].storage); // one element per entry on the CPU device
+    for (let i = 0; i < n; i++) w[i] = bfloat16Value(bits[i]);
+  } else {
+    const codes = cpuArray(parts[0].storage), absmax = cpuArray(parts[1].storage);
+    for (let i = 0; i < n; i++) w[i] = NF4_LEVELS[(codes[i >> 3] >>> (4 * (i & 7))) & 15] * absmax[Math.floor(i / NF4_BLOCK)];
+  }
+  return w;
+}
+
+export function registerStoredMatmulCpu(): void {
+  // The reference: the widened weight times x, exactly what widening then matmul computes here.
+  registerKernel<StoredMatmulAttrs>('matmulStored', 'cpu', (device: Device, [x, ...parts], attrs) => {
+    const l = storedMatmulLayout(x.shape, attrs);
+    const o = device.alloc(x.dtype, l.M * l.N);
+    matmulReference(cpuArray(x.storage), widenStored(parts, attrs), cpuArray(o), l, false, attrs.transposeB);
+    return [{ storage: o, shape: l.outShape, dtype: x.dtype }];
   });
 }

@@ -8,7 +8,8 @@ import { fromBfloat16 } from '../bfloat16/op.js';
 import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
-import { type MatmulAttrs, planMatmul } from './contract.js';
+import { type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
+import { SKINNY_ROWS } from './skinny.js';
 
 /**
  * a @ b, as torch.matmul: a [..., M, K] (or [..., K, M] with transposeA), b [..., K, N] (or
@@ -65,17 +66,26 @@ function toOperandShape(g: Tensor, shape: Shape): Tensor {
 
 /**
  * x @ W (or x @ Wᵀ with transposeB) for a frozen 2-D weight W of `shape` held in a stored form
- * (`parts`: a bfloat16 tensor, or NF4's codes and maxima) that `widen` turns into float values: W
- * is widened for the product and the wide copy freed at once. The graph saves the parts (never the
- * wide copy), and backward widens again for dx = dy·op(W)ᵀ. The parts take no gradient.
+ * (`parts`: a bfloat16 tensor, or NF4's codes and maxima). With at most SKINNY_ROWS rows in x (a
+ * decoding step), the 'matmulStored' kernel reads W as stored; with more, `widen` turns W into
+ * float values for a tiled product and the wide copy is freed at once (the products are then
+ * compute-bound and the widening a small extra pass). The graph saves the parts (never a wide
+ * copy), and backward does the same for dx = dy·op(W)ᵀ. The parts take no gradient.
  */
-export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], shape: Shape, widen: (parts: Tensor[], dtype: 'float32' | 'float64') => Tensor, transposeB = false): Tensor {
+export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], shape: Shape, format: StoredMatmulAttrs['format'], widen: (parts: Tensor[], dtype: 'float32' | 'float64') => Tensor, transposeB = false): Tensor {
   if (shape.length !== 2) throw new Error(`${name}: the weight must be 2-D, got [${shape}]`);
   if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`${name}: x must be float32 or float64, got ${x.dtype}`);
   const dtype = x.dtype;
-  const y = noGrad(() => tidy(() => matmul(x, widen(parts, dtype), { transposeB })));
+  const product = (a: Tensor, stored: Tensor[], tB: boolean) => tidy(() => {
+    const K = a.shape[a.rank - 1] ?? 0, rows = sizeOf(a.shape) / (K || 1);
+    if (a.rank === 0 || rows > SKINNY_ROWS || K === 0) return matmul(a, widen(stored, dtype), { transposeB: tB });
+    const N = tB ? shape[0] : shape[1];
+    const y = runOp<StoredMatmulAttrs>('matmulStored', [reshape(a, [rows, K]), ...stored], { format, shape, transposeB: tB });
+    return reshape(y, [...a.shape.slice(0, -1), N]);
+  });
+  const y = noGrad(() => product(x, parts, transposeB));
   recordNode(name, [x, ...parts], [y], ([dy], { inputs: [, ...kept] }) => [
-    dy ? tidy(() => matmul(dy, widen(kept, dtype), { transposeB: !transposeB })) : null,
+    dy ? product(dy, kept, !transposeB) : null,
     ...parts.map(() => null),
   ], { inputs: parts.map((_, i) => i + 1) });
   return y;
@@ -84,5 +94,5 @@ export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], sha
 /** matmulStoredWeight for a weight stored in bfloat16 (src/kernels/bfloat16): half of float32. */
 export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
   if (w.dtype !== 'bfloat16') throw new Error(`matmulBfloat16Weight: w must be bfloat16, got ${w.dtype}`);
-  return matmulStoredWeight('matmulBfloat16Weight', x, [w], w.shape, ([b], dtype) => fromBfloat16(b, dtype), opts.transposeB);
+  return matmulStoredWeight('matmulBfloat16Weight', x, [w], w.shape, 'bfloat16', ([b], dtype) => fromBfloat16(b, dtype), opts.transposeB);
 }

@@ -19,6 +19,8 @@
 //   a second kernel). v6: v3's 64×64×16 block with split-K when the output has under 512 such
 //   blocks; v7: 32×64×16 blocks of 128 threads (4×4 each: twice v3's workgroups for an output), with
 //   split-K under 1024 such blocks. Split-K slices are at least 128 deep (a multiple of BK).
+// v12 skinny (skinny.ts): few rows of A (a decoding step), lanes along K reading B's rows at full
+//   width; also reads a bfloat16 or NF4 B as stored ('matmulStored').
 // With no version asked for, chooseMatmulVersion picks by shape (v0 for thin or tiny outputs).
 // Every rung fits WebGPU's default limits (256 invocations, 16 KiB of workgroup memory); dispatch
 // still checks the device's (matmulVersionFits).
@@ -32,8 +34,9 @@
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d, memoShader } from '../wgsl.js';
-import { type MatmulAttrs, type MatmulLayout, matmulLayout } from './contract.js';
+import { type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, matmulLayout, storedMatmulLayout } from './contract.js';
 import { checkMatmulDtypes } from './cpu.js';
+import { SKINNY_ROWS, SKINNY_THREADS, dispatchSkinny, skinnyFast, skinnyWorkgroupBytes } from './skinny.js';
 import { type Vec4TileConfig, splitKReduceShader, vec4Alignment, vec4Invocations, vec4Shader, vec4Splits, vec4WorkgroupBytes } from './vec4.js';
 
 export interface TileConfig {
@@ -52,8 +55,10 @@ export interface MatmulVersion {
   name: string;
   /** The scalar tiled kernels (v1, v2). */
   tile?: TileConfig;
-  /** The vec4 tiled kernels (v3-v7). Neither tile nor vec4: the naive kernel. */
+  /** The vec4 tiled kernels (v3-v11). Neither tile nor vec4 nor skinny: the naive kernel. */
   vec4?: Vec4TileConfig;
+  /** The skinny kernel (skinny.ts): few rows of A, bound by reading B. */
+  skinny?: true;
 }
 
 export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
@@ -93,6 +98,7 @@ export const MATMUL_VERSIONS: readonly MatmulVersion[] = [
     name: 'vec4 128×128×16, 8×8 per thread, one buffer, split-K to 384 workgroups',
     vec4: { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, doubleBuffer: false, splitK: { targetWorkgroups: 384, minK: 128 } },
   },
+  { version: 12, name: 'skinny: 32 lanes along K per column, ≤ 8 rows per workgroup', skinny: true },
 ];
 
 /**
@@ -114,10 +120,13 @@ export const MATMUL_VEC4_TALL_BLOCK = 9;
 export const MATMUL_VEC4_TALL_BLOCK_SPLIT_K = 10;
 /** v8's kernel, splitting K into as many slices as make 384 workgroups (for outputs of about one wave of blocks). */
 export const MATMUL_VEC4_LARGE_BLOCK_SPLIT_384 = 11;
+/** Few rows of A (a decoding step): 32 lanes per output column read B's row at full width. */
+export const MATMUL_SKINNY = 12;
 
 /** What a kernel's shader needs of the device: invocations per workgroup and workgroup memory. */
 export function matmulKernelNeeds(v: MatmulVersion): { invocations: number; workgroupBytes: number } {
   if (v.vec4) return { invocations: vec4Invocations(v.vec4), workgroupBytes: vec4WorkgroupBytes(v.vec4) };
+  if (v.skinny) return { invocations: SKINNY_THREADS, workgroupBytes: skinnyWorkgroupBytes(SKINNY_ROWS, 'float32') };
   if (v.tile) {
     const { BM, BN, BK, TM, TN } = v.tile;
     return { invocations: (BM / TM) * (BN / TN), workgroupBytes: BK * (BM + BN) * 4 };
@@ -177,10 +186,15 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  *   0.115 (v9: 0.081); weight gradients (Aᵀ) 576×8192×576 0.239 against 0.266, 576×8192×1536
  *   0.510 against 0.567. Big outputs keep v8: there v10's lower rate outweighs the padding
  *   (4096³: 4.49 ms against 3.58).
+ * - first of all: a decoding step (at most 8 rows, X·Wᵀ, K a multiple of 8, N ≥ 16, K ≥ 64): v12,
+ *   the skinny kernel (skinny.ts), whose 32 lanes per column read the weight's rows contiguously
+ *   where v0's threads each walk their own row. Chosen from that access pattern; on lavapipe
+ *   1.2-1.9× TF.js's time and 0.7-2.1× v0's over two runs (docs/kernels.md); not yet timed on a GPU.
  * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
  * speed.
  */
-export function chooseMatmulVersion(l: MatmulLayout): number {
+export function chooseMatmulVersion(l: MatmulLayout, transposeA = false, transposeB = false): number {
+  if (l.M <= SKINNY_ROWS && l.N >= 16 && l.K >= 64 && skinnyFast('float32', l.K, transposeA, transposeB)) return MATMUL_SKINNY;
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
   const blocks128 = Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch;
   // Under two rounds of v8 blocks, with 10% or more of them padding (SmolLM's 576 and 192 wide
@@ -310,7 +324,7 @@ function shaderFor(v: MatmulVersion, l: MatmulLayout, tA: boolean, tB: boolean):
  * default for the shape).
  */
 export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, attrs: MatmulAttrs = {}): void {
-  const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l) } = attrs;
+  const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l, attrs.transposeA, attrs.transposeB) } = attrs;
   dispatchMatmulKernel(device, a, b, out, l, ladderRung(version), transposeA, transposeB);
 }
 
@@ -320,12 +334,13 @@ export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInf
  * when a split-K kernel splits), then the split-K sum when it does.
  */
 export function dispatchMatmulKernel(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, v: MatmulVersion, transposeA = false, transposeB = false): void {
-  const { code, rows, cols } = shaderFor(v, l, transposeA, transposeB);
   if (l.batch * l.M * l.N === 0) return;
   if (!matmulKernelFits(v, device.limits)) {
     const n = matmulKernelNeeds(v);
     throw new Error(`matmul v${v.version} (${v.name}) needs ${n.invocations} invocations and ${n.workgroupBytes} bytes of workgroup memory per workgroup; this device allows ${device.limits.maxComputeInvocationsPerWorkgroup} and ${device.limits.maxComputeWorkgroupStorageSize}`);
   }
+  if (v.skinny) return dispatchSkinny(device, a, [b.storage], out, l, 'float32', transposeA, transposeB);
+  const { code, rows, cols } = shaderFor(v, l, transposeA, transposeB);
   const gx = Math.ceil(l.N / cols), gy = Math.ceil(l.M / rows);
   if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
     throw new Error(`matmul: an output of ${l.M}×${l.N} needs ${gy}×${gx} workgroups, over WebGPU's ${MAX_WORKGROUPS_PER_DIM} per dimension`);
@@ -363,6 +378,15 @@ export function launchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo,
 
 export function registerMatmulWebGPU(): void {
   registerKernel<MatmulAttrs>('matmul', 'webgpu', (device, [a, b], attrs) => [launchMatmul(device as WebGPUDevice, a, b, attrs)]);
+  // A frozen low-precision weight read as stored, by the skinny kernel (the op sends it few rows).
+  registerKernel<StoredMatmulAttrs>('matmulStored', 'webgpu', (dev, [x, ...parts], attrs) => {
+    const device = dev as WebGPUDevice;
+    if (x.dtype !== 'float32') throw new Error(`matmulStored: x must be float32 on WebGPU, got ${x.dtype}`);
+    const l = storedMatmulLayout(x.shape, attrs);
+    const out: TensorInfo = { storage: device.alloc('float32', l.M * l.N), shape: l.outShape, dtype: 'float32' };
+    dispatchSkinny(device, x, parts.map((p) => p.storage), out, l, attrs.format, false, attrs.transposeB);
+    return [out];
+  });
 }
 
 // Each generator is cached by its arguments (memoShader): a launch reuses the same source string.

@@ -33,5 +33,5 @@ export function dequantizeNf4(q: Nf4Weight, dtype: 'float32' | 'float64' = 'floa
 
 /** matmulStoredWeight for a weight held in NF4 (QLoRA's frozen base): the graph saves codes and maxima. */
 export function matmulNf4Weight(x: Tensor, q: Nf4Weight, opts: { transposeB?: boolean } = {}): Tensor {
-  return matmulStoredWeight('matmulNf4Weight', x, [q.codes, q.absmax], q.shape, ([codes, absmax], dtype) => dequantizeNf4({ codes, absmax, shape: q.shape }, dtype), opts.transposeB);
+  return matmulStoredWeight('matmulNf4Weight', x, [q.codes, q.absmax], q.shape, 'nf4', ([codes, absmax], dtype) => dequantizeNf4({ codes, absmax, shape: q.shape }, dtype), opts.transposeB);
 }

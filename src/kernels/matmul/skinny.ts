@@ -1,0 +1,198 @@
+// The skinny matmul: C = op(A)·op(B) when A has few rows (at most SKINNY_ROWS per group), the
+// shape of a decoding step (one new token per sequence, a batch of B ≤ 8 rows against every weight)
+// and of the LM head there. It is bound by reading B (the weight) once, not by arithmetic, so the
+// kernel is built around reading B at full bandwidth, and around reading it in the form it is
+// stored: float32, bfloat16 (two per word) or NF4 (eight 4-bit codes per word, one float32 maximum
+// per block of 64), decoded in registers. No float copy of a low-precision weight is ever made.
+//
+// A workgroup of 256 threads computes 256 / L output columns for a group of R ≤ 8 rows: L lanes
+// per column walk that column's k range (for a Linear weight, stored [N, K], one contiguous row of
+// the weight), each accumulating R partial dot products in registers, then the L lanes' partials
+// are summed by a tree in workgroup memory. L is 32 (a warp per column) when K gives every lane at
+// least one step, else the largest power of two that does (K = 128 in NF4 is 4 steps of 32: 4
+// lanes, 64 columns per workgroup), so no lane idles. The R rows of A are re-read by every
+// workgroup; they are small (R·K floats) and stay in cache.
+//
+// Two bodies:
+// - fast (A not transposed, B transposed — X·Wᵀ, the Linear layout — and K a multiple of the
+//   chunk): each lane takes a chunk of 8 consecutive k (32 for NF4) per step: two vec4<f32> of a
+//   float32 weight, one vec4<u32> of bfloat16, one vec4<u32> of NF4 codes and the block's maximum
+//   (the 16 levels are looked up in workgroup memory); a column's lanes read one contiguous run of
+//   the weight's row (1 KiB for float32 with 32 lanes). A is read as vec4s along k.
+// - generic (any transposes, any K): a lane takes every L-th k, one element at a time, decoded from
+//   its flat index in the stored weight.
+// The sum order (L lane partials, each over its chunks in k order, then a tree) differs from the
+// tiled kernels': results agree to float32 rounding, not bit for bit.
+//
+// params: [M, N, K, strideA, strideB, strideC]; grid: x over column groups, y over row groups,
+// z over batch entries.
+import type { Storage } from '../../autograd/device.js';
+import type { TensorInfo } from '../../autograd/kernel.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { NF4_BLOCK, NF4_LEVELS } from '../nf4/contract.js';
+import { MAX_WORKGROUPS_PER_DIM, Meta, memoShader } from '../wgsl.js';
+import type { MatmulLayout } from './contract.js';
+
+/** How B is held: float32, bfloat16 (src/kernels/bfloat16) or NF4 codes and block maxima (src/kernels/nf4). */
+export type SkinnyFormat = 'float32' | 'bfloat16' | 'nf4';
+
+/** Threads per workgroup. */
+export const SKINNY_THREADS = 256;
+/** Rows of A per workgroup (the grid's y runs over groups of this many). */
+export const SKINNY_ROWS = 8;
+const WG = SKINNY_THREADS;
+
+/** Consecutive k one lane takes per step on the fast body. */
+export function skinnyChunk(format: SkinnyFormat): number {
+  return format === 'nf4' ? 32 : 8;
+}
+
+/** Whether the fast body applies: X·Wᵀ with K a multiple of the chunk. */
+export function skinnyFast(format: SkinnyFormat, K: number, transposeA: boolean, transposeB: boolean): boolean {
+  return !transposeA && transposeB && K % skinnyChunk(format) === 0;
+}
+
+/**
+ * Lanes per output column: 32 (one warp) when every lane gets a step of the k loop, else the
+ * largest power of two that does.
+ */
+export function skinnyLanes(format: SkinnyFormat, K: number, fast: boolean): number {
+  const steps = fast ? Math.ceil(K / skinnyChunk(format)) : K;
+  let lanes = 1;
+  while (lanes < 32 && lanes * 2 <= steps) lanes *= 2;
+  return lanes;
+}
+
+/** Workgroup memory of one launch: the partial sums (and NF4's 16 levels). */
+export function skinnyWorkgroupBytes(rows: number, format: SkinnyFormat): number {
+  return 4 * (rows * WG + (format === 'nf4' ? 16 : 0));
+}
+
+const LEVELS = `array<f32, 16>(${NF4_LEVELS.map((v) => `bitcast<f32>(${new Uint32Array(new Float32Array([v]).buffer)[0]}u)`).join(', ')})`;
+
+function bindings(format: SkinnyFormat, fast: boolean): string {
+  const vecA = fast ? 'vec4<f32>' : 'f32';
+  const weight = {
+    float32: `@group(0) @binding(2) var<storage, read> b: array<${fast ? 'vec4<f32>' : 'f32'}>;`,
+    bfloat16: `@group(0) @binding(2) var<storage, read> b: array<${fast ? 'vec4<u32>' : 'u32'}>;`,
+    nf4: `@group(0) @binding(2) var<storage, read> codes: array<${fast ? 'vec4<u32>' : 'u32'}>;
+@group(0) @binding(3) var<storage, read> absmax: array<f32>;
+var<workgroup> lv: array<f32, 16>;`,
+  }[format];
+  return `@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<${vecA}>;
+${weight}
+@group(0) @binding(${format === 'nf4' ? 4 : 3}) var<storage, read_write> c: array<f32>;`;
+}
+
+/** WGSL that sets w0..w{n-1} (vec4<f32>) to one fast-body chunk of B starting at element `e`. */
+function decodeChunk(format: SkinnyFormat): string {
+  if (format === 'float32') return 'let w0 = b[e / 4u]; let w1 = b[e / 4u + 1u];';
+  if (format === 'bfloat16') {
+    // Word j holds elements 2j (low half) and 2j + 1 (high half).
+    return `let q = b[e / 8u];
+      let w0 = vec4<f32>(lo(q.x), hi(q.x), lo(q.y), hi(q.y));
+      let w1 = vec4<f32>(lo(q.z), hi(q.z), lo(q.w), hi(q.w));`;
+  }
+  // NF4: 32 codes (four words, low nibble first) in one block of 64: one maximum.
+  const lines = ['let q = codes[e / 32u];', `let s = absmax[e / ${NF4_BLOCK}u];`];
+  for (let j = 0; j < 8; j++) {
+    const word = `q.${'xyzw'[j >> 1]}`, base = 16 * (j & 1);
+    const nib = (t: number) => `lv[(${word} >> ${base + 4 * t}u) & 15u]`;
+    lines.push(`let w${j} = vec4<f32>(${nib(0)}, ${nib(1)}, ${nib(2)}, ${nib(3)}) * s;`);
+  }
+  return lines.join('\n      ');
+}
+
+/** WGSL for element i of the stored B, as f32. */
+function decodeElement(format: SkinnyFormat): string {
+  if (format === 'float32') return 'b[i]';
+  if (format === 'bfloat16') return 'select(lo(b[i >> 1u]), hi(b[i >> 1u]), (i & 1u) == 1u)';
+  return `lv[(codes[i >> 3u] >> (4u * (i & 7u))) & 15u] * absmax[i / ${NF4_BLOCK}u]`;
+}
+
+function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, fast: boolean, tA: boolean, tB: boolean): string {
+  const rows = Array.from({ length: R }, (_, r) => r);
+  const chunk = skinnyChunk(format), vecs = chunk / 4;
+  let body: string;
+  if (fast) {
+    // A's rows as vec4 indices; a row past M re-reads row M − 1 (its sum is never stored).
+    const rowStarts = rows.map((r) => `let x${r} = (a0 + min(m0 + ${r}u, M - 1u) * K) / 4u;`).join(' ');
+    const fma = rows.map((r) =>
+      `acc${r} += ${Array.from({ length: vecs }, (_, j) => `dot(a[x${r} + v + ${j}u], w${j})`).join(' + ')};`).join('\n      ');
+    body = `${rowStarts}
+    let row = b0 + n * K;
+    for (var k = lane * ${chunk}u; k < K; k += ${L * chunk}u) {
+      let e = row + k;
+      ${decodeChunk(format)}
+      let v = k / 4u;
+      ${fma}
+    }`;
+  } else {
+    const aAt = (r: number) => (tA ? `a[a0 + k * M + min(m0 + ${r}u, M - 1u)]` : `a[a0 + min(m0 + ${r}u, M - 1u) * K + k]`);
+    body = `for (var k = lane; k < K; k += ${L}u) {
+      let i = ${tB ? 'b0 + n * K + k' : 'b0 + k * N + n'};
+      let w = ${decodeElement(format)};
+      ${rows.map((r) => `acc${r} += ${aAt(r)} * w;`).join(' ')}
+    }`;
+  }
+  const nf4Levels = format === 'nf4' ? `if (lid.x < 16u) { var levels = ${LEVELS}; lv[lid.x] = levels[lid.x]; }
+  workgroupBarrier();` : '';
+  const bf16 = format === 'bfloat16'
+    ? 'fn lo(w: u32) -> f32 { return bitcast<f32>(w << 16u); }\nfn hi(w: u32) -> f32 { return bitcast<f32>(w & 0xffff0000u); }'
+    : '';
+  return /* wgsl */ `${bindings(format, fast)}
+var<workgroup> red: array<f32, ${R * WG}>;
+${bf16}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = params[0]; let N = params[1]; let K = params[2];
+  let a0 = wid.z * params[3]; let b0 = wid.z * params[4]; let c0 = wid.z * params[5];
+  let lane = lid.x % ${L}u;
+  let col = wid.x * ${WG / L}u + lid.x / ${L}u;
+  // Threads of a column past N compute column N − 1 again (no early return before the barriers).
+  let n = min(col, N - 1u);
+  let m0 = wid.y * ${R}u;
+  ${nf4Levels}
+  ${rows.map((r) => `var acc${r} = 0.0;`).join(' ')}
+  {
+    ${body}
+  }
+  ${rows.map((r) => `red[${r * WG}u + lid.x] = acc${r};`).join(' ')}
+  workgroupBarrier();
+  for (var s = ${L >> 1}u; s > 0u; s = s >> 1u) {
+    if (lane < s) { ${rows.map((r) => `red[${r * WG}u + lid.x] += red[${r * WG}u + lid.x + s];`).join(' ')} }
+    workgroupBarrier();
+  }
+  if (lane == 0u && col < N) {
+    ${rows.map((r) => `if (m0 + ${r}u < M) { c[c0 + (m0 + ${r}u) * N + col] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
+  }
+}`;
+}
+
+/** The shader, cached by its arguments: format, rows per group, lanes per column, fast body, transposes. */
+export const skinnyShader = memoShader(skinnyShaderSource);
+
+/**
+ * Queues C = op(A)·op(B) with the skinny kernel; `b` is B's storage in `format` (NF4: codes, then
+ * block maxima). Any layout runs (the generic body where the fast one does not apply).
+ */
+export function dispatchSkinny(device: WebGPUDevice, a: TensorInfo, b: Storage[], out: TensorInfo, l: MatmulLayout, format: SkinnyFormat, transposeA = false, transposeB = false): void {
+  if (l.batch * l.M * l.N === 0) return;
+  const R = Math.min(l.M, SKINNY_ROWS);
+  const fast = skinnyFast(format, l.K, transposeA, transposeB);
+  const L = skinnyLanes(format, l.K, fast);
+  const gx = Math.ceil(l.N / (WG / L)), gy = Math.ceil(l.M / R);
+  if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM || l.batch > MAX_WORKGROUPS_PER_DIM) {
+    throw new Error(`matmul (skinny): an output of ${l.batch}×${l.M}×${l.N} needs ${l.batch}×${gy}×${gx} workgroups, over WebGPU's ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+  }
+  const name = `matmul skinny ${format}${transposeA ? ' Aᵀ' : ''}${transposeB ? ' Bᵀ' : ''}`;
+  device.dispatch({
+    name,
+    code: skinnyShader(format, R, L, fast, transposeA, transposeB),
+    meta: new Meta().u32(l.M, l.N, l.K, l.strideA, l.strideB, l.strideC).build(),
+    inputs: [a.storage, ...b],
+    outputs: [out.storage],
+    workgroups: [gx, gy, l.batch],
+  });
+}

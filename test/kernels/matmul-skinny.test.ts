@@ -1,0 +1,135 @@
+// The skinny matmul (src/kernels/matmul/skinny.ts): few rows of A against a weight read at full
+// width, in float32 (the ladder's rung v12) and as stored in bfloat16 or NF4 ('matmulStored', the
+// frozen-weight products' path for a decoding step). Checked against the CPU reference on shapes
+// that exercise its fast body (X·Wᵀ, K a multiple of the chunk), its generic body, partial column
+// and row groups, several row groups, and batches; the stored products against the widened weight,
+// with the peak memory showing no float copy of the weight was made.
+import test, { type ExecutionContext } from 'ava';
+import * as r from '../../src/index.js';
+import { bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+
+const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
+
+function assertMaxRel(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
+  t.is(got.length, want.length, `${what}: length`);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  t.true(worst <= tol * Math.max(scale, 1e-30), `${what}: max error ${worst} against max ${scale}`);
+}
+
+test('the default picks the skinny rung for a decoding step (≤ 8 rows, X·Wᵀ, K a multiple of 8) and only there', (t) => {
+  const choose = (M: number, K: number, N: number, tA: boolean, tB: boolean) => r.chooseMatmulVersion({ M, N, K, batch: 1, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, tA, tB);
+  t.is(choose(1, 4096, 14336, false, true), r.MATMUL_SKINNY);
+  t.is(choose(8, 576, 49152, false, true), r.MATMUL_SKINNY);
+  t.not(choose(9, 576, 1536, false, true), r.MATMUL_SKINNY);
+  t.not(choose(1, 4096, 4096, false, false), r.MATMUL_SKINNY, 'a weight stored [in, out] is read across rows: not this kernel');
+  t.not(choose(1, 4100, 4096, false, true), r.MATMUL_SKINNY, 'K not a multiple of 8');
+  t.not(choose(4, 64, 8, false, true), r.MATMUL_SKINNY, 'N under 16: the naive kernel');
+});
+
+// [batch of a, M, K, N, batch of b]: X·Wᵀ shapes for the fast body (K % 8 == 0), with partial
+// column groups (N not a multiple of 8), several and partial row groups (M > 8), shared and
+// per-entry weights.
+const FAST: [number, number, number, number, number][] = [
+  [1, 1, 8, 1, 1], [1, 1, 576, 13, 1], [1, 3, 72, 100, 1], [1, 8, 256, 40, 1], [1, 9, 64, 17, 1],
+  [1, 19, 136, 24, 1], [2, 5, 48, 9, 1], [3, 2, 80, 11, 3], [1, 4, 1024, 8, 1],
+];
+
+test('webgpu: the skinny rung (v12) matches the cpu reference on its fast body: X·Wᵀ, partial column and row groups, batches', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  for (const [k, [ba, M, K, N, bb]] of FAST.entries()) {
+    const aShape = ba === 1 ? [M, K] : [ba, M, K], bShape = bb === 1 ? [N, K] : [bb, N, K];
+    const av = f32Values(ba * M * K, 20 + k), bv = f32Values(bb * N * K, 40 + k);
+    const want = r.matmul(r.tensor(av, aShape, { device: cpu, dtype: 'float64' }), r.tensor(bv, bShape, { device: cpu, dtype: 'float64' }), { transposeB: true });
+    const got = r.matmul(r.tensor(av, aShape, { device: gpu }), r.tensor(bv, bShape, { device: gpu }), { transposeB: true, version: r.MATMUL_SKINNY });
+    t.deepEqual([...got.shape], [...want.shape]);
+    assertMaxRel(t, await values(got), await values(want), 1e-5, `[${aShape}] @ [${bShape}]ᵀ`);
+    got.dispose();
+    want.dispose();
+  }
+});
+
+interface StoredCase { rows: number[]; K: number; N: number; transposeB: boolean }
+
+// x's shape (its last dimension K; a 1-D x is one row), K, N. NF4's fast body needs K % 32 == 0, bfloat16's K % 8 == 0; the others take the
+// generic body, as does every product with the weight stored [K, N] (transposeB false: backward's dx).
+const STORED: StoredCase[] = [
+  { rows: [1, 64], K: 64, N: 24, transposeB: true },
+  { rows: [3, 96], K: 96, N: 17, transposeB: true },
+  { rows: [2, 4, 40], K: 40, N: 9, transposeB: true },
+  { rows: [8, 100], K: 100, N: 33, transposeB: true },
+  { rows: [5, 7], K: 7, N: 65, transposeB: true },
+  { rows: [96], K: 96, N: 12, transposeB: true },
+  { rows: [6, 48], K: 48, N: 70, transposeB: false },
+  { rows: [1, 1, 128], K: 128, N: 8, transposeB: false },
+];
+
+const FORMATS = {
+  bfloat16: {
+    store: (w: r.Tensor) => r.toBfloat16(w),
+    product: (x: r.Tensor, s: unknown, transposeB: boolean) => r.matmulBfloat16Weight(x, s as r.Tensor, { transposeB }),
+    widen: (s: unknown) => r.fromBfloat16(s as r.Tensor),
+    dispose: (s: unknown) => (s as r.Tensor).dispose(),
+  },
+  nf4: {
+    store: (w: r.Tensor) => r.quantizeNf4(w),
+    product: (x: r.Tensor, s: unknown, transposeB: boolean) => r.matmulNf4Weight(x, s as r.Nf4Weight, { transposeB }),
+    widen: (s: unknown) => r.dequantizeNf4(s as r.Nf4Weight),
+    dispose: (s: unknown) => [(s as r.Nf4Weight).codes, (s as r.Nf4Weight).absmax].forEach((z) => z.dispose()),
+  },
+} as const;
+
+for (const [format, f] of Object.entries(FORMATS)) {
+  test.serial(`${format}: a product of ≤ 8 rows reads the stored weight (no float copy at any point), and y and dx are those of the widened weight (cpu: bit for bit)`, async (t) => {
+    for (const device of await bothDevices(t)) {
+      for (const [k, c] of STORED.entries()) {
+        const what = `${device.kind} ${format} x [${c.rows}] @ [${c.transposeB ? `${c.N}, ${c.K}]ᵀ` : `${c.K}, ${c.N}]`}`;
+        const wShape = c.transposeB ? [c.N, c.K] : [c.K, c.N];
+        const stored = r.tidy(() => f.store(r.tensor(f32Values(c.N * c.K, 60 + k), wShape, { device })));
+        const n = c.rows.reduce((a, b) => a * b, 1);
+        const xv = f32Values(n, 80 + k), dyv = f32Values((n / c.K) * c.N, 90 + k);
+        const yShape = [...c.rows.slice(0, -1), c.N];
+        // The reference: the ordinary product with the widened weight.
+        const wide = f.widen(stored);
+        const xr = r.tensor(xv, c.rows, { device, requiresGrad: true });
+        const yr = r.matmul(xr, wide, { transposeB: c.transposeB });
+        r.backward(yr, r.tensor(dyv, yShape, { device }));
+        const wideBytes = device.memory().liveBytes;
+        wide.dispose();
+        const floatCopy = wideBytes - device.memory().liveBytes;
+
+        const x = r.tensor(xv, c.rows, { device, requiresGrad: true });
+        const dy = r.tensor(dyv, yShape, { device });
+        device.resetPeakMemory();
+        const start = device.memory().liveBytes;
+        const y = r.tidy(() => f.product(x, stored, c.transposeB));
+        r.backward(y, dy);
+        // y and dx are what is left; a float copy of the weight made in forward or backward would
+        // have been live beside them (or beside y alone).
+        const peak = device.memory().peakLiveBytes! - start, left = device.memory().liveBytes - start;
+        if (n / c.K <= 8) t.true(peak < left + floatCopy, `${what}: peak ${peak} B over the start, y and dx ${left} B, a float copy ${floatCopy} B`);
+        const [gy, wy, gdx, wdx] = [await values(y), await values(yr), await values(x.grad!), await values(xr.grad!)];
+        if (device.kind === 'cpu') {
+          t.deepEqual(Array.from(gy), Array.from(wy), `${what}: y`);
+          t.deepEqual(Array.from(gdx), Array.from(wdx), `${what}: dx`);
+        } else {
+          assertMaxRel(t, gy, wy, 1e-5, `${what}: y`);
+          assertMaxRel(t, gdx, wdx, 1e-5, `${what}: dx`);
+        }
+        for (const z of [xr, yr, x, dy, y]) z.dispose();
+        f.dispose(stored);
+      }
+    }
+  });
+}
+
+test('cpu: the stored kernel computes in float64 for float64 x, as the widened product does', async (t) => {
+  const w = r.tensor(f32Values(24 * 64, 5), [24, 64], { device: cpu });
+  const q = r.quantizeNf4(w);
+  const x = r.tensor(randomValues(2 * 64, 6), [2, 64], { device: cpu, dtype: 'float64' });
+  const y = r.matmulNf4Weight(x, q, { transposeB: true });
+  t.is(y.dtype, 'float64');
+  t.deepEqual(Array.from(await values(y)), Array.from(await values(r.matmul(x, r.dequantizeNf4(q, 'float64'), { transposeB: true }))));
+});
