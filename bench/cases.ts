@@ -162,6 +162,47 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     }
   }
 
+  // A decoding step's attention, per layer: the new key and value column joins the cache and one
+  // query per row and head attends over it. Before (baseline): the cache concatenated with the new
+  // column (a copy of the whole cache), kv heads repeated for GQA (indexSelect), matmul, scale,
+  // where, softmax, matmul. Now: the column written into a preallocated cache in place (cacheWrite)
+  // and decodeAttention reading it in place. SmolLM-135M's heads (9 × 64, 3 kv) and Mistral-7B's
+  // (32 × 128, 8 kv), 8 rows.
+  const decodeAttentionShapes: [string, number, number, number, number, number][] = small
+    ? [['SmolLM-135M', 8, 9, 3, 64, 256]]
+    : [['SmolLM-135M', 8, 9, 3, 64, 1024], ['Mistral-7B', 8, 32, 8, 128, 512], ['Mistral-7B', 8, 32, 8, 128, 2048]];
+  for (const [label, B, H, Hkv, D, L] of decodeAttentionShapes) {
+    const baseline = 'concat + composition (before)';
+    const ones = (n: number) => new Float32Array(n).fill(1);
+    cases.push({
+      group: 'decode',
+      kernel: 'decodeAttention',
+      shape: `${label} heads, ${B} rows × ${L} columns`,
+      inputs: [
+        { shape: [B, H, 1, D] },
+        { shape: [B, Hkv, L - 1, D] }, { shape: [B, Hkv, L - 1, D] }, // the cache before the step (baseline)
+        { shape: [B, Hkv, 1, D] }, { shape: [B, Hkv, 1, D] }, // the new column
+        { shape: [B, Hkv, L, D] }, { shape: [B, Hkv, L, D] }, // a preallocated cache
+        { shape: [B, L], fill: ones },
+      ],
+      variants: [
+        { name: baseline, run: ([q, k0, v0, k1, v1, , , vis]) => r.decodeAttentionUnfused(q, r.concat([k0, k1], 2), r.concat([v0, v1], 2), vis) },
+        {
+          name: 'cacheWrite + decodeAttention (in place)',
+          run: ([q, , , k1, v1, kc, vc, vis]) => {
+            r.cacheWrite(kc, k1, L - 1);
+            r.cacheWrite(vc, v1, L - 1);
+            return r.decodeAttention(q, kc, vc, vis);
+          },
+        },
+      ],
+      cost: r.decodeAttentionCost({ B, H, Hkv, C: L, D, L }),
+      rate: 'bytes',
+      baseline,
+      tol: 1e-4,
+    });
+  }
+
   // The cost of a launch itself: an add of 64 floats does no work worth timing, so its time per
   // launch is what each library spends in JavaScript and submission per kernel (the "JS ms"
   // column), the floor under every small kernel of a training step.

@@ -33,6 +33,7 @@ export * from './kernels/dropout/index.js';
 export * from './kernels/bfloat16/index.js';
 export * from './kernels/nf4/index.js';
 export * from './kernels/attention/index.js';
+export * from './kernels/decode/index.js';
 export * from './io/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';

@@ -10,7 +10,6 @@ import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { mulberry32 } from '../autograd/random.js';
 import { reshape } from '../kernels/copy/op.js';
-import { indexSelect } from '../kernels/gather/op.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 
@@ -121,40 +120,43 @@ async function generateCached(model: LlamaForCausalLM, all: number[][], options:
   const added = rows.map((b) => result[b]);
   const done = rows.map(() => false);
   const device = model.device;
-  const B = prompts.length;
   const T = Math.max(...prompts.map((p) => p.length));
-  const cache = model.newCache(prompts.map((p) => p.length));
+  // Room for every token a row may add (the last one is never fed back, hence − 1).
+  const cache = model.newCache(prompts.map((p) => p.length), Math.max(0, Math.min(options.maxNewTokens, limit - T) - 1));
+  // live[i]: which row (index into prompts) is row i of the batch now. A row that finishes leaves
+  // the batch before the next step (its cache rows dropped), so the batch shrinks as rows end.
+  let live = prompts.map((_, b) => b);
   try {
-    // Logits [B, vocab] of each row's last token after running `ids` through the cache.
+    // Logits [batch, vocab] of each row's last token after running `ids` through the cache.
     const step = async (ids: Int32Array, width: number, last: number[]) => {
+      const B = live.length;
       const out = noGrad(() =>
         tidy(() => {
-          const logits = model.forward(tensor(ids, [B, width], { device, dtype: 'int32' }), { cache });
-          const V = logits.shape[2];
-          if (width === 1) return reshape(logits, [B, V]);
-          const at = tensor(Int32Array.from(last, (n, b) => b * width + n - 1), [B], { device, dtype: 'int32' });
-          return indexSelect(reshape(logits, [B * width, V]), 0, at);
+          const logits = model.forward(tensor(ids, [B, width], { device, dtype: 'int32' }), { cache, ...(width > 1 ? { logitsAt: last.map((n) => n - 1) } : {}) });
+          return reshape(logits, [B, logits.shape[2]]);
         }),
       );
       const v = await out.data();
       out.dispose();
       return v;
     };
-    const ids = new Int32Array(B * T);
+    const ids = new Int32Array(prompts.length * T);
     prompts.forEach((p, b) => ids.set(p, b * T));
     let logits = await step(ids, T, prompts.map((p) => p.length));
-    const V = logits.length / B;
+    const V = logits.length / prompts.length;
     for (;;) {
-      const next = new Int32Array(B);
-      for (let b = 0; b < B; b++) {
-        // A finished row still takes part (its token is ignored): the batch keeps its shape.
-        if (done[b]) continue;
-        next[b] = pickToken(logits.subarray(b * V, (b + 1) * V), options, streams[b]);
-        added[b].push(next[b]);
-        if (added[b].length >= options.maxNewTokens || stops(options, next[b], prompts[b].length + added[b].length, limit)) done[b] = true;
+      for (const [i, b] of live.entries()) {
+        const next = pickToken(logits.subarray(i * V, (i + 1) * V), options, streams[b]);
+        added[b].push(next);
+        if (added[b].length >= options.maxNewTokens || stops(options, next, prompts[b].length + added[b].length, limit)) done[b] = true;
       }
-      if (done.every((d) => d)) return result;
-      logits = await step(next, 1, []);
+      const staying = live.flatMap((b, i) => (done[b] ? [] : [i]));
+      if (staying.length === 0) return result;
+      if (staying.length < live.length) {
+        cache.keepRows(staying);
+        live = staying.map((i) => live[i]);
+      }
+      logits = await step(Int32Array.from(live, (b) => added[b][added[b].length - 1]), 1, []);
     }
   } finally {
     cache.dispose();
@@ -176,10 +178,9 @@ async function generateBatched(model: LlamaForCausalLM, prompts: number[][], opt
       tidy(() => {
         const logits = model.forward(tensor(ids, [B, T], { device, dtype: 'int32' }), {
           keyPadding: tensor(Int32Array.from(rows, (r) => r.length), [B], { device, dtype: 'int32' }),
+          logitsAt: rows.map((r) => r.length - 1),
         });
-        const V = logits.shape[2];
-        const at = tensor(Int32Array.from(rows, (r, b) => b * T + r.length - 1), [B], { device, dtype: 'int32' });
-        return indexSelect(reshape(logits, [B * T, V]), 0, at); // [B, V]
+        return reshape(logits, [B, logits.shape[2]]); // [B, V]
       }),
     );
     const V = last.shape[1];

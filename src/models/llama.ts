@@ -6,17 +6,17 @@
 // transformers upcasts to float32, are float32 or wider here because no dtype is narrower.
 import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
-import { tensor } from '../autograd/create.js';
-import { add, mul, where } from '../kernels/elementwise/op.js';
-import { concat, permute, reshape } from '../kernels/copy/op.js';
-import { softmax } from '../kernels/softmax/op.js';
+import { tensor, zeros } from '../autograd/create.js';
+import { add } from '../kernels/elementwise/op.js';
+import { permute, reshape } from '../kernels/copy/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import { matmul } from '../kernels/matmul/op.js';
 import { swiglu } from '../kernels/activation/op.js';
 import { attention } from '../kernels/attention/op.js';
+import { cacheWrite, decodeAttention } from '../kernels/decode/op.js';
 import { applyRope, ropeInvFreqTensor } from '../kernels/rope/op.js';
 import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequencies.js';
-import { keep, tidy } from '../autograd/scope.js';
+import { isGradEnabled, keep, noGrad, tidy } from '../autograd/scope.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
 import { Linear, type WeightStorage } from '../nn/linear.js';
@@ -50,6 +50,12 @@ export interface LlamaForwardOptions {
    * over that row's cached tokens; their keys and values are added.
    */
   cache?: LlamaCache;
+  /**
+   * One position per row (host numbers, 0 … T−1): compute the logits there only, [B, 1, vocab]
+   * (generation reads each row's last token; the LM head over every position would cost T times
+   * the work and a [B, T, vocab] buffer).
+   */
+  logitsAt?: number[];
 }
 
 /** What the layers share: the resolved config and the RoPE tables. */
@@ -78,8 +84,9 @@ class LlamaAttention extends Module {
   /**
    * x [B, T, hidden], positions int32 [T] or [B, T] → [B, T, hidden]. With a layer cache
    * (generation): an empty cache is filled with this call's keys and values (the prompts); a filled
-   * one is extended by them (one new token per row) and attended over where `visible` lets each row
-   * see (LlamaCache.visibleKeys), without the fused kernel, whose queries and keys share one length.
+   * one gets them written into its next column (one new token per row), and each row's query
+   * attends over the cached columns `visible` lets it see (LlamaCache.visibleKeys) with
+   * decodeAttention, which reads the cache in place.
    */
   forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
     const { numHeads: H, numKvHeads: Hkv, headDim: D } = this.s.cfg;
@@ -88,13 +95,13 @@ class LlamaAttention extends Module {
     const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
     const rope = (y: Tensor) => applyRope(y, positions, this.s.invFreq, this.s.rope.rotaryDim);
     const q = rope(heads(this.q_proj.forward(x), H));
-    let k = rope(heads(this.k_proj.forward(x), Hkv));
-    let v = heads(this.v_proj.forward(x), Hkv);
+    const k = rope(heads(this.k_proj.forward(x), Hkv));
+    const v = heads(this.v_proj.forward(x), Hkv);
     let o: Tensor;
-    if (cache?.k && cache.v) {
-      k = concat([cache.k, k], 2);
-      v = concat([cache.v, v], 2);
-      o = cachedAttention(q, k, v, H, Hkv, visible!);
+    if (cache && cache.columns > 0) {
+      if (isGradEnabled() && q.requiresGrad) throw new Error('LlamaAttention: a filled key/value cache is for generation; run forward with a cache under noGrad()');
+      cache.write(k, v);
+      o = decodeAttention(q, cache.k!, cache.v!, reshape(visible!, [B, cache.columns]));
     } else {
       const slidingWindow = this.s.cfg.slidingWindow;
       o = attention(q, k, v, {
@@ -102,39 +109,51 @@ class LlamaAttention extends Module {
         ...(slidingWindow > 0 ? { window: slidingWindow } : {}),
         ...(keyPadding ? { keyPadding } : {}),
       });
+      if (cache) cache.write(k, v);
     }
-    if (cache) cache.replace(k, v);
     return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * D]));
   }
 }
 
 /**
- * One query per row (T = 1) against the cached keys: softmax(q·Kᵀ/√D)·V over the keys `visible`
- * (0/1, [B, 1, 1, L]) lets the row see (see LlamaCache.visibleKeys), kv heads shared by groups of
- * query heads as in repeat_kv.
+ * A layer's keys (after RoPE) and values, [B, Hkv, capacity, D], of which the first `columns` are
+ * written; kept out of tidy(). Columns are written in place (cacheWrite), so a step costs one new
+ * column, not a copy of the cache. The first write allocates max(its columns, `reserve`); a write
+ * past the capacity doubles it (one copy).
  */
-function cachedAttention(q: Tensor, k: Tensor, v: Tensor, H: number, Hkv: number, visible: Tensor): Tensor {
-  const [, , , D] = q.shape;
-  if (H !== Hkv) {
-    const group = H / Hkv;
-    const ids = tensor(Int32Array.from({ length: H }, (_, h) => Math.floor(h / group)), [H], { device: q.device, dtype: 'int32' });
-    k = indexSelect(k, 1, ids);
-    v = indexSelect(v, 1, ids);
-  }
-  const scores = mul(matmul(q, k, { transposeB: true }), 1 / Math.sqrt(D));
-  return matmul(softmax(where(visible, scores, -Infinity), -1), v);
-}
-
-/** A layer's keys (after RoPE) and values so far, [B, Hkv, columns, D], kept out of tidy(). */
 export class LayerCache {
   k: Tensor | null = null;
   v: Tensor | null = null;
+  columns = 0;
+  /** Columns to allocate at the first write (the prompt width plus the tokens to come). */
+  reserve = 0;
 
-  replace(k: Tensor, v: Tensor): void {
-    const old = [this.k, this.v];
-    this.k = keep(k);
-    this.v = keep(v);
-    for (const t of old) t?.dispose();
+  /** Appends k, v [B, Hkv, n, D] as the next n columns. */
+  write(k: Tensor, v: Tensor): void {
+    const [B, Hkv, n, D] = k.shape;
+    const need = this.columns + n;
+    const capacity = this.k ? this.k.shape[2] : 0;
+    if (need > capacity) {
+      const grown = Math.max(need, this.reserve, 2 * capacity);
+      const fresh = [0, 1].map(() => keep(zeros([B, Hkv, grown, D], { device: k.device, dtype: k.dtype })));
+      if (this.k && this.v) {
+        cacheWrite(fresh[0], this.k, 0);
+        cacheWrite(fresh[1], this.v, 0);
+      }
+      this.dispose();
+      [this.k, this.v] = fresh;
+    }
+    cacheWrite(this.k!, k, this.columns);
+    cacheWrite(this.v!, v, this.columns);
+    this.columns = need;
+  }
+
+  /** Keeps the batch rows `ids` (int32 indices) of the cache, in that order. */
+  keepRows(ids: Tensor): void {
+    if (!this.k || !this.v) return;
+    const [k, v] = [keep(indexSelect(this.k, 0, ids)), keep(indexSelect(this.v, 0, ids))];
+    this.dispose();
+    [this.k, this.v] = [k, v];
   }
 
   dispose(): void {
@@ -158,6 +177,8 @@ export class LlamaCache {
   /** Each row's prompt length (its real tokens among the first promptWidth columns). */
   promptLengths: number[] = [];
   promptWidth = 0;
+  /** Tokens per row expected after the prompts: the layers reserve room for them (more still fit). */
+  tokensToCome = 0;
 
   constructor(numLayers: number) {
     this.layers = Array.from({ length: numLayers }, () => new LayerCache());
@@ -195,6 +216,22 @@ export class LlamaCache {
       }
     }
     return tensor(mask, [B, 1, 1, L], { device, dtype });
+  }
+
+  /**
+   * Keeps only these rows of the batch (indices into it, in their new order), e.g. to drop rows
+   * that finished generating: each layer's cache rows are gathered into new tensors (one copy).
+   */
+  keepRows(rows: number[]): void {
+    if (rows.some((b) => !Number.isInteger(b) || b < 0 || b >= this.batch)) throw new Error(`LlamaCache.keepRows: rows [${rows}] are not all in 0..${this.batch - 1}`);
+    const device = this.layers.find((l) => l.k)?.k!.device;
+    if (device) {
+      noGrad(() => tidy(() => {
+        const ids = tensor(Int32Array.from(rows), [rows.length], { device, dtype: 'int32' });
+        for (const l of this.layers) l.keepRows(ids);
+      }));
+    }
+    this.promptLengths = rows.map((b) => this.promptLengths[b]);
   }
 
   dispose(): void {
@@ -307,8 +344,9 @@ export class LlamaForCausalLM extends Module {
   }
 
   /**
-   * ids int32 [B, T] → logits [B, T, vocab] at positions 0 … T−1. keyPadding (int32 [B] lengths)
-   * masks keys past each row's length (right padding); logits at padded positions are meaningless.
+   * ids int32 [B, T] → logits [B, T, vocab] at positions 0 … T−1 (or [B, 1, vocab] at logitsAt).
+   * keyPadding (int32 [B] lengths) masks keys past each row's length (right padding); logits at
+   * padded positions are meaningless.
    */
   forward(ids: Tensor, opts: LlamaForwardOptions = {}): Tensor {
     if (ids.dtype !== 'int32' || ids.rank !== 2) throw new Error(`LlamaForCausalLM.forward: ids must be int32 [batch, seq], got ${ids.dtype} [${ids.shape}]`);
@@ -337,10 +375,19 @@ export class LlamaForCausalLM extends Module {
       }
       cache.promptLengths = lengths;
       cache.promptWidth = T;
+      for (const layer of cache.layers) layer.reserve = T + cache.tokensToCome;
       if (lengths.some((n) => n < T)) keyPadding = tensor(Int32Array.from(lengths), [B], { device: ids.device, dtype: 'int32' });
     }
-    const h = this.model.forward(ids, positions, keyPadding, cache);
+    const at = opts.logitsAt;
+    if (at && (at.length !== B || at.some((p) => !Number.isInteger(p) || p < 0 || p >= T))) {
+      throw new Error(`LlamaForCausalLM.forward: logitsAt must give one position in 0..${T - 1} per row (${B} rows), got [${at}]`);
+    }
+    let h = this.model.forward(ids, positions, keyPadding, cache);
     if (cache) cache.width += T;
+    if (at) {
+      const rows = tensor(Int32Array.from(at, (p, b) => b * T + p), [B], { device: ids.device, dtype: 'int32' });
+      h = reshape(indexSelect(reshape(h, [B * T, h.shape[2]]), 0, rows), [B, 1, h.shape[2]]);
+    }
     return this.lm_head ? this.lm_head.forward(h) : matmul(h, this.model.embed_tokens.weight, { transposeB: true });
   }
 
@@ -366,10 +413,13 @@ export class LlamaForCausalLM extends Module {
   /**
    * An empty key/value cache for forward({ cache }) (dispose it when done). promptLengths: each row's
    * prompt length when the prompts come right-padded to the longest (default: none padded).
+   * tokensToCome: how many tokens per row will follow the prompts, so the cache is allocated once
+   * at its final width (default 0: it doubles when full).
    */
-  newCache(promptLengths: number[] = []): LlamaCache {
+  newCache(promptLengths: number[] = [], tokensToCome = 0): LlamaCache {
     const cache = new LlamaCache(this.resolved.numLayers);
     cache.promptLengths = [...promptLengths];
+    cache.tokensToCome = tokensToCome;
     return cache;
   }
 

@@ -28,17 +28,77 @@ test('greedy generation matches greedy decoding of the torch transcription, batc
     t.deepEqual(await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens, cache: false }), GEN.greedy, `${device.kind} batched, uncached`);
     // Each prompt alone gives the same tokens (padding does not leak into a row).
     for (const [i, p] of GEN.prompts.entries()) t.deepEqual(await r.generateIds(model, [p], { maxNewTokens: GEN.new_tokens, cache: false }), [GEN.greedy[i]], `${device.kind} row ${i} alone`);
-    // A stop token ends its row (kept) while the other row goes on.
+    // A stop token ends its row (kept) while the other row goes on; with the cache, the finished
+    // row leaves the batch (the forwards after it see one row).
     const stop = GEN.greedy[0][1];
     for (const cache of [true, false]) {
+      const rowsPerForward: number[] = [];
+      const forward = model.forward.bind(model);
+      model.forward = (ids, opts) => {
+        rowsPerForward.push(ids.shape[0]);
+        return forward(ids, opts);
+      };
       const stopped = await r.generateIds(model, GEN.prompts, { maxNewTokens: GEN.new_tokens, stopIds: [stop], cache });
+      model.forward = forward;
       t.deepEqual(stopped, [GEN.greedy[0].slice(0, GEN.greedy[0].indexOf(stop) + 1), GEN.greedy[1]], `${device.kind} stop, cache ${cache}`);
+      if (cache) {
+        const rowsLeft = stopped[0].length; // forwards (prefill included) while row 0 was still going
+        t.deepEqual(rowsPerForward, [...new Array(rowsLeft).fill(2), ...new Array(GEN.new_tokens - rowsLeft).fill(1)], `${device.kind}: the batch shrinks to the row still going`);
+      }
     }
     model.dispose();
   }
 });
 
 // Serial: it counts live buffers, which the other tests would change concurrently.
+test.serial('the key/value cache is written in place: reserved, a step adds no memory and copies nothing; unreserved, it doubles when full; both give the uncached logits', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+    const model = await r.loadPretrainedLlama(folder(), { device, dtype });
+    const prompts = [[3, 1, 4, 1, 5], [9, 2]];
+    const lengths = prompts.map((p) => p.length);
+    const ids = (rows: number[][]) => r.tensor(Int32Array.from(rows.flatMap((row) => [...row, ...new Array(5 - row.length).fill(0)])), [2, 5], { device, dtype: 'int32' });
+    const steps = [[7, 8], [6, 5], [4, 3], [2, 1]];
+    const logitsOf = async (cache: r.LlamaCache, check: (step: number) => void): Promise<number[][]> => {
+      const out: number[][] = [];
+      const prefill = r.noGrad(() => r.tidy(() => model.forward(ids(prompts), { cache })));
+      prefill.dispose();
+      for (const [i, next] of steps.entries()) {
+        const before = device.memory().liveBytes;
+        const logits = r.noGrad(() => r.tidy(() => model.forward(r.tensor(Int32Array.from(next), [2, 1], { device, dtype: 'int32' }), { cache })));
+        out.push(Array.from(await logits.data()));
+        logits.dispose();
+        check(i);
+        if (cache.tokensToCome >= steps.length) t.is(device.memory().liveBytes, before, `${device.kind} step ${i}: nothing new stays alive`);
+      }
+      return out;
+    };
+    const reserved = model.newCache(lengths, steps.length);
+    const a = await logitsOf(reserved, () => t.is(reserved.layers[0].k!.shape[2], 5 + steps.length, 'allocated once'));
+    const growing = model.newCache(lengths);
+    const capacities: number[] = [];
+    const b = await logitsOf(growing, () => capacities.push(growing.layers[0].k!.shape[2]));
+    t.deepEqual(capacities, [10, 10, 10, 10], `${device.kind}: 5 prompt columns, doubled at the first new one`);
+    t.deepEqual(a, b, `${device.kind}: the same logits either way`);
+    // The uncached forward of each whole sequence: the last position's logits.
+    for (const [i] of steps.entries()) {
+      const seqs = prompts.map((p, row) => [...p, ...steps.slice(0, i + 1).map((s) => s[row])]);
+      for (const [row, seq] of seqs.entries()) {
+        const full = r.noGrad(() => model.forward(r.tensor(Int32Array.from(seq), [1, seq.length], { device, dtype: 'int32' })));
+        const V = full.shape[2];
+        const last = Array.from(await full.data()).slice((seq.length - 1) * V);
+        const got = a[i].slice(row * V, (row + 1) * V);
+        t.true(got.every((x, j) => Math.abs(x - last[j]) < (dtype === 'float64' ? 1e-9 : 1e-4)), `${device.kind} step ${i} row ${row}`);
+        full.dispose();
+      }
+    }
+    reserved.dispose();
+    growing.dispose();
+    model.dispose();
+  }
+});
+
 test.serial('the key/value cache: Mistral\'s sliding window and grouped-query heads, long continuations and sampling give the uncached tokens; the cache is freed', async (t) => {
   const gpu = await gpuOrSkip(t);
   for (const device of gpu ? [cpu, gpu] : [cpu]) {

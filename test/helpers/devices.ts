@@ -64,6 +64,24 @@ export function assertClose(t: ExecutionContext, actual: ArrayLike<number>, expe
   else t.pass();
 }
 
+/**
+ * max|got − want| / max|want| ≤ tol. Per-element relative error would be meaningless for outputs
+ * that cancel to near zero; float32 accumulation error scales with the magnitude of the terms, which
+ * the largest output bounds. With inputs in [-1, 1) and K ≤ 257 the typical error is ~√K·2⁻²⁴·max
+ * (≈1e-6 relative), so 1e-5 has margin and still catches any wrong index (an O(1) error).
+ */
+export function assertMaxRel(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
+  t.is(got.length, want.length, `${what}: length`);
+  let err = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  if (Number.isNaN(err)) return void t.fail(`${what}: NaN in the result`);
+  const rel = scale === 0 ? err : err / scale;
+  t.true(rel <= tol, `${what}: max error ${err} over max |ref| ${scale} = ${rel.toExponential(2)} > ${tol}`);
+}
+
 export async function values(x: { data(): Promise<TypedArray> }): Promise<number[]> {
   return Array.from(await x.data());
 }

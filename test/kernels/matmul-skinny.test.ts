@@ -4,19 +4,12 @@
 // that exercise its fast body (X·Wᵀ, K a multiple of the chunk), its generic body, partial column
 // and row groups, several row groups, and batches; the stored products against the widened weight,
 // with the peak memory showing no float copy of the weight was made.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import * as r from '../../src/index.js';
-import { bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { assertMaxRel, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
 
-function assertMaxRel(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  t.is(got.length, want.length, `${what}: length`);
-  let scale = 0, worst = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  t.true(worst <= tol * Math.max(scale, 1e-30), `${what}: max error ${worst} against max ${scale}`);
-}
 
 test('the default picks the skinny rung for a decoding step (≤ 8 rows, X·Wᵀ, K a multiple of 8) and only there', (t) => {
   const choose = (M: number, K: number, N: number, tA: boolean, tB: boolean) => r.chooseMatmulVersion({ M, N, K, batch: 1, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, tA, tB);

@@ -1,7 +1,7 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import * as r from '../../src/index.js';
 import type { Device, Tensor } from '../../src/index.js';
-import { cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { assertMaxRel, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 import { vec4Splits } from '../../src/kernels/matmul/vec4.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -12,23 +12,6 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
  */
 const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
 
-/**
- * max|got − want| / max|want| ≤ tol. Per-element relative error would be meaningless for outputs
- * that cancel to near zero; float32 accumulation error scales with the magnitude of the terms, which
- * the largest output bounds. With inputs in [-1, 1) and K ≤ 257 the typical error is ~√K·2⁻²⁴·max
- * (≈1e-6 relative), so 1e-5 has margin and still catches any wrong index (an O(1) error).
- */
-function assertMaxRel(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  t.is(got.length, want.length, `${what}: length`);
-  let err = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  if (Number.isNaN(err)) return void t.fail(`${what}: NaN in the result`);
-  const rel = scale === 0 ? err : err / scale;
-  t.true(rel <= tol, `${what}: max error ${err} over max |ref| ${scale} = ${rel.toExponential(2)} > ${tol}`);
-}
 
 interface Case {
   a: number[];

@@ -246,3 +246,19 @@ test('forward inside tidy frees everything but the logits; dispose frees the par
   t.true(params.every((p) => p.isDisposed));
   for (const x of [first, again, ids]) x.dispose();
 });
+
+test('logitsAt: the logits of one position per row, as the full forward gives them there, tied and untied heads; bad positions are named', async (t) => {
+  for (const tie of [false, true]) {
+    const model = new LlamaForCausalLM({ ...tiny, tie_word_embeddings: tie }, { device: cpu, dtype: 'float64', seed: 3 });
+    const ids = r.tensor(Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), [2, 4], { device: cpu, dtype: 'int32' });
+    const full = await values(r.noGrad(() => model.forward(ids)));
+    const at = [2, 0];
+    const some = r.noGrad(() => model.forward(ids, { logitsAt: at }));
+    t.deepEqual([...some.shape], [2, 1, tiny.vocab_size]);
+    const V = tiny.vocab_size;
+    const want = at.flatMap((p, b) => Array.from(full.slice((b * 4 + p) * V, (b * 4 + p + 1) * V)));
+    t.deepEqual(Array.from(await values(some)), want, `tied ${tie}`);
+    t.throws(() => model.forward(ids, { logitsAt: [4, 0] }), { message: /logitsAt must give one position in 0\.\.3 per row \(2 rows\), got \[4,0\]/ });
+    model.dispose();
+  }
+});

@@ -1,0 +1,65 @@
+// Kernels of a decoding step over a key/value cache (generation): the cache is preallocated to a
+// capacity of C columns and written in place, one column per step, and each row's single new query
+// attends over the cached columns without copying them.
+//
+// cacheWrite (in place): cache [B, Hkv, C, D] ← src [B, Hkv, n, D] at columns [offset, offset + n).
+// decodeAttention: q [B, H, 1, D] (one query per row and head), k, v [B, Hkv, C, D] (the cache),
+// visible [B, L] (0/1 as floats, L ≤ C: which of the first L columns row b's query sees; columns at
+// or past L are never read). Output [B, H, 1, D]: softmax(scale · q·kⱼᵀ over the visible j) · vⱼ,
+// query head h reading kv head ⌊h / (H / Hkv)⌋ (grouped-query). A row that sees no column outputs
+// zeros. No gradient: generation only (training uses the fused attention).
+import type { Shape } from '../../autograd/shape.js';
+import type { KernelCost } from '../cost.js';
+
+export interface CacheWriteAttrs {
+  offset: number;
+}
+
+export interface DecodeAttentionAttrs {
+  scale: number;
+}
+
+export interface DecodeDims {
+  B: number;
+  H: number;
+  Hkv: number;
+  C: number;
+  D: number;
+  L: number;
+}
+
+function fail(what: string, shapes: Shape[]): never {
+  throw new Error(`decodeAttention: ${what} (q [${shapes[0]}], k [${shapes[1]}], v [${shapes[2]}], visible [${shapes[3]}])`);
+}
+
+/** The dimensions, or an error naming every shape. */
+export function decodeDims(q: Shape, k: Shape, v: Shape, visible: Shape): DecodeDims {
+  const all = [q, k, v, visible];
+  if (q.length !== 4 || k.length !== 4 || v.length !== 4 || visible.length !== 2) fail('q, k, v must be 4-D and visible 2-D', all);
+  const [B, H, one, D] = q;
+  const [, Hkv, C] = k;
+  if (one !== 1) fail('one query per row (q [B, H, 1, D])', all);
+  if (k.some((x, i) => x !== v[i])) fail('k and v must have the same shape', all);
+  if (k[0] !== B || k[3] !== D) fail('k must be [B, Hkv, C, D] with q\'s B and D', all);
+  if (Hkv === 0 || H % Hkv !== 0) fail(`kv heads (${Hkv}) must divide query heads (${H})`, all);
+  const L = visible[1];
+  if (visible[0] !== B || L > C) fail('visible must be [B, L] with L at most the cache\'s columns', all);
+  return { B, H, Hkv, C, D, L };
+}
+
+/** Checks a cache write and gives src's column count n. */
+export function cacheWriteColumns(cache: Shape, src: Shape, offset: number): number {
+  const n = src[2];
+  if (cache.length !== 4 || src.length !== 4 || cache[0] !== src[0] || cache[1] !== src[1] || cache[3] !== src[3] || !Number.isInteger(offset) || offset < 0 || offset + n > cache[2]) {
+    throw new Error(`cacheWrite: src [${src}] does not fit cache [${cache}] at column ${offset}`);
+  }
+  return n;
+}
+
+/** Compulsory traffic of decodeAttention: q, the L visible-range columns of k and v, visible, o. */
+export function decodeAttentionCost(d: DecodeDims): KernelCost {
+  return {
+    flops: 4 * d.B * d.H * d.L * d.D,
+    bytes: 4 * (2 * d.B * d.H * d.D + 2 * d.B * d.Hkv * d.L * d.D + d.B * d.L),
+  };
+}

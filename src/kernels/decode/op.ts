@@ -1,0 +1,52 @@
+// The decoding kernels as functions (see contract.ts), and decodeAttention's composition of
+// existing ops (the oracle in tests, the baseline in the bench: what the model ran before).
+import type { Tensor } from '../../autograd/tensor.js';
+import { runOp, runOpMulti } from '../../autograd/op.js';
+import { isGradEnabled } from '../../autograd/scope.js';
+import { tensor } from '../../autograd/create.js';
+import { mul, where } from '../elementwise/op.js';
+import { narrow, reshape } from '../copy/op.js';
+import { matmul } from '../matmul/op.js';
+import { softmax } from '../softmax/op.js';
+import { indexSelect } from '../gather/op.js';
+import { type CacheWriteAttrs, type DecodeAttentionAttrs, decodeDims } from './contract.js';
+
+/** Writes src [B, Hkv, n, D] into columns [offset, offset + n) of cache [B, Hkv, C, D], in place. */
+export function cacheWrite(cache: Tensor, src: Tensor, offset: number): void {
+  if (cache.requiresGrad) throw new Error('cacheWrite: the cache is written in place and cannot take a gradient');
+  runOpMulti<CacheWriteAttrs>('cacheWrite', [cache, src], { offset });
+}
+
+/**
+ * One query per row and head against a key/value cache read in place: q [B, H, 1, D]; k, v
+ * [B, Hkv, C, D]; visible [B, L] (0/1, L ≤ C) says which of the first L columns each row sees.
+ * scale defaults to 1/√D. Generation only: it has no gradient.
+ */
+export function decodeAttention(q: Tensor, k: Tensor, v: Tensor, visible: Tensor, scale?: number): Tensor {
+  decodeDims(q.shape, k.shape, v.shape, visible.shape);
+  if (isGradEnabled() && [q, k, v].some((t) => t.requiresGrad)) {
+    throw new Error('decodeAttention has no gradient (generation only); train with attention(), or call it under noGrad');
+  }
+  return runOp<DecodeAttentionAttrs>('decodeAttention', [q, k, v, visible], { scale: scale ?? 1 / Math.sqrt(q.shape[3]) });
+}
+
+/**
+ * The same as a composition: the first L columns copied out (narrow), kv heads repeated for GQA
+ * (indexSelect), scores = scale · q·kᵀ, where(visible, scores, −Inf), softmax, ·v. A row that sees
+ * no column gives NaN here (softmax of all −Inf), zeros in the kernel.
+ */
+export function decodeAttentionUnfused(q: Tensor, k: Tensor, v: Tensor, visible: Tensor, scale?: number): Tensor {
+  const { B, H, Hkv, C, L, D } = decodeDims(q.shape, k.shape, v.shape, visible.shape);
+  if (L < C) {
+    k = narrow(k, 2, 0, L);
+    v = narrow(v, 2, 0, L);
+  }
+  if (H !== Hkv) {
+    const group = H / Hkv;
+    const ids = tensor(Int32Array.from({ length: H }, (_, h) => Math.floor(h / group)), [H], { device: q.device, dtype: 'int32' });
+    k = indexSelect(k, 1, ids);
+    v = indexSelect(v, 1, ids);
+  }
+  const scores = mul(matmul(q, k, { transposeB: true }), scale ?? 1 / Math.sqrt(D));
+  return matmul(softmax(where(reshape(visible, [B, 1, 1, L]), scores, -Infinity), -1), v);
+}

@@ -1,0 +1,147 @@
+// WGSL decoding kernels (see contract.ts).
+//
+// cacheWrite: one thread per element of src, written into its column of the cache in place.
+//
+// decodeAttention: one workgroup of 256 threads per (row, query head); the query is staged in
+// workgroup memory. (1) Thread t scores columns t, t + 256, …: a visible column's scale · q·kⱼ (vec4
+// dot products when D is a multiple of 4), an invisible one a sentinel; the row maximum by a tree.
+// (2) Each thread turns its scores into exp(s − max) in place and the sum is reduced. (3) The
+// threads split into ⌊256 / D⌋ groups of D lanes (one group of 256 when D > 256); group g sums
+// pⱼ·vⱼ over columns j ≡ g, lane d reading element d of each vⱼ (a group reads a whole row of v at
+// once), the groups' sums meet in workgroup memory, o = Σ / total. The scores live in a scratch
+// buffer of B·H·L floats (any L; workgroup memory would cap the context length). The cache is read
+// in place: no concatenated copy, no kv heads repeated for GQA (query heads sharing a kv head read
+// the same rows, from cache).
+import { registerKernel } from '../../autograd/kernel.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, memoShader } from '../wgsl.js';
+import { type CacheWriteAttrs, type DecodeAttentionAttrs, cacheWriteColumns, decodeDims } from './contract.js';
+
+const WG = 256;
+// Scores of invisible columns: below any real score, above −3.4e38 so that max() of them is too.
+const HIDDEN = '-3.0e38';
+
+// params: [total, n, C, D, offset].
+const writeShader = memoShader(() => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> cache: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let i = wg_flat * ${WG}u + lid.x;
+  if (i >= params[0]) { return; }
+  let n = params[1]; let C = params[2]; let D = params[3];
+  let d = i % D; let t = (i / D) % n; let bh = i / (D * n);
+  cache[(bh * C + params[4] + t) * D + d] = src[i];
+}`);
+
+function attentionSource(D: number): string {
+  const vec = D % 4 === 0;
+  const lanes = Math.min(D, WG), groups = Math.floor(WG / lanes);
+  const dot = vec
+    ? `var sc = 0.0;
+      for (var d = 0u; d < ${D / 4}u; d++) { sc += dot(qs[d], k[(kb + j * ${D}u) / 4u + d]); }`
+    : `var sc = 0.0;
+      for (var d = 0u; d < ${D}u; d++) { sc += qs[d] * k[kb + j * ${D}u + d]; }`;
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<${vec ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> visible: array<f32>;
+@group(0) @binding(5) var<storage, read_write> o: array<f32>;
+@group(0) @binding(6) var<storage, read_write> p: array<f32>;
+var<workgroup> qs: array<${vec ? `vec4<f32>, ${D / 4}` : `f32, ${D}`}>;
+var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> acc: array<f32, ${groups * D}>;
+
+fn reduce(x: f32, lid: u32, isMax: bool) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = select(red[lid] + red[lid + s], max(red[lid], red[lid + s]), isMax); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let H = params[1]; let Hkv = params[2]; let C = params[3]; let L = params[4];
+  let scale = bitcast<f32>(params[5]);
+  let bh = wg_flat;
+  let b = bh / H; let h = bh % H;
+  let kb = (b * Hkv + h / (H / Hkv)) * C * ${D}u;
+  let pb = bh * L;
+  ${vec
+    ? `for (var d = lid.x; d < ${D / 4}u; d += ${WG}u) { let e = bh * ${D}u + 4u * d; qs[d] = vec4<f32>(q[e], q[e + 1u], q[e + 2u], q[e + 3u]); }`
+    : `for (var d = lid.x; d < ${D}u; d += ${WG}u) { qs[d] = q[bh * ${D}u + d]; }`}
+  workgroupBarrier();
+  var m = ${HIDDEN};
+  for (var j = lid.x; j < L; j += ${WG}u) {
+    var s = ${HIDDEN};
+    if (visible[b * L + j] > 0.0) {
+      ${dot}
+      s = sc * scale;
+    }
+    p[pb + j] = s;
+    m = max(m, s);
+  }
+  let top = reduce(m, lid.x, true);
+  var l = 0.0;
+  for (var j = lid.x; j < L; j += ${WG}u) {
+    let s = p[pb + j];
+    let e = select(0.0, exp(s - top), s > ${HIDDEN});
+    p[pb + j] = e;
+    l += e;
+  }
+  let total = reduce(l, lid.x, false);
+  storageBarrier();
+  workgroupBarrier();
+  let g = lid.x / ${lanes}u; let lane = lid.x % ${lanes}u;
+  if (g < ${groups}u) {
+    for (var d = lane; d < ${D}u; d += ${lanes}u) {
+      var a = 0.0;
+      for (var j = g; j < L; j += ${groups}u) { a += p[pb + j] * v[kb + j * ${D}u + d]; }
+      acc[g * ${D}u + d] = a;
+    }
+  }
+  workgroupBarrier();
+  for (var d = lid.x; d < ${D}u; d += ${WG}u) {
+    var a = 0.0;
+    for (var gg = 0u; gg < ${groups}u; gg++) { a += acc[gg * ${D}u + d]; }
+    o[bh * ${D}u + d] = select(0.0, a / total, total > 0.0);
+  }
+}`;
+}
+
+const attentionShader = memoShader(attentionSource);
+
+export function registerDecodeWebGPU(): void {
+  registerKernel<CacheWriteAttrs>('cacheWrite', 'webgpu', (dev, [cache, src], { offset }) => {
+    const device = dev as WebGPUDevice;
+    const n = cacheWriteColumns(cache.shape, src.shape, offset);
+    const [B, Hkv, C, D] = cache.shape;
+    const total = B * Hkv * n * D;
+    if (total > 0) {
+      device.dispatch({ name: 'cacheWrite', code: writeShader(), meta: new Meta().u32(total, n, C, D, offset).build(), inputs: [src.storage], outputs: [cache.storage], workgroups: grid1d(Math.ceil(total / WG)) });
+    }
+    return [];
+  });
+  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'webgpu', (dev, [q, k, v, visible], { scale }) => {
+    const device = dev as WebGPUDevice;
+    const { B, H, Hkv, C, D, L } = decodeDims(q.shape, k.shape, v.shape, visible.shape);
+    const o = device.alloc('float32', B * H * D);
+    if (B * H * D > 0) {
+      const p = device.alloc('float32', Math.max(1, B * H * L));
+      const meta = new Meta().u32(B, H, Hkv, C, L).f32(scale).build();
+      device.dispatch({ name: 'decodeAttention', code: attentionShader(D), meta, inputs: [q.storage, k.storage, v.storage, visible.storage], outputs: [o, p], workgroups: grid1d(B * H) });
+      device.release(p);
+    }
+    return [{ storage: o, shape: [B, H, 1, D], dtype: 'float32' }];
+  });
+}

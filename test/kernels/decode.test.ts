@@ -1,0 +1,79 @@
+// The decoding kernels (src/kernels/decode): cacheWrite against concatenation, decodeAttention
+// against its composition of existing ops (the attention the model ran before) on both devices, at
+// head dims that take the vec4 and scalar paths and more lanes than a workgroup has, more columns
+// than threads, grouped-query heads, masks with gaps, and a row that sees nothing.
+import test from 'ava';
+import * as r from '../../src/index.js';
+import { assertMaxRel, bothDevices, cpu, randomValues, rng, values } from '../helpers/devices.js';
+
+
+interface Case { B: number; H: number; Hkv: number; C: number; L: number; D: number }
+
+const CASES: Case[] = [
+  { B: 3, H: 4, Hkv: 2, C: 20, L: 13, D: 8 },
+  { B: 2, H: 3, Hkv: 3, C: 9, L: 9, D: 6 },
+  { B: 1, H: 6, Hkv: 2, C: 700, L: 600, D: 16 },
+  { B: 2, H: 2, Hkv: 1, C: 40, L: 33, D: 80 },
+  { B: 1, H: 2, Hkv: 2, C: 12, L: 5, D: 300 },
+];
+
+/** A 0/1 mask with gaps (right padding, a window), every row seeing at least one column. */
+function mask(B: number, L: number, seed: number): number[] {
+  const u = rng(seed);
+  return Array.from({ length: B * L }, (_, i) => (i % L === L - 1 || u() < 0.6 ? 1 : 0));
+}
+
+const inputs = (c: Case, device: r.Device, dtype: 'float32' | 'float64', seed: number) => [
+  r.tensor(randomValues(c.B * c.H * c.D, seed), [c.B, c.H, 1, c.D], { device, dtype }),
+  r.tensor(randomValues(c.B * c.Hkv * c.C * c.D, seed + 1, -2, 2), [c.B, c.Hkv, c.C, c.D], { device, dtype }),
+  r.tensor(randomValues(c.B * c.Hkv * c.C * c.D, seed + 2), [c.B, c.Hkv, c.C, c.D], { device, dtype }),
+  r.tensor(mask(c.B, c.L, seed + 3), [c.B, c.L], { device, dtype }),
+];
+
+test('decodeAttention matches its composition (narrow, indexSelect, matmul, masked softmax, matmul) on both devices', async (t) => {
+  for (const [k, c] of CASES.entries()) {
+    const want = await values(r.tidy(() => r.decodeAttentionUnfused(...(inputs(c, cpu, 'float64', 10 * k) as [r.Tensor, r.Tensor, r.Tensor, r.Tensor]))));
+    for (const device of await bothDevices(t)) {
+      const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+      const got = r.tidy(() => r.decodeAttention(...(inputs(c, device, dtype, 10 * k) as [r.Tensor, r.Tensor, r.Tensor, r.Tensor])));
+      t.deepEqual([...got.shape], [c.B, c.H, 1, c.D]);
+      assertMaxRel(t, await values(got), want, device.kind === 'cpu' ? 1e-12 : 2e-5, `${device.kind} ${JSON.stringify(c)}`);
+      got.dispose();
+    }
+  }
+});
+
+test('decodeAttention: a row that sees no column outputs zeros; a custom scale is used', async (t) => {
+  for (const device of await bothDevices(t)) {
+    const c = { B: 2, H: 2, Hkv: 1, C: 6, L: 6, D: 4 };
+    const [q, k, v] = inputs(c, device, 'float32', 7);
+    const visible = r.tensor([0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1], [2, 6], { device });
+    const o = await values(r.decodeAttention(q, k, v, visible, 0.3));
+    t.deepEqual(Array.from(o.slice(0, 8)), new Array(8).fill(0), `${device.kind}: row 0 sees nothing`);
+    const want = await values(r.narrow(r.decodeAttentionUnfused(q, k, v, visible, 0.3), 0, 1, 1));
+    assertMaxRel(t, o.slice(8), want, 1e-5, `${device.kind}: row 1, scale 0.3`);
+  }
+});
+
+test('decodeAttention refuses inputs that want a gradient, and names the shapes that do not fit', (t) => {
+  const c = { B: 1, H: 2, Hkv: 1, C: 4, L: 4, D: 4 };
+  const [q, k, v, vis] = inputs(c, cpu, 'float32', 1);
+  const qg = r.tensor(randomValues(8, 2), [1, 2, 1, 4], { device: cpu, requiresGrad: true });
+  t.throws(() => r.decodeAttention(qg, k, v, vis), { message: /no gradient/ });
+  t.notThrows(() => r.noGrad(() => r.decodeAttention(qg, k, v, vis)));
+  t.throws(() => r.decodeAttention(q, k, v, r.tensor(new Array(5).fill(1), [1, 5], { device: cpu })), { message: /visible \[1,5\]/ });
+  t.throws(() => r.decodeAttention(r.reshape(q, [1, 2, 4]) as r.Tensor, k, v, vis), { message: /4-D/ });
+});
+
+test('cacheWrite writes columns in place, as a concatenation would place them, on both devices', async (t) => {
+  for (const device of await bothDevices(t)) {
+    const cache = r.zeros([2, 3, 7, 5], { device });
+    const first = r.tensor(randomValues(2 * 3 * 4 * 5, 1), [2, 3, 4, 5], { device });
+    const next = r.tensor(randomValues(2 * 3 * 1 * 5, 2), [2, 3, 1, 5], { device });
+    r.cacheWrite(cache, first, 0);
+    r.cacheWrite(cache, next, 4);
+    const want = r.concat([first, next, r.zeros([2, 3, 2, 5], { device })], 2);
+    t.deepEqual(Array.from(await values(cache)), Array.from(await values(want)), device.kind);
+    t.throws(() => r.cacheWrite(cache, first, 4), { message: /does not fit cache \[2,3,7,5\] at column 4/ });
+  }
+});
