@@ -13,6 +13,7 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral)', default: 'runs/relpo-train/checkpoint' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
   { name: 'adapter', help: 'a LoRA adapter folder (PEFT format, e.g. a relpo train --lora-r checkpoint) to apply to --model', default: '' },
+  { name: 'base-dtype', help: "hold --model's Linear weights in float32, bfloat16 (half the memory) or nf4 (about a seventh); decoding reads them as stored", default: 'float32' },
   { name: 'prompt', help: 'the text to continue', default: 'The sky is' },
   { name: 'max-new-tokens', help: 'tokens to add at most', default: 32 },
   { name: 'temperature', help: '0: greedy; above 0: sampled', default: 0 },
@@ -33,9 +34,16 @@ export async function runGenerate(flags: Flags): Promise<void> {
   if (!existsSync(join(modelDir, 'config.json'))) {
     throw new Error(`relpo generate: no checkpoint at ${modelDir} (no config.json); run \`npm run train\` first or pass --model`);
   }
+  const baseDtype = String(flags['base-dtype']);
+  if (!['float32', 'bfloat16', 'nf4'].includes(baseDtype)) throw new Error(`--base-dtype must be float32, bfloat16 or nf4, got ${JSON.stringify(baseDtype)}`);
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
-  const model = await r.loadPretrainedLlama(modelDir, { device });
+  // The weights stream in already held as --base-dtype (never the float32 model).
+  const model = await r.loadPretrainedLlama(modelDir, { device, linearStorage: baseDtype as r.WeightStorage });
+  if (baseDtype !== 'float32') {
+    const held = model.namedModules().filter(([, m]) => m instanceof r.Linear && m.storage === baseDtype).length;
+    process.stderr.write(`relpo generate: ${held} weight matrices held in ${baseDtype}\n`);
+  }
   try {
     if (flags.adapter) await r.loadLoraAdapter(model, String(flags.adapter));
     const sampling = {

@@ -1,10 +1,12 @@
 // Text generation from a LlamaForCausalLM: greedy or sampled (temperature, top-k, top-p, seeded,
 // one random stream per row). Two schedules with the same tokens:
 // - cached (default): all rows in one batch, the right-padded prompts run once into a key/value
-//   cache (LlamaCache), then one token per row per step attending over its row of the cache;
+//   cache (LlamaCache, written in place), then one token per row per step attending over its row
+//   of the cache; a row that finishes leaves the batch;
 // - uncached: all rows in one right-padded batch that grows in place; each step runs the model over
-//   the whole prefixes (keyPadding = each row's length) and gathers every row's logits at its last
-//   position on the device, so only [B, vocab] is read back. O(length²) work per row.
+//   the whole prefixes (keyPadding = each row's length) with the LM head at each row's last
+//   position only (logitsAt), so only [B, vocab] is made and read back. O(length²) work per row.
+// Tokens are picked on the host (sampling.ts).
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
@@ -12,6 +14,9 @@ import { mulberry32 } from '../autograd/random.js';
 import { reshape } from '../kernels/copy/op.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
+import { pickToken } from './sampling.js';
+
+export { pickToken };
 
 export interface GenerateOptions {
   /** Tokens to add at most per prompt. */
@@ -44,43 +49,6 @@ function checkOptions(o: GenerateOptions): void {
   if (!Number.isFinite(temperature) || temperature < 0) throw new Error(`generate: temperature must be ≥ 0, got ${o.temperature}`);
   if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new Error(`generate: topK must be a non-negative integer, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${o.topP}`);
-}
-
-/** The next token from one row of logits: the argmax, or a sample under temperature, top-k, top-p. */
-export function pickToken(logits: ArrayLike<number>, o: GenerateOptions, uniform: () => number): number {
-  const temperature = o.temperature ?? 0;
-  const V = logits.length;
-  if (temperature === 0) {
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[v] > logits[best]) best = v;
-    return best;
-  }
-  // Most likely first; softmax of logits / temperature in float64.
-  const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => logits[b] - logits[a]);
-  const keep = o.topK && o.topK > 0 ? Math.min(o.topK, V) : V;
-  const max = logits[order[0]];
-  const weights = order.slice(0, keep).map((v) => Math.exp((logits[v] - max) / temperature));
-  const total = weights.reduce((a, b) => a + b, 0);
-  let n = weights.length;
-  if (o.topP !== undefined && o.topP < 1) {
-    // The smallest set of most likely tokens whose probability reaches topP (at least one).
-    let cum = 0;
-    for (let i = 0; i < weights.length; i++) {
-      cum += weights[i] / total;
-      if (cum >= o.topP) {
-        n = i + 1;
-        break;
-      }
-    }
-  }
-  const kept = weights.slice(0, n);
-  const keptTotal = kept.reduce((a, b) => a + b, 0);
-  let u = uniform() * keptTotal;
-  for (let i = 0; i < n; i++) {
-    u -= kept[i];
-    if (u < 0) return order[i];
-  }
-  return order[n - 1];
 }
 
 /**

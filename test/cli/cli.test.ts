@@ -142,6 +142,14 @@ test('relpo merge folds a trained adapter into its base: the merged checkpoint g
   const viaMerged = gen('--model', merged);
   t.is(viaMerged.status, 0, viaMerged.stderr);
   t.is(viaMerged.stdout, viaAdapter.stdout);
+  // The base held in bfloat16 / NF4 under the adapter: it streams in as such and generates.
+  for (const dtype of ['bfloat16', 'nf4']) {
+    const low = gen('--model', baseDir, '--adapter', join(root, 'lora', 'checkpoint'), '--base-dtype', dtype);
+    t.is(low.status, 0, low.stderr);
+    t.regex(low.stderr, new RegExp(`relpo generate: 15 weight matrices held in ${dtype}`)); // 2 layers × 7 projections, the LM head
+    t.true(low.stdout.startsWith('The sky is'), low.stdout);
+  }
+  t.regex(gen('--model', baseDir, '--base-dtype', 'int8').stderr, /--base-dtype must be float32, bfloat16 or nf4, got "int8"/);
   const missing = relpo('merge', '--model', baseDir, '--adapter', join(root, 'nowhere'));
   t.is(missing.status, 1);
   t.regex(missing.stderr, /no adapter at .*nowhere/);

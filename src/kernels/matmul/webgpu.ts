@@ -189,7 +189,8 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  * - first of all: a decoding step (at most 8 rows, X·Wᵀ, K a multiple of 8, N ≥ 16, K ≥ 64): v12,
  *   the skinny kernel (skinny.ts), whose 32 lanes per column read the weight's rows contiguously
  *   where v0's threads each walk their own row. Chosen from that access pattern; on lavapipe
- *   1.2-2.4× TF.js's time and 0.6-2.1× v0's over three runs (docs/kernels.md); not yet timed on a GPU.
+ *   1.2-2.4× as fast as TF.js and 0.6-2.1× as fast as v0 over three runs (docs/kernels.md); not yet
+ *   timed on a GPU.
  * On lavapipe (a CPU) the big blocks win from much smaller sizes, but lavapipe is not the target for
  * speed.
  */
