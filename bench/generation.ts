@@ -23,6 +23,33 @@ function median(xs: number[]): number {
 
 type BaseDtype = 'float32' | 'bfloat16' | 'nf4';
 
+/**
+ * The kernels one decoding step launches (prefill, then one step profiled): their count, GPU time
+ * summed, and the most frequent names. The launch count is what a GPU's decoding step is mostly
+ * made of at small batch.
+ */
+async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][]): Promise<string> {
+  const gpu = device as r.Device & { canProfile?: boolean; profile?: <T>(fn: () => T) => Promise<{ result: T; kernels: { name: string; ms: number }[] }> };
+  if (!gpu.profile || !gpu.canProfile) return 'not profiled (no timestamp queries on this device)';
+  const B = prompts.length, T = Math.max(...prompts.map((p) => p.length));
+  const cache = model.newCache(prompts.map((p) => p.length), 1);
+  try {
+    const ids = new Int32Array(B * T);
+    prompts.forEach((p, b) => ids.set(p, b * T));
+    r.noGrad(() => r.tidy(() => void model.forward(r.tensor(ids, [B, T], { device, dtype: 'int32' }), { cache, logitsAt: prompts.map((p) => p.length - 1) })));
+    const next = r.tensor(Int32Array.from(prompts, (p) => p[0]), [B, 1], { device, dtype: 'int32' });
+    const { result, kernels } = await gpu.profile(() => r.noGrad(() => r.tidy(() => model.forward(next, { cache }))));
+    result.dispose();
+    next.dispose();
+    const byName = new Map<string, number>();
+    for (const k of kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
+    const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, c]) => `${n} ×${c}`).join(', ');
+    return `${kernels.length} kernels, ${kernels.reduce((s, k) => s + k.ms, 0).toFixed(2)} ms GPU (${top})`;
+  } finally {
+    cache.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -44,6 +71,7 @@ async function main(): Promise<void> {
   const tokens = B * newTokens;
   const rows: string[] = [];
   const tokensPerS: Record<string, number> = {};
+  const kernelCounts: string[] = [];
   for (const dtype of dtypes) {
     const liveBefore = device.memory().liveBytes;
     const model = new r.LlamaForCausalLM(cfg, { device, seed: 1 });
@@ -75,6 +103,7 @@ async function main(): Promise<void> {
     rows.push(`| ${dtype} | ${weightMiB.toFixed(1)} | one batch of ${B} | ${tb.toFixed(0)} | ${((tokens / tb) * 1000).toFixed(1)} |`);
     rows.push(`| ${dtype} | ${weightMiB.toFixed(1)} | one prompt at a time | ${to.toFixed(0)} | ${((tokens / to) * 1000).toFixed(1)} |`);
     rows.push(`| ${dtype} | | batched: ${(to / tb).toFixed(2)}× the throughput | | |`);
+    kernelCounts.push(`${dtype}: ${await kernelsPerStep(device, model, prompts)}`);
     model.dispose();
   }
   console.log(`device: ${device.description}`);
@@ -82,6 +111,8 @@ async function main(): Promise<void> {
   console.log('| weights | MiB | schedule | ms | tokens/s |');
   console.log('| --- | ---: | --- | ---: | ---: |');
   for (const row of rows) console.log(row);
+  console.log(`\nkernels per decoding step (the batch of ${B}, one token each; GPU time summed):`);
+  for (const line of kernelCounts) console.log(`- ${line}`);
   if (dtypes.length > 1 && tokensPerS.float32) {
     console.log('');
     for (const d of dtypes) if (d !== 'float32') console.log(`${d}: ${(tokensPerS[d] / tokensPerS.float32).toFixed(2)}× float32's batched tokens/s`);

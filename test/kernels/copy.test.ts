@@ -1,6 +1,6 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
-import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { assertClose, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 const x6 = (device: r.Device, dtype: r.DType = 'float32') => r.tensor([[[0, 1, 2], [3, 4, 5]], [[6, 7, 8], [9, 10, 11]]], undefined, { device, dtype });
 
@@ -30,6 +30,19 @@ test('permute, transpose, slice, concat, stack, broadcastTo match on both device
   }
 });
 
+test('a permute that moves only axes of size 1 is a view of the same memory, with the values a copy would have', async (t) => {
+  for (const device of await bothDevices(t)) {
+    const x = r.tensor(randomValues(2 * 1 * 3 * 4, 3), [2, 1, 3, 4], { device });
+    const y = r.permute(x, [0, 2, 1, 3]); // [B, 1, H, D] → [B, H, 1, D], a decoding step's head move
+    t.deepEqual([...y.shape], [2, 3, 1, 4]);
+    t.is(y.storage, x.storage, device.kind);
+    t.deepEqual(await values(y), await values(x), device.kind);
+    const z = r.permute(x, [3, 1, 0, 2]); // moves non-unit axes too: a copy
+    t.not(z.storage, x.storage);
+    t.deepEqual(await values(r.permute(z, [2, 1, 3, 0])), await values(x));
+  }
+});
+
 test('strided copies agree with the cpu reference on random rank-4 tensors', async (t) => {
   const gpu = await gpuOrSkip(t);
   if (!gpu) return;
@@ -51,6 +64,7 @@ test('gradcheck: permute, slice, concat, broadcastTo, reshape, clone', async (t)
   const b = r.tensor(randomValues(8, 2), [2, 1, 4], opt);
   const cases: [string, (...xs: r.Tensor[]) => r.Tensor, r.Tensor[]][] = [
     ['permute', (x) => r.permute(x, [2, 0, 1]), [a]],
+    ['permute moving a unit axis (a view)', (y) => r.permute(y, [1, 0, 2]), [b]],
     ['slice', (x) => r.slice(x, [0, 1, 1], [2, 2, 2]), [a]],
     ['concat', (x, y) => r.concat([x, y], 1), [a, b]],
     ['broadcastTo', (y) => r.broadcastTo(y, [3, 2, 5, 4]), [b]],

@@ -46,6 +46,10 @@ export function permute(x: Tensor, perm: number[]): Tensor {
   const p = perm.map((a) => normalizeAxis(a, x.rank));
   if (p.length !== x.rank || new Set(p).size !== p.length) throw new Error(`permute: [${perm}] is not a permutation of ${x.rank} axes`);
   if (p.every((a, i) => a === i)) return reshape(x, x.shape);
+  // Moving only axes of size 1 keeps the elements in memory order: a reshape (a view), no copy.
+  // (A decoding step's [B, 1, H, D] ↔ [B, H, 1, D] head moves are such.)
+  const moved = p.filter((a) => x.shape[a] !== 1);
+  if (moved.every((a, i) => i === 0 || a > moved[i - 1])) return reshape(x, p.map((a) => x.shape[a]));
   const st = stridesOf(x.shape);
   const shape = p.map((a) => x.shape[a]);
   const inverse = new Array<number>(p.length);
