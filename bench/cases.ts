@@ -110,14 +110,14 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     });
   }
 
-  // A decoding step's products: B ≤ 8 rows (one new token per sequence) against a weight stored
+  // A decoding step's products: B ≤ 16 rows (one new token per sequence) against a weight stored
   // [out, in], X·Wᵀ. They are bound by reading the weight, so the rate is bytes (the weight's, in
   // the form it is held). float32: the skinny rung against the naive one (the default before it)
   // and TF.js. bfloat16 / NF4: the weight read as stored against widening it first and then
   // multiplying (what the frozen-weight products did before; baseline).
   const decodeShapes: [string, number, number, number][] = small
-    ? [['SmolLM-135M up', 1, 576, 1536], ['SmolLM-135M up', 8, 576, 1536], ['TinyLlama up', 1, 2048, 5632]]
-    : [['TinyLlama up', 1, 2048, 5632], ['TinyLlama up', 8, 2048, 5632], ['TinyLlama LM head', 8, 2048, 32000], ['Mistral-7B up', 1, 4096, 14336], ['Mistral-7B up', 8, 4096, 14336]];
+    ? [['SmolLM-135M up', 1, 576, 1536], ['SmolLM-135M up', 8, 576, 1536], ['SmolLM-135M up', 16, 576, 1536], ['TinyLlama up', 1, 2048, 5632]]
+    : [['TinyLlama up', 1, 2048, 5632], ['TinyLlama up', 8, 2048, 5632], ['TinyLlama up', 16, 2048, 5632], ['TinyLlama LM head', 8, 2048, 32000], ['Mistral-7B up', 1, 4096, 14336], ['Mistral-7B up', 8, 4096, 14336]];
   for (const [label, M, K, N] of decodeShapes) {
     const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true), false, true);
     const rungs = r.MATMUL_VERSIONS.filter((v) => v.version === 0 || v.skinny || v.version === r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);

@@ -15,7 +15,8 @@ export interface StoredWeight {
 
 /**
  * x [2, M, K] times a stored weight [N, K] (transposed): y and dx equal those of the ordinary matmul
- * with the widened weight, bit for bit, and the forward leaves nothing alive but y.
+ * with the widened weight, bit for bit, and the forward leaves nothing alive but y. 2·M must be over
+ * 16 (the widening path; fewer rows take the skinny kernel, tested in matmul-skinny.test.ts).
  */
 export async function checkStoredWeightProduct(t: ExecutionContext, device: r.Device, [M, K, N]: number[], store: (w: r.Tensor) => StoredWeight): Promise<void> {
   const w = store(r.tensor(randomValues(N * K, 1), [N, K], { device }));
@@ -52,8 +53,10 @@ export async function loraRun(device: r.Device, prepare: (model: r.LlamaForCausa
   for (const [name, p] of model.namedParameters()) if (name.endsWith('lora_B.weight')) model.swapParameter(name, r.tensor(randomValues(p.size, p.size, -0.1, 0.1), p.shape, { device }));
   prepare(model);
   const weightBytes = [...model.namedParameters().values()].reduce((s, p) => s + p.size * (p.dtype === 'bfloat16' ? 2 : 4), 0);
-  const ids = r.tensor(Int32Array.from({ length: 14 }, (_, i) => (i * 7 + 3) % TINY_LLAMA.vocab_size), [2, 7], { device, dtype: 'int32' });
-  const targets = r.tensor(Int32Array.from({ length: 14 }, (_, i) => (i * 5 + 1) % TINY_LLAMA.vocab_size), [2, 7], { device, dtype: 'int32' });
+  // 18 tokens: above the skinny kernel's 16 rows, so the stored products widen and match the
+  // float32 ones bit for bit (test/kernels/matmul-skinny.test.ts covers the few-row path).
+  const ids = r.tensor(Int32Array.from({ length: 18 }, (_, i) => (i * 7 + 3) % TINY_LLAMA.vocab_size), [2, 9], { device, dtype: 'int32' });
+  const targets = r.tensor(Int32Array.from({ length: 18 }, (_, i) => (i * 5 + 1) % TINY_LLAMA.vocab_size), [2, 9], { device, dtype: 'int32' });
   const loss = r.tidy(() => {
     const l = r.neg(r.mean(r.tokenLogprobs(model.forward(ids), targets)));
     l.backward();

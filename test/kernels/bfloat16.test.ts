@@ -59,7 +59,7 @@ test('bfloat16 tensors are storage: other ops refuse them, and they take no grad
 
 test.serial('matmulBfloat16Weight: the product and dx of the widened weight; the graph keeps no float32 copy', async (t) => {
   for (const device of await bothDevices(t)) {
-    await checkStoredWeightProduct(t, device, [5, 12, 7], (w) => {
+    await checkStoredWeightProduct(t, device, [9, 12, 7], (w) => {
       const b = r.toBfloat16(w);
       w.dispose();
       return { product: (x, opts) => r.matmulBfloat16Weight(x, b, opts), widened: () => r.fromBfloat16(b), dispose: () => b.dispose() };

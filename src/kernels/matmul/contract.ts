@@ -150,7 +150,7 @@ export function matmulCost(aShape: Shape, bShape: Shape, opts: MatmulOptions & {
  * `format` (inputs: x, then the weight's parts: a bfloat16 tensor, or NF4's codes and block
  * maxima), C = x·W, or x·Wᵀ with transposeB, without a float copy of W. On WebGPU it runs the
  * skinny kernel (skinny.ts), so it is for few rows (a decoding step); the op uses it up to
- * SKINNY_ROWS rows and widens W for a tiled product above that.
+ * SKINNY_MAX_ROWS (16) rows and widens W for a tiled product above that.
  */
 export interface StoredMatmulAttrs {
   format: 'bfloat16' | 'nf4';

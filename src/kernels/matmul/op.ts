@@ -9,7 +9,7 @@ import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
 import { type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
-import { SKINNY_ROWS } from './skinny.js';
+import { SKINNY_MAX_ROWS } from './skinny.js';
 
 /**
  * a @ b, as torch.matmul: a [..., M, K] (or [..., K, M] with transposeA), b [..., K, N] (or
@@ -66,7 +66,7 @@ function toOperandShape(g: Tensor, shape: Shape): Tensor {
 
 /**
  * x @ W (or x @ Wᵀ with transposeB) for a frozen 2-D weight W of `shape` held in a stored form
- * (`parts`: a bfloat16 tensor, or NF4's codes and maxima). With at most SKINNY_ROWS rows in x (a
+ * (`parts`: a bfloat16 tensor, or NF4's codes and maxima). With at most SKINNY_MAX_ROWS rows in x (a
  * decoding step), the 'matmulStored' kernel reads W as stored; with more, `widen` turns W into
  * float values for a tiled product and the wide copy is freed at once (the products are then
  * compute-bound and the widening a small extra pass). The graph saves the parts (never a wide
@@ -78,7 +78,7 @@ export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], sha
   const dtype = x.dtype;
   const product = (a: Tensor, stored: Tensor[], tB: boolean) => tidy(() => {
     const K = a.shape[a.rank - 1] ?? 0, rows = sizeOf(a.shape) / (K || 1);
-    if (a.rank === 0 || rows > SKINNY_ROWS || K === 0) return matmul(a, widen(stored, dtype), { transposeB: tB });
+    if (a.rank === 0 || rows > SKINNY_MAX_ROWS || K === 0) return matmul(a, widen(stored, dtype), { transposeB: tB });
     const N = tB ? shape[0] : shape[1];
     const y = runOp<StoredMatmulAttrs>('matmulStored', [reshape(a, [rows, K]), ...stored], { format, shape, transposeB: tB });
     return reshape(y, [...a.shape.slice(0, -1), N]);

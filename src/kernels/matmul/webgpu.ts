@@ -36,7 +36,7 @@ import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d, memoShader } from '../wgsl.js';
 import { type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, matmulLayout, storedMatmulLayout } from './contract.js';
 import { checkMatmulDtypes } from './cpu.js';
-import { SKINNY_ROWS, SKINNY_THREADS, dispatchSkinny, skinnyFast, skinnyWorkgroupBytes } from './skinny.js';
+import { SKINNY_MAX_ROWS, SKINNY_ROWS, SKINNY_THREADS, dispatchSkinny, skinnyFast, skinnyWorkgroupBytes } from './skinny.js';
 import { type Vec4TileConfig, splitKReduceShader, vec4Alignment, vec4Invocations, vec4Shader, vec4Splits, vec4WorkgroupBytes } from './vec4.js';
 
 export interface TileConfig {
@@ -186,7 +186,7 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  *   0.115 (v9: 0.081); weight gradients (Aᵀ) 576×8192×576 0.239 against 0.266, 576×8192×1536
  *   0.510 against 0.567. Big outputs keep v8: there v10's lower rate outweighs the padding
  *   (4096³: 4.49 ms against 3.58).
- * - first of all: a decoding step (at most 8 rows, X·Wᵀ, K a multiple of 8, N ≥ 16, K ≥ 64): v12,
+ * - first of all: a decoding step (at most 16 rows, X·Wᵀ, K a multiple of 8, N ≥ 16, K ≥ 64): v12,
  *   the skinny kernel (skinny.ts), whose 32 lanes per column read the weight's rows contiguously
  *   where v0's threads each walk their own row. Chosen from that access pattern; on lavapipe
  *   1.2-2.4× as fast as TF.js and 0.6-2.1× as fast as v0 over three runs (docs/kernels.md); not yet
@@ -195,7 +195,7 @@ export function matmulVersionFits(version: number, limits: FitLimits): boolean {
  * speed.
  */
 export function chooseMatmulVersion(l: MatmulLayout, transposeA = false, transposeB = false): number {
-  if (l.M <= SKINNY_ROWS && l.N >= 16 && l.K >= 64 && skinnyFast('float32', l.K, transposeA, transposeB)) return MATMUL_SKINNY;
+  if (l.M <= SKINNY_MAX_ROWS && l.N >= 16 && l.K >= 64 && skinnyFast('float32', l.K, transposeA, transposeB)) return MATMUL_SKINNY;
   if (Math.min(l.M, l.N) < 16 || l.M * l.N <= 1024) return 0;
   const blocks128 = Math.ceil(l.M / 128) * Math.ceil(l.N / 128) * l.batch;
   // Under two rounds of v8 blocks, with 10% or more of them padding (SmolLM's 576 and 192 wide
