@@ -139,9 +139,13 @@ test('relpo merge folds a trained adapter into its base: the merged checkpoint g
   t.regex(merge.stdout, /merged 6 LoRA layers/);
   const gen = (...args: string[]) => relpo('generate', '--device', 'cpu', '--prompt', 'The sky is', '--max-new-tokens', '8', ...args);
   const viaAdapter = gen('--model', baseDir, '--adapter', join(root, 'lora', 'checkpoint'));
+  t.regex(viaAdapter.stderr, /merged the adapter's 6 LoRA layers into the base/, 'a float32 base takes the adapter in for generation');
+  const keptApart = gen('--model', baseDir, '--adapter', join(root, 'lora', 'checkpoint'), '--keep-adapter');
+  t.notRegex(keptApart.stderr, /merged/);
   const viaMerged = gen('--model', merged);
   t.is(viaMerged.status, 0, viaMerged.stderr);
   t.is(viaMerged.stdout, viaAdapter.stdout);
+  t.is(keptApart.stdout, viaAdapter.stdout);
   // The base held in bfloat16 / NF4 under the adapter: it streams in as such and generates.
   for (const dtype of ['bfloat16', 'nf4']) {
     const low = gen('--model', baseDir, '--adapter', join(root, 'lora', 'checkpoint'), '--base-dtype', dtype);
