@@ -162,6 +162,29 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     }
   }
 
+  // A decoding step's q/k/v projections: three skinny launches against one for the group
+  // (matmulGroup, what the model runs). SmolLM-135M (576 → 576, 192, 192) and Mistral-7B
+  // (4096 → 4096, 1024, 1024), 8 rows.
+  const qkvShapes: [string, number, number, number[]][] = small
+    ? [['SmolLM-135M', 8, 576, [576, 192, 192]]]
+    : [['SmolLM-135M', 8, 576, [576, 192, 192]], ['Mistral-7B', 8, 4096, [4096, 1024, 1024]]];
+  for (const [label, M, K, Ns] of qkvShapes) {
+    const baseline = 'three products';
+    cases.push({
+      group: 'decode',
+      kernel: 'matmulGroup',
+      shape: `${label} q/k/v, ${M} rows (${M}×${K}×${Ns.join('+')})`,
+      inputs: [{ shape: [M, K] }, ...Ns.map((N) => ({ shape: [N, K] }))],
+      variants: [
+        { name: baseline, run: ([x, ...ws]) => ws.map((w) => r.matmul(x, w, { transposeB: true })) },
+        { name: 'one group launch', run: ([x, ...ws]) => r.noGrad(() => r.matmulGroup(x, ws)) },
+      ],
+      cost: { flops: 2 * M * K * Ns.reduce((a, b) => a + b, 0), bytes: 4 * (M * K + Ns.reduce((a, b) => a + b * (K + M), 0)) },
+      rate: 'bytes',
+      baseline,
+    });
+  }
+
   // A decoding step's attention, per layer: the new key and value column joins the cache and one
   // query per row and head attends over it. Before (baseline): the cache concatenated with the new
   // column (a copy of the whole cache), kv heads repeated for GQA (indexSelect), matmul, scale,

@@ -19,7 +19,7 @@ import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequenci
 import { isGradEnabled, keep, noGrad, tidy } from '../autograd/scope.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
-import { Linear, type WeightStorage } from '../nn/linear.js';
+import { Linear, type WeightStorage, linearGroup } from '../nn/linear.js';
 import { Embedding } from '../nn/embedding.js';
 import { RMSNorm } from '../nn/rms-norm.js';
 import { type FloatDType, ParamRng } from '../nn/init.js';
@@ -94,9 +94,11 @@ class LlamaAttention extends Module {
     // [B, T, H·D] → [B, H, T, D]
     const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
     const rope = (y: Tensor) => applyRope(y, positions, this.s.invFreq, this.s.rope.rotaryDim);
-    const q = rope(heads(this.q_proj.forward(x), H));
-    const k = rope(heads(this.k_proj.forward(x), Hkv));
-    const v = heads(this.v_proj.forward(x), Hkv);
+    // One launch for the three projections in a decoding step (linearGroup), else three.
+    const [qx, kx, vx] = linearGroup([this.q_proj, this.k_proj, this.v_proj], x);
+    const q = rope(heads(qx, H));
+    const k = rope(heads(kx, Hkv));
+    const v = heads(vx, Hkv);
     let o: Tensor;
     if (cache && cache.columns > 0) {
       if (isGradEnabled() && q.requiresGrad) throw new Error('LlamaAttention: a filled key/value cache is for generation; run forward with a cache under noGrad()');
@@ -254,7 +256,8 @@ class LlamaMLP extends Module {
 
   /** down_proj(silu(gate_proj(x)) ⊙ up_proj(x)). */
   forward(x: Tensor): Tensor {
-    return this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x)));
+    const [gate, up] = linearGroup([this.gate_proj, this.up_proj], x);
+    return this.down_proj.forward(swiglu(gate, up));
   }
 }
 

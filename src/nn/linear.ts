@@ -1,9 +1,11 @@
 // Linear: y = x·Wᵀ + b with W stored [out, in] as in PyTorch (and in Hugging Face checkpoints), so
 // the forward is one matmul with transposeB and no transposed copy of the weight.
 import type { Tensor } from '../autograd/tensor.js';
-import { matmul, matmulBfloat16Weight } from '../kernels/matmul/op.js';
+import { matmul, matmulBfloat16Weight, matmulGroup } from '../kernels/matmul/op.js';
+import { SKINNY_MAX_ROWS } from '../kernels/matmul/skinny.js';
+import { sizeOf } from '../autograd/shape.js';
 import { type Nf4Weight, dequantizeNf4, matmulNf4Weight, quantizeNf4 } from '../kernels/nf4/op.js';
-import { noGrad, tidy } from '../autograd/scope.js';
+import { isGradEnabled, noGrad, tidy } from '../autograd/scope.js';
 import { add, cast } from '../kernels/elementwise/op.js';
 import { toBfloat16 } from '../kernels/bfloat16/op.js';
 import { Module } from './module.js';
@@ -128,4 +130,23 @@ export class Linear extends Module {
       : matmul(x, w!, { transposeB: true });
     return this.hasBias ? add(y, this.bias!) : y;
   }
+}
+
+/**
+ * The forwards of layers sharing x (a decoder layer's q/k/v, or gate/up) as one product where that
+ * computes exactly what they would: few rows (a decoding step, at most SKINNY_MAX_ROWS), no graph to
+ * record, plain Linear layers without bias holding their weights alike, and shapes for which the
+ * separate products take the skinny kernel too (K ≥ 64 and a multiple of 8, every N ≥ 16). Else
+ * each layer's own forward (LoRA layers, training, prefill).
+ */
+export function linearGroup(layers: Module[], x: Tensor): Tensor[] {
+  const K = x.shape.at(-1) ?? 0;
+  const plain = layers.filter((l): l is Linear => l instanceof Linear && !l.hasBias && l.inFeatures === K);
+  const storage = plain[0]?.storage;
+  const grouped = plain.length === layers.length && layers.length > 1 && x.dtype === 'float32' && storage !== 'float64'
+    && plain.every((l) => l.storage === storage && l.outFeatures >= 16)
+    && K >= 64 && K % 8 === 0 && sizeOf(x.shape.slice(0, -1)) <= SKINNY_MAX_ROWS
+    && !(isGradEnabled() && (x.requiresGrad || plain.some((l) => !l.nf4Weight && l.weight.requiresGrad)));
+  if (!grouped) return layers.map((l) => (l as Module & { forward(x: Tensor): Tensor }).forward(x));
+  return matmulGroup(x, plain.map((l) => l.nf4Weight ?? l.weight));
 }

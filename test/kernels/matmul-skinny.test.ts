@@ -128,3 +128,45 @@ test('cpu: the stored kernel computes in float64 for float64 x, as the widened p
   t.is(y.dtype, 'float64');
   t.deepEqual(Array.from(await values(y)), Array.from(await values(r.matmul(x, r.dequantizeNf4(q, 'float64'), { transposeB: true }))));
 });
+
+test.serial('matmulGroup: several weights sharing x in one launch give the separate products (bit for bit where linearGroup uses it), every format, both devices', async (t) => {
+  for (const device of await bothDevices(t)) {
+    for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) {
+      for (const [rows, K] of [[1, 64], [5, 96], [16, 128], [3, 100]]) {
+        const Ns = [24, 17, 40];
+        const ws = Ns.map((N, i) => r.tidy(() => {
+          const w = r.tensor(f32Values(N * K, 100 + i), [N, K], { device });
+          return f ? f.store(w) : w;
+        }));
+        const x = r.tensor(f32Values(rows * K, 7), [rows, K], { device });
+        const separate = ws.map((w) => (f ? f.product(x, w, true) : r.matmul(x, w as r.Tensor, { transposeB: true })));
+        const grouped = r.noGrad(() => r.matmulGroup(x, ws as (r.Tensor | r.Nf4Weight)[]));
+        for (const [i, y] of grouped.entries()) {
+          t.deepEqual([...y.shape], [rows, Ns[i]]);
+          const [got, want] = [await values(y), await values(separate[i])];
+          const what = `${device.kind} ${format} ${rows}×${K} weight ${i}`;
+          if (device.kind === 'cpu' || K % 8 === 0) t.deepEqual(got, want, what);
+          else assertMaxRel(t, got, want, 1e-5, what);
+        }
+        for (const z of [x, ...separate, ...grouped]) z.dispose();
+        for (const w of ws) (f ? f.dispose(w) : (w as r.Tensor).dispose());
+      }
+    }
+  }
+});
+
+test('linearGroup: one product for plain bias-free layers at a decoding step, their own forwards otherwise (bias, more rows, a gradient to record)', async (t) => {
+  const opts = { device: cpu, seed: 1 };
+  const layers = [new r.Linear(64, 32, opts), new r.Linear(64, 16, { ...opts, seed: 2 })];
+  const x = r.tensor(f32Values(2 * 64, 3), [1, 2, 64], { device: cpu });
+  const want = await Promise.all(layers.map((l) => values(l.forward(x))));
+  const got = r.noGrad(() => r.linearGroup(layers, x));
+  t.deepEqual([...got[0].shape], [1, 2, 32]);
+  t.deepEqual(await Promise.all(got.map((y) => values(y))), want);
+  // With grad on, the layers' weights want gradients: each layer's own forward, with its graph.
+  const ys = r.linearGroup(layers, x);
+  t.truthy(ys[0].node, 'a graph node: the separate forward ran');
+  t.falsy(got[0].node);
+  const biased = [new r.Linear(64, 32, { ...opts, bias: true }), layers[1]];
+  t.deepEqual(await values(r.noGrad(() => r.linearGroup(biased, x))[0]), await values(biased[0].forward(x)));
+});

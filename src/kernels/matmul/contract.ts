@@ -162,3 +162,24 @@ export interface StoredMatmulAttrs {
 export function storedMatmulLayout(xShape: Shape, { shape, transposeB }: StoredMatmulAttrs): MatmulLayout {
   return matmulLayout(xShape, shape, false, transposeB);
 }
+
+/**
+ * Attributes of the 'matmulGroup' kernel: x [M, K] times several weights sharing it, each [Nᵢ, K]
+ * held in `format` (inputs: x, then each weight's parts: one tensor, or NF4's codes and maxima),
+ * Yᵢ = x·Wᵢᵀ, one output each. On WebGPU one skinny launch for all (a decoding step's q/k/v or
+ * gate/up projections); the results are those of the separate products.
+ */
+export interface GroupMatmulAttrs {
+  format: 'float32' | 'bfloat16' | 'nf4';
+  /** Each weight's [Nᵢ, K]. */
+  shapes: Shape[];
+}
+
+/** Checks a group product's shapes; gives M, K and the Nᵢ. */
+export function groupMatmulDims(xShape: Shape, shapes: Shape[]): { M: number; K: number; Ns: number[] } {
+  const K = xShape[1];
+  if (xShape.length !== 2 || shapes.some((s) => s.length !== 2 || s[1] !== K)) {
+    throw new Error(`matmulGroup: x [${xShape}] and weights ${shapes.map((s) => `[${s}]`).join(', ')}: x must be [M, K] and every weight [N, K]`);
+  }
+  return { M: xShape[0], K, Ns: shapes.map((s) => s[0]) };
+}

@@ -4,7 +4,7 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, matmulLayout, storedMatmulLayout } from './contract.js';
+import { type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
 import { bfloat16Value } from '../bfloat16/contract.js';
 import { NF4_BLOCK, NF4_LEVELS } from '../nf4/contract.js';
 
@@ -55,7 +55,24 @@ function widenStored(parts: TensorInfo[], { format, shape }: StoredMatmulAttrs):
   return w;
 }
 
+/** Each weight's parts among a group product's inputs (NF4: two tensors a weight). */
+export function groupParts<T>(format: GroupMatmulAttrs['format'], parts: T[]): T[][] {
+  const per = format === 'nf4' ? 2 : 1;
+  return Array.from({ length: parts.length / per }, (_, i) => parts.slice(per * i, per * (i + 1)));
+}
+
 export function registerStoredMatmulCpu(): void {
+  // The reference: each product alone, as the matmul or stored-weight kernel computes it.
+  registerKernel<GroupMatmulAttrs>('matmulGroup', 'cpu', (device: Device, [x, ...parts], { format, shapes }) => {
+    const { M, K, Ns } = groupMatmulDims(x.shape, shapes);
+    return groupParts(format, parts).map((w, i) => {
+      const l = matmulLayout([M, K], shapes[i], false, true);
+      const o = device.alloc(x.dtype, M * Ns[i]);
+      const values = format === 'float32' ? cpuArray(w[0].storage) : widenStored(w, { format, shape: shapes[i], transposeB: true });
+      matmulReference(cpuArray(x.storage), values, cpuArray(o), l, false, true);
+      return { storage: o, shape: [M, Ns[i]], dtype: x.dtype };
+    });
+  });
   // The reference: the widened weight times x, exactly what widening then matmul computes here.
   registerKernel<StoredMatmulAttrs>('matmulStored', 'cpu', (device: Device, [x, ...parts], attrs) => {
     const l = storedMatmulLayout(x.shape, attrs);

@@ -2,13 +2,14 @@
 // matmuls with the transpose flags flipped (no transposes materialised), and for an operand that
 // was one matrix shared by the whole batch, a sum over the batch.
 import { Tensor } from '../../autograd/tensor.js';
-import { runOp, recordNode, SAVES_EACH_OTHER } from '../../autograd/op.js';
-import { noGrad, tidy } from '../../autograd/scope.js';
+import { runOp, runOpMulti, recordNode, SAVES_EACH_OTHER } from '../../autograd/op.js';
+import { isGradEnabled, noGrad, tidy } from '../../autograd/scope.js';
 import { fromBfloat16 } from '../bfloat16/op.js';
 import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
-import { type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
+import { type GroupMatmulAttrs, type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
+import type { Nf4Weight } from '../nf4/op.js';
 import { SKINNY_MAX_ROWS } from './skinny.js';
 
 /**
@@ -95,4 +96,22 @@ export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], sha
 export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
   if (w.dtype !== 'bfloat16') throw new Error(`matmulBfloat16Weight: w must be bfloat16, got ${w.dtype}`);
   return matmulStoredWeight('matmulBfloat16Weight', x, [w], w.shape, 'bfloat16', ([b], dtype) => fromBfloat16(b, dtype), opts.transposeB);
+}
+
+/**
+ * x·Wᵢᵀ for several weights [Nᵢ, K] sharing x and held alike (all float32, all bfloat16 or all NF4):
+ * the results of the separate products, in one launch on WebGPU (a decoding step's q/k/v or
+ * gate/up projections). No gradient: it refuses to run where one would be recorded.
+ */
+export function matmulGroup(x: Tensor, weights: (Tensor | Nf4Weight)[]): Tensor[] {
+  const format: GroupMatmulAttrs['format'] = weights.every((w) => 'codes' in w) ? 'nf4'
+    : weights.every((w) => !('codes' in w) && w.dtype === 'bfloat16') ? 'bfloat16'
+    : weights.every((w) => !('codes' in w) && w.dtype === x.dtype) ? 'float32'
+    : (() => { throw new Error('matmulGroup: the weights must all be float (of x\'s dtype), all bfloat16 or all NF4'); })();
+  const parts = weights.flatMap((w) => ('codes' in w ? [w.codes, w.absmax] : [w]));
+  if (isGradEnabled() && [x, ...parts].some((t) => t.requiresGrad)) throw new Error('matmulGroup has no gradient; use matmul per weight, or call it under noGrad');
+  const K = x.shape[x.rank - 1];
+  const shapes = weights.map((w) => [...w.shape]);
+  const ys = runOpMulti<GroupMatmulAttrs>('matmulGroup', [reshape(x, [sizeOf(x.shape.slice(0, -1)), K]), ...parts], { format, shapes });
+  return ys.map((y, i) => reshape(y, [...x.shape.slice(0, -1), shapes[i][0]]));
 }

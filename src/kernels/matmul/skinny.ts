@@ -76,27 +76,30 @@ export function skinnyWorkgroupBytes(rows: number, format: SkinnyFormat): number
 
 const LEVELS = `array<f32, 16>(${NF4_LEVELS.map((v) => `bitcast<f32>(${new Uint32Array(new Float32Array([v]).buffer)[0]}u)`).join(', ')})`;
 
-function bindings(format: SkinnyFormat, fast: boolean): string {
-  const vecA = fast ? 'vec4<f32>' : 'f32';
-  const weight = {
-    float32: `@group(0) @binding(2) var<storage, read> b: array<${fast ? 'vec4<f32>' : 'f32'}>;`,
-    bfloat16: `@group(0) @binding(2) var<storage, read> b: array<${fast ? 'vec4<u32>' : 'u32'}>;`,
-    nf4: `@group(0) @binding(2) var<storage, read> codes: array<${fast ? 'vec4<u32>' : 'u32'}>;
-@group(0) @binding(3) var<storage, read> absmax: array<f32>;
-var<workgroup> lv: array<f32, 16>;`,
-  }[format];
-  return `@group(0) @binding(0) var<storage, read> params: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<${vecA}>;
-${weight}
-@group(0) @binding(${format === 'nf4' ? 4 : 3}) var<storage, read_write> c: array<f32>;`;
+/** Bindings: params, a, each weight's parts (wb{i}, or codes{i} and absmax{i}), each output y{i}. */
+function bindings(format: SkinnyFormat, fast: boolean, count: number): string {
+  const lines = ['@group(0) @binding(0) var<storage, read> params: array<u32>;', `@group(0) @binding(1) var<storage, read> a: array<${fast ? 'vec4<f32>' : 'f32'}>;`];
+  let next = 2;
+  for (let i = 0; i < count; i++) {
+    if (format === 'nf4') {
+      lines.push(`@group(0) @binding(${next++}) var<storage, read> codes${i}: array<${fast ? 'vec4<u32>' : 'u32'}>;`);
+      lines.push(`@group(0) @binding(${next++}) var<storage, read> absmax${i}: array<f32>;`);
+    } else {
+      const type = format === 'float32' ? (fast ? 'vec4<f32>' : 'f32') : fast ? 'vec4<u32>' : 'u32';
+      lines.push(`@group(0) @binding(${next++}) var<storage, read> wb${i}: array<${type}>;`);
+    }
+  }
+  for (let i = 0; i < count; i++) lines.push(`@group(0) @binding(${next++}) var<storage, read_write> y${i}: array<f32>;`);
+  if (format === 'nf4') lines.push('var<workgroup> lv: array<f32, 16>;');
+  return lines.join('\n');
 }
 
-/** WGSL that sets w0..w{n-1} (vec4<f32>) to one fast-body chunk of B starting at element `e`. */
-function decodeChunk(format: SkinnyFormat): string {
-  if (format === 'float32') return 'let w0 = b[e / 4u]; let w1 = b[e / 4u + 1u];';
+/** WGSL that sets w0..w{n-1} (vec4<f32>) to one fast-body chunk of weight i starting at element `e`. */
+function decodeChunk(format: SkinnyFormat, i: number): string {
+  if (format === 'float32') return `let w0 = wb${i}[e / 4u]; let w1 = wb${i}[e / 4u + 1u];`;
   if (format === 'bfloat16') {
     // Word j holds elements 2j (low half) and 2j + 1 (high half).
-    return `let q = b[e / 8u];
+    return `let q = wb${i}[e / 8u];
       let w0 = vec4<f32>(lo(q.x), hi(q.x), lo(q.y), hi(q.y));
       let w1 = vec4<f32>(lo(q.z), hi(q.z), lo(q.w), hi(q.w));`;
   }
@@ -104,7 +107,7 @@ function decodeChunk(format: SkinnyFormat): string {
   // code in a 16-entry table: its 16 words sit in 16 banks, so a warp's lookups never conflict (a
   // 256-entry table of level pairs, one lookup per byte, was tried: no clear gain on lavapipe, and
   // random bytes would conflict in its banks on a GPU).
-  const lines = ['let q = codes[e / 32u];', `let s = absmax[e / ${NF4_BLOCK}u];`];
+  const lines = [`let q = codes${i}[e / 32u];`, `let s = absmax${i}[e / ${NF4_BLOCK}u];`];
   for (let j = 0; j < 8; j++) {
     const word = `q.${'xyzw'[j >> 1]}`, base = 16 * (j & 1);
     const nib = (t: number) => `lv[(${word} >> ${base + 4 * t}u) & 15u]`;
@@ -113,14 +116,18 @@ function decodeChunk(format: SkinnyFormat): string {
   return lines.join('\n      ');
 }
 
-/** WGSL for element i of the stored B, as f32. */
-function decodeElement(format: SkinnyFormat): string {
-  if (format === 'float32') return 'b[i]';
-  if (format === 'bfloat16') return 'select(lo(b[i >> 1u]), hi(b[i >> 1u]), (i & 1u) == 1u)';
-  return `lv[(codes[i >> 3u] >> (4u * (i & 7u))) & 15u] * absmax[i / ${NF4_BLOCK}u]`;
+/** WGSL for element e of stored weight i, as f32. */
+function decodeElement(format: SkinnyFormat, i: number): string {
+  if (format === 'float32') return `wb${i}[e]`;
+  if (format === 'bfloat16') return `select(lo(wb${i}[e >> 1u]), hi(wb${i}[e >> 1u]), (e & 1u) == 1u)`;
+  return `lv[(codes${i}[e >> 3u] >> (4u * (e & 7u))) & 15u] * absmax${i}[e / ${NF4_BLOCK}u]`;
 }
 
-function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, fast: boolean, tA: boolean, tB: boolean): string {
+/**
+ * One weight's share of the shader: the columns `firstGroup` (a workgroup index) onwards of output
+ * y{i}, N columns: the k loop, the tree over the lanes, the store.
+ */
+function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, fast: boolean, tA: boolean, tB: boolean): string {
   const rows = Array.from({ length: R }, (_, r) => r);
   const chunk = skinnyChunk(format), vecs = chunk / 4;
   let body: string;
@@ -133,36 +140,22 @@ function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, fast: bo
     let row = b0 + n * K;
     for (var k = lane * ${chunk}u; k < K; k += ${L * chunk}u) {
       let e = row + k;
-      ${decodeChunk(format)}
+      ${decodeChunk(format, i)}
       let v = k / 4u;
       ${fma}
     }`;
   } else {
     const aAt = (r: number) => (tA ? `a[a0 + k * M + min(m0 + ${r}u, M - 1u)]` : `a[a0 + min(m0 + ${r}u, M - 1u) * K + k]`);
     body = `for (var k = lane; k < K; k += ${L}u) {
-      let i = ${tB ? 'b0 + n * K + k' : 'b0 + k * N + n'};
-      let w = ${decodeElement(format)};
+      let e = ${tB ? 'b0 + n * K + k' : 'b0 + k * N + n'};
+      let w = ${decodeElement(format, i)};
       ${rows.map((r) => `acc${r} += ${aAt(r)} * w;`).join(' ')}
     }`;
   }
-  const nf4Levels = format === 'nf4' ? `if (lid.x < 16u) { var levels = ${LEVELS}; lv[lid.x] = levels[lid.x]; }
-  workgroupBarrier();` : '';
-  const bf16 = format === 'bfloat16'
-    ? 'fn lo(w: u32) -> f32 { return bitcast<f32>(w << 16u); }\nfn hi(w: u32) -> f32 { return bitcast<f32>(w & 0xffff0000u); }'
-    : '';
-  return /* wgsl */ `${bindings(format, fast)}
-var<workgroup> red: array<f32, ${R * WG}>;
-${bf16}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = params[0]; let N = params[1]; let K = params[2];
-  let a0 = wid.z * params[3]; let b0 = wid.z * params[4]; let c0 = wid.z * params[5];
-  let lane = lid.x % ${L}u;
-  let col = wid.x * ${WG / L}u + lid.x / ${L}u;
+  return `let N = ${N};
+  let col = (wid.x - ${firstGroup}) * ${WG / L}u + lid.x / ${L}u;
   // Threads of a column past N compute column N − 1 again (no early return before the barriers).
   let n = min(col, N - 1u);
-  let m0 = wid.y * ${R}u;
-  ${nf4Levels}
   ${rows.map((r) => `var acc${r} = 0.0;`).join(' ')}
   {
     ${body}
@@ -174,12 +167,46 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     workgroupBarrier();
   }
   if (lane == 0u && col < N) {
-    ${rows.map((r) => `if (m0 + ${r}u < M) { c[c0 + (m0 + ${r}u) * N + col] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
-  }
+    ${rows.map((r) => `if (m0 + ${r}u < M) { y${i}[c0 + (m0 + ${r}u) * N + col] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
+  }`;
+}
+
+/**
+ * count = 1: params [M, N, K, strideA, strideB, strideC], grid z over batch entries. count > 1 (a
+ * group of weights sharing x, one batch entry): params [M, 0, K, 0, 0, 0, N₀ … N₍count−1₎, first
+ * workgroup of each weight's columns …]; each workgroup computes columns of one weight only (a
+ * branch on its index, uniform across the workgroup).
+ */
+function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, fast: boolean, tA: boolean, tB: boolean, count = 1): string {
+  const nf4Levels = format === 'nf4' ? `if (lid.x < 16u) { var levels = ${LEVELS}; lv[lid.x] = levels[lid.x]; }
+  workgroupBarrier();` : '';
+  const bf16 = format === 'bfloat16'
+    ? 'fn lo(w: u32) -> f32 { return bitcast<f32>(w << 16u); }\nfn hi(w: u32) -> f32 { return bitcast<f32>(w & 0xffff0000u); }'
+    : '';
+  const blocks = count === 1
+    ? weightBlock(format, 0, 'params[1]', '0u', R, L, fast, tA, tB)
+    : Array.from({ length: count }, (_, i) => {
+      const first = `params[${6 + count + i}]`;
+      const cond = i === count - 1 ? `wid.x >= ${first}` : `wid.x >= ${first} && wid.x < params[${6 + count + i + 1}]`;
+      return `if (${cond}) {
+  ${weightBlock(format, i, `params[${6 + i}]`, first, R, L, fast, tA, tB)}
+  }`;
+    }).join('\n  ');
+  return /* wgsl */ `${bindings(format, fast, count)}
+var<workgroup> red: array<f32, ${R * WG}>;
+${bf16}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = params[0]; let K = params[2];
+  let a0 = wid.z * params[3]; let b0 = wid.z * params[4]; let c0 = wid.z * params[5];
+  let lane = lid.x % ${L}u;
+  let m0 = wid.y * ${R}u;
+  ${nf4Levels}
+  ${blocks}
 }`;
 }
 
-/** The shader, cached by its arguments: format, rows per group, lanes per column, fast body, transposes. */
+/** The shader, cached by its arguments: format, rows per group, lanes per column, fast body, transposes, weights. */
 export const skinnyShader = memoShader(skinnyShaderSource);
 
 /**
@@ -203,5 +230,35 @@ export function dispatchSkinny(device: WebGPUDevice, a: TensorInfo, b: Storage[]
     inputs: [a.storage, ...b],
     outputs: [out.storage],
     workgroups: [gx, gy, l.batch],
+  });
+}
+
+/**
+ * Queues Yᵢ = X·Wᵢᵀ for a group of weights sharing X (a layer's q/k/v or gate/up projections) as
+ * one launch: each workgroup takes columns of one weight. Falls back to one launch per weight
+ * where the device allows fewer storage buffers than the group needs.
+ */
+export function dispatchSkinnyGroup(device: WebGPUDevice, a: TensorInfo, weights: Storage[][], outs: TensorInfo[], M: number, K: number, Ns: number[], format: SkinnyFormat): void {
+  const one = (i: number) => dispatchSkinny(device, a, weights[i], outs[i], { batch: 1, M, N: Ns[i], K, strideA: 0, strideB: 0, strideC: 0, outShape: [M, Ns[i]] }, format, false, true);
+  if (M === 0 || K === 0) return Ns.forEach((_, i) => one(i));
+  const buffers = 2 + weights.flat().length + outs.length; // params, x, the weights' parts, the outputs
+  if (weights.length === 1 || buffers > device.limits.maxStorageBuffersPerShaderStage) return Ns.forEach((_, i) => one(i));
+  const R = Math.min(M, SKINNY_ROWS);
+  const fast = skinnyFast(format, K, false, true);
+  const L = skinnyLanes(format, K, fast);
+  const firsts: number[] = [];
+  let gx = 0;
+  for (const N of Ns) {
+    firsts.push(gx);
+    gx += Math.ceil(N / (WG / L));
+  }
+  if (gx > MAX_WORKGROUPS_PER_DIM) return Ns.forEach((_, i) => one(i));
+  device.dispatch({
+    name: `matmul skinny ${format} Bᵀ ×${Ns.length}`,
+    code: skinnyShader(format, R, L, fast, false, true, Ns.length),
+    meta: new Meta().u32(M, 0, K, 0, 0, 0, ...Ns, ...firsts).build(),
+    inputs: [a.storage, ...weights.flat()],
+    outputs: outs.map((o) => o.storage),
+    workgroups: [gx, Math.ceil(M / R), 1],
   });
 }

@@ -34,9 +34,9 @@
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d, memoShader } from '../wgsl.js';
-import { type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, matmulLayout, storedMatmulLayout } from './contract.js';
-import { checkMatmulDtypes } from './cpu.js';
-import { SKINNY_MAX_ROWS, SKINNY_ROWS, SKINNY_THREADS, dispatchSkinny, skinnyFast, skinnyWorkgroupBytes } from './skinny.js';
+import { type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
+import { checkMatmulDtypes, groupParts } from './cpu.js';
+import { SKINNY_MAX_ROWS, SKINNY_ROWS, SKINNY_THREADS, dispatchSkinny, dispatchSkinnyGroup, skinnyFast, skinnyWorkgroupBytes } from './skinny.js';
 import { type Vec4TileConfig, splitKReduceShader, vec4Alignment, vec4Invocations, vec4Shader, vec4Splits, vec4WorkgroupBytes } from './vec4.js';
 
 export interface TileConfig {
@@ -387,6 +387,15 @@ export function registerMatmulWebGPU(): void {
     const out: TensorInfo = { storage: device.alloc('float32', l.M * l.N), shape: l.outShape, dtype: 'float32' };
     dispatchSkinny(device, x, parts.map((p) => p.storage), out, l, attrs.format, false, attrs.transposeB);
     return [out];
+  });
+  // Several weights sharing x (a layer's q/k/v, gate/up), one skinny launch.
+  registerKernel<GroupMatmulAttrs>('matmulGroup', 'webgpu', (dev, [x, ...parts], { format, shapes }) => {
+    const device = dev as WebGPUDevice;
+    if (x.dtype !== 'float32') throw new Error(`matmulGroup: x must be float32 on WebGPU, got ${x.dtype}`);
+    const { M, K, Ns } = groupMatmulDims(x.shape, shapes);
+    const outs: TensorInfo[] = Ns.map((N) => ({ storage: device.alloc('float32', M * N), shape: [M, N], dtype: 'float32' }));
+    dispatchSkinnyGroup(device, x, groupParts(format, parts).map((w) => w.map((p) => p.storage)), outs, M, K, Ns, format);
+    return outs;
   });
 }
 
