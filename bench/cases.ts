@@ -213,8 +213,7 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
         {
           name: 'cacheWrite + decodeAttention (in place)',
           run: ([q, , , k1, v1, kc, vc, vis]) => {
-            r.cacheWrite(kc, k1, L - 1);
-            r.cacheWrite(vc, v1, L - 1);
+            r.cacheWrite([kc, vc], [k1, v1], L - 1);
             return r.decodeAttention(q, kc, vc, vis);
           },
         },

@@ -138,15 +138,11 @@ export class LayerCache {
     if (need > capacity) {
       const grown = Math.max(need, this.reserve, 2 * capacity);
       const fresh = [0, 1].map(() => keep(zeros([B, Hkv, grown, D], { device: k.device, dtype: k.dtype })));
-      if (this.k && this.v) {
-        cacheWrite(fresh[0], this.k, 0);
-        cacheWrite(fresh[1], this.v, 0);
-      }
+      if (this.k && this.v) cacheWrite(fresh, [this.k, this.v], 0);
       this.dispose();
       [this.k, this.v] = fresh;
     }
-    cacheWrite(this.k!, k, this.columns);
-    cacheWrite(this.v!, v, this.columns);
+    cacheWrite([this.k!, this.v!], [k, v], this.columns);
     this.columns = need;
   }
 

@@ -75,5 +75,13 @@ test('cacheWrite writes columns in place, as a concatenation would place them, o
     const want = r.concat([first, next, r.zeros([2, 3, 2, 5], { device })], 2);
     t.deepEqual(Array.from(await values(cache)), Array.from(await values(want)), device.kind);
     t.throws(() => r.cacheWrite(cache, first, 4), { message: /does not fit cache \[2,3,7,5\] at column 4/ });
+    // Two caches (a layer's keys and values) in one launch.
+    const pair = [r.zeros([2, 3, 7, 5], { device }), r.zeros([2, 3, 7, 5], { device })];
+    r.cacheWrite(pair, [first, r.neg(first)], 2);
+    const placed = r.concat([r.zeros([2, 3, 2, 5], { device }), first, r.zeros([2, 3, 1, 5], { device })], 2);
+    t.deepEqual(Array.from(await values(pair[0])), Array.from(await values(placed)), `${device.kind}: the first of a pair`);
+    const negPlaced = r.concat([r.zeros([2, 3, 2, 5], { device }), r.neg(first), r.zeros([2, 3, 1, 5], { device })], 2);
+    t.deepEqual(Array.from(await values(pair[1])), Array.from(await values(negPlaced)), `${device.kind}: the second of a pair`);
+    t.throws(() => r.cacheWrite(pair, [first, next], 2), { message: /one shape/ });
   }
 });

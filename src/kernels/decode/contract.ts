@@ -2,7 +2,8 @@
 // capacity of C columns and written in place, one column per step, and each row's single new query
 // attends over the cached columns without copying them.
 //
-// cacheWrite (in place): cache [B, Hkv, C, D] ← src [B, Hkv, n, D] at columns [offset, offset + n).
+// cacheWrite (in place): cache [B, Hkv, C, D] ← src [B, Hkv, n, D] at columns [offset, offset + n);
+// several caches of one shape at once (a layer's keys and values: one launch).
 // decodeAttention: q [B, H, 1, D] (one query per row and head), k, v [B, Hkv, C, D] (the cache),
 // visible [B, L] (0/1 as floats, L ≤ C: which of the first L columns row b's query sees; columns at
 // or past L are never read). Output [B, H, 1, D]: softmax(scale · q·kⱼᵀ over the visible j) · vⱼ,
@@ -13,6 +14,8 @@ import type { KernelCost } from '../cost.js';
 
 export interface CacheWriteAttrs {
   offset: number;
+  /** Caches written (inputs: the caches, then their sources, in the same order). */
+  count: number;
 }
 
 export interface DecodeAttentionAttrs {
@@ -47,11 +50,16 @@ export function decodeDims(q: Shape, k: Shape, v: Shape, visible: Shape): Decode
   return { B, H, Hkv, C, D, L };
 }
 
-/** Checks a cache write and gives src's column count n. */
-export function cacheWriteColumns(cache: Shape, src: Shape, offset: number): number {
+/** Checks a cache write (every pair the first's shapes) and gives the sources' column count n. */
+export function cacheWriteColumns(caches: Shape[], srcs: Shape[], offset: number): number {
+  const [cache, src] = [caches[0], srcs[0]];
   const n = src[2];
-  if (cache.length !== 4 || src.length !== 4 || cache[0] !== src[0] || cache[1] !== src[1] || cache[3] !== src[3] || !Number.isInteger(offset) || offset < 0 || offset + n > cache[2]) {
-    throw new Error(`cacheWrite: src [${src}] does not fit cache [${cache}] at column ${offset}`);
+  for (const [i, c] of caches.entries()) {
+    const s = srcs[i];
+    if (c.length !== 4 || s.length !== 4 || c[0] !== s[0] || c[1] !== s[1] || c[3] !== s[3] || !Number.isInteger(offset) || offset < 0 || offset + s[2] > c[2]) {
+      throw new Error(`cacheWrite: src [${s}] does not fit cache [${c}] at column ${offset}`);
+    }
+    if (c.some((x, j) => x !== cache[j]) || s.some((x, j) => x !== src[j])) throw new Error(`cacheWrite: caches written together must have one shape ([${cache}] and [${c}]; sources [${src}] and [${s}])`);
   }
   return n;
 }

@@ -4,12 +4,15 @@ import { cpuArray } from '../../device/cpu/cpu-device.js';
 import { type CacheWriteAttrs, type DecodeAttentionAttrs, cacheWriteColumns, decodeDims } from './contract.js';
 
 export function registerDecodeCpu(): void {
-  registerKernel<CacheWriteAttrs>('cacheWrite', 'cpu', (_device, [cache, src], { offset }) => {
-    const n = cacheWriteColumns(cache.shape, src.shape, offset);
-    const [B, Hkv, C, D] = cache.shape;
-    const dst = cpuArray(cache.storage), s = cpuArray(src.storage);
-    for (let bh = 0; bh < B * Hkv; bh++) {
-      for (let t = 0; t < n; t++) for (let d = 0; d < D; d++) dst[(bh * C + offset + t) * D + d] = s[(bh * n + t) * D + d];
+  registerKernel<CacheWriteAttrs>('cacheWrite', 'cpu', (_device, inputs, { offset, count }) => {
+    const [caches, srcs] = [inputs.slice(0, count), inputs.slice(count)];
+    const n = cacheWriteColumns(caches.map((c) => c.shape), srcs.map((s) => s.shape), offset);
+    const [B, Hkv, C, D] = caches[0].shape;
+    for (const [i, cache] of caches.entries()) {
+      const dst = cpuArray(cache.storage), s = cpuArray(srcs[i].storage);
+      for (let bh = 0; bh < B * Hkv; bh++) {
+        for (let t = 0; t < n; t++) for (let d = 0; d < D; d++) dst[(bh * C + offset + t) * D + d] = s[(bh * n + t) * D + d];
+      }
     }
     return [];
   });

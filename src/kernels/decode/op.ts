@@ -11,10 +11,15 @@ import { softmax } from '../softmax/op.js';
 import { indexSelect } from '../gather/op.js';
 import { type CacheWriteAttrs, type DecodeAttentionAttrs, decodeDims } from './contract.js';
 
-/** Writes src [B, Hkv, n, D] into columns [offset, offset + n) of cache [B, Hkv, C, D], in place. */
-export function cacheWrite(cache: Tensor, src: Tensor, offset: number): void {
-  if (cache.requiresGrad) throw new Error('cacheWrite: the cache is written in place and cannot take a gradient');
-  runOpMulti<CacheWriteAttrs>('cacheWrite', [cache, src], { offset });
+/**
+ * Writes src [B, Hkv, n, D] into columns [offset, offset + n) of cache [B, Hkv, C, D], in place;
+ * given lists (a layer's key and value caches and columns, of one shape), all in one launch.
+ */
+export function cacheWrite(cache: Tensor | Tensor[], src: Tensor | Tensor[], offset: number): void {
+  const caches = Array.isArray(cache) ? cache : [cache], srcs = Array.isArray(src) ? src : [src];
+  if (caches.length !== srcs.length || caches.length === 0) throw new Error(`cacheWrite: ${caches.length} caches for ${srcs.length} sources`);
+  if (caches.some((c) => c.requiresGrad)) throw new Error('cacheWrite: the cache is written in place and cannot take a gradient');
+  runOpMulti<CacheWriteAttrs>('cacheWrite', [...caches, ...srcs], { offset, count: caches.length });
 }
 
 /**

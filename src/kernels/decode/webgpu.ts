@@ -1,6 +1,7 @@
 // WGSL decoding kernels (see contract.ts).
 //
-// cacheWrite: one thread per element of src, written into its column of the cache in place.
+// cacheWrite: one thread per element of the sources (several caches of one shape in one launch),
+// each written into its column of its cache in place.
 //
 // decodeAttention: one workgroup of 256 threads per (row, query head); the query is staged in
 // workgroup memory. (1) Thread t scores columns t, t + 256, …: a visible column's scale · q·kⱼ (vec4
@@ -21,19 +22,22 @@ const WG = 256;
 // Scores of invisible columns: below any real score, above −3.4e38 so that max() of them is too.
 const HIDDEN = '-3.0e38';
 
-// params: [total, n, C, D, offset].
-const writeShader = memoShader(() => /* wgsl */ `
+// params: [total (elements of one source), n, C, D, offset]; grid over count · total.
+const writeShader = memoShader((count: number) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> cache: array<f32>;
+${Array.from({ length: count }, (_, p) => `@group(0) @binding(${1 + p}) var<storage, read> src${p}: array<f32>;`).join('\n')}
+${Array.from({ length: count }, (_, p) => `@group(0) @binding(${1 + count + p}) var<storage, read_write> cache${p}: array<f32>;`).join('\n')}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS_1D}) {
   ${FLAT_WORKGROUP}
-  let i = wg_flat * ${WG}u + lid.x;
-  if (i >= params[0]) { return; }
+  let g = wg_flat * ${WG}u + lid.x;
+  let total = params[0];
+  if (g >= ${count}u * total) { return; }
+  let p = g / total; let i = g % total;
   let n = params[1]; let C = params[2]; let D = params[3];
   let d = i % D; let t = (i / D) % n; let bh = i / (D * n);
-  cache[(bh * C + params[4] + t) * D + d] = src[i];
+  let at = (bh * C + params[4] + t) * D + d;
+  ${Array.from({ length: count }, (_, p) => `if (p == ${p}u) { cache${p}[at] = src${p}[i]; }`).join('\n  ')}
 }`);
 
 function attentionSource(D: number): string {
@@ -122,13 +126,15 @@ fn main(${BUILTINS_1D}) {
 const attentionShader = memoShader(attentionSource);
 
 export function registerDecodeWebGPU(): void {
-  registerKernel<CacheWriteAttrs>('cacheWrite', 'webgpu', (dev, [cache, src], { offset }) => {
+  registerKernel<CacheWriteAttrs>('cacheWrite', 'webgpu', (dev, inputs, { offset, count }) => {
     const device = dev as WebGPUDevice;
-    const n = cacheWriteColumns(cache.shape, src.shape, offset);
-    const [B, Hkv, C, D] = cache.shape;
+    const [caches, srcs] = [inputs.slice(0, count), inputs.slice(count)];
+    const n = cacheWriteColumns(caches.map((c) => c.shape), srcs.map((s) => s.shape), offset);
+    const [B, Hkv, C, D] = caches[0].shape;
     const total = B * Hkv * n * D;
     if (total > 0) {
-      device.dispatch({ name: 'cacheWrite', code: writeShader(), meta: new Meta().u32(total, n, C, D, offset).build(), inputs: [src.storage], outputs: [cache.storage], workgroups: grid1d(Math.ceil(total / WG)) });
+      const meta = new Meta().u32(total, n, C, D, offset).build();
+      device.dispatch({ name: 'cacheWrite', code: writeShader(count), meta, inputs: srcs.map((s) => s.storage), outputs: caches.map((c) => c.storage), workgroups: grid1d(Math.ceil((count * total) / WG)) });
     }
     return [];
   });
