@@ -7,6 +7,7 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { assertMaxRel, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { dispatchSkinnyGroup } from '../../src/kernels/matmul/skinny.js';
 
 const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
 
@@ -169,4 +170,27 @@ test('linearGroup: one product for plain bias-free layers at a decoding step, th
   t.falsy(got[0].node);
   const biased = [new r.Linear(64, 32, { ...opts, bias: true }), layers[1]];
   t.deepEqual(await values(r.noGrad(() => r.linearGroup(biased, x))[0]), await values(biased[0].forward(x)));
+});
+
+test.serial('webgpu: a group needing more storage buffers than the device allows runs one launch per weight, with the same results', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const [M, K, Ns] = [3, 64, [24, 17, 40]];
+  const x = r.tensor(f32Values(M * K, 5), [M, K], { device: gpu });
+  const qs = Ns.map((N, i) => r.tidy(() => r.quantizeNf4(r.tensor(f32Values(N * K, 30 + i), [N, K], { device: gpu }))));
+  const info = (z: r.Tensor) => ({ storage: z.storage, shape: z.shape, dtype: z.dtype });
+  const run = async (maxStorageBuffers: number) => {
+    const outs = Ns.map((N) => r.zeros([M, N], { device: gpu }));
+    const launch = () => dispatchSkinnyGroup(gpu, info(x), qs.map((q) => [q.codes.storage, q.absmax.storage]), outs.map(info), M, K, Ns, 'nf4', maxStorageBuffers);
+    const launches = gpu.canProfile ? (await gpu.profile(launch)).kernels.length : (launch(), undefined);
+    const got = await Promise.all(outs.map((o) => values(o)));
+    outs.forEach((o) => o.dispose());
+    return { got, launches };
+  };
+  const grouped = await run(16), apart = await run(8); // NF4's q/k/v group needs 11
+  if (gpu.canProfile) t.deepEqual([grouped.launches, apart.launches], [1, 3]);
+  t.deepEqual(apart.got, grouped.got);
+  const separate = await Promise.all(qs.map((q) => values(r.noGrad(() => r.matmulNf4Weight(x, q, { transposeB: true })))));
+  t.deepEqual(apart.got, separate);
+  for (const z of [x, ...qs.flatMap((q) => [q.codes, q.absmax])]) z.dispose();
 });
