@@ -210,13 +210,13 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
       ],
       variants: [
         { name: baseline, run: ([q, k0, v0, k1, v1, , , vis]) => r.decodeAttentionUnfused(q, r.concat([k0, k1], 2), r.concat([v0, v1], 2), vis) },
-        {
-          name: 'cacheWrite + decodeAttention (in place)',
-          run: ([q, , , k1, v1, kc, vc, vis]) => {
+        ...r.DECODE_ATTENTION_VERSIONS.map(({ version, name }) => ({
+          name: `cacheWrite + decodeAttention v${version}, ${name}${version === 0 ? ' (default)' : ''}`,
+          run: ([q, , , k1, v1, kc, vc, vis]: r.Tensor[]) => {
             r.cacheWrite([kc, vc], [k1, v1], L - 1);
-            return r.decodeAttention(q, kc, vc, vis);
+            return r.decodeAttention(q, kc, vc, vis, undefined, version);
           },
-        },
+        })),
       ],
       cost: r.decodeAttentionCost({ B, H, Hkv, C: L, D, L }),
       rate: 'bytes',

@@ -30,15 +30,18 @@ const inputs = (c: Case, device: r.Device, dtype: 'float32' | 'float64', seed: n
   r.tensor(mask(c.B, c.L, seed + 3), [c.B, c.L], { device, dtype }),
 ];
 
-test('decodeAttention matches its composition (narrow, indexSelect, matmul, masked softmax, matmul) on both devices', async (t) => {
+test('decodeAttention (every WebGPU version) matches its composition (narrow, indexSelect, matmul, masked softmax, matmul) on both devices', async (t) => {
   for (const [k, c] of CASES.entries()) {
     const want = await values(r.tidy(() => r.decodeAttentionUnfused(...(inputs(c, cpu, 'float64', 10 * k) as [r.Tensor, r.Tensor, r.Tensor, r.Tensor]))));
     for (const device of await bothDevices(t)) {
       const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
-      const got = r.tidy(() => r.decodeAttention(...(inputs(c, device, dtype, 10 * k) as [r.Tensor, r.Tensor, r.Tensor, r.Tensor])));
-      t.deepEqual([...got.shape], [c.B, c.H, 1, c.D]);
-      assertMaxRel(t, await values(got), want, device.kind === 'cpu' ? 1e-12 : 2e-5, `${device.kind} ${JSON.stringify(c)}`);
-      got.dispose();
+      for (const { version } of device.kind === 'cpu' ? [{ version: 0 }] : r.DECODE_ATTENTION_VERSIONS) {
+        const [q, kc, vc, vis] = inputs(c, device, dtype, 10 * k);
+        const got = r.tidy(() => r.decodeAttention(q, kc, vc, vis, undefined, version));
+        t.deepEqual([...got.shape], [c.B, c.H, 1, c.D]);
+        assertMaxRel(t, await values(got), want, device.kind === 'cpu' ? 1e-12 : 2e-5, `${device.kind} v${version} ${JSON.stringify(c)}`);
+        for (const z of [got, q, kc, vc, vis]) z.dispose();
+      }
     }
   }
 });

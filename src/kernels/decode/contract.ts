@@ -20,6 +20,8 @@ export interface CacheWriteAttrs {
 
 export interface DecodeAttentionAttrs {
   scale: number;
+  /** WebGPU kernel version (DECODE_ATTENTION_VERSIONS; default 0). The CPU reference ignores it. */
+  version?: number;
 }
 
 export interface DecodeDims {

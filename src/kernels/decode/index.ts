@@ -6,3 +6,4 @@ registerDecodeCpu();
 registerDecodeWebGPU();
 export { cacheWrite, decodeAttention, decodeAttentionUnfused } from './op.js';
 export { decodeAttentionCost, decodeDims, type DecodeDims } from './contract.js';
+export { DECODE_ATTENTION_VERSIONS } from './webgpu.js';

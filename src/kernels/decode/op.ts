@@ -25,14 +25,15 @@ export function cacheWrite(cache: Tensor | Tensor[], src: Tensor | Tensor[], off
 /**
  * One query per row and head against a key/value cache read in place: q [B, H, 1, D]; k, v
  * [B, Hkv, C, D]; visible [B, L] (0/1, L ≤ C) says which of the first L columns each row sees.
- * scale defaults to 1/√D. Generation only: it has no gradient.
+ * scale defaults to 1/√D; version picks a WebGPU kernel (DECODE_ATTENTION_VERSIONS). Generation
+ * only: it has no gradient.
  */
-export function decodeAttention(q: Tensor, k: Tensor, v: Tensor, visible: Tensor, scale?: number): Tensor {
+export function decodeAttention(q: Tensor, k: Tensor, v: Tensor, visible: Tensor, scale?: number, version?: number): Tensor {
   decodeDims(q.shape, k.shape, v.shape, visible.shape);
   if (isGradEnabled() && [q, k, v].some((t) => t.requiresGrad)) {
     throw new Error('decodeAttention has no gradient (generation only); train with attention(), or call it under noGrad');
   }
-  return runOp<DecodeAttentionAttrs>('decodeAttention', [q, k, v, visible], { scale: scale ?? 1 / Math.sqrt(q.shape[3]) });
+  return runOp<DecodeAttentionAttrs>('decodeAttention', [q, k, v, visible], { scale: scale ?? 1 / Math.sqrt(q.shape[3]), ...(version === undefined ? {} : { version }) });
 }
 
 /**

@@ -40,8 +40,46 @@ fn main(${BUILTINS_1D}) {
   ${Array.from({ length: count }, (_, p) => `if (p == ${p}u) { cache${p}[at] = src${p}[i]; }`).join('\n  ')}
 }`);
 
-function attentionSource(D: number): string {
+/** decodeAttention's kernel versions (a ladder: `version` picks one; 0 is the default). */
+export const DECODE_ATTENTION_VERSIONS = [
+  { version: 0, name: 'a thread per column' },
+  { version: 1, name: 'a group of lanes per column (vec4 head dims of 8 or more; else v0)' },
+] as const;
+
+/**
+ * Phase (1) of version 1: G lanes per column (G: the largest power of two up to min(D/4, 32); at
+ * D = 128 a warp reads a key row at once, coalesced), 256/G columns per round, the lanes' partial dot products summed by the group's
+ * first lane from workgroup memory. Rounds are uniform (L is), so the barriers may sit inside.
+ */
+function scoresByLaneGroups(D: number): string {
+  let G = 1;
+  while (G < 32 && 2 * G <= D / 4) G *= 2; // a power of two, so that it divides the 256 threads
+  const cols = WG / G;
+  return `var m = ${HIDDEN};
+  let lane1 = lid.x % ${G}u;
+  for (var j0 = 0u; j0 < L; j0 += ${cols}u) {
+    let j = j0 + lid.x / ${G}u;
+    var partial = 0.0;
+    let seen = j < L && visible[b * L + min(j, L - 1u)] > 0.0;
+    if (seen) {
+      for (var d = lane1; d < ${D / 4}u; d += ${G}u) { partial += dot(qs[d], k[(kb + j * ${D}u) / 4u + d]); }
+    }
+    part[lid.x] = partial;
+    workgroupBarrier();
+    if (lane1 == 0u && j < L) {
+      var sc = 0.0;
+      for (var u = 0u; u < ${G}u; u++) { sc += part[lid.x + u]; }
+      let s = select(${HIDDEN}, sc * scale, seen);
+      p[pb + j] = s;
+      m = max(m, s);
+    }
+    workgroupBarrier();
+  }`;
+}
+
+function attentionSource(D: number, version: number): string {
   const vec = D % 4 === 0;
+  const grouped = version === 1 && vec && D >= 8;
   const lanes = Math.min(D, WG), groups = Math.floor(WG / lanes);
   const dot = vec
     ? `var sc = 0.0;
@@ -59,6 +97,7 @@ function attentionSource(D: number): string {
 var<workgroup> qs: array<${vec ? `vec4<f32>, ${D / 4}` : `f32, ${D}`}>;
 var<workgroup> red: array<f32, ${WG}>;
 var<workgroup> acc: array<f32, ${groups * D}>;
+${grouped ? `var<workgroup> part: array<f32, ${WG}>;` : ''}
 
 fn reduce(x: f32, lid: u32, isMax: bool) -> f32 {
   red[lid] = x;
@@ -85,7 +124,7 @@ fn main(${BUILTINS_1D}) {
     ? `for (var d = lid.x; d < ${D / 4}u; d += ${WG}u) { let e = bh * ${D}u + 4u * d; qs[d] = vec4<f32>(q[e], q[e + 1u], q[e + 2u], q[e + 3u]); }`
     : `for (var d = lid.x; d < ${D}u; d += ${WG}u) { qs[d] = q[bh * ${D}u + d]; }`}
   workgroupBarrier();
-  var m = ${HIDDEN};
+  ${grouped ? scoresByLaneGroups(D) : `var m = ${HIDDEN};
   for (var j = lid.x; j < L; j += ${WG}u) {
     var s = ${HIDDEN};
     if (visible[b * L + j] > 0.0) {
@@ -94,7 +133,10 @@ fn main(${BUILTINS_1D}) {
     }
     p[pb + j] = s;
     m = max(m, s);
-  }
+  }`}
+  // Each score was written by the thread that reads it below (v0), or by its group's first lane
+  // (v1): make them visible to every thread first.
+  storageBarrier();
   let top = reduce(m, lid.x, true);
   var l = 0.0;
   for (var j = lid.x; j < L; j += ${WG}u) {
@@ -138,14 +180,14 @@ export function registerDecodeWebGPU(): void {
     }
     return [];
   });
-  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'webgpu', (dev, [q, k, v, visible], { scale }) => {
+  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'webgpu', (dev, [q, k, v, visible], { scale, version = 0 }) => {
     const device = dev as WebGPUDevice;
     const { B, H, Hkv, C, D, L } = decodeDims(q.shape, k.shape, v.shape, visible.shape);
     const o = device.alloc('float32', B * H * D);
     if (B * H * D > 0) {
       const p = device.alloc('float32', Math.max(1, B * H * L));
       const meta = new Meta().u32(B, H, Hkv, C, L).f32(scale).build();
-      device.dispatch({ name: 'decodeAttention', code: attentionShader(D), meta, inputs: [q.storage, k.storage, v.storage, visible.storage], outputs: [o, p], workgroups: grid1d(B * H) });
+      device.dispatch({ name: `decodeAttention v${version}`, code: attentionShader(D, version), meta, inputs: [q.storage, k.storage, v.storage, visible.storage], outputs: [o, p], workgroups: grid1d(B * H) });
       device.release(p);
     }
     return [{ storage: o, shape: [B, H, 1, D], dtype: 'float32' }];
