@@ -6,7 +6,7 @@ import type { TypedArray } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
 import { type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
 import { bfloat16Value } from '../bfloat16/contract.js';
-import { NF4_BLOCK, NF4_LEVELS } from '../nf4/contract.js';
+import { nf4Value } from '../nf4/contract.js';
 
 /** C[b] = op(A[b]) · op(B[b]) on host arrays, with the layout's strides. */
 export function matmulReference(A: ArrayLike<number>, B: ArrayLike<number>, C: TypedArray | number[], l: MatmulLayout, transposeA: boolean, transposeB: boolean): void {
@@ -50,7 +50,7 @@ function widenStored(parts: TensorInfo[], { format, shape }: StoredMatmulAttrs):
     for (let i = 0; i < n; i++) w[i] = bfloat16Value(bits[i]);
   } else {
     const codes = cpuArray(parts[0].storage), absmax = cpuArray(parts[1].storage);
-    for (let i = 0; i < n; i++) w[i] = NF4_LEVELS[(codes[i >> 3] >>> (4 * (i & 7))) & 15] * absmax[Math.floor(i / NF4_BLOCK)];
+    for (let i = 0; i < n; i++) w[i] = nf4Value(codes, absmax, i);
   }
   return w;
 }

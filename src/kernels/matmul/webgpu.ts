@@ -325,7 +325,7 @@ function shaderFor(v: MatmulVersion, l: MatmulLayout, tA: boolean, tB: boolean):
  * default for the shape).
  */
 export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, attrs: MatmulAttrs = {}): void {
-  const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l, attrs.transposeA, attrs.transposeB) } = attrs;
+  const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l, transposeA, transposeB) } = attrs;
   dispatchMatmulKernel(device, a, b, out, l, ladderRung(version), transposeA, transposeB);
 }
 

@@ -27,6 +27,11 @@ export function nf4Blocks(n: number): number {
   return Math.ceil(n / NF4_BLOCK);
 }
 
+/** The dequantized value i of packed codes and block maxima: fround(level[code] · absmax of its block). */
+export function nf4Value(codes: ArrayLike<number>, absmax: ArrayLike<number>, i: number): number {
+  return Math.fround(NF4_LEVELS[(codes[i >> 3] >>> (4 * (i & 7))) & 15] * absmax[Math.floor(i / NF4_BLOCK)]);
+}
+
 /**
  * The index of the level whose dequantized value, fround(level · absmax), is nearest to x; on an
  * exact tie the lower level. Only correctly rounded float32 products and differences, so WGSL (whose

@@ -2,7 +2,7 @@
 import { registerKernel } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { NF4_BLOCK, NF4_LEVELS, NF4_ZERO, nearestLevel, nf4Blocks, nf4Words } from './contract.js';
+import { NF4_BLOCK, NF4_ZERO, nearestLevel, nf4Blocks, nf4Value, nf4Words } from './contract.js';
 import type { Nf4Attrs } from './op.js';
 
 export function registerNf4Cpu(): void {
@@ -29,7 +29,7 @@ export function registerNf4Cpu(): void {
     const n = sizeOf(shape);
     const o = device.alloc(dtype, n);
     const c = cpuArray(codes.storage), a = cpuArray(absmax.storage), dst = cpuArray(o);
-    for (let i = 0; i < n; i++) dst[i] = Math.fround(NF4_LEVELS[(c[i >> 3] >>> (4 * (i & 7))) & 15] * a[Math.floor(i / NF4_BLOCK)]);
+    for (let i = 0; i < n; i++) dst[i] = nf4Value(c, a, i);
     return [{ storage: o, shape: [...shape], dtype }];
   });
 }
