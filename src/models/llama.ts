@@ -103,7 +103,7 @@ class LlamaAttention extends Module {
     if (cache && cache.columns > 0) {
       if (isGradEnabled() && q.requiresGrad) throw new Error('LlamaAttention: a filled key/value cache is for generation; run forward with a cache under noGrad()');
       cache.write(k, v);
-      o = decodeAttention(q, cache.k!, cache.v!, reshape(visible!, [B, cache.columns]));
+      o = decodeAttention(q, cache.k!, cache.v!, visible!);
     } else {
       const slidingWindow = this.s.cfg.slidingWindow;
       o = attention(q, k, v, {
@@ -201,7 +201,7 @@ export class LlamaCache {
   /**
    * Which keys the next token of each row sees once it is cached (width + 1 columns): its row's
    * tokens, the last `window` of them with a sliding window (key position > query position − window,
-   * as Mistral). 0/1, [B, 1, 1, width + 1].
+   * as Mistral). 0/1, [B, width + 1]: decodeAttention's mask.
    */
   visibleKeys(window: number, device: Device, dtype: FloatDType): Tensor {
     const B = this.batch, L = this.width + 1;
@@ -213,7 +213,7 @@ export class LlamaCache {
         mask[b * L + j] = p >= 0 && (window <= 0 || p > query - window) ? 1 : 0;
       }
     }
-    return tensor(mask, [B, 1, 1, L], { device, dtype });
+    return tensor(mask, [B, L], { device, dtype });
   }
 
   /**
