@@ -6,6 +6,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import * as r from '../src/index.js';
 import { chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
 import { matmulLayout } from '../src/kernels/matmul/contract.js';
+import { setSkinnyColumns, skinnyColumns } from '../src/kernels/matmul/skinny.js';
 import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js';
 import { tokenLogprobsCost, tokenLogprobsGradCost } from '../src/kernels/logprobs/contract.js';
 import { rmsNormCost } from '../src/kernels/norm/contract.js';
@@ -110,6 +111,21 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     });
   }
 
+  // The skinny kernel with its columns per lane forced (1, 2, 4), beside its default choice: the
+  // timings its default (skinnyColumns) is chosen from.
+  const withColumns = <T>(C: number, run: () => T): T => {
+    setSkinnyColumns(C);
+    try {
+      return run();
+    } finally {
+      setSkinnyColumns(undefined);
+    }
+  };
+  const columnVariants = (M: number, format: 'float32' | 'bfloat16' | 'nf4', run: (inputs: r.Tensor[]) => r.Tensor) => [1, 2, 4].map((C) => ({
+    name: `  the same, ${C} column${C > 1 ? 's' : ''} per lane${C === skinnyColumns(Math.min(M, 8), true, format) ? ' (its default)' : ''}`,
+    run: (inputs: r.Tensor[]) => withColumns(C, () => run(inputs)),
+  }));
+
   // A decoding step's products: B ≤ 16 rows (one new token per sequence) against a weight stored
   // [out, in], X·Wᵀ. They are bound by reading the weight, so the rate is bytes (the weight's, in
   // the form it is held). float32: the skinny rung against the naive one (the default before it)
@@ -117,7 +133,7 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
   // multiplying (what the frozen-weight products did before; baseline).
   const decodeShapes: [string, number, number, number][] = small
     ? [['SmolLM-135M up', 1, 576, 1536], ['SmolLM-135M up', 8, 576, 1536], ['SmolLM-135M up', 16, 576, 1536], ['TinyLlama up', 1, 2048, 5632]]
-    : [['TinyLlama up', 1, 2048, 5632], ['TinyLlama up', 8, 2048, 5632], ['TinyLlama up', 16, 2048, 5632], ['TinyLlama LM head', 8, 2048, 32000], ['Mistral-7B up', 1, 4096, 14336], ['Mistral-7B up', 8, 4096, 14336]];
+    : [['TinyLlama up', 1, 2048, 5632], ['TinyLlama up', 8, 2048, 5632], ['TinyLlama up', 16, 2048, 5632], ['TinyLlama LM head', 8, 2048, 32000], ['Mistral-7B up', 1, 4096, 14336], ['Mistral-7B up', 4, 4096, 14336], ['Mistral-7B up', 8, 4096, 14336], ['Mistral-7B o', 8, 4096, 4096]];
   for (const [label, M, K, N] of decodeShapes) {
     const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true), false, true);
     const rungs = r.MATMUL_VERSIONS.filter((v) => v.version === 0 || v.skinny || v.version === r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
@@ -126,10 +142,10 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
       kernel: 'matmul',
       shape: `${label}, ${M} row${M > 1 ? 's' : ''}, float32 (${M}×${K}×${N})`,
       inputs: [{ shape: [M, K] }, { shape: [N, K] }],
-      variants: rungs.map((v) => ({
+      variants: rungs.flatMap((v) => [{
         name: `v${v.version} ${v.name}${v.version === chosen ? ' (default)' : ''}`,
-        run: ([a, b]) => r.matmul(a, b, { version: v.version, transposeB: true }),
-      })),
+        run: ([a, b]: r.Tensor[]) => r.matmul(a, b, { version: v.version, transposeB: true }),
+      }, ...(v.skinny ? columnVariants(M, 'float32', ([a, b]) => r.matmul(a, b, { version: v.version, transposeB: true })) : [])]),
       peer: (tf, [a, b]) => tf.matMul(a as TF.Tensor2D, b as TF.Tensor2D, false, true),
       cost: r.matmulCost([M, K], [N, K], { transposeB: true }),
       rate: 'bytes',
@@ -154,6 +170,7 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
           { name: baseline, run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: 0 }) },
           { name: 'widen, then the skinny float32 product', run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: r.MATMUL_SKINNY }) },
           { name: 'read as stored (skinny, default)', run: ([a, b]) => product(a, store(b)) },
+          ...columnVariants(M, format, ([a, b]) => product(a, store(b))),
         ],
         cost: { flops: 2 * M * N * K, bytes: heldBytes + 4 * (M * K + M * N) },
         rate: 'bytes',

@@ -41,10 +41,14 @@ async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, promp
     const { result, kernels } = await gpu.profile(() => r.noGrad(() => r.tidy(() => model.forward(next, { cache }))));
     result.dispose();
     next.dispose();
-    const byName = new Map<string, number>();
-    for (const k of kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
-    const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, c]) => `${n} ×${c}`).join(', ');
-    return `${kernels.length} kernels, ${kernels.reduce((s, k) => s + k.ms, 0).toFixed(2)} ms GPU (${top})`;
+    const byName = new Map<string, { count: number; ms: number }>();
+    for (const k of kernels) {
+      const e = byName.get(k.name) ?? { count: 0, ms: 0 };
+      byName.set(k.name, { count: e.count + 1, ms: e.ms + k.ms });
+    }
+    const top = [...byName].sort((a, b) => b[1].count - a[1].count).slice(0, 6).map(([n, e]) => `${n} ×${e.count}`).join(', ');
+    const slowest = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6).map(([n, e]) => `${n} ${e.ms.toFixed(3)} ms (${(1000 * e.ms / e.count).toFixed(1)} µs each)`).join(', ');
+    return `${kernels.length} kernels, ${kernels.reduce((s, k) => s + k.ms, 0).toFixed(2)} ms GPU (${top}); by time: ${slowest}`;
   } finally {
     cache.dispose();
   }

@@ -7,7 +7,7 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { assertMaxRel, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
-import { dispatchSkinnyGroup } from '../../src/kernels/matmul/skinny.js';
+import { dispatchSkinnyGroup, setSkinnyColumns, skinnyColumns } from '../../src/kernels/matmul/skinny.js';
 
 const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
 
@@ -153,6 +153,52 @@ test.serial('matmulGroup: several weights sharing x in one launch give the separ
         for (const w of ws) (f ? f.dispose(w) : (w as r.Tensor).dispose());
       }
     }
+  }
+});
+
+test.serial('webgpu: every choice of columns per lane (1, 2, 4) gives the widened product on the fast body, every format; a group, the separate products bit for bit', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  for (const format of ['float32', 'bfloat16'] as const) {
+    t.deepEqual([1, 2, 3, 4, 8].map((rows) => skinnyColumns(rows, true, format)), [1, 1, 2, 2, 4], `${format}: the default, by the rows of a group`);
+  }
+  t.deepEqual([1, 4, 8].map((rows) => skinnyColumns(rows, true, 'nf4')), [4, 4, 4], 'nf4: four columns at any rows');
+  t.is(skinnyColumns(8, false, 'float32'), 1, 'the generic body: one column per lane');
+  t.throws(() => setSkinnyColumns(3), { message: /1, 2 or 4/ });
+  // M, K, N: partial column groups for every C (N not a multiple of C · 8 or C · 128 columns),
+  // lanes fewer than 32 (K = 64 in NF4 is 2 chunks), two row groups, the second partial. (Few shapes:
+  // lavapipe takes seconds to compile each 8-row shader.)
+  const shapes: [number, number, number][] = [[1, 64, 24], [13, 256, 33]];
+  try {
+    for (const C of [1, 2, 4]) {
+      setSkinnyColumns(C);
+      for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) {
+        for (const [k, [M, K, N]] of shapes.entries()) {
+          const what = `C ${C} ${format} ${M}×${K}×${N}`;
+          const w = r.tensor(f32Values(N * K, 200 + k), [N, K], { device: gpu });
+          const stored = f ? r.tidy(() => f.store(w)) : w;
+          const wide = f ? f.widen(stored) : w;
+          const x = r.tensor(f32Values(M * K, 220 + k), [M, K], { device: gpu });
+          const want = r.matmul(r.tensor(await values(x), [M, K], { device: cpu, dtype: 'float64' }), r.tensor(await values(wide), [N, K], { device: cpu, dtype: 'float64' }), { transposeB: true });
+          const got = r.noGrad(() => (f ? f.product(x, stored, true) : r.matmul(x, w, { transposeB: true, version: r.MATMUL_SKINNY })));
+          assertMaxRel(t, await values(got), await values(want), 1e-5, what);
+          // With a narrower weight, as one group: each output is its separate product (one row: the
+          // 8-row group shaders take lavapipe long to compile).
+          const w2 = r.tensor(f32Values(5 * K, 240 + k), [5, K], { device: gpu });
+          const stored2 = f ? r.tidy(() => f.store(w2)) : w2;
+          const grouped = M === 1 ? r.noGrad(() => r.matmulGroup(x, [stored, stored2] as (r.Tensor | r.Nf4Weight)[])) : [];
+          const alone2 = r.noGrad(() => (f ? f.product(x, stored2, true) : r.matmul(x, w2, { transposeB: true, version: r.MATMUL_SKINNY })));
+          if (M === 1) {
+            t.deepEqual(await values(grouped[0]), await values(got), `${what}: group, first weight`);
+            t.deepEqual(await values(grouped[1]), await values(alone2), `${what}: group, second weight`);
+          }
+          for (const z of [w, w2, x, want, got, alone2, ...grouped, ...(f ? [wide] : [])]) z.dispose();
+          if (f) [stored, stored2].forEach((s) => f.dispose(s));
+        }
+      }
+    }
+  } finally {
+    setSkinnyColumns(undefined);
   }
 });
 

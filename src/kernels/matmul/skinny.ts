@@ -5,10 +5,14 @@
 // stored: float32, bfloat16 (two per word) or NF4 (eight 4-bit codes per word, one float32 maximum
 // per block of 64), decoded in registers. No float copy of a low-precision weight is ever made.
 //
-// A workgroup of 256 threads computes 256 / L output columns for a group of R ≤ 8 rows: L lanes
+// A workgroup of 256 threads computes C · 256 / L output columns for a group of R ≤ 8 rows: L lanes
 // per column walk that column's k range (for a Linear weight, stored [N, K], one contiguous row of
-// the weight), each accumulating R partial dot products in registers, then the L lanes' partials
-// are summed by a tree in workgroup memory. L is 32 (a warp per column) when K gives every lane at
+// the weight), each accumulating R partial dot products in registers for each of its C columns,
+// then the L lanes' partials are summed by a tree in workgroup memory, one column at a time. C > 1
+// (the fast body only) is for several rows: every chunk of A a lane loads then serves C columns,
+// so A's loads per weight element fall from R to R / C (on the H200, 8 rows against a 4096-wide
+// weight read the weight at 1.5 TB/s with C = 1, against 3.6 TB/s for one row: A's loads, not the
+// weight's, were the bound). L is 32 (a warp per column) when K gives every lane at
 // least one step, else the largest power of two that does (K = 128 in NF4 is 4 steps of 32: 4
 // lanes, 64 columns per workgroup), so no lane idles. The R rows of A are re-read by every
 // workgroup; they are small (R·K floats) and stay in cache.
@@ -18,13 +22,14 @@
 //   chunk): each lane takes a chunk of 8 consecutive k (32 for NF4) per step: two vec4<f32> of a
 //   float32 weight, one vec4<u32> of bfloat16, one vec4<u32> of NF4 codes and the block's maximum
 //   (the 16 levels are looked up in workgroup memory); a column's lanes read one contiguous run of
-//   the weight's row (1 KiB for float32 with 32 lanes). A is read as vec4s along k.
+//   the weight's row (1 KiB for float32 with 32 lanes). A is read as vec4s along k, 8 k at a time
+//   (NF4's chunk in four such steps), each pair of vec4s used for all C columns.
 // - generic (any transposes, any K): a lane takes every L-th k, one element at a time, decoded from
 //   its flat index in the stored weight.
 // The sum order (L lane partials, each over its chunks in k order, then a tree) differs from the
 // tiled kernels': results agree to float32 rounding, not bit for bit.
 //
-// params: [M, N, K, strideA, strideB, strideC]; grid: x over column groups, y over row groups,
+// params: [M, N, K, strideA, strideB, strideC]; grid: x over column groups (C · 256 / L columns each), y over row groups,
 // z over batch entries.
 import type { Storage } from '../../autograd/device.js';
 import type { TensorInfo } from '../../autograd/kernel.js';
@@ -47,6 +52,33 @@ export const SKINNY_ROWS = 8;
  */
 export const SKINNY_MAX_ROWS = 16;
 const WG = SKINNY_THREADS;
+
+/** Set by setSkinnyColumns (benchmarks and tests); undefined: skinnyColumns's choice. */
+let columnsOverride: number | undefined;
+
+/**
+ * Forces the columns per lane (1, 2 or 4) of every later fast-body launch, or restores the default
+ * (undefined). For benchmarks and tests, which time and check each choice; not for models.
+ */
+export function setSkinnyColumns(columns: number | undefined): void {
+  if (columns !== undefined && ![1, 2, 4].includes(columns)) throw new Error(`setSkinnyColumns: 1, 2 or 4 columns per lane, not ${columns}`);
+  columnsOverride = columns;
+}
+
+/**
+ * Output columns per lane on the fast body, by the format and the rows of a group only (so a group
+ * of weights and its separate products run the same per-column sums, bit for bit). From the H200
+ * (bench/results/nvidia-*-only-decode.md, GPU ms, C = 1 / 2 / 4): float32 at 8 rows × 4096 × 14336
+ * 0.210 / 0.119 / 0.099, at 4 rows 0.119 / 0.089 / 0.109, at 1 row 0.069 / 0.069 / 0.073; bfloat16
+ * alike; NF4, whose decoding is per weight element, gains from C = 4 at every row count (1 row
+ * 0.079 / 0.052 / 0.045, 8 rows 0.505 / 0.278 / 0.213).
+ */
+export function skinnyColumns(rows: number, fast: boolean, format: SkinnyFormat): number {
+  if (!fast) return 1;
+  if (columnsOverride !== undefined) return columnsOverride;
+  if (format === 'nf4') return 4;
+  return rows <= 2 ? 1 : rows <= 4 ? 2 : 4;
+}
 
 /** Consecutive k one lane takes per step on the fast body. */
 export function skinnyChunk(format: SkinnyFormat): number {
@@ -94,26 +126,31 @@ function bindings(format: SkinnyFormat, fast: boolean, count: number): string {
   return lines.join('\n');
 }
 
-/** WGSL that sets w0..w{n-1} (vec4<f32>) to one fast-body chunk of weight i starting at element `e`. */
-function decodeChunk(format: SkinnyFormat, i: number): string {
-  if (format === 'float32') return `let w0 = wb${i}[e / 4u]; let w1 = wb${i}[e / 4u + 1u];`;
+/**
+ * WGSL that loads one fast-body chunk of weight i for column c (starting at element `e${c}`) as
+ * stored: float32 two vec4s, bfloat16 one vec4<u32>, NF4 one vec4<u32> of codes and the block's
+ * maximum.
+ */
+function loadChunk(format: SkinnyFormat, i: number, c: number): string {
+  const e = `e${c}`;
+  if (format === 'float32') return `let p${c}a = wb${i}[${e} / 4u]; let p${c}b = wb${i}[${e} / 4u + 1u];`;
+  if (format === 'bfloat16') return `let q${c} = wb${i}[${e} / 8u];`;
+  return `let q${c} = codes${i}[${e} / 32u]; let s${c} = absmax${i}[${e} / ${NF4_BLOCK}u];`;
+}
+
+/** WGSL for the two vec4<f32> (w0, w1) of the 8 k at step `j` (0 unless NF4: 0..3) of column c's loaded chunk. */
+function decodeStep(format: SkinnyFormat, c: number): string {
+  if (format === 'float32') return `let w0 = p${c}a; let w1 = p${c}b;`;
   if (format === 'bfloat16') {
     // Word j holds elements 2j (low half) and 2j + 1 (high half).
-    return `let q = wb${i}[e / 8u];
-      let w0 = vec4<f32>(lo(q.x), hi(q.x), lo(q.y), hi(q.y));
-      let w1 = vec4<f32>(lo(q.z), hi(q.z), lo(q.w), hi(q.w));`;
+    return `let w0 = vec4<f32>(lo(q${c}.x), hi(q${c}.x), lo(q${c}.y), hi(q${c}.y)); let w1 = vec4<f32>(lo(q${c}.z), hi(q${c}.z), lo(q${c}.w), hi(q${c}.w));`;
   }
   // NF4: 32 codes (four words, low nibble first) in one block of 64: one maximum. One lookup per
   // code in a 16-entry table: its 16 words sit in 16 banks, so a warp's lookups never conflict (a
   // 256-entry table of level pairs, one lookup per byte, was tried: no clear gain on lavapipe, and
   // random bytes would conflict in its banks on a GPU).
-  const lines = [`let q = codes${i}[e / 32u];`, `let s = absmax${i}[e / ${NF4_BLOCK}u];`];
-  for (let j = 0; j < 8; j++) {
-    const word = `q.${'xyzw'[j >> 1]}`, base = 16 * (j & 1);
-    const nib = (t: number) => `lv[(${word} >> ${base + 4 * t}u) & 15u]`;
-    lines.push(`let w${j} = vec4<f32>(${nib(0)}, ${nib(1)}, ${nib(2)}, ${nib(3)}) * s;`);
-  }
-  return lines.join('\n      ');
+  const nib = (t: number) => `lv[(d${c} >> ${4 * t}u) & 15u]`;
+  return `let d${c} = q${c}[j]; let w0 = vec4<f32>(${nib(0)}, ${nib(1)}, ${nib(2)}, ${nib(3)}) * s${c}; let w1 = vec4<f32>(${nib(4)}, ${nib(5)}, ${nib(6)}, ${nib(7)}) * s${c};`;
 }
 
 /** WGSL for element e of stored weight i, as f32. */
@@ -125,50 +162,55 @@ function decodeElement(format: SkinnyFormat, i: number): string {
 
 /**
  * One weight's share of the shader: the columns `firstGroup` (a workgroup index) onwards of output
- * y{i}, N columns: the k loop, the tree over the lanes, the store.
+ * y{i}, N columns, C per lane: the k loop, the tree over the lanes (one column at a time), the store.
  */
-function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, fast: boolean, tA: boolean, tB: boolean): string {
-  const rows = Array.from({ length: R }, (_, r) => r);
-  const chunk = skinnyChunk(format), vecs = chunk / 4;
+function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean): string {
+  const rows = Array.from({ length: R }, (_, r) => r), cols = Array.from({ length: C }, (_, c) => c);
+  const chunk = skinnyChunk(format);
   let body: string;
   if (fast) {
     // A's rows as vec4 indices; a row past M re-reads row M − 1 (its sum is never stored).
     const rowStarts = rows.map((r) => `let x${r} = (a0 + min(m0 + ${r}u, M - 1u) * K) / 4u;`).join(' ');
-    const fma = rows.map((r) =>
-      `acc${r} += ${Array.from({ length: vecs }, (_, j) => `dot(a[x${r} + v + ${j}u], w${j})`).join(' + ')};`).join('\n      ');
+    // Per 8 k (NF4's 32 in a loop of four, not unrolled: unrolled, 8 rows × 4 columns took lavapipe's
+    // compiler minutes): each row's two vec4s of A, loaded once and used for every column.
+    const step = `${rows.map((r) => `let a${r}0 = a[x${r} + v + 2u * j]; let a${r}1 = a[x${r} + v + 2u * j + 1u];`).join(' ')}
+        ${cols.map((c) => `{ ${decodeStep(format, c)} ${rows.map((r) => `acc${r}_${c} += dot(a${r}0, w0) + dot(a${r}1, w1);`).join(' ')} }`).join('\n        ')}`;
+    const steps = chunk === 8 ? `{ let j = 0u; ${step} }` : `for (var j = 0u; j < ${chunk / 8}u; j++) {
+        ${step}
+      }`;
     body = `${rowStarts}
-    let row = b0 + n * K;
+    ${cols.map((c) => `let row${c} = b0 + n${c} * K;`).join(' ')}
     for (var k = lane * ${chunk}u; k < K; k += ${L * chunk}u) {
-      let e = row + k;
-      ${decodeChunk(format, i)}
       let v = k / 4u;
-      ${fma}
+      ${cols.map((c) => `let e${c} = row${c} + k; ${loadChunk(format, i, c)}`).join('\n      ')}
+      ${steps}
     }`;
   } else {
     const aAt = (r: number) => (tA ? `a[a0 + k * M + min(m0 + ${r}u, M - 1u)]` : `a[a0 + min(m0 + ${r}u, M - 1u) * K + k]`);
     body = `for (var k = lane; k < K; k += ${L}u) {
-      let e = ${tB ? 'b0 + n * K + k' : 'b0 + k * N + n'};
+      let e = ${tB ? 'b0 + n0 * K + k' : 'b0 + k * N + n0'};
       let w = ${decodeElement(format, i)};
-      ${rows.map((r) => `acc${r} += ${aAt(r)} * w;`).join(' ')}
+      ${rows.map((r) => `acc${r}_0 += ${aAt(r)} * w;`).join(' ')}
     }`;
   }
-  return `let N = ${N};
-  let col = (wid.x - ${firstGroup}) * ${WG / L}u + lid.x / ${L}u;
-  // Threads of a column past N compute column N − 1 again (no early return before the barriers).
-  let n = min(col, N - 1u);
-  ${rows.map((r) => `var acc${r} = 0.0;`).join(' ')}
-  {
-    ${body}
-  }
-  ${rows.map((r) => `red[${r * WG}u + lid.x] = acc${r};`).join(' ')}
+  const reduce = cols.map((c) => `${rows.map((r) => `red[${r * WG}u + lid.x] = acc${r}_${c};`).join(' ')}
   workgroupBarrier();
   for (var s = ${L >> 1}u; s > 0u; s = s >> 1u) {
     if (lane < s) { ${rows.map((r) => `red[${r * WG}u + lid.x] += red[${r * WG}u + lid.x + s];`).join(' ')} }
     workgroupBarrier();
   }
-  if (lane == 0u && col < N) {
-    ${rows.map((r) => `if (m0 + ${r}u < M) { y${i}[c0 + (m0 + ${r}u) * N + col] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
-  }`;
+  if (lane == 0u && col0 + ${c}u < N) {
+    ${rows.map((r) => `if (m0 + ${r}u < M) { y${i}[c0 + (m0 + ${r}u) * N + col0 + ${c}u] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
+  }`).join('\n  ');
+  return `let N = ${N};
+  let col0 = (wid.x - ${firstGroup}) * ${(WG / L) * C}u + lid.x / ${L}u * ${C}u;
+  // Columns past N compute column N − 1 again (no early return before the barriers).
+  ${cols.map((c) => `let n${c} = min(col0 + ${c}u, N - 1u);`).join(' ')}
+  ${rows.flatMap((r) => cols.map((c) => `var acc${r}_${c} = 0.0;`)).join(' ')}
+  {
+    ${body}
+  }
+  ${reduce}`;
 }
 
 /**
@@ -177,19 +219,19 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
  * workgroup of each weight's columns …]; each workgroup computes columns of one weight only (a
  * branch on its index, uniform across the workgroup).
  */
-function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, fast: boolean, tA: boolean, tB: boolean, count = 1): string {
+function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, count = 1): string {
   const nf4Levels = format === 'nf4' ? `if (lid.x < 16u) { var levels = ${LEVELS}; lv[lid.x] = levels[lid.x]; }
   workgroupBarrier();` : '';
   const bf16 = format === 'bfloat16'
     ? 'fn lo(w: u32) -> f32 { return bitcast<f32>(w << 16u); }\nfn hi(w: u32) -> f32 { return bitcast<f32>(w & 0xffff0000u); }'
     : '';
   const blocks = count === 1
-    ? weightBlock(format, 0, 'params[1]', '0u', R, L, fast, tA, tB)
+    ? weightBlock(format, 0, 'params[1]', '0u', R, L, C, fast, tA, tB)
     : Array.from({ length: count }, (_, i) => {
       const first = `params[${6 + count + i}]`;
       const cond = i === count - 1 ? `wid.x >= ${first}` : `wid.x >= ${first} && wid.x < params[${6 + count + i + 1}]`;
       return `if (${cond}) {
-  ${weightBlock(format, i, `params[${6 + i}]`, first, R, L, fast, tA, tB)}
+  ${weightBlock(format, i, `params[${6 + i}]`, first, R, L, C, fast, tA, tB)}
   }`;
     }).join('\n  ');
   return /* wgsl */ `${bindings(format, fast, count)}
@@ -206,7 +248,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-/** The shader, cached by its arguments: format, rows per group, lanes per column, fast body, transposes, weights. */
+/** The shader, cached by its arguments: format, rows per group, lanes and columns per lane, fast body, transposes, weights. */
 export const skinnyShader = memoShader(skinnyShaderSource);
 
 /**
@@ -217,15 +259,15 @@ export function dispatchSkinny(device: WebGPUDevice, a: TensorInfo, b: Storage[]
   if (l.batch * l.M * l.N === 0) return;
   const R = Math.min(l.M, SKINNY_ROWS);
   const fast = skinnyFast(format, l.K, transposeA, transposeB);
-  const L = skinnyLanes(format, l.K, fast);
-  const gx = Math.ceil(l.N / (WG / L)), gy = Math.ceil(l.M / R);
+  const L = skinnyLanes(format, l.K, fast), C = skinnyColumns(R, fast, format);
+  const gx = Math.ceil(l.N / ((WG / L) * C)), gy = Math.ceil(l.M / R);
   if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM || l.batch > MAX_WORKGROUPS_PER_DIM) {
     throw new Error(`matmul (skinny): an output of ${l.batch}×${l.M}×${l.N} needs ${l.batch}×${gy}×${gx} workgroups, over WebGPU's ${MAX_WORKGROUPS_PER_DIM} per dimension`);
   }
   const name = `matmul skinny ${format}${transposeA ? ' Aᵀ' : ''}${transposeB ? ' Bᵀ' : ''}`;
   device.dispatch({
     name,
-    code: skinnyShader(format, R, L, fast, transposeA, transposeB),
+    code: skinnyShader(format, R, L, C, fast, transposeA, transposeB),
     meta: new Meta().u32(l.M, l.N, l.K, l.strideA, l.strideB, l.strideC).build(),
     inputs: [a.storage, ...b],
     outputs: [out.storage],
@@ -246,17 +288,17 @@ export function dispatchSkinnyGroup(device: WebGPUDevice, a: TensorInfo, weights
   if (weights.length === 1 || buffers > maxStorageBuffers) return Ns.forEach((_, i) => one(i));
   const R = Math.min(M, SKINNY_ROWS);
   const fast = skinnyFast(format, K, false, true);
-  const L = skinnyLanes(format, K, fast);
+  const L = skinnyLanes(format, K, fast), C = skinnyColumns(R, fast, format);
   const firsts: number[] = [];
   let gx = 0;
   for (const N of Ns) {
     firsts.push(gx);
-    gx += Math.ceil(N / (WG / L));
+    gx += Math.ceil(N / ((WG / L) * C));
   }
   if (gx > MAX_WORKGROUPS_PER_DIM) return Ns.forEach((_, i) => one(i));
   device.dispatch({
     name: `matmul skinny ${format} Bᵀ ×${Ns.length}`,
-    code: skinnyShader(format, R, L, fast, false, true, Ns.length),
+    code: skinnyShader(format, R, L, C, fast, false, true, Ns.length),
     meta: new Meta().u32(M, 0, K, 0, 0, 0, ...Ns, ...firsts).build(),
     inputs: [a.storage, ...weights.flat()],
     outputs: outs.map((o) => o.storage),
