@@ -57,9 +57,11 @@ export interface CaseOptions {
   /** Software adapter: small shapes. */
   small: boolean;
   limits: GPUSupportedLimits;
+  /** A software adapter (lavapipe), whose kernel defaults may differ. */
+  software?: boolean;
 }
 
-export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
+export function benchCases({ small, limits, software = false }: CaseOptions): BenchCase[] {
   const cases: BenchCase[] = [];
 
   // matmul: square products, then LLaMA-style projections (tokens×hidden by hidden×intermediate)
@@ -122,7 +124,7 @@ export function benchCases({ small, limits }: CaseOptions): BenchCase[] {
     }
   };
   const columnVariants = (M: number, format: 'float32' | 'bfloat16' | 'nf4', run: (inputs: r.Tensor[]) => r.Tensor) => [1, 2, 4].map((C) => ({
-    name: `  the same, ${C} column${C > 1 ? 's' : ''} per lane${C === skinnyColumns(Math.min(M, 8), true, format) ? ' (its default)' : ''}`,
+    name: `  the same, ${C} column${C > 1 ? 's' : ''} per lane${C === skinnyColumns(Math.min(M, 8), true, format, software) ? ' (its default)' : ''}`,
     run: (inputs: r.Tensor[]) => withColumns(C, () => run(inputs)),
   }));
 

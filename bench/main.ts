@@ -94,9 +94,9 @@ process.stdout.write(peer ? `peer:  ${peer.name} on ${peer.adapter} (same proces
 process.stdout.write(small ? 'software adapter: CPU numbers, small shapes (--full for the real ones)\n' : '');
 process.stdout.write(`peer ratio = TF.js ms / relpo ms (above 1: relpo faster); err = max|relpo − TF.js| / max|TF.js|\n\n`);
 
-const cases = benchCases({ small, limits: gpu.limits }).filter((c) => !only || only.includes(c.group.toLowerCase()));
+const cases = benchCases({ small, limits: gpu.limits, software }).filter((c) => !only || only.includes(c.group.toLowerCase()));
 if (only && cases.length === 0) {
-  const groups = [...new Set(benchCases({ small, limits: gpu.limits }).map((c) => c.group))];
+  const groups = [...new Set(benchCases({ small, limits: gpu.limits, software }).map((c) => c.group))];
   process.stderr.write(`bench: no case in --only ${only.join(',')} (groups: ${groups.join(', ')})\n`);
   process.exit(1);
 }

@@ -164,16 +164,17 @@ test.serial('webgpu: every choice of columns per lane (1, 2, 4) gives the widene
   }
   t.deepEqual([1, 4, 8].map((rows) => skinnyColumns(rows, true, 'nf4')), [4, 4, 4], 'nf4: four columns at any rows');
   t.is(skinnyColumns(8, false, 'float32'), 1, 'the generic body: one column per lane');
+  t.is(skinnyColumns(8, true, 'nf4', true), 1, 'a software adapter: one column per lane');
   t.throws(() => setSkinnyColumns(3), { message: /1, 2 or 4/ });
   // M, K, N: partial column groups for every C (N not a multiple of C · 8 or C · 128 columns),
-  // lanes fewer than 32 (K = 64 in NF4 is 2 chunks), two row groups, the second partial. (Few shapes:
-  // lavapipe takes seconds to compile each 8-row shader.)
-  const shapes: [number, number, number][] = [[1, 64, 24], [13, 256, 33]];
+  // lanes fewer than 32 (K = 64 in NF4 is 2 chunks); for C = 4 two row groups, the second partial.
+  // (Few shapes: lavapipe takes seconds to compile each shader with many rows and columns.)
+  const shapesFor = (C: number): [number, number, number][] => (C === 1 ? [[1, 64, 24]] : C === 2 ? [[1, 64, 24], [3, 96, 17]] : [[1, 64, 24], [13, 256, 33]]);
   try {
     for (const C of [1, 2, 4]) {
       setSkinnyColumns(C);
       for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) {
-        for (const [k, [M, K, N]] of shapes.entries()) {
+        for (const [k, [M, K, N]] of shapesFor(C).entries()) {
           const what = `C ${C} ${format} ${M}×${K}×${N}`;
           const w = r.tensor(f32Values(N * K, 200 + k), [N, K], { device: gpu });
           const stored = f ? r.tidy(() => f.store(w)) : w;

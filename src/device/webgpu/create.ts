@@ -1,5 +1,6 @@
 // Finding a WebGPU adapter: navigator.gpu in a browser, Dawn (the `webgpu` npm package) in Node.
 import { WebGPUDevice } from './webgpu-device.js';
+import { adapterName, isSoftwareAdapter } from './adapter.js';
 
 /**
  * Dawn quantizes timestamp queries by default (a browser's defence against timing attacks), which
@@ -58,8 +59,5 @@ export async function createWebGPUDevice(): Promise<WebGPUDevice | null> {
 
 /** One line naming the adapter; lavapipe and other software rasterizers are flagged as CPU. */
 export function describeAdapter(info: GPUAdapterInfo): string {
-  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0);
-  const name = [...new Set(parts)].join(' ') || 'unknown adapter';
-  const software = /llvmpipe|lavapipe|swiftshader|software/i.test(name);
-  return `webgpu: ${name}${software ? ' (software rasterizer: runs on the CPU)' : ''}`;
+  return `webgpu: ${adapterName(info)}${isSoftwareAdapter(info) ? ' (software rasterizer: runs on the CPU)' : ''}`;
 }

@@ -6,6 +6,7 @@ import { BufferPool } from './buffer-pool.js';
 import { KernelProfiler, type KernelTiming } from './profiler.js';
 import { BindGroupCache, LayoutCache, moveParamsToGroup1, storageBindings } from './bindings.js';
 import { ParamsRing } from './params-ring.js';
+import { isSoftwareAdapter } from './adapter.js';
 
 /** A pipeline with what binding its buffers needs. */
 export interface CompiledKernel {
@@ -81,6 +82,11 @@ export class WebGPUDevice implements Device {
 
   get limits(): GPUSupportedLimits {
     return this.gpu.limits;
+  }
+
+  /** A software rasterizer (lavapipe): kernels run on the CPU (adapter.ts). */
+  get softwareAdapter(): boolean {
+    return isSoftwareAdapter(this.adapterInfo);
   }
 
   supportsDtype(dtype: DType): boolean {
