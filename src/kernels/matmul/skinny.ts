@@ -175,8 +175,9 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
   if (fast) {
     // A's rows as vec4 indices; a row past M re-reads row M − 1 (its sum is never stored).
     const rowStarts = rows.map((r) => `let x${r} = (a0 + min(m0 + ${r}u, M - 1u) * K) / 4u;`).join(' ');
-    // Per 8 k (NF4's 32 in a loop of four, not unrolled: unrolled, 8 rows × 4 columns took lavapipe's
-    // compiler minutes): each row's two vec4s of A, loaded once and used for every column.
+    // Per 8 k (NF4's 32 in a loop of four, not unrolled: unrolled, a group of two NF4 weights at 8
+    // rows × 4 columns took lavapipe's compiler 108 s): each row's two vec4s of A, loaded once and
+    // used for every column.
     const step = `${rows.map((r) => `let a${r}0 = a[x${r} + v + 2u * j]; let a${r}1 = a[x${r} + v + 2u * j + 1u];`).join(' ')}
         ${cols.map((c) => `{ ${decodeStep(format, c)} ${rows.map((r) => `acc${r}_${c} += dot(a${r}0, w0) + dot(a${r}1, w1);`).join(' ')} }`).join('\n        ')}`;
     const steps = chunk === 8 ? `{ let j = 0u; ${step} }` : `for (var j = 0u; j < ${chunk / 8}u; j++) {
