@@ -8,6 +8,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { tensor, zeros } from '../autograd/create.js';
 import { add } from '../kernels/elementwise/op.js';
+import { addRmsNorm } from '../kernels/norm/op.js';
 import { permute, reshape } from '../kernels/copy/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import { matmul } from '../kernels/matmul/op.js';
@@ -271,10 +272,15 @@ class LlamaDecoderLayer extends Module {
     this.post_attention_layernorm = this.registerModule('post_attention_layernorm', new RMSNorm(s.cfg.hiddenSize, s.cfg.rmsNormEps, opts));
   }
 
-  /** Pre-norm residual block: h = x + attn(norm(x)); h + mlp(norm(h)). */
+  /**
+   * Pre-norm residual block: h = x + attn(norm(x)); h + mlp(norm(h)). The first add and the norm
+   * after it are one kernel where no gradient is recorded (addRmsNorm).
+   */
   forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
-    const h = add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache, visible));
-    return add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    const attn = this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache, visible);
+    const norm = this.post_attention_layernorm;
+    const [h, hn] = addRmsNorm(x, attn, norm.weight, norm.eps);
+    return add(h, this.mlp.forward(hn));
   }
 }
 

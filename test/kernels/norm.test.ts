@@ -2,7 +2,8 @@ import test from 'ava';
 import * as r from '../../src/index.js';
 import { layerNorm, rmsNorm, layerNormCost, rmsNormCost, rmsNormBackwardCost, layerNormBackwardCost } from '../../src/kernels/norm/index.js';
 import { normPartials } from '../../src/kernels/norm/contract.js';
-import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { TINY_LLAMA } from '../helpers/frozen-weights.js';
+import { assertClose, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -193,4 +194,43 @@ test('weight-gradient partials: at most 1024 rows of them, blocks covering every
     t.deepEqual(normPartials(rows), { R, P }, `${rows} rows`);
     t.true(P <= 1024 && (P - 1) * R < Math.max(rows, 1) && P * R >= rows, `${rows} rows: ${P} blocks of ${R}`);
   }
+});
+
+test('addRmsNorm gives add then rmsNorm bit for bit, one kernel without a graph, the two ops with gradients', async (t) => {
+  for (const device of await bothDevices(t)) {
+    for (const [k, shape] of [[1], [3, 7], [2, 3, 33], [4, 577], [2, 2049]].entries()) {
+      const n = shape[shape.length - 1];
+      const make = (seed: number, s: number[], requiresGrad = false) => r.tensor(randomValues(size(s), seed).map(Math.fround), s, { device, requiresGrad });
+      const [x, res, w] = [make(10 + k, shape), make(20 + k, shape), make(30 + k, [n])];
+      const want = r.add(x, res);
+      const wantY = rmsNorm(want, w, 1e-5);
+      const [s, y] = r.noGrad(() => r.addRmsNorm(x, res, w, 1e-5));
+      const what = `${device.kind} [${shape}]`;
+      t.deepEqual(await values(s), await values(want), `${what}: the sum`);
+      t.deepEqual(await values(y), await values(wantY), `${what}: the norm`);
+      t.falsy(y.node);
+      // With a gradient to record: the two ops, so backward reaches x, the residual and the weight.
+      const [xg, rg, wg] = [make(10 + k, shape, true), make(20 + k, shape, true), make(30 + k, [n], true)];
+      const [sg, yg] = r.addRmsNorm(xg, rg, wg, 1e-5);
+      t.truthy(yg.node && sg.node);
+      t.deepEqual(await values(yg), await values(wantY), `${what}: the norm, recorded`);
+      r.backward(r.sum(r.add(sg, yg)));
+      t.truthy(xg.grad && rg.grad && wg.grad);
+      for (const z of [x, res, w, want, wantY, s, y, xg, rg, wg, sg, yg]) z.dispose();
+    }
+  }
+  t.throws(() => r.addRmsNorm(r.zeros([2, 4], { device: cpu }), r.zeros([1, 4], { device: cpu }), r.ones([4], { device: cpu })), { message: /residual must be float32 \[2,4\]/ });
+});
+
+test('a decoder layer without a graph launches one kernel for the residual add and the norm after it', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu || !gpu.canProfile) return t.pass();
+  const model = new r.LlamaForCausalLM(TINY_LLAMA, { device: gpu, seed: 3 });
+  const ids = r.tensor(Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 48), [2, 5], { device: gpu, dtype: 'int32' });
+  const { result, kernels } = await gpu.profile(() => r.noGrad(() => model.forward(ids)));
+  const names = kernels.map((k) => k.name);
+  t.is(names.filter((n) => n === 'addRmsNorm').length, 2, 'one per layer');
+  t.is(names.filter((n) => n === 'rmsNorm').length, 3, 'input norms and the final norm');
+  // The same logits as with the graph recorded (the two separate ops).
+  t.deepEqual(await values(result), await values(model.forward(ids)));
 });

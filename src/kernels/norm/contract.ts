@@ -45,6 +45,14 @@ export function normLayout(shape: Shape): { rows: number; n: number } {
   return { rows: n === 0 ? 0 : sizeOf(shape) / n, n };
 }
 
+/** addRmsNorm's inputs: x and the residual of one shape and dtype, the weight as rmsNorm's. */
+export function checkAddNormInputs(x: { shape: Shape; dtype: DType }, residual: { shape: Shape; dtype: DType }, weight: { shape: Shape; dtype: DType }): void {
+  checkNormInputs('addRmsNorm', x, [['weight', weight]]);
+  if (residual.shape.length !== x.shape.length || residual.shape.some((d, i) => d !== x.shape[i]) || residual.dtype !== x.dtype) {
+    throw new Error(`addRmsNorm(): the residual must be ${x.dtype} [${x.shape}] as x is (no broadcasting), got ${residual.dtype} [${residual.shape}]`);
+  }
+}
+
 /** Shapes and dtypes, checked once for both devices. */
 export function checkNormInputs(op: string, x: { shape: Shape; dtype: DType }, params: [string, { shape: Shape; dtype: DType }][]): void {
   if (!isFloat(x.dtype)) throw new Error(`${op}() needs a float tensor, got ${x.dtype}; cast it first (x.cast('float32'))`);

@@ -4,7 +4,7 @@ import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { sizeOf } from '../../autograd/shape.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, checkAddNormInputs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
 
 function like(device: Device, x: TensorInfo): TensorInfo {
   return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
@@ -65,6 +65,17 @@ export function registerNormCpu(): void {
     const { rows, n } = normLayout(x.shape);
     normForwardCpu(cpuArray(x.storage), cpuArray(w.storage), null, cpuArray(y.storage), rows, n, eps, false);
     return [y];
+  });
+  // s = x + residual, stored in x's dtype (rounded as the add kernel rounds), then RMSNorm of the
+  // stored s: the composition add → rmsNorm, bit for bit.
+  registerKernel<NormAttrs>('addRmsNorm', 'cpu', (device, [x, res, w], { eps }) => {
+    checkAddNormInputs(x, res, w);
+    const sum = like(device, x), y = like(device, x);
+    const { rows, n } = normLayout(x.shape);
+    const [xs, rs, ss] = [cpuArray(x.storage), cpuArray(res.storage), cpuArray(sum.storage)];
+    for (let i = 0; i < ss.length; i++) ss[i] = xs[i] + rs[i];
+    normForwardCpu(ss, cpuArray(w.storage), null, cpuArray(y.storage), rows, n, eps, false);
+    return [sum, y];
   });
   registerKernel<NormAttrs>('layerNorm', 'cpu', (device, [x, w, b], { eps }) => {
     checkNormInputs('layerNorm', x, [['weight', w], ['bias', b]]);

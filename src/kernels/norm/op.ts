@@ -1,4 +1,5 @@
-// Differentiable rmsNorm and layerNorm over the last axis. Forward: one kernel. Backward: one
+// Differentiable rmsNorm and layerNorm over the last axis, and addRmsNorm (a residual add fused with
+// the norm after it, for inference). Forward: one kernel. Backward: one
 // kernel for dx (which recomputes the row statistics; see contract.ts) plus, for the weight and
 // bias, a sum over rows with the reduce family: dw = Σ_rows dy ⊙ x̂, db = Σ_rows dy.
 // The backward kernels record no graph, so these ops have no second derivative.
@@ -6,7 +7,9 @@ import { Tensor } from '../../autograd/tensor.js';
 import { runOp, runOpMulti } from '../../autograd/op.js';
 import { reshape } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
-import { type NormAttrs, type NormBackwardAttrs, checkEps, checkNormInputs, normLayout } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, checkAddNormInputs, checkEps, checkNormInputs, normLayout } from './contract.js';
+import { add } from '../elementwise/op.js';
+import { isGradEnabled } from '../../autograd/scope.js';
 
 /** Σ over every row of a tensor of x's shape: [n]. */
 function sumRows(t: Tensor): Tensor {
@@ -44,6 +47,23 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   // Its node keeps x and the weight: the projections that read y recompute it instead of keeping it.
   if (y.node) y.recipe = { inputs: [x, weight], run: ([xi, w]) => runOp<NormAttrs>('rmsNorm', [xi, w], { eps }) };
   return y;
+}
+
+/**
+ * A pre-norm block's residual add and the norm after it: [s, rmsNorm(s, weight)] with s = x + residual
+ * (same shapes, no broadcasting). Where no gradient is recorded (inference, a frozen reference's
+ * forward) one kernel writes both, the same values bit for bit as the two ops; otherwise it is the
+ * two ops, with their gradients.
+ */
+export function addRmsNorm(x: Tensor, residual: Tensor, weight: Tensor, eps = 1e-6): [Tensor, Tensor] {
+  checkAddNormInputs(x, residual, weight);
+  checkEps('addRmsNorm', eps);
+  if (isGradEnabled() && [x, residual, weight].some((t) => t.requiresGrad)) {
+    const s = add(x, residual);
+    return [s, rmsNorm(s, weight, eps)];
+  }
+  const [s, y] = runOpMulti<NormAttrs>('addRmsNorm', [x, residual, weight], { eps });
+  return [s, y];
 }
 
 /**

@@ -3,7 +3,8 @@
 // - each thread accumulates a strided slice of the row, a tree in workgroup memory combines the
 //   partial sums, and every thread reads the total back; then each thread writes its slice (the
 //   row is re-read, from cache for the sizes of hidden states).
-// - rmsNorm: one reduction (Σx²). layerNorm: two (the mean, then Σ(x − μ)² around it: the
+// - rmsNorm: one reduction (Σx²). addRmsNorm: the same on s = x + residual, which it also writes
+//   (a pre-norm block's residual add and the next norm in one pass, for inference). layerNorm: two (the mean, then Σ(x − μ)² around it: the
 //   two-pass variance does not cancel catastrophically as E[x²] − μ² can).
 // - backward: rmsNorm reduces Σx² and Σ g·x together (vec2 partials, g = w·dy); layerNorm the
 //   mean first, then Σ(x − μ)², Σg and Σ g·(x − μ) together (vec4 partials, one unused). A
@@ -16,7 +17,7 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
-import { type NormAttrs, type NormBackwardAttrs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, checkAddNormInputs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
 
 /** The WGSL that sums `partial[0..wg)` into partial[0] (T: f32 or a vector); all threads must reach it. */
 function treeSum(wg: number): string {
@@ -83,6 +84,23 @@ fn main(${BUILTINS_1D}) {
   // Hugging Face: hidden * rsqrt(mean(hidden²) + eps), then weight * that.
   let r = inverseSqrt(partial[0] / nf + eps);
   for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (x[base + k] * r); }
+}`;
+}
+
+/** s = x + res written out, then rmsForward on s (the same loop and tree: the composition's bits). */
+function addRmsForwardSource(wg: number): string {
+  return /* wgsl */ `
+${header(['x', 'res', 'w'], ['s', 'y'])}
+var<workgroup> partial: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${ROW_PRELUDE}
+  var acc = 0.0;
+  for (var k = lid.x; k < n; k += ${wg}u) { let v = x[base + k] + res[base + k]; s[base + k] = v; acc += v * v; }
+  partial[lid.x] = acc;
+  ${treeSum(wg)}
+  let r = inverseSqrt(partial[0] / nf + eps);
+  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (s[base + k] * r); }
 }`;
 }
 
@@ -215,6 +233,12 @@ export function registerNormWebGPU(): void {
     launch(device as WebGPUDevice, 'rmsNorm', rmsForward, x, [x, w], [y], eps);
     return [y];
   });
+  registerKernel<NormAttrs>('addRmsNorm', 'webgpu', (device, [x, res, w], { eps }) => {
+    checkAddNormInputs(x, res, w);
+    const sum = like(device as WebGPUDevice, x), y = like(device as WebGPUDevice, x);
+    launch(device as WebGPUDevice, 'addRmsNorm', addRmsForward, x, [x, res, w], [sum, y], eps);
+    return [sum, y];
+  });
   registerKernel<NormAttrs>('layerNorm', 'webgpu', (device, [x, w, b], { eps }) => {
     checkNormInputs('layerNorm', x, [['weight', w], ['bias', b]]);
     const y = like(device as WebGPUDevice, x);
@@ -238,6 +262,7 @@ export function registerNormWebGPU(): void {
 
 // Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
 const rmsForward = memoShader(rmsForwardSource);
+const addRmsForward = memoShader(addRmsForwardSource);
 const layerForward = memoShader(layerForwardSource);
 const rmsBackward = memoShader(rmsBackwardSource);
 const layerBackward = memoShader(layerBackwardSource);
