@@ -1,7 +1,7 @@
-// Differentiable rmsNorm and layerNorm over the last axis, and addRmsNorm (a residual add fused with
-// the norm after it, for inference). Forward: one kernel. Backward: one
-// kernel for dx (which recomputes the row statistics; see contract.ts) plus, for the weight and
-// bias, a sum over rows with the reduce family: dw = Σ_rows dy ⊙ x̂, db = Σ_rows dy.
+// Differentiable rmsNorm and layerNorm over the last axis, and addRmsNorm (a residual add fused
+// with the norm after it, for inference). Forward: one kernel. Backward: one kernel for dx (which
+// recomputes the row statistics; see contract.ts) plus, for the weight and bias, a sum over rows
+// with the reduce family: dw = Σ_rows dy ⊙ x̂, db = Σ_rows dy.
 // The backward kernels record no graph, so these ops have no second derivative.
 import { Tensor } from '../../autograd/tensor.js';
 import { runOp, runOpMulti } from '../../autograd/op.js';

@@ -4,8 +4,9 @@
 //   partial sums, and every thread reads the total back; then each thread writes its slice (the
 //   row is re-read, from cache for the sizes of hidden states).
 // - rmsNorm: one reduction (Σx²). addRmsNorm: the same on s = x + residual, which it also writes
-//   (a pre-norm block's residual add and the next norm in one pass, for inference). layerNorm: two (the mean, then Σ(x − μ)² around it: the
-//   two-pass variance does not cancel catastrophically as E[x²] − μ² can).
+//   (a pre-norm block's residual add and the next norm in one pass, for inference). layerNorm:
+//   two (the mean, then Σ(x − μ)² around it: the two-pass variance does not cancel
+//   catastrophically as E[x²] − μ² can).
 // - backward: rmsNorm reduces Σx² and Σ g·x together (vec2 partials, g = w·dy); layerNorm the
 //   mean first, then Σ(x − μ)², Σg and Σ g·(x − μ) together (vec4 partials, one unused). A
 //   workgroup takes a block of R consecutive rows (at most 1024 blocks: contract.ts normPartials)
