@@ -15,7 +15,7 @@ import { matmul } from '../kernels/matmul/op.js';
 import { swiglu } from '../kernels/activation/op.js';
 import { attention } from '../kernels/attention/op.js';
 import { cacheWrite, decodeAttention } from '../kernels/decode/op.js';
-import { applyRope, ropeInvFreqTensor } from '../kernels/rope/op.js';
+import { applyRopePair, ropeInvFreqTensor } from '../kernels/rope/op.js';
 import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequencies.js';
 import { isGradEnabled, keep, noGrad, tidy } from '../autograd/scope.js';
 import { checkpoint } from '../autograd/checkpoint.js';
@@ -94,11 +94,10 @@ class LlamaAttention extends Module {
     const [B, T] = x.shape;
     // [B, T, H·D] → [B, H, T, D]
     const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
-    const rope = (y: Tensor) => applyRope(y, positions, this.s.invFreq, this.s.rope.rotaryDim);
-    // One launch for the three projections in a decoding step (linearGroup), else three.
+    // One launch for the three projections in a decoding step (linearGroup), else three; one for
+    // the queries' and keys' rotations without a graph (applyRopePair), else two.
     const [qx, kx, vx] = linearGroup([this.q_proj, this.k_proj, this.v_proj], x);
-    const q = rope(heads(qx, H));
-    const k = rope(heads(kx, Hkv));
+    const [q, k] = applyRopePair(heads(qx, H), heads(kx, Hkv), positions, this.s.invFreq, this.s.rope.rotaryDim);
     const v = heads(vx, Hkv);
     let o: Tensor;
     if (cache && cache.columns > 0) {

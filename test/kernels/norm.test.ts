@@ -222,7 +222,7 @@ test('addRmsNorm gives add then rmsNorm bit for bit, one kernel without a graph,
   t.throws(() => r.addRmsNorm(r.zeros([2, 4], { device: cpu }), r.zeros([1, 4], { device: cpu }), r.ones([4], { device: cpu })), { message: /residual must be float32 \[2,4\]/ });
 });
 
-test('a decoder layer without a graph launches one kernel for the residual add and the norm after it', async (t) => {
+test('a decoder layer without a graph launches one kernel for the residual add and the norm after it, one for both RoPEs', async (t) => {
   const gpu = await gpuOrSkip(t);
   if (!gpu || !gpu.canProfile) return t.pass();
   const model = new r.LlamaForCausalLM(TINY_LLAMA, { device: gpu, seed: 3 });
@@ -231,6 +231,7 @@ test('a decoder layer without a graph launches one kernel for the residual add a
   const names = kernels.map((k) => k.name);
   t.is(names.filter((n) => n === 'addRmsNorm').length, 2, 'one per layer');
   t.is(names.filter((n) => n === 'rmsNorm').length, 3, 'input norms and the final norm');
+  t.deepEqual([names.filter((n) => n === 'applyRopePair').length, names.filter((n) => n === 'applyRope').length], [2, 0], 'queries and keys rotated in one launch per layer');
   // The same logits as with the graph recorded (the two separate ops).
   t.deepEqual(await values(result), await values(model.forward(ids)));
 });

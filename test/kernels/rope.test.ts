@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as r from '../../src/index.js';
 import { applyRope, ropeCost, ropeFrequencies, ropeInvFreqTensor, type RopeConfig } from '../../src/kernels/rope/index.js';
-import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { assertClose, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 interface GoldenCase {
   name: string;
@@ -196,4 +196,29 @@ test('cost: FLOPs and compulsory bytes', (t) => {
 
 test.after.always(async () => {
   await r.shutdown();
+});
+
+test('applyRopePair rotates queries and keys as two applyRope calls do, bit for bit; one kernel without a graph', async (t) => {
+  for (const device of await bothDevices(t)) {
+    // [B, H_q, T, D], H_k, rotaryDim, positions per batch.
+    for (const [[B, Hq, T, D], Hk, R, perBatch] of [[[2, 4, 3, 8], 2, 8, true], [[1, 3, 5, 6], 1, 4, false], [[3, 2, 1, 16], 2, 16, true]] as [number[], number, number, boolean][]) {
+      const make = (shape: number[], seed: number, requiresGrad = false) => r.tensor(randomValues(size(shape), seed).map(Math.fround), shape, { device, requiresGrad });
+      const pos = ints(Array.from({ length: perBatch ? B * T : T }, (_, i) => (i * 37) % 4000), perBatch ? [B, T] : [T], device);
+      const inv = r.tensor(Array.from({ length: R / 2 }, (_, j) => Math.fround(10000 ** (-2 * j / R))), [R / 2], { device });
+      const q = make([B, Hq, T, D], 1), k = make([B, Hk, T, D], 2);
+      const [qr, kr] = r.noGrad(() => r.applyRopePair(q, k, pos, inv, R));
+      const what = `${device.kind} q [${q.shape}] k [${k.shape}] R ${R}`;
+      t.falsy(qr.node);
+      t.deepEqual(await values(qr), await values(applyRope(q, pos, inv, R)), `${what}: q`);
+      t.deepEqual(await values(kr), await values(applyRope(k, pos, inv, R)), `${what}: k`);
+      // With a gradient to record: the two calls, so backward reaches both.
+      const qg = make([B, Hq, T, D], 1, true), kg = make([B, Hk, T, D], 2, true);
+      const [qgr, kgr] = r.applyRopePair(qg, kg, pos, inv, R);
+      r.backward(r.add(r.sum(qgr), r.sum(kgr)));
+      t.truthy(qg.grad && kg.grad);
+      t.deepEqual(await values(qgr), await values(qr));
+    }
+  }
+  const x = (shape: number[]) => r.zeros(shape, { device: cpu });
+  t.throws(() => r.applyRopePair(x([1, 2, 3, 8]), x([1, 2, 3, 4]), ints([0, 1, 2], [3], cpu), x([2])), { message: /share batch, sequence, head_dim/ });
 });

@@ -60,6 +60,15 @@ export function ropeLayout(x: Info, positions: Info, invFreq: Info, rotaryDim: n
   return { batch, heads, seq, headDim, half: rotaryDim / 2, perBatch };
 }
 
+/** applyRopePair's q and k: each as applyRope's x, of one batch, sequence, head_dim and dtype. */
+export function ropePairLayout(q: Info, k: Info, positions: Info, invFreq: Info, rotaryDim: number): [RopeLayout, RopeLayout] {
+  const lq = ropeLayout(q, positions, invFreq, rotaryDim), lk = ropeLayout(k, positions, invFreq, rotaryDim);
+  if (lq.batch !== lk.batch || lq.seq !== lk.seq || lq.headDim !== lk.headDim || q.dtype !== k.dtype) {
+    throw new Error(`applyRopePair(): q and k must share batch, sequence, head_dim and dtype (only heads may differ), got ${q.dtype} [${q.shape}] and ${k.dtype} [${k.shape}]`);
+  }
+  return [lq, lk];
+}
+
 /**
  * Per rotated pair: the angle (1), sin and cos (2, counted as one each like exp), 4 multiplies and
  * 2 adds = 9 FLOPs. Bytes: x read and y written, positions and invFreq read once.

@@ -14,7 +14,7 @@ import { registerKernel } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
-import { type RopeAttrs, ropeLayout } from './contract.js';
+import { type RopeAttrs, ropeLayout, ropePairLayout } from './contract.js';
 
 const WG = 256;
 
@@ -39,13 +39,44 @@ fn sincos(theta: f32) -> vec2<f32> {
   }
 }`;
 
-/** meta: threads, W = D − R/2, R/2, D, T, H·T, positions per batch (0/1), sign of sin (f32). */
-const ROPE = /* wgsl */ `
+/** The rotation of thread i of tensor j (x{j} → y{j}); HT: that tensor's heads · T. */
+function rotate(j: number, i: string, HT: string): string {
+  return `{
+    let row = (${i}) / w;
+    let k = (${i}) % w;
+    let base = row * d;
+    if (k < half) {
+      let t = row % seq;
+      let p = pos[select(t, (row / ${HT}) * seq + t, params[6] != 0u)];
+      // The float32 angle, as Hugging Face computes it (see contract.ts).
+      let cs = sincos(f32(p) * inv_freq[k]);
+      let sn = cs.y * bitcast<f32>(params[7]);
+      let e1 = x${j}[base + k];
+      let e2 = x${j}[base + k + half];
+      y${j}[base + k] = e1 * cs.x - e2 * sn;
+      y${j}[base + k + half] = e2 * cs.x + e1 * sn;
+    } else {
+      let jj = k + half;
+      y${j}[base + jj] = x${j}[base + jj];
+    }
+  }`;
+}
+
+/**
+ * count tensors of one B, T and D (heads may differ) sharing positions: threads 0 … params[8] − 1
+ * rotate x0, the rest x1 (count 2: a decoding step's queries and keys in one launch).
+ * meta: threads (all tensors), W = D − R/2, R/2, D, T, H·T of x0, positions per batch (0/1), sign of
+ * sin (f32), then for count 2: x0's threads, H·T of x1.
+ */
+function ropeSource(count: number): string {
+  const xs = Array.from({ length: count }, (_, j) => `@group(0) @binding(${1 + j}) var<storage, read> x${j}: array<f32>;`);
+  const ys = Array.from({ length: count }, (_, j) => `@group(0) @binding(${count + 3 + j}) var<storage, read_write> y${j}: array<f32>;`);
+  return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> pos: array<i32>;
-@group(0) @binding(3) var<storage, read> inv_freq: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+${xs.join('\n')}
+@group(0) @binding(${1 + count}) var<storage, read> pos: array<i32>;
+@group(0) @binding(${2 + count}) var<storage, read> inv_freq: array<f32>;
+${ys.join('\n')}
 ${SINCOS_WGSL}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS_1D}) {
@@ -53,24 +84,12 @@ fn main(${BUILTINS_1D}) {
   let i = wg_flat * ${WG}u + lid.x;
   if (i >= params[0]) { return; }
   let w = params[1]; let half = params[2]; let d = params[3]; let seq = params[4];
-  let row = i / w;
-  let k = i % w;
-  let base = row * d;
-  if (k < half) {
-    let t = row % seq;
-    let p = pos[select(t, (row / params[5]) * seq + t, params[6] != 0u)];
-    // The float32 angle, as Hugging Face computes it (see contract.ts).
-    let cs = sincos(f32(p) * inv_freq[k]);
-    let sn = cs.y * bitcast<f32>(params[7]);
-    let x1 = x[base + k];
-    let x2 = x[base + k + half];
-    y[base + k] = x1 * cs.x - x2 * sn;
-    y[base + k + half] = x2 * cs.x + x1 * sn;
-  } else {
-    let j = k + half;
-    y[base + j] = x[base + j];
-  }
+  ${count === 1 ? rotate(0, 'i', 'params[5]') : `if (i < params[8]) ${rotate(0, 'i', 'params[5]')} else ${rotate(1, 'i - params[8]', 'params[9]')}`}
 }`;
+}
+
+const ROPE = ropeSource(1);
+const ROPE_PAIR = ropeSource(2);
 
 export function registerRopeWebGPU(): void {
   registerKernel<RopeAttrs>('applyRope', 'webgpu', (device, [x, positions, invFreq], { rotaryDim, inverse }) => {
@@ -87,5 +106,21 @@ export function registerRopeWebGPU(): void {
       gpu.dispatch({ name: 'applyRope', code: ROPE, meta, inputs: [x.storage, positions.storage, invFreq.storage], outputs: [out.storage], workgroups: grid1d(Math.ceil(threads / WG)) });
     }
     return [out];
+  });
+  // Queries and keys (one B, T, D) in one launch: threads of q first, then of k.
+  registerKernel<RopeAttrs>('applyRopePair', 'webgpu', (device, [q, k, positions, invFreq], { rotaryDim, inverse }) => {
+    const [lq, lk] = ropePairLayout(q, k, positions, invFreq, rotaryDim);
+    wgslType(q.dtype);
+    wgslType(k.dtype);
+    wgslType(invFreq.dtype);
+    const gpu = device as WebGPUDevice;
+    const outs = [q, k].map((x) => ({ storage: gpu.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype }));
+    const w = lq.headDim - lq.half;
+    const tq = (sizeOf(q.shape) / lq.headDim) * w, tk = (sizeOf(k.shape) / lk.headDim) * w;
+    if (tq + tk > 0) {
+      const meta = new Meta().u32(tq + tk, w, lq.half, lq.headDim, lq.seq, lq.heads * lq.seq, lq.perBatch ? 1 : 0).f32(inverse ? -1 : 1).u32(tq, lk.heads * lk.seq).build();
+      gpu.dispatch({ name: 'applyRopePair', code: ROPE_PAIR, meta, inputs: [q.storage, k.storage, positions.storage, invFreq.storage], outputs: outs.map((o) => o.storage), workgroups: grid1d(Math.ceil((tq + tk) / WG)) });
+    }
+    return outs;
   });
 }
