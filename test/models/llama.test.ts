@@ -5,6 +5,7 @@ import type { Device, Tensor } from '../../src/index.js';
 import { LlamaForCausalLM, type LlamaConfig } from '../../src/models/index.js';
 import { Linear, Module, RMSNorm, Embedding } from '../../src/nn/index.js';
 import { assertClose, cpu, gpuOrSkip, values } from '../helpers/devices.js';
+import { TINY_LLAMA } from '../helpers/frozen-weights.js';
 
 /** Written by test/models/golden/make_llama_golden.py (a plain-torch transcription of transformers' LlamaForCausalLM). */
 const WEIGHTS = new URL('../../../test/models/golden/llama.safetensors', import.meta.url).pathname;
@@ -261,4 +262,18 @@ test('logitsAt: the logits of one position per row, as the full forward gives th
     t.throws(() => model.forward(ids, { logitsAt: [4, 0] }), { message: /logitsAt must give one position in 0\.\.3 per row \(2 rows\), got \[4,0\]/ });
     model.dispose();
   }
+});
+
+test('a decoder layer without a graph launches one kernel for the residual add and the norm after it, one for both RoPEs', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu || !gpu.canProfile) return t.pass();
+  const model = new r.LlamaForCausalLM(TINY_LLAMA, { device: gpu, seed: 3 });
+  const ids = r.tensor(Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 48), [2, 5], { device: gpu, dtype: 'int32' });
+  const { result, kernels } = await gpu.profile(() => r.noGrad(() => model.forward(ids)));
+  const names = kernels.map((k) => k.name);
+  t.is(names.filter((n) => n === 'addRmsNorm').length, 2, 'one per layer');
+  t.is(names.filter((n) => n === 'rmsNorm').length, 3, 'input norms and the final norm');
+  t.deepEqual([names.filter((n) => n === 'applyRopePair').length, names.filter((n) => n === 'applyRope').length], [2, 0], 'queries and keys rotated in one launch per layer');
+  // The same logits as with the graph recorded (the two separate ops).
+  t.deepEqual(await values(result), await values(model.forward(ids)));
 });

@@ -71,37 +71,24 @@ const ROW_PRELUDE = `
   let nf = f32(n);
   let base = row * n;`;
 
-function rmsForwardSource(wg: number): string {
+/**
+ * RMSNorm of each row; with `residual`, of s = x + res, which it also writes (addRmsNorm: the same
+ * loop and tree on s, so the two ops' bits).
+ */
+function rmsForwardSource(wg: number, residual = false): string {
   return /* wgsl */ `
-${header(['x', 'w'], ['y'])}
+${residual ? header(['x', 'res', 'w'], ['s', 'y']) : header(['x', 'w'], ['y'])}
 var<workgroup> partial: array<f32, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(${BUILTINS_1D}) {
   ${ROW_PRELUDE}
   var acc = 0.0;
-  for (var k = lid.x; k < n; k += ${wg}u) { let v = x[base + k]; acc += v * v; }
+  for (var k = lid.x; k < n; k += ${wg}u) { ${residual ? 'let v = x[base + k] + res[base + k]; s[base + k] = v;' : 'let v = x[base + k];'} acc += v * v; }
   partial[lid.x] = acc;
   ${treeSum(wg)}
   // Hugging Face: hidden * rsqrt(mean(hidden²) + eps), then weight * that.
   let r = inverseSqrt(partial[0] / nf + eps);
-  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (x[base + k] * r); }
-}`;
-}
-
-/** s = x + res written out, then rmsForward on s (the same loop and tree: the composition's bits). */
-function addRmsForwardSource(wg: number): string {
-  return /* wgsl */ `
-${header(['x', 'res', 'w'], ['s', 'y'])}
-var<workgroup> partial: array<f32, ${wg}>;
-@compute @workgroup_size(${wg})
-fn main(${BUILTINS_1D}) {
-  ${ROW_PRELUDE}
-  var acc = 0.0;
-  for (var k = lid.x; k < n; k += ${wg}u) { let v = x[base + k] + res[base + k]; s[base + k] = v; acc += v * v; }
-  partial[lid.x] = acc;
-  ${treeSum(wg)}
-  let r = inverseSqrt(partial[0] / nf + eps);
-  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (s[base + k] * r); }
+  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (${residual ? 's' : 'x'}[base + k] * r); }
 }`;
 }
 
@@ -237,7 +224,7 @@ export function registerNormWebGPU(): void {
   registerKernel<NormAttrs>('addRmsNorm', 'webgpu', (device, [x, res, w], { eps }) => {
     checkAddNormInputs(x, res, w);
     const sum = like(device as WebGPUDevice, x), y = like(device as WebGPUDevice, x);
-    launch(device as WebGPUDevice, 'addRmsNorm', addRmsForward, x, [x, res, w], [sum, y], eps);
+    launch(device as WebGPUDevice, 'addRmsNorm', (wg) => rmsForward(wg, true), x, [x, res, w], [sum, y], eps);
     return [sum, y];
   });
   registerKernel<NormAttrs>('layerNorm', 'webgpu', (device, [x, w, b], { eps }) => {
@@ -263,7 +250,6 @@ export function registerNormWebGPU(): void {
 
 // Each generator is cached by its arguments (memoShader): a launch reuses the same source string.
 const rmsForward = memoShader(rmsForwardSource);
-const addRmsForward = memoShader(addRmsForwardSource);
 const layerForward = memoShader(layerForwardSource);
 const rmsBackward = memoShader(rmsBackwardSource);
 const layerBackward = memoShader(layerBackwardSource);
