@@ -76,7 +76,7 @@ if (!gpu || !gpuInstance) {
   process.stderr.write('bench: no WebGPU adapter (see README: scripts/setup.sh installs lavapipe)\n');
   process.exit(1);
 }
-const software = /software rasterizer/.test(gpu.description);
+const software = gpu.softwareAdapter;
 const small = software && !args.has('--full');
 const reps = Number(optValue('--reps') ?? (small ? 3 : 7));
 const timeOpts: TimeOptions = { reps };
