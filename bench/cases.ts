@@ -6,7 +6,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import * as r from '../src/index.js';
 import { chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
 import { matmulLayout } from '../src/kernels/matmul/contract.js';
-import { setSkinnyColumns, skinnyColumns } from '../src/kernels/matmul/skinny.js';
+import { SKINNY_ROWS, setSkinnyColumns, skinnyColumns } from '../src/kernels/matmul/skinny.js';
 import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js';
 import { tokenLogprobsCost, tokenLogprobsGradCost } from '../src/kernels/logprobs/contract.js';
 import { rmsNormCost } from '../src/kernels/norm/contract.js';
@@ -124,7 +124,7 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
     }
   };
   const columnVariants = (M: number, format: 'float32' | 'bfloat16' | 'nf4', run: (inputs: r.Tensor[]) => r.Tensor) => [1, 2, 4].map((C) => ({
-    name: `  the same, ${C} column${C > 1 ? 's' : ''} per lane${C === skinnyColumns(Math.min(M, 8), true, format, software) ? ' (its default)' : ''}`,
+    name: `  the same, ${C} column${C > 1 ? 's' : ''} per lane${C === skinnyColumns(Math.min(M, SKINNY_ROWS), true, format, software) ? ' (its default)' : ''}`,
     run: (inputs: r.Tensor[]) => withColumns(C, () => run(inputs)),
   }));
 

@@ -60,6 +60,8 @@ export class WebGPUDevice implements Device {
   private lastKernel = '';
   private profiler: KernelProfiler | null = null;
   private destroyed = false;
+  /** A software rasterizer (lavapipe): kernels run on the CPU (adapter.ts). Read per launch by kernels that tune for it. */
+  readonly softwareAdapter: boolean;
 
   constructor(
     readonly gpu: GPUDevice,
@@ -68,6 +70,7 @@ export class WebGPUDevice implements Device {
     /** Kept alive for as long as the device: see create.ts. */
     private readonly owners: { gpu: GPU; adapter: GPUAdapter },
   ) {
+    this.softwareAdapter = isSoftwareAdapter(adapterInfo);
     this.pool = new BufferPool(gpu, STORAGE_USAGE);
     this.layouts = new LayoutCache(gpu);
     this.bindGroups = new BindGroupCache(gpu);
@@ -82,11 +85,6 @@ export class WebGPUDevice implements Device {
 
   get limits(): GPUSupportedLimits {
     return this.gpu.limits;
-  }
-
-  /** A software rasterizer (lavapipe): kernels run on the CPU (adapter.ts). */
-  get softwareAdapter(): boolean {
-    return isSoftwareAdapter(this.adapterInfo);
   }
 
   supportsDtype(dtype: DType): boolean {

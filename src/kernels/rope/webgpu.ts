@@ -10,11 +10,11 @@
 // them into FMAs. Then Cephes' sinf/cosf minimax polynomials on |r| ≤ π/4 (~1 ulp) and the
 // quadrant k mod 4. Measured (numpy float32 simulation against mpmath): ≤ 1e-7 absolute for
 // |θ| ≤ 2·10⁵; past 2¹⁷·π/2 the products stop being exact and the error grows toward ulp(θ).
-import { registerKernel } from '../../autograd/kernel.js';
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
-import { type RopeAttrs, ropeLayout, ropePairLayout } from './contract.js';
+import { type RopeAttrs, type RopeLayout, ropeLayout, ropePairLayout } from './contract.js';
 
 const WG = 256;
 
@@ -91,36 +91,30 @@ fn main(${BUILTINS_1D}) {
 const ROPE = ropeSource(1);
 const ROPE_PAIR = ropeSource(2);
 
+/**
+ * Rotates one tensor, or two of one B, T and D (q's threads first, then k's), in one launch into
+ * new tensors; `layouts` from ropeLayout / ropePairLayout.
+ */
+function dispatchRope(gpu: WebGPUDevice, name: string, xs: TensorInfo[], layouts: RopeLayout[], positions: TensorInfo, invFreq: TensorInfo, inverse: boolean): TensorInfo[] {
+  for (const x of xs) wgslType(x.dtype);
+  wgslType(invFreq.dtype);
+  const outs = xs.map((x) => ({ storage: gpu.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype }));
+  const [l0] = layouts;
+  const w = l0.headDim - l0.half;
+  const threads = xs.map((x, j) => (sizeOf(x.shape) / layouts[j].headDim) * w);
+  const total = threads.reduce((a, b) => a + b, 0);
+  if (total > 0) {
+    const meta = new Meta().u32(total, w, l0.half, l0.headDim, l0.seq, l0.heads * l0.seq, l0.perBatch ? 1 : 0).f32(inverse ? -1 : 1);
+    if (xs.length === 2) meta.u32(threads[0], layouts[1].heads * layouts[1].seq);
+    gpu.dispatch({ name, code: xs.length === 2 ? ROPE_PAIR : ROPE, meta: meta.build(), inputs: [...xs.map((x) => x.storage), positions.storage, invFreq.storage], outputs: outs.map((o) => o.storage), workgroups: grid1d(Math.ceil(total / WG)) });
+  }
+  return outs;
+}
+
 export function registerRopeWebGPU(): void {
-  registerKernel<RopeAttrs>('applyRope', 'webgpu', (device, [x, positions, invFreq], { rotaryDim, inverse }) => {
-    const { heads, seq, headDim, half, perBatch } = ropeLayout(x, positions, invFreq, rotaryDim);
-    wgslType(x.dtype);
-    wgslType(invFreq.dtype);
-    const size = sizeOf(x.shape);
-    const gpu = device as WebGPUDevice;
-    const out = { storage: gpu.alloc(x.dtype, size), shape: x.shape, dtype: x.dtype };
-    const w = headDim - half;
-    const threads = (size / headDim) * w;
-    if (size > 0) {
-      const meta = new Meta().u32(threads, w, half, headDim, seq, heads * seq, perBatch ? 1 : 0).f32(inverse ? -1 : 1).build();
-      gpu.dispatch({ name: 'applyRope', code: ROPE, meta, inputs: [x.storage, positions.storage, invFreq.storage], outputs: [out.storage], workgroups: grid1d(Math.ceil(threads / WG)) });
-    }
-    return [out];
-  });
-  // Queries and keys (one B, T, D) in one launch: threads of q first, then of k.
-  registerKernel<RopeAttrs>('applyRopePair', 'webgpu', (device, [q, k, positions, invFreq], { rotaryDim, inverse }) => {
-    const [lq, lk] = ropePairLayout(q, k, positions, invFreq, rotaryDim);
-    wgslType(q.dtype);
-    wgslType(k.dtype);
-    wgslType(invFreq.dtype);
-    const gpu = device as WebGPUDevice;
-    const outs = [q, k].map((x) => ({ storage: gpu.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype }));
-    const w = lq.headDim - lq.half;
-    const tq = (sizeOf(q.shape) / lq.headDim) * w, tk = (sizeOf(k.shape) / lk.headDim) * w;
-    if (tq + tk > 0) {
-      const meta = new Meta().u32(tq + tk, w, lq.half, lq.headDim, lq.seq, lq.heads * lq.seq, lq.perBatch ? 1 : 0).f32(inverse ? -1 : 1).u32(tq, lk.heads * lk.seq).build();
-      gpu.dispatch({ name: 'applyRopePair', code: ROPE_PAIR, meta, inputs: [q.storage, k.storage, positions.storage, invFreq.storage], outputs: outs.map((o) => o.storage), workgroups: grid1d(Math.ceil((tq + tk) / WG)) });
-    }
-    return outs;
-  });
+  registerKernel<RopeAttrs>('applyRope', 'webgpu', (device, [x, positions, invFreq], { rotaryDim, inverse }) =>
+    dispatchRope(device as WebGPUDevice, 'applyRope', [x], [ropeLayout(x, positions, invFreq, rotaryDim)], positions, invFreq, inverse));
+  // Queries and keys (one B, T, D) in one launch.
+  registerKernel<RopeAttrs>('applyRopePair', 'webgpu', (device, [q, k, positions, invFreq], { rotaryDim, inverse }) =>
+    dispatchRope(device as WebGPUDevice, 'applyRopePair', [q, k], ropePairLayout(q, k, positions, invFreq, rotaryDim), positions, invFreq, inverse));
 }
