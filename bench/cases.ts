@@ -204,6 +204,29 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
     });
   }
 
+  // A decoding step's gate and up projections and SwiGLU: the group launch then swiglu (before)
+  // against one gated launch (matmulSwiglu, what the model runs). SmolLM-135M (576 → 1536) and
+  // Mistral-7B (4096 → 14336), 8 rows.
+  const gatedShapes: [string, number, number, number][] = small
+    ? [['SmolLM-135M', 8, 576, 1536]]
+    : [['SmolLM-135M', 8, 576, 1536], ['Mistral-7B', 8, 4096, 14336]];
+  for (const [label, M, K, N] of gatedShapes) {
+    const baseline = 'group launch + swiglu (before)';
+    cases.push({
+      group: 'decode',
+      kernel: 'matmulSwiglu',
+      shape: `${label} gate/up + SwiGLU, ${M} rows (${M}×${K}×${N}·2)`,
+      inputs: [{ shape: [M, K] }, { shape: [N, K] }, { shape: [N, K] }],
+      variants: [
+        { name: baseline, run: ([x, g, u]) => r.noGrad(() => r.swiglu(...(r.matmulGroup(x, [g, u]) as [r.Tensor, r.Tensor]))) },
+        { name: 'one gated launch', run: ([x, g, u]) => r.noGrad(() => r.matmulSwiglu(x, g, u)) },
+      ],
+      cost: { flops: 4 * M * K * N, bytes: 4 * (M * K + 2 * N * K + M * N) },
+      rate: 'bytes',
+      baseline,
+    });
+  }
+
   // A decoding step's attention, per layer: the new key and value column joins the cache and one
   // query per row and head attends over it. Before (baseline): the cache concatenated with the new
   // column (a copy of the whole cache), kv heads repeated for GQA (indexSelect), matmul, scale,

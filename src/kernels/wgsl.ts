@@ -22,6 +22,10 @@ export const FLAT_WORKGROUP = 'let wg_flat = wid.y * nwg.x + wid.x;';
 /** The builtins every 1-D kernel declares. */
 export const BUILTINS_1D = '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u';
 
+// One float32's bits, reused by every launch (a typed array per launch costs more than packing).
+const F32 = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32.buffer);
+
 /** Packs u32 words and f32 scalars (as bit patterns, read back with bitcast<f32>). */
 export class Meta {
   private words: number[] = [];
@@ -37,8 +41,10 @@ export class Meta {
     return this;
   }
   f32(...vs: number[]): this {
-    const f = new Float32Array(vs);
-    this.words.push(...new Uint32Array(f.buffer));
+    for (const v of vs) {
+      F32[0] = v;
+      this.words.push(F32_BITS[0]);
+    }
     return this;
   }
   get length(): number {

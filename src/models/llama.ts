@@ -12,15 +12,14 @@ import { addRmsNorm } from '../kernels/norm/op.js';
 import { permute, reshape } from '../kernels/copy/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import { matmul } from '../kernels/matmul/op.js';
-import { swiglu } from '../kernels/activation/op.js';
 import { attention } from '../kernels/attention/op.js';
-import { cacheWrite, decodeAttention } from '../kernels/decode/op.js';
+import { cacheWrite, decodeAttention, rotateAndCache } from '../kernels/decode/op.js';
 import { applyRopePair, ropeInvFreqTensor } from '../kernels/rope/op.js';
 import { ropeFrequencies, type RopeFrequencies } from '../kernels/rope/frequencies.js';
 import { isGradEnabled, keep, noGrad, tidy } from '../autograd/scope.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from '../nn/module.js';
-import { Linear, type WeightStorage, linearGroup } from '../nn/linear.js';
+import { Linear, type WeightStorage, linearGroup, swigluLinear } from '../nn/linear.js';
 import { Embedding } from '../nn/embedding.js';
 import { RMSNorm } from '../nn/rms-norm.js';
 import { type FloatDType, ParamRng } from '../nn/init.js';
@@ -94,17 +93,19 @@ class LlamaAttention extends Module {
     const [B, T] = x.shape;
     // [B, T, H·D] → [B, H, T, D]
     const heads = (y: Tensor, n: number) => permute(reshape(y, [B, T, n, D]), [0, 2, 1, 3]);
-    // One launch for the three projections in a decoding step (linearGroup), else three; one for
-    // the queries' and keys' rotations without a graph (applyRopePair), else two.
+    // One launch for the three projections in a decoding step (linearGroup), else three.
     const [qx, kx, vx] = linearGroup([this.q_proj, this.k_proj, this.v_proj], x);
-    const [q, k] = applyRopePair(heads(qx, H), heads(kx, Hkv), positions, this.s.invFreq, this.s.rope.rotaryDim);
+    const { invFreq, rope } = this.s;
     const v = heads(vx, Hkv);
     let o: Tensor;
     if (cache && cache.columns > 0) {
-      if (isGradEnabled() && q.requiresGrad) throw new Error('LlamaAttention: a filled key/value cache is for generation; run forward with a cache under noGrad()');
-      cache.write(k, v);
+      if (isGradEnabled() && qx.requiresGrad) throw new Error('LlamaAttention: a filled key/value cache is for generation; run forward with a cache under noGrad()');
+      // The queries' and keys' rotations and the cache write in one launch.
+      const q = cache.writeRotated(heads(qx, H), heads(kx, Hkv), v, positions, invFreq, rope.rotaryDim);
       o = decodeAttention(q, cache.k!, cache.v!, visible!);
     } else {
+      // One launch for both rotations where no graph is recorded (applyRopePair), else two.
+      const [q, k] = applyRopePair(heads(qx, H), heads(kx, Hkv), positions, invFreq, rope.rotaryDim);
       const slidingWindow = this.s.cfg.slidingWindow;
       o = attention(q, k, v, {
         causal: true,
@@ -132,18 +133,33 @@ export class LayerCache {
 
   /** Appends k, v [B, Hkv, n, D] as the next n columns. */
   write(k: Tensor, v: Tensor): void {
+    this.makeRoom(k);
+    cacheWrite([this.k!, this.v!], [k, v], this.columns);
+    this.columns += k.shape[2];
+  }
+
+  /**
+   * A decoding step's write: q and k [B, ·, n, D] rotated by RoPE, k and v appended as the next n
+   * columns, in one launch (rotateAndCache); returns q rotated.
+   */
+  writeRotated(q: Tensor, k: Tensor, v: Tensor, positions: Tensor, invFreq: Tensor, rotaryDim: number): Tensor {
+    this.makeRoom(k);
+    const qr = rotateAndCache(q, k, v, this.k!, this.v!, this.columns, positions, invFreq, rotaryDim);
+    this.columns += k.shape[2];
+    return qr;
+  }
+
+  /** Grows the cache (to max(needed, reserve, twice its capacity); one copy) if k's columns do not fit. */
+  private makeRoom(k: Tensor): void {
     const [B, Hkv, n, D] = k.shape;
     const need = this.columns + n;
     const capacity = this.k ? this.k.shape[2] : 0;
-    if (need > capacity) {
-      const grown = Math.max(need, this.reserve, 2 * capacity);
-      const fresh = [0, 1].map(() => keep(zeros([B, Hkv, grown, D], { device: k.device, dtype: k.dtype })));
-      if (this.k && this.v) cacheWrite(fresh, [this.k, this.v], 0);
-      this.dispose();
-      [this.k, this.v] = fresh;
-    }
-    cacheWrite([this.k!, this.v!], [k, v], this.columns);
-    this.columns = need;
+    if (need <= capacity) return;
+    const grown = Math.max(need, this.reserve, 2 * capacity);
+    const fresh = [0, 1].map(() => keep(zeros([B, Hkv, grown, D], { device: k.device, dtype: k.dtype })));
+    if (this.k && this.v) cacheWrite(fresh, [this.k, this.v], 0);
+    this.dispose();
+    [this.k, this.v] = fresh;
   }
 
   /** Keeps the batch rows `ids` (int32 indices) of the cache, in that order. */
@@ -250,10 +266,9 @@ class LlamaMLP extends Module {
     this.down_proj = this.registerModule('down_proj', new Linear(cfg.intermediateSize, cfg.hiddenSize, p));
   }
 
-  /** down_proj(silu(gate_proj(x)) ⊙ up_proj(x)). */
+  /** down_proj(silu(gate_proj(x)) ⊙ up_proj(x)); the gate, up and SwiGLU one launch in a decoding step (swigluLinear). */
   forward(x: Tensor): Tensor {
-    const [gate, up] = linearGroup([this.gate_proj, this.up_proj], x);
-    return this.down_proj.forward(swiglu(gate, up));
+    return this.down_proj.forward(swigluLinear(this.gate_proj, this.up_proj, x));
   }
 }
 
@@ -276,10 +291,23 @@ class LlamaDecoderLayer extends Module {
    * after it are one kernel where no gradient is recorded (addRmsNorm).
    */
   forward(x: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): Tensor {
-    const attn = this.self_attn.forward(this.input_layernorm.forward(x), positions, keyPadding, cache, visible);
+    const [h, m] = this.forwardUnsummed(x, undefined, positions, keyPadding, cache, visible);
+    return add(h, m);
+  }
+
+  /**
+   * The block with its residual sums left to the next kernel: its input is x + branch (branch from
+   * the previous layer, or none), its output [h, mlp(norm(h))], whose sum the next layer's input
+   * norm (or the final norm) forms in the same kernel (addRmsNorm). Where no gradient is recorded
+   * this saves a launch per layer; with one, the sums are the same ops as forward's.
+   */
+  forwardUnsummed(x: Tensor, branch: Tensor | undefined, positions: Tensor, keyPadding?: Tensor, cache?: LayerCache, visible?: Tensor): [Tensor, Tensor] {
+    const input = this.input_layernorm;
+    const [residual, xn] = branch ? addRmsNorm(x, branch, input.weight, input.eps) : [x, input.forward(x)];
+    const attn = this.self_attn.forward(xn, positions, keyPadding, cache, visible);
     const norm = this.post_attention_layernorm;
-    const [h, hn] = addRmsNorm(x, attn, norm.weight, norm.eps);
-    return add(h, this.mlp.forward(hn));
+    const [h, hn] = addRmsNorm(residual, attn, norm.weight, norm.eps);
+    return [h, this.mlp.forward(hn)];
   }
 }
 
@@ -307,6 +335,24 @@ class LlamaModel extends Module {
   forward(ids: Tensor, positions: Tensor, keyPadding?: Tensor, cache?: LlamaCache): Tensor {
     let x = this.embed_tokens.forward(ids);
     const visible = cache && cache.width > 0 ? cache.visibleKeys(this.slidingWindow, ids.device, x.dtype as FloatDType) : undefined;
+    if (!isGradEnabled()) {
+      // No graph (generation, evaluation, a frozen reference): each layer hands the next its two
+      // residual terms, summed by the next input norm's kernel (forwardUnsummed); a layer's inputs
+      // are freed once the next has read them, as nothing else can (no backward will).
+      let pair: [Tensor, Tensor | undefined] = [x, undefined];
+      this.layers.items.forEach((layer, i) => {
+        const next = tidy(() => layer.forwardUnsummed(pair[0], pair[1], positions, keyPadding, cache?.layers[i], visible));
+        pair[0].dispose();
+        pair[1]?.dispose();
+        pair = next;
+      });
+      visible?.dispose();
+      const [h, branch] = pair;
+      if (!branch) return this.norm.forward(h);
+      const [sum, out] = addRmsNorm(h, branch, this.norm.weight, this.norm.eps);
+      for (const t of [sum, h, branch]) t.dispose();
+      return out;
+    }
     this.layers.items.forEach((layer, i) => {
       // Each layer in its own tidy: the copies, sums and projections no backward rule reads
       // (permuted heads, residual branches, LoRA's paths) go when the layer ends, and the graph keeps

@@ -1,7 +1,8 @@
 // Linear: y = x·Wᵀ + b with W stored [out, in] as in PyTorch (and in Hugging Face checkpoints), so
 // the forward is one matmul with transposeB and no transposed copy of the weight.
 import type { Tensor } from '../autograd/tensor.js';
-import { matmul, matmulBfloat16Weight, matmulGroup } from '../kernels/matmul/op.js';
+import { matmul, matmulBfloat16Weight, matmulGroup, matmulSwiglu } from '../kernels/matmul/op.js';
+import { swiglu } from '../kernels/activation/op.js';
 import { SKINNY_MAX_ROWS } from '../kernels/matmul/skinny.js';
 import { sizeOf } from '../autograd/shape.js';
 import { type Nf4Weight, dequantizeNf4, matmulNf4Weight, quantizeNf4 } from '../kernels/nf4/op.js';
@@ -140,6 +141,28 @@ export class Linear extends Module {
  * each layer's own forward (LoRA layers, training, prefill).
  */
 export function linearGroup(layers: Module[], x: Tensor): Tensor[] {
+  const plain = groupable(layers, x);
+  if (!plain) return layers.map((l) => (l as Module & { forward(x: Tensor): Tensor }).forward(x));
+  return matmulGroup(x, plain.map((l) => l.nf4Weight ?? l.weight));
+}
+
+/**
+ * swiglu(gate(x), up(x)), a LLaMA MLP's first half: one launch (matmulSwiglu) where linearGroup
+ * would group the two layers, their weights are of one shape and K fits the skinny kernel's fast
+ * body (a decoding step); else swiglu over linearGroup's results.
+ */
+export function swigluLinear(gate: Module, up: Module, x: Tensor): Tensor {
+  const plain = groupable([gate, up], x);
+  const K = x.shape.at(-1) ?? 0;
+  if (plain && plain[0].outFeatures === plain[1].outFeatures && K % (plain[0].nf4Weight ? 32 : 8) === 0) {
+    return matmulSwiglu(x, plain[0].nf4Weight ?? plain[0].weight, plain[1].nf4Weight ?? plain[1].weight);
+  }
+  const [g, u] = linearGroup([gate, up], x);
+  return swiglu(g, u);
+}
+
+/** The layers as plain Linears if their products can run as one group on x (linearGroup), else null. */
+function groupable(layers: Module[], x: Tensor): Linear[] | null {
   const K = x.shape.at(-1) ?? 0;
   const plain = layers.filter((l): l is Linear => l instanceof Linear && !l.hasBias && l.inFeatures === K);
   const storage = plain[0]?.storage;
@@ -147,6 +170,5 @@ export function linearGroup(layers: Module[], x: Tensor): Tensor[] {
     && plain.every((l) => l.storage === storage && l.outFeatures >= 16)
     && K >= 64 && K % 8 === 0 && sizeOf(x.shape.slice(0, -1)) <= SKINNY_MAX_ROWS
     && !(isGradEnabled() && (x.requiresGrad || plain.some((l) => !l.nf4Weight && l.weight.requiresGrad)));
-  if (!grouped) return layers.map((l) => (l as Module & { forward(x: Tensor): Tensor }).forward(x));
-  return matmulGroup(x, plain.map((l) => l.nf4Weight ?? l.weight));
+  return grouped ? plain : null;
 }

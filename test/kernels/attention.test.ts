@@ -257,7 +257,7 @@ test.serial('no T×T buffer: the largest allocation of fused forward + backward 
     const x = inputs(c, MASKS[2], device, 2, true);
     const alloc = device.alloc.bind(device);
     let largest = 0;
-    device.alloc = (dtype, length) => {
+    device.alloc = (dtype: r.DType, length: number) => {
       largest = Math.max(largest, length);
       return alloc(dtype, length);
     };

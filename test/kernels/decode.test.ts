@@ -88,3 +88,38 @@ test('cacheWrite writes columns in place, as a concatenation would place them, o
     t.throws(() => r.cacheWrite(pair, [first, next], 2), { message: /one shape/ });
   }
 });
+
+test('rotateAndCache is applyRopePair then cacheWrite, bit for bit, on both devices: GQA, partial rotary dims, several columns, positions per row or shared', async (t) => {
+  const cases = [
+    { B: 3, H: 4, Hkv: 2, n: 1, D: 8, rotaryDim: 8, C: 9, offset: 5, perBatch: true },
+    { B: 2, H: 3, Hkv: 3, n: 4, D: 10, rotaryDim: 6, C: 7, offset: 2, perBatch: false },
+    { B: 1, H: 6, Hkv: 2, n: 1, D: 64, rotaryDim: 64, C: 300, offset: 299, perBatch: true },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const freqs = r.ropeFrequencies({ rope_theta: 10000, head_dim: c.rotaryDim });
+    for (const device of await bothDevices(t)) {
+      const make = () => {
+        const pos = Array.from({ length: c.perBatch ? c.B * c.n : c.n }, (_, j) => 3 * j + 100 * i + 1);
+        return {
+          q: r.tensor(randomValues(c.B * c.H * c.n * c.D, 10 * i), [c.B, c.H, c.n, c.D], { device }),
+          k: r.tensor(randomValues(c.B * c.Hkv * c.n * c.D, 10 * i + 1), [c.B, c.Hkv, c.n, c.D], { device }),
+          v: r.tensor(randomValues(c.B * c.Hkv * c.n * c.D, 10 * i + 2), [c.B, c.Hkv, c.n, c.D], { device }),
+          caches: [0, 1].map((j) => r.tensor(randomValues(c.B * c.Hkv * c.C * c.D, 10 * i + 3 + j), [c.B, c.Hkv, c.C, c.D], { device })),
+          pos: r.tensor(Int32Array.from(pos), c.perBatch ? [c.B, c.n] : [c.n], { device, dtype: 'int32' }),
+          inv: r.ropeInvFreqTensor(freqs, { device }),
+        };
+      };
+      const a = make(), b = make();
+      const [qWant, kWant] = r.applyRopePair(a.q, a.k, a.pos, a.inv, c.rotaryDim);
+      r.cacheWrite(a.caches, [kWant, a.v], c.offset);
+      const q = r.rotateAndCache(b.q, b.k, b.v, b.caches[0], b.caches[1], c.offset, b.pos, b.inv, c.rotaryDim);
+      const where = `${device.kind}, case ${i}`;
+      t.deepEqual(Array.from(await values(q)), Array.from(await values(qWant)), `${where}: queries`);
+      t.deepEqual(Array.from(await values(b.caches[0])), Array.from(await values(a.caches[0])), `${where}: key cache`);
+      t.deepEqual(Array.from(await values(b.caches[1])), Array.from(await values(a.caches[1])), `${where}: value cache`);
+      t.throws(() => r.rotateAndCache(b.q, b.k, b.v, b.caches[0], b.caches[1], c.C - c.n + 1, b.pos, b.inv, c.rotaryDim), { message: /does not fit cache/ });
+      const wants = r.tensor(randomValues(c.B * c.H * c.n * c.D, 1), [c.B, c.H, c.n, c.D], { device, requiresGrad: true });
+      t.throws(() => r.rotateAndCache(wants, b.k, b.v, b.caches[0], b.caches[1], c.offset, b.pos, b.inv, c.rotaryDim), { message: /no gradient/ });
+    }
+  }
+});

@@ -264,16 +264,41 @@ test('logitsAt: the logits of one position per row, as the full forward gives th
   }
 });
 
-test('a decoder layer without a graph launches one kernel for the residual add and the norm after it, one for both RoPEs', async (t) => {
+const count = (names: string[], name: string) => names.filter((n) => n === name).length;
+
+test('without a graph, each residual add is one kernel with the norm after it, across layers too; both RoPEs one launch', async (t) => {
   const gpu = await gpuOrSkip(t);
   if (!gpu || !gpu.canProfile) return t.pass();
   const model = new r.LlamaForCausalLM(TINY_LLAMA, { device: gpu, seed: 3 });
   const ids = r.tensor(Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 48), [2, 5], { device: gpu, dtype: 'int32' });
   const { result, kernels } = await gpu.profile(() => r.noGrad(() => model.forward(ids)));
   const names = kernels.map((k) => k.name);
-  t.is(names.filter((n) => n === 'addRmsNorm').length, 2, 'one per layer');
-  t.is(names.filter((n) => n === 'rmsNorm').length, 3, 'input norms and the final norm');
-  t.deepEqual([names.filter((n) => n === 'applyRopePair').length, names.filter((n) => n === 'applyRope').length], [2, 0], 'queries and keys rotated in one launch per layer');
-  // The same logits as with the graph recorded (the two separate ops).
+  t.is(count(names, 'addRmsNorm'), 4, 'after attention in both layers, the second layer\'s input norm, the final norm');
+  t.is(count(names, 'rmsNorm'), 1, 'the first layer\'s input norm');
+  t.is(count(names, 'add'), 0);
+  t.deepEqual([count(names, 'applyRopePair'), count(names, 'applyRope')], [2, 0], 'queries and keys rotated in one launch per layer');
+  // The same logits as with the graph recorded (the separate ops).
   t.deepEqual(await values(result), await values(model.forward(ids)));
+});
+
+test('a decoding step launches 8 kernels per layer (RoPE and the cache write one, the gate and up projections and SwiGLU one) and 3 more', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu || !gpu.canProfile) return t.pass();
+  // Hidden size 64: wide enough for the grouped projections (q/k/v one launch, gate/up/SwiGLU one).
+  const model = new r.LlamaForCausalLM({ ...TINY_LLAMA, hidden_size: 64, intermediate_size: 96 }, { device: gpu, seed: 3 });
+  const L = TINY_LLAMA.num_hidden_layers;
+  const prompts = r.tensor(Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 48), [2, 5], { device: gpu, dtype: 'int32' });
+  const next = r.tensor(Int32Array.from([3, 9]), [2, 1], { device: gpu, dtype: 'int32' });
+  const cache = model.newCache([5, 3], 4);
+  r.noGrad(() => model.forward(prompts, { cache }));
+  const { result, kernels } = await gpu.profile(() => r.noGrad(() => model.forward(next, { cache })));
+  const names = kernels.map((k) => k.name);
+  t.is(names.length, 8 * L + 3, names.join(', '));
+  t.deepEqual([count(names, 'rotateAndCache'), count(names, 'decodeAttention v0'), count(names, 'addRmsNorm'), count(names, 'rmsNorm')], [L, L, 2 * L, 1]);
+  t.is(count(names, 'matmul skinny float32 Bᵀ gated'), L);
+  t.deepEqual([count(names, 'applyRopePair'), count(names, 'cacheWrite'), count(names, 'add'), count(names, 'swiglu')], [0, 0, 0, 0]);
+  // Its logits against the uncached forward: test/eval/generate.test.ts; the fused kernels against
+  // the ops they replace, bit for bit: the decode and norm kernel tests.
+  result.dispose();
+  cache.dispose();
 });

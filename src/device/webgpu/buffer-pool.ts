@@ -1,7 +1,11 @@
 // GPU buffers by size class. Creating a buffer is slow (driver allocation) and freeing it waits on
 // the GC, so freed buffers are kept for reuse. A buffer freed while the unsubmitted command encoder
-// may still read it goes to `pending` first, and only becomes reusable after that encoder is
-// submitted: queue.writeBuffer into it would otherwise land before the commands that read it.
+// may still read it goes to `pending` first: an upload (queue.writeBuffer) must not take it before
+// that encoder is submitted, since the write would land before the commands that read it. A kernel's
+// output may take it at once: its writes are commands of the same encoder, after those reads (WebGPU
+// orders a pass's dispatches). Reusing the most recently freed buffer first keeps the set of buffers
+// a repeated computation cycles through small (a decoding step's launches then find their bind groups
+// cached: bindings.ts) and lowers the pool's footprint between submits.
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
@@ -16,10 +20,11 @@ export class BufferPool {
 
   constructor(private readonly device: GPUDevice, private readonly usage: GPUBufferUsageFlags) {}
 
-  acquire(bytes: number): GPUBuffer {
+  /** A buffer of at least `bytes`; `forUpload`: one that queue.writeBuffer may fill now (not pending). */
+  acquire(bytes: number, forUpload = false): GPUBuffer {
     const size = sizeClass(bytes);
-    const list = this.free.get(size);
-    let buf = list?.pop();
+    let buf = forUpload ? undefined : this.takePending(size);
+    buf ??= this.free.get(size)?.pop();
     if (buf) {
       this.pooledBuffers--;
       this.pooledBytes -= size;
@@ -30,6 +35,16 @@ export class BufferPool {
     this.liveBytes += size;
     if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
     return buf;
+  }
+
+  /** The most recently freed pending buffer of this size class, if any. */
+  private takePending(size: number): GPUBuffer | undefined {
+    const pending = this.pending;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      if (pending[i].size !== size) continue;
+      return pending.splice(i, 1)[0];
+    }
+    return undefined;
   }
 
   resetPeak(): void {

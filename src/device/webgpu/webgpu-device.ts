@@ -95,18 +95,19 @@ export class WebGPUDevice implements Device {
     if (!this.supportsDtype(dtype)) throw new Error(`the webgpu device has no ${dtype} (WGSL has no 64-bit floats); use float32 or the cpu device`);
   }
 
-  alloc(dtype: DType, length: number): Storage {
+  /** forUpload: the buffer is filled by queue.writeBuffer before the queued kernels run (see BufferPool). */
+  alloc(dtype: DType, length: number, forUpload = false): Storage {
     this.checkDtype(dtype);
     const bytes = length * bytesPerElement(dtype);
     if (bytes > this.gpu.limits.maxStorageBufferBindingSize) {
       throw new Error(`a ${dtype} buffer of ${length} elements (${bytes} bytes) exceeds this adapter's maxStorageBufferBindingSize (${this.gpu.limits.maxStorageBufferBindingSize})`);
     }
-    return new Storage(this, this.pool.acquire(bytes), dtype, length);
+    return new Storage(this, this.pool.acquire(bytes, forUpload), dtype, length);
   }
 
   upload(dtype: DType, data: TypedArray): Storage {
-    const s = this.alloc(dtype, data.length);
-    // Pooled buffers are never still in use by unsubmitted work (see BufferPool), so writing now is safe.
+    const s = this.alloc(dtype, data.length, true);
+    // A buffer taken for an upload is never still in use by unsubmitted work (see BufferPool), so writing now is safe.
     if (data.byteLength > 0) {
       // writeBuffer moves whole 4-byte words: an odd count of 16-bit elements is padded first.
       const src = data.byteLength % 4 === 0 ? data : padToWords(data);

@@ -64,7 +64,7 @@ fn normal_cdf(x: f32) -> f32 {
 }`;
 
 /** σ(g) and 1 − σ(g) from e = exp(−|g|) alone (see contract.ts). */
-const SIGMOID_WGSL = /* wgsl */ `
+export const SIGMOID_WGSL = /* wgsl */ `
 fn sigmoid_pair(g: f32) -> vec2<f32> {
   let e = exp(-abs(g));
   let p = 1.0 / (1.0 + e);

@@ -9,6 +9,9 @@
 // or past L are never read). Output [B, H, 1, D]: softmax(scale · q·kⱼᵀ over the visible j) · vⱼ,
 // query head h reading kv head ⌊h / (H / Hkv)⌋ (grouped-query). A row that sees no column outputs
 // zeros. No gradient: generation only (training uses the fused attention).
+// rotateAndCache: a decoding step's RoPE and cache write in one launch: q [B, H, n, D] rotated into
+// a new tensor (applyRope), k [B, Hkv, n, D] rotated into the key cache's columns [offset, offset + n)
+// and v copied into the value cache's (cacheWrite), the same values bit for bit as those ops.
 import type { Shape } from '../../autograd/shape.js';
 import type { KernelCost } from '../cost.js';
 
@@ -16,6 +19,12 @@ export interface CacheWriteAttrs {
   offset: number;
   /** Caches written (inputs: the caches, then their sources, in the same order). */
   count: number;
+}
+
+export interface RotateAndCacheAttrs {
+  /** First cache column written. */
+  offset: number;
+  rotaryDim: number;
 }
 
 export interface DecodeAttentionAttrs {

@@ -1,21 +1,39 @@
 // CPU reference for the decoding kernels (see contract.ts): plain loops, accumulated in JS numbers.
-import { registerKernel } from '../../autograd/kernel.js';
+import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type CacheWriteAttrs, type DecodeAttentionAttrs, cacheWriteColumns, decodeDims } from './contract.js';
+import { type Device } from '../../autograd/device.js';
+import { ropeCpu } from '../rope/cpu.js';
+import { ropePairLayout } from '../rope/contract.js';
+import { type CacheWriteAttrs, type DecodeAttentionAttrs, type RotateAndCacheAttrs, cacheWriteColumns, decodeDims } from './contract.js';
+
+/** cacheWrite of sources into caches of one shape (see contract.ts). */
+function writeColumns(caches: TensorInfo[], srcs: TensorInfo[], offset: number): void {
+  const n = cacheWriteColumns(caches.map((c) => c.shape), srcs.map((s) => s.shape), offset);
+  const [B, Hkv, C, D] = caches[0].shape;
+  for (const [i, cache] of caches.entries()) {
+    const dst = cpuArray(cache.storage), s = cpuArray(srcs[i].storage);
+    for (let bh = 0; bh < B * Hkv; bh++) {
+      for (let t = 0; t < n; t++) for (let d = 0; d < D; d++) dst[(bh * C + offset + t) * D + d] = s[(bh * n + t) * D + d];
+    }
+  }
+}
+
+/** rotateAndCache as its two ops: RoPE of q and k, then k and v written into the caches. */
+function rotateAndCacheCpu(device: Device, [q, k, v, kCache, vCache, positions, invFreq]: TensorInfo[], { offset, rotaryDim }: RotateAndCacheAttrs): TensorInfo[] {
+  ropePairLayout(q, k, positions, invFreq, rotaryDim);
+  const attrs = { rotaryDim, inverse: false };
+  const [qr, kr] = [ropeCpu(device, q, positions, invFreq, attrs), ropeCpu(device, k, positions, invFreq, attrs)];
+  writeColumns([kCache, vCache], [kr, v], offset);
+  device.release(kr.storage);
+  return [qr];
+}
 
 export function registerDecodeCpu(): void {
   registerKernel<CacheWriteAttrs>('cacheWrite', 'cpu', (_device, inputs, { offset, count }) => {
-    const [caches, srcs] = [inputs.slice(0, count), inputs.slice(count)];
-    const n = cacheWriteColumns(caches.map((c) => c.shape), srcs.map((s) => s.shape), offset);
-    const [B, Hkv, C, D] = caches[0].shape;
-    for (const [i, cache] of caches.entries()) {
-      const dst = cpuArray(cache.storage), s = cpuArray(srcs[i].storage);
-      for (let bh = 0; bh < B * Hkv; bh++) {
-        for (let t = 0; t < n; t++) for (let d = 0; d < D; d++) dst[(bh * C + offset + t) * D + d] = s[(bh * n + t) * D + d];
-      }
-    }
+    writeColumns(inputs.slice(0, count), inputs.slice(count), offset);
     return [];
   });
+  registerKernel<RotateAndCacheAttrs>('rotateAndCache', 'cpu', rotateAndCacheCpu);
   registerKernel<DecodeAttentionAttrs>('decodeAttention', 'cpu', (device, [q, k, v, visible], { scale }) => {
     const { B, H, Hkv, C, D, L } = decodeDims(q.shape, k.shape, v.shape, visible.shape);
     const o = device.alloc(q.dtype, B * H * D);

@@ -4,6 +4,6 @@ import { registerDecodeCpu } from './cpu.js';
 import { registerDecodeWebGPU } from './webgpu.js';
 registerDecodeCpu();
 registerDecodeWebGPU();
-export { cacheWrite, decodeAttention, decodeAttentionUnfused } from './op.js';
+export { cacheWrite, decodeAttention, decodeAttentionUnfused, rotateAndCache } from './op.js';
 export { decodeAttentionCost, decodeDims, type DecodeDims } from './contract.js';
 export { DECODE_ATTENTION_VERSIONS } from './webgpu.js';

@@ -9,7 +9,8 @@ import { narrow, reshape } from '../copy/op.js';
 import { matmul } from '../matmul/op.js';
 import { softmax } from '../softmax/op.js';
 import { indexSelect } from '../gather/op.js';
-import { type CacheWriteAttrs, type DecodeAttentionAttrs, decodeDims } from './contract.js';
+import { ropePairLayout } from '../rope/contract.js';
+import { type CacheWriteAttrs, type DecodeAttentionAttrs, type RotateAndCacheAttrs, cacheWriteColumns, decodeDims } from './contract.js';
 
 /**
  * Writes src [B, Hkv, n, D] into columns [offset, offset + n) of cache [B, Hkv, C, D], in place;
@@ -20,6 +21,20 @@ export function cacheWrite(cache: Tensor | Tensor[], src: Tensor | Tensor[], off
   if (caches.length !== srcs.length || caches.length === 0) throw new Error(`cacheWrite: ${caches.length} caches for ${srcs.length} sources`);
   if (caches.some((c) => c.requiresGrad)) throw new Error('cacheWrite: the cache is written in place and cannot take a gradient');
   runOpMulti<CacheWriteAttrs>('cacheWrite', [...caches, ...srcs], { offset, count: caches.length });
+}
+
+/**
+ * A decoding step's RoPE and cache write in one launch: q [B, H, n, D] rotated (applyRope) into a
+ * new tensor, returned; k [B, Hkv, n, D] rotated and written into kCache [B, Hkv, C, D] at columns
+ * [offset, offset + n), v into vCache, in place (cacheWrite). Bit for bit applyRopePair then
+ * cacheWrite. Generation only: no gradient.
+ */
+export function rotateAndCache(q: Tensor, k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor, offset: number, positions: Tensor, invFreq: Tensor, rotaryDim = 2 * invFreq.size): Tensor {
+  ropePairLayout(q, k, positions, invFreq, rotaryDim);
+  cacheWriteColumns([kCache.shape, vCache.shape], [k.shape, v.shape], offset);
+  if (kCache.requiresGrad || vCache.requiresGrad) throw new Error('rotateAndCache: the cache is written in place and cannot take a gradient');
+  if (isGradEnabled() && [q, k, v].some((t) => t.requiresGrad)) throw new Error('rotateAndCache has no gradient (generation only); call it under noGrad');
+  return runOp<RotateAndCacheAttrs>('rotateAndCache', [q, k, v, kCache, vCache, positions, invFreq], { offset, rotaryDim });
 }
 
 /**

@@ -1,7 +1,8 @@
 // WGSL decoding kernels (see contract.ts).
 //
 // cacheWrite: one thread per element of the sources (several caches of one shape in one launch),
-// each written into its column of its cache in place.
+// each written into its column of its cache in place. rotateAndCache: the same for a layer's keys
+// (rotated on the way, RoPE's code) and values, with the queries' rotation in the same launch.
 //
 // decodeAttention: one workgroup of 256 threads per (row, query head); the query is staged in
 // workgroup memory. (1) Thread t scores columns t, t + 256, …: a visible column's scale · q·kⱼ (vec4
@@ -15,8 +16,11 @@
 // the same rows, from cache).
 import { registerKernel } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, memoShader } from '../wgsl.js';
-import { type CacheWriteAttrs, type DecodeAttentionAttrs, cacheWriteColumns, decodeDims } from './contract.js';
+import { sizeOf } from '../../autograd/shape.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, memoShader, wgslType } from '../wgsl.js';
+import { ROPE_MAIN_START, ROPE_WG, SINCOS_WGSL, rotate } from '../rope/webgpu.js';
+import { ropePairLayout } from '../rope/contract.js';
+import { type CacheWriteAttrs, type DecodeAttentionAttrs, type RotateAndCacheAttrs, cacheWriteColumns, decodeDims } from './contract.js';
 
 const WG = 256;
 // Scores of invisible columns: below any real score, above −3.4e38 so that max() of them is too.
@@ -39,6 +43,32 @@ fn main(${BUILTINS_1D}) {
   let at = (bh * C + params[4] + t) * D + d;
   ${Array.from({ length: count }, (_, p) => `if (p == ${p}u) { cache${p}[at] = src${p}[i]; }`).join('\n  ')}
 }`);
+
+// rotateAndCache. Threads [0, nq) rotate q into y0 (applyRope's code), [nq, nq + nk) rotate k into
+// the key cache's columns, the rest copy v into the value cache's.
+// params: total, W = D − R/2, R/2, D, n, H·n, positions per batch (0/1), sign of sin (f32, 1), nq,
+// Hkv·n, nk, C, offset.
+const ROTATE_AND_CACHE = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x0: array<f32>;
+@group(0) @binding(2) var<storage, read> x1: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> pos: array<i32>;
+@group(0) @binding(5) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(8) var<storage, read_write> vc: array<f32>;
+${SINCOS_WGSL}
+${ROPE_MAIN_START}
+  let nq = params[8]; let nk = params[10]; let C = params[11]; let off = params[12];
+  if (i < nq) ${rotate(0, 'i', 'params[5]')}
+  else if (i < nq + nk) ${rotate(1, 'i - nq', 'params[9]', 'kc', '((row / seq) * C + off + row % seq) * d')}
+  else {
+    let e = i - nq - nk;
+    let row = e / d;
+    vc[((row / seq) * C + off + row % seq) * d + e % d] = v[e];
+  }
+}`;
 
 /** decodeAttention's kernel versions (a ladder: `version` picks one; 0 is the default). */
 export const DECODE_ATTENTION_VERSIONS = [
@@ -179,6 +209,20 @@ export function registerDecodeWebGPU(): void {
       device.dispatch({ name: 'cacheWrite', code: writeShader(count), meta, inputs: srcs.map((s) => s.storage), outputs: caches.map((c) => c.storage), workgroups: grid1d(Math.ceil((count * total) / WG)) });
     }
     return [];
+  });
+  registerKernel<RotateAndCacheAttrs>('rotateAndCache', 'webgpu', (dev, [q, k, v, kCache, vCache, positions, invFreq], { offset, rotaryDim }) => {
+    const device = dev as WebGPUDevice;
+    const [lq, lk] = ropePairLayout(q, k, positions, invFreq, rotaryDim);
+    cacheWriteColumns([kCache.shape, vCache.shape], [k.shape, v.shape], offset);
+    for (const x of [q, k, v, kCache, vCache, invFreq]) wgslType(x.dtype);
+    const qr = device.alloc(q.dtype, sizeOf(q.shape));
+    const w = lq.headDim - lq.half;
+    const nq = (sizeOf(q.shape) / lq.headDim) * w, nk = (sizeOf(k.shape) / lk.headDim) * w, total = nq + nk + sizeOf(v.shape);
+    if (total > 0) {
+      const meta = new Meta().u32(total, w, lq.half, lq.headDim, lq.seq, lq.heads * lq.seq, lq.perBatch ? 1 : 0).f32(1).u32(nq, lk.heads * lk.seq, nk, kCache.shape[2], offset).build();
+      device.dispatch({ name: 'rotateAndCache', code: ROTATE_AND_CACHE, meta, inputs: [q.storage, k.storage, v.storage, positions.storage, invFreq.storage], outputs: [qr, kCache.storage, vCache.storage], workgroups: grid1d(Math.ceil(total / ROPE_WG)) });
+    }
+    return [{ storage: qr, shape: q.shape, dtype: q.dtype }];
   });
   registerKernel<DecodeAttentionAttrs>('decodeAttention', 'webgpu', (dev, [q, k, v, visible], { scale, version = 0 }) => {
     const device = dev as WebGPUDevice;

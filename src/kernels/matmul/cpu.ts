@@ -7,6 +7,7 @@ import { cpuArray } from '../../device/cpu/cpu-device.js';
 import { type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
 import { bfloat16Value } from '../bfloat16/contract.js';
 import { nf4Value } from '../nf4/contract.js';
+import { sigmoidPair } from '../activation/cpu.js';
 
 /** C[b] = op(A[b]) · op(B[b]) on host arrays, with the layout's strides. */
 export function matmulReference(A: ArrayLike<number>, B: ArrayLike<number>, C: TypedArray | number[], l: MatmulLayout, transposeA: boolean, transposeB: boolean): void {
@@ -63,7 +64,7 @@ export function groupParts<T>(format: GroupMatmulAttrs['format'], parts: T[]): T
 
 export function registerStoredMatmulCpu(): void {
   // The reference: each product alone, as the matmul or stored-weight kernel computes it.
-  registerKernel<GroupMatmulAttrs>('matmulGroup', 'cpu', (device: Device, [x, ...parts], { format, shapes }) => {
+  const group = (device: Device, [x, ...parts]: TensorInfo[], { format, shapes }: GroupMatmulAttrs): TensorInfo[] => {
     const { M, K, Ns } = groupMatmulDims(x.shape, shapes);
     return groupParts(format, parts).map((w, i) => {
       const l = matmulLayout([M, K], shapes[i], false, true);
@@ -72,6 +73,15 @@ export function registerStoredMatmulCpu(): void {
       matmulReference(cpuArray(x.storage), values, cpuArray(o), l, false, true);
       return { storage: o, shape: [M, Ns[i]], dtype: x.dtype };
     });
+  };
+  registerKernel<GroupMatmulAttrs>('matmulGroup', 'cpu', group);
+  // The two products, then SwiGLU's reference expression (as the swiglu kernel computes it).
+  registerKernel<GroupMatmulAttrs>('matmulSwiglu', 'cpu', (device, inputs, attrs) => {
+    const [gate, up] = group(device, inputs, attrs);
+    const g = cpuArray(gate.storage), u = cpuArray(up.storage);
+    for (let i = 0; i < g.length; i++) g[i] = g[i] * sigmoidPair(g[i])[0] * u[i];
+    device.release(up.storage);
+    return [gate];
   });
   // The reference: the widened weight times x, exactly what widening then matmul computes here.
   registerKernel<StoredMatmulAttrs>('matmulStored', 'cpu', (device: Device, [x, ...parts], attrs) => {

@@ -104,14 +104,36 @@ export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: 
  * gate/up projections). No gradient: it refuses to run where one would be recorded.
  */
 export function matmulGroup(x: Tensor, weights: (Tensor | Nf4Weight)[]): Tensor[] {
+  const { inputs, attrs } = groupInputs('matmulGroup', x, weights);
+  const ys = runOpMulti<GroupMatmulAttrs>('matmulGroup', inputs, attrs);
+  return ys.map((y, i) => reshape(y, [...x.shape.slice(0, -1), attrs.shapes[i][0]]));
+}
+
+/**
+ * swiglu(x·Gᵀ, x·Uᵀ) = silu(x·Gᵀ) ⊙ x·Uᵀ for a gate and an up weight [N, K] held alike (a LLaMA
+ * MLP's first half): one launch on WebGPU (the skinny kernel computing both products' sums and
+ * SwiGLU's expression on them), the values of matmulGroup then swiglu, bit for bit on lavapipe
+ * and the CPU. For few rows (at most SKINNY_MAX_ROWS) with K a multiple of 8 (32 for NF4): a
+ * decoding step. No gradient.
+ */
+export function matmulSwiglu(x: Tensor, gate: Tensor | Nf4Weight, up: Tensor | Nf4Weight): Tensor {
+  const { inputs, attrs } = groupInputs('matmulSwiglu', x, [gate, up]);
+  const [[N], [Nu]] = attrs.shapes, K = x.shape[x.rank - 1], M = sizeOf(x.shape.slice(0, -1));
+  if (N !== Nu) throw new Error(`matmulSwiglu: gate [${attrs.shapes[0]}] and up [${attrs.shapes[1]}] must have one shape`);
+  if (M > SKINNY_MAX_ROWS || K % (attrs.format === 'nf4' ? 32 : 8) !== 0) {
+    throw new Error(`matmulSwiglu: x [${x.shape}] must have at most ${SKINNY_MAX_ROWS} rows and K a multiple of ${attrs.format === 'nf4' ? 32 : 8} (a decoding step's shape); use swiglu(...matmulGroup(x, [gate, up]))`);
+  }
+  return reshape(runOp<GroupMatmulAttrs>('matmulSwiglu', inputs, attrs), [...x.shape.slice(0, -1), N]);
+}
+
+/** A group product's kernel inputs (x as [M, K], each weight's parts) and attributes; refuses a graph. */
+function groupInputs(op: string, x: Tensor, weights: (Tensor | Nf4Weight)[]): { inputs: Tensor[]; attrs: GroupMatmulAttrs } {
   const format: GroupMatmulAttrs['format'] = weights.every((w) => 'codes' in w) ? 'nf4'
     : weights.every((w) => !('codes' in w) && w.dtype === 'bfloat16') ? 'bfloat16'
     : weights.every((w) => !('codes' in w) && w.dtype === x.dtype) ? 'float32'
-    : (() => { throw new Error('matmulGroup: the weights must all be float (of x\'s dtype), all bfloat16 or all NF4'); })();
+    : (() => { throw new Error(`${op}: the weights must all be float (of x's dtype), all bfloat16 or all NF4`); })();
   const parts = weights.flatMap((w) => ('codes' in w ? [w.codes, w.absmax] : [w]));
-  if (isGradEnabled() && [x, ...parts].some((t) => t.requiresGrad)) throw new Error('matmulGroup has no gradient; use matmul per weight, or call it under noGrad');
+  if (isGradEnabled() && [x, ...parts].some((t) => t.requiresGrad)) throw new Error(`${op} has no gradient; use matmul per weight, or call it under noGrad`);
   const K = x.shape[x.rank - 1];
-  const shapes = weights.map((w) => [...w.shape]);
-  const ys = runOpMulti<GroupMatmulAttrs>('matmulGroup', [reshape(x, [sizeOf(x.shape.slice(0, -1)), K]), ...parts], { format, shapes });
-  return ys.map((y, i) => reshape(y, [...x.shape.slice(0, -1), shapes[i][0]]));
+  return { inputs: [reshape(x, [sizeOf(x.shape.slice(0, -1)), K]), ...parts], attrs: { format, shapes: weights.map((w) => [...w.shape]) } };
 }

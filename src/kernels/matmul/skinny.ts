@@ -36,6 +36,7 @@ import type { TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { NF4_BLOCK, NF4_LEVELS } from '../nf4/contract.js';
 import { MAX_WORKGROUPS_PER_DIM, Meta, memoShader } from '../wgsl.js';
+import { SIGMOID_WGSL } from '../activation/webgpu.js';
 import type { MatmulLayout } from './contract.js';
 
 /** How B is held: float32, bfloat16 (src/kernels/bfloat16) or NF4 codes and block maxima (src/kernels/nf4). */
@@ -112,8 +113,8 @@ export function skinnyWorkgroupBytes(rows: number, format: SkinnyFormat): number
 
 const LEVELS = `array<f32, 16>(${NF4_LEVELS.map((v) => `bitcast<f32>(${new Uint32Array(new Float32Array([v]).buffer)[0]}u)`).join(', ')})`;
 
-/** Bindings: params, a, each weight's parts (wb{i}, or codes{i} and absmax{i}), each output y{i}. */
-function bindings(format: SkinnyFormat, fast: boolean, count: number): string {
+/** Bindings: params, a, each weight's parts (wb{i}, or codes{i} and absmax{i}), each output y{i} (one when gated). */
+function bindings(format: SkinnyFormat, fast: boolean, count: number, outputs = count): string {
   const lines = ['@group(0) @binding(0) var<storage, read> params: array<u32>;', `@group(0) @binding(1) var<storage, read> a: array<${fast ? 'vec4<f32>' : 'f32'}>;`];
   let next = 2;
   for (let i = 0; i < count; i++) {
@@ -125,7 +126,7 @@ function bindings(format: SkinnyFormat, fast: boolean, count: number): string {
       lines.push(`@group(0) @binding(${next++}) var<storage, read> wb${i}: array<${type}>;`);
     }
   }
-  for (let i = 0; i < count; i++) lines.push(`@group(0) @binding(${next++}) var<storage, read_write> y${i}: array<f32>;`);
+  for (let i = 0; i < outputs; i++) lines.push(`@group(0) @binding(${next++}) var<storage, read_write> y${i}: array<f32>;`);
   if (format === 'nf4') lines.push('var<workgroup> lv: array<f32, 16>;');
   return lines.join('\n');
 }
@@ -136,25 +137,26 @@ function bindings(format: SkinnyFormat, fast: boolean, count: number): string {
  * maximum.
  */
 function loadChunk(format: SkinnyFormat, i: number, c: number): string {
-  const e = `e${c}`;
-  if (format === 'float32') return `let p${c}a = wb${i}[${e} / 4u]; let p${c}b = wb${i}[${e} / 4u + 1u];`;
-  if (format === 'bfloat16') return `let q${c} = wb${i}[${e} / 8u];`;
-  return `let q${c} = codes${i}[${e} / 32u]; let s${c} = absmax${i}[${e} / ${NF4_BLOCK}u];`;
+  const e = `e${c}`, t = `${i}_${c}`;
+  if (format === 'float32') return `let p${t}a = wb${i}[${e} / 4u]; let p${t}b = wb${i}[${e} / 4u + 1u];`;
+  if (format === 'bfloat16') return `let q${t} = wb${i}[${e} / 8u];`;
+  return `let q${t} = codes${i}[${e} / 32u]; let s${t} = absmax${i}[${e} / ${NF4_BLOCK}u];`;
 }
 
-/** WGSL for the two vec4<f32> (w0, w1) of the 8 k at step `j` (0 unless NF4: 0..3) of column c's loaded chunk. */
-function decodeStep(format: SkinnyFormat, c: number): string {
-  if (format === 'float32') return `let w0 = p${c}a; let w1 = p${c}b;`;
+/** WGSL for the two vec4<f32> (w0, w1) of the 8 k at step `j` (0 unless NF4: 0..3) of weight i's column c's loaded chunk. */
+function decodeStep(format: SkinnyFormat, i: number, c: number): string {
+  const t = `${i}_${c}`;
+  if (format === 'float32') return `let w0 = p${t}a; let w1 = p${t}b;`;
   if (format === 'bfloat16') {
     // Word j holds elements 2j (low half) and 2j + 1 (high half).
-    return `let w0 = vec4<f32>(lo(q${c}.x), hi(q${c}.x), lo(q${c}.y), hi(q${c}.y)); let w1 = vec4<f32>(lo(q${c}.z), hi(q${c}.z), lo(q${c}.w), hi(q${c}.w));`;
+    return `let w0 = vec4<f32>(lo(q${t}.x), hi(q${t}.x), lo(q${t}.y), hi(q${t}.y)); let w1 = vec4<f32>(lo(q${t}.z), hi(q${t}.z), lo(q${t}.w), hi(q${t}.w));`;
   }
   // NF4: 32 codes (four words, low nibble first) in one block of 64: one maximum. One lookup per
   // code in a 16-entry table: its 16 words sit in 16 banks, so a warp's lookups never conflict (a
   // 256-entry table of level pairs, one lookup per byte, was tried: no clear gain on lavapipe, and
   // random bytes would conflict in its banks on a GPU).
-  const nib = (t: number) => `lv[(d${c} >> ${4 * t}u) & 15u]`;
-  return `let d${c} = q${c}[j]; let w0 = vec4<f32>(${nib(0)}, ${nib(1)}, ${nib(2)}, ${nib(3)}) * s${c}; let w1 = vec4<f32>(${nib(4)}, ${nib(5)}, ${nib(6)}, ${nib(7)}) * s${c};`;
+  const nib = (n: number) => `lv[(d${t} >> ${4 * n}u) & 15u]`;
+  return `let d${t} = q${t}[j]; let w0 = vec4<f32>(${nib(0)}, ${nib(1)}, ${nib(2)}, ${nib(3)}) * s${t}; let w1 = vec4<f32>(${nib(4)}, ${nib(5)}, ${nib(6)}, ${nib(7)}) * s${t};`;
 }
 
 /** WGSL for element e of stored weight i, as f32. */
@@ -167,9 +169,13 @@ function decodeElement(format: SkinnyFormat, i: number): string {
 /**
  * One weight's share of the shader: the columns `firstGroup` (a workgroup index) onwards of output
  * y{i}, N columns, C per lane: the k loop, the tree over the lanes (one column at a time), the store.
+ * gated (the fast body only): weights 0 (gate) and 1 (up) of one shape in the same loop, each
+ * lane's columns of both, and y0 = silu(gate) ⊙ up written in place of the two (the SwiGLU kernel's
+ * expression on the two sums the separate products compute).
  */
-function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean): string {
+function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, gated = false): string {
   const rows = Array.from({ length: R }, (_, r) => r), cols = Array.from({ length: C }, (_, c) => c);
+  const ws = gated ? [0, 1] : [i];
   const chunk = skinnyChunk(format);
   let body: string;
   if (fast) {
@@ -179,7 +185,7 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
     // rows × 4 columns took lavapipe's compiler 108 s): each row's two vec4s of A, loaded once and
     // used for every column.
     const step = `${rows.map((r) => `let a${r}0 = a[x${r} + v + 2u * j]; let a${r}1 = a[x${r} + v + 2u * j + 1u];`).join(' ')}
-        ${cols.map((c) => `{ ${decodeStep(format, c)} ${rows.map((r) => `acc${r}_${c} += dot(a${r}0, w0) + dot(a${r}1, w1);`).join(' ')} }`).join('\n        ')}`;
+        ${ws.flatMap((w) => cols.map((c) => `{ ${decodeStep(format, w, c)} ${rows.map((r) => `acc${w}_${r}_${c} += dot(a${r}0, w0) + dot(a${r}1, w1);`).join(' ')} }`)).join('\n        ')}`;
     const steps = chunk === 8 ? `{ let j = 0u; ${step} }` : `for (var j = 0u; j < ${chunk / 8}u; j++) {
         ${step}
       }`;
@@ -187,31 +193,45 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
     ${cols.map((c) => `let row${c} = b0 + n${c} * K;`).join(' ')}
     for (var k = lane * ${chunk}u; k < K; k += ${L * chunk}u) {
       let v = k / 4u;
-      ${cols.map((c) => `let e${c} = row${c} + k; ${loadChunk(format, i, c)}`).join('\n      ')}
+      ${cols.map((c) => `let e${c} = row${c} + k; ${ws.map((w) => loadChunk(format, w, c)).join(' ')}`).join('\n      ')}
       ${steps}
     }`;
   } else {
+    if (gated) throw new Error('skinny matmul: the gated product takes the fast body only');
     const aAt = (r: number) => (tA ? `a[a0 + k * M + min(m0 + ${r}u, M - 1u)]` : `a[a0 + min(m0 + ${r}u, M - 1u) * K + k]`);
     body = `for (var k = lane; k < K; k += ${L}u) {
       let e = ${tB ? 'b0 + n0 * K + k' : 'b0 + k * N + n0'};
       let w = ${decodeElement(format, i)};
-      ${rows.map((r) => `acc${r}_0 += ${aAt(r)} * w;`).join(' ')}
+      ${rows.map((r) => `acc${i}_${r}_0 += ${aAt(r)} * w;`).join(' ')}
     }`;
   }
-  const reduce = cols.map((c) => `${rows.map((r) => `red[${r * WG}u + lid.x] = acc${r}_${c};`).join(' ')}
+  // The lanes' partial sums of weight w's column c, summed by a tree into lane 0's slots of red.
+  const tree = (w: number, c: number) => `${rows.map((r) => `red[${r * WG}u + lid.x] = acc${w}_${r}_${c};`).join(' ')}
   workgroupBarrier();
   for (var s = ${L >> 1}u; s > 0u; s = s >> 1u) {
     if (lane < s) { ${rows.map((r) => `red[${r * WG}u + lid.x] += red[${r * WG}u + lid.x + s];`).join(' ')} }
     workgroupBarrier();
-  }
+  }`;
+  const at = (r: number, c: number) => `c0 + (m0 + ${r}u) * N + col0 + ${c}u`;
+  // Gated: the gate's sums kept in lane 0's registers while the up projection's take red (each
+  // thread reads and writes only its own slots between the two trees: no barrier needed).
+  const reduce = cols.map((c) => gated
+    ? `${tree(0, c)}
+  if (lane == 0u) { ${rows.map((r) => `g${r} = red[${r * WG}u + lid.x];`).join(' ')} }
+  ${tree(1, c)}
   if (lane == 0u && col0 + ${c}u < N) {
-    ${rows.map((r) => `if (m0 + ${r}u < M) { y${i}[c0 + (m0 + ${r}u) * N + col0 + ${c}u] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
+    ${rows.map((r) => `if (m0 + ${r}u < M) { y0[${at(r, c)}] = g${r} * sigmoid_pair(g${r}).x * red[${r * WG}u + lid.x]; }`).join('\n    ')}
+  }`
+    : `${tree(i, c)}
+  if (lane == 0u && col0 + ${c}u < N) {
+    ${rows.map((r) => `if (m0 + ${r}u < M) { y${i}[${at(r, c)}] = red[${r * WG}u + lid.x]; }`).join('\n    ')}
   }`).join('\n  ');
   return `let N = ${N};
   let col0 = (wid.x - ${firstGroup}) * ${(WG / L) * C}u + lid.x / ${L}u * ${C}u;
   // Columns past N compute column N − 1 again (no early return before the barriers).
   ${cols.map((c) => `let n${c} = min(col0 + ${c}u, N - 1u);`).join(' ')}
-  ${rows.flatMap((r) => cols.map((c) => `var acc${r}_${c} = 0.0;`)).join(' ')}
+  ${ws.flatMap((w) => rows.flatMap((r) => cols.map((c) => `var acc${w}_${r}_${c} = 0.0;`))).join(' ')}
+  ${gated ? rows.map((r) => `var g${r} = 0.0;`).join(' ') : ''}
   {
     ${body}
   }
@@ -222,16 +242,18 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
  * count = 1: params [M, N, K, strideA, strideB, strideC], grid z over batch entries. count > 1 (a
  * group of weights sharing x, one batch entry): params [M, 0, K, 0, 0, 0, N₀ … N₍count−1₎, first
  * workgroup of each weight's columns …]; each workgroup computes columns of one weight only (a
- * branch on its index, uniform across the workgroup).
+ * branch on its index, uniform across the workgroup). gated (count 2, X·Wᵀ, the fast body): params
+ * [M, N, K, 0, 0, 0]; every workgroup computes the same columns of both weights and writes
+ * silu(gate) ⊙ up to the one output.
  */
-function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, count = 1): string {
+function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, count = 1, gated = false): string {
   const nf4Levels = format === 'nf4' ? `if (lid.x < 16u) { var levels = ${LEVELS}; lv[lid.x] = levels[lid.x]; }
   workgroupBarrier();` : '';
   const bf16 = format === 'bfloat16'
     ? 'fn lo(w: u32) -> f32 { return bitcast<f32>(w << 16u); }\nfn hi(w: u32) -> f32 { return bitcast<f32>(w & 0xffff0000u); }'
     : '';
-  const blocks = count === 1
-    ? weightBlock(format, 0, 'params[1]', '0u', R, L, C, fast, tA, tB)
+  const blocks = count === 1 || gated
+    ? weightBlock(format, 0, 'params[1]', '0u', R, L, C, fast, tA, tB, gated)
     : Array.from({ length: count }, (_, i) => {
       const first = `params[${6 + count + i}]`;
       const cond = i === count - 1 ? `wid.x >= ${first}` : `wid.x >= ${first} && wid.x < params[${6 + count + i + 1}]`;
@@ -239,9 +261,10 @@ function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: numbe
   ${weightBlock(format, i, `params[${6 + i}]`, first, R, L, C, fast, tA, tB)}
   }`;
     }).join('\n  ');
-  return /* wgsl */ `${bindings(format, fast, count)}
+  return /* wgsl */ `${bindings(format, fast, count, gated ? 1 : count)}
 var<workgroup> red: array<f32, ${R * WG}>;
 ${bf16}
+${gated ? SIGMOID_WGSL : ''}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = params[0]; let K = params[2];
@@ -253,7 +276,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-/** The shader, cached by its arguments: format, rows per group, lanes and columns per lane, fast body, transposes, weights. */
+/** The shader, cached by its arguments: format, rows per group, lanes and columns per lane, fast body, transposes, weights, gated. */
 export const skinnyShader = memoShader(skinnyShaderSource);
 
 /**
@@ -277,6 +300,27 @@ export function dispatchSkinny(device: WebGPUDevice, a: TensorInfo, b: Storage[]
     inputs: [a.storage, ...b],
     outputs: [out.storage],
     workgroups: [gx, gy, l.batch],
+  });
+}
+
+/**
+ * Queues Y = silu(X·Gᵀ) ⊙ (X·Uᵀ) (a decoding step's gate/up projections and SwiGLU) as one launch,
+ * the same sums as the two products (skinnyColumns depends on the format and rows only) and the
+ * SwiGLU kernel's expression on them. X [M, K] with M ≤ SKINNY_MAX_ROWS, G and U [N, K] held in
+ * `format`, K a multiple of the fast body's chunk (skinnyFast).
+ */
+export function dispatchSkinnyGated(device: WebGPUDevice, a: TensorInfo, gate: Storage[], up: Storage[], out: TensorInfo, M: number, K: number, N: number, format: SkinnyFormat): void {
+  if (M === 0 || N === 0) return;
+  if (!skinnyFast(format, K, false, true)) throw new Error(`matmul (skinny, gated): K = ${K} is not a multiple of ${skinnyChunk(format)} (${format})`);
+  const R = Math.min(M, SKINNY_ROWS);
+  const L = skinnyLanes(format, K, true), C = skinnyColumns(R, true, format, device.softwareAdapter);
+  device.dispatch({
+    name: `matmul skinny ${format} Bᵀ gated`,
+    code: skinnyShader(format, R, L, C, true, false, true, 2, true),
+    meta: new Meta().u32(M, N, K, 0, 0, 0).build(),
+    inputs: [a.storage, ...gate, ...up],
+    outputs: [out.storage],
+    workgroups: [Math.ceil(N / ((WG / L) * C)), Math.ceil(M / R), 1],
   });
 }
 

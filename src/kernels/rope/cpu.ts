@@ -7,7 +7,7 @@ import { cpuArray } from '../../device/cpu/cpu-device.js';
 import { type RopeAttrs, ropeLayout, ropePairLayout } from './contract.js';
 
 /** RoPE of one tensor x [B, H, T, D] into a new one (see contract.ts). */
-function ropeCpu(device: Device, x: TensorInfo, positions: TensorInfo, invFreq: TensorInfo, { rotaryDim, inverse }: RopeAttrs): TensorInfo {
+export function ropeCpu(device: Device, x: TensorInfo, positions: TensorInfo, invFreq: TensorInfo, { rotaryDim, inverse }: RopeAttrs): TensorInfo {
   const { batch, heads, seq, headDim: D, half, perBatch } = ropeLayout(x, positions, invFreq, rotaryDim);
   const out = { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
   const src = cpuArray(x.storage), dst = cpuArray(out.storage), pos = cpuArray(positions.storage), freq = cpuArray(invFreq.storage);

@@ -16,7 +16,9 @@ import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType } from '../wgsl.js';
 import { type RopeAttrs, type RopeLayout, ropeLayout, ropePairLayout } from './contract.js';
 
-const WG = 256;
+/** Threads per workgroup of the RoPE kernels (and of rotateAndCache, which shares their code). */
+export const ROPE_WG = 256;
+const WG = ROPE_WG;
 
 /** vec2(cos θ, sin θ); see the file comment. */
 export const SINCOS_WGSL = /* wgsl */ `
@@ -39,12 +41,18 @@ fn sincos(theta: f32) -> vec2<f32> {
   }
 }`;
 
-/** The rotation of thread i of tensor j (x{j} → y{j}); HT: that tensor's heads · T. */
-function rotate(j: number, i: string, HT: string): string {
+/**
+ * The rotation of thread i of tensor j (x{j} → y{j}); HT: that tensor's heads · T. The names in
+ * scope: params (positions per batch at [6], sign of sin at [7]), w, half, d, seq, pos, inv_freq.
+ * `to`/`at` write elsewhere: into array `to` with the row's base `at` (a WGSL expression of `row`),
+ * e.g. a key cache's column (decode/webgpu.ts).
+ */
+export function rotate(j: number, i: string, HT: string, to = `y${j}`, at = 'row * d'): string {
   return `{
     let row = (${i}) / w;
     let k = (${i}) % w;
     let base = row * d;
+    let out = ${at};
     if (k < half) {
       let t = row % seq;
       let p = pos[select(t, (row / ${HT}) * seq + t, params[6] != 0u)];
@@ -53,14 +61,25 @@ function rotate(j: number, i: string, HT: string): string {
       let sn = cs.y * bitcast<f32>(params[7]);
       let e1 = x${j}[base + k];
       let e2 = x${j}[base + k + half];
-      y${j}[base + k] = e1 * cs.x - e2 * sn;
-      y${j}[base + k + half] = e2 * cs.x + e1 * sn;
+      ${to}[out + k] = e1 * cs.x - e2 * sn;
+      ${to}[out + k + half] = e2 * cs.x + e1 * sn;
     } else {
       let jj = k + half;
-      y${j}[base + jj] = x${j}[base + jj];
+      ${to}[out + jj] = x${j}[base + jj];
     }
   }`;
 }
+
+/**
+ * The start of a RoPE kernel's main (after its bindings and SINCOS_WGSL): thread i, the bounds check
+ * against params[0], and the names rotate() reads (w, half, d, seq from params[1..4]).
+ */
+export const ROPE_MAIN_START = /* wgsl */ `@compute @workgroup_size(${WG})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let i = wg_flat * ${WG}u + lid.x;
+  if (i >= params[0]) { return; }
+  let w = params[1]; let half = params[2]; let d = params[3]; let seq = params[4];`;
 
 /**
  * count tensors of one B, T and D (heads may differ) sharing positions: threads 0 … params[8] − 1
@@ -78,12 +97,7 @@ ${xs.join('\n')}
 @group(0) @binding(${2 + count}) var<storage, read> inv_freq: array<f32>;
 ${ys.join('\n')}
 ${SINCOS_WGSL}
-@compute @workgroup_size(${WG})
-fn main(${BUILTINS_1D}) {
-  ${FLAT_WORKGROUP}
-  let i = wg_flat * ${WG}u + lid.x;
-  if (i >= params[0]) { return; }
-  let w = params[1]; let half = params[2]; let d = params[3]; let seq = params[4];
+${ROPE_MAIN_START}
   ${count === 1 ? rotate(0, 'i', 'params[5]') : `if (i < params[8]) ${rotate(0, 'i', 'params[5]')} else ${rotate(1, 'i - params[8]', 'params[9]')}`}
 }`;
 }
