@@ -233,9 +233,11 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
   // where, softmax, matmul. Now: the column written into a preallocated cache in place (cacheWrite)
   // and decodeAttention reading it in place. SmolLM-135M's heads (9 × 64, 3 kv) and Mistral-7B's
   // (32 × 128, 8 kv), 8 rows.
+  // One row over a long cache is where v2 (columns split across workgroups) should pay: v0 has a
+  // workgroup per (row, head) only.
   const decodeAttentionShapes: [string, number, number, number, number, number][] = small
-    ? [['SmolLM-135M', 8, 9, 3, 64, 256]]
-    : [['SmolLM-135M', 8, 9, 3, 64, 1024], ['Mistral-7B', 8, 32, 8, 128, 512], ['Mistral-7B', 8, 32, 8, 128, 2048]];
+    ? [['SmolLM-135M', 8, 9, 3, 64, 256], ['SmolLM-135M', 1, 9, 3, 64, 2048]]
+    : [['SmolLM-135M', 8, 9, 3, 64, 1024], ['Mistral-7B', 8, 32, 8, 128, 512], ['Mistral-7B', 8, 32, 8, 128, 2048], ['Mistral-7B', 1, 32, 8, 128, 4096]];
   for (const [label, B, H, Hkv, D, L] of decodeAttentionShapes) {
     const baseline = 'concat + composition (before)';
     const ones = (n: number) => new Float32Array(n).fill(1);

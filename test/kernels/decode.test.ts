@@ -4,7 +4,7 @@
 // than threads, grouped-query heads, masks with gaps, and a row that sees nothing.
 import test from 'ava';
 import * as r from '../../src/index.js';
-import { assertMaxRel, bothDevices, cpu, randomValues, rng, values } from '../helpers/devices.js';
+import { assertMaxRel, bothDevices, cpu, gpuOrSkip, randomValues, rng, values } from '../helpers/devices.js';
 
 
 interface Case { B: number; H: number; Hkv: number; C: number; L: number; D: number }
@@ -56,6 +56,27 @@ test('decodeAttention: a row that sees no column outputs zeros; a custom scale i
     const want = await values(r.narrow(r.decodeAttentionUnfused(q, k, v, visible, 0.3), 0, 1, 1));
     assertMaxRel(t, o.slice(8), want, 1e-5, `${device.kind}: row 1, scale 0.3`);
   }
+});
+
+test('decodeAttention v2 (columns split across workgroups, then merged): chunks that see nothing, a last chunk of one column, a row that sees nothing', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const c = { B: 3, H: 4, Hkv: 2, C: 520, L: 513, D: 16 };
+  // Row 0 sees columns 300 on (chunk 0 hidden, chunk 1 in part), row 1 only the last column (chunk
+  // 2 holds only it), row 2 nothing.
+  const vis = Array.from({ length: c.B * c.L }, (_, i) => {
+    const [b, j] = [Math.floor(i / c.L), i % c.L];
+    return b === 0 ? (j >= 300 ? 1 : 0) : b === 1 ? (j === c.L - 1 ? 1 : 0) : 0;
+  });
+  const make = (device: r.Device, dtype: 'float32' | 'float64') => {
+    const [q, k, v] = inputs(c, device, dtype, 40);
+    return [q, k, v, r.tensor(vis, [c.B, c.L], { device, dtype })] as [r.Tensor, r.Tensor, r.Tensor, r.Tensor];
+  };
+  const want = await values(r.decodeAttention(...make(cpu, 'float64')));
+  const got = await values(r.decodeAttention(...make(gpu, 'float32'), undefined, 2));
+  const perRow = c.H * c.D;
+  assertMaxRel(t, got.slice(0, 2 * perRow), want.slice(0, 2 * perRow), 2e-5, 'rows 0 and 1');
+  t.deepEqual(Array.from(got.slice(2 * perRow)), new Array(perRow).fill(0), 'row 2 sees nothing: zeros');
 });
 
 test('decodeAttention refuses inputs that want a gradient, and names the shapes that do not fit', (t) => {

@@ -74,6 +74,7 @@ ${ROPE_MAIN_START}
 export const DECODE_ATTENTION_VERSIONS = [
   { version: 0, name: 'a thread per column' },
   { version: 1, name: 'a group of lanes per column (vec4 head dims of 8 or more; else v0)' },
+  { version: 2, name: 'v0 over chunks of 256 columns, a workgroup each, then a merge (flash-decoding)' },
 ] as const;
 
 /**
@@ -110,6 +111,9 @@ function scoresByLaneGroups(D: number): string {
 function attentionSource(D: number, version: number): string {
   const vec = D % 4 === 0;
   const grouped = version === 1 && vec && D >= 8;
+  // v2: this workgroup's share of the columns, [j0, j1) of chunk s; its unnormalized output, maximum
+  // and sum go to o as a partial (D + 2 floats), combined by COMBINE_SOURCE.
+  const split = version === 2;
   const lanes = Math.min(D, WG), groups = Math.floor(WG / lanes);
   const dot = vec
     ? `var sc = 0.0;
@@ -146,7 +150,8 @@ fn main(${BUILTINS_1D}) {
   ${FLAT_WORKGROUP}
   let H = params[1]; let Hkv = params[2]; let C = params[3]; let L = params[4];
   let scale = bitcast<f32>(params[5]);
-  let bh = wg_flat;
+  ${split ? `let S = params[6]; let bh = wg_flat / S; let chunk = wg_flat % S;
+  let j0 = chunk * params[7]; let j1 = min(L, j0 + params[7]);` : 'let bh = wg_flat; let j0 = 0u; let j1 = L;'}
   let b = bh / H; let h = bh % H;
   let kb = (b * Hkv + h / (H / Hkv)) * C * ${D}u;
   let pb = bh * L;
@@ -155,7 +160,7 @@ fn main(${BUILTINS_1D}) {
     : `for (var d = lid.x; d < ${D}u; d += ${WG}u) { qs[d] = q[bh * ${D}u + d]; }`}
   workgroupBarrier();
   ${grouped ? scoresByLaneGroups(D) : `var m = ${HIDDEN};
-  for (var j = lid.x; j < L; j += ${WG}u) {
+  for (var j = j0 + lid.x; j < j1; j += ${WG}u) {
     var s = ${HIDDEN};
     if (visible[b * L + j] > 0.0) {
       ${dot}
@@ -169,7 +174,7 @@ fn main(${BUILTINS_1D}) {
   storageBarrier();
   let top = reduce(m, lid.x, true);
   var l = 0.0;
-  for (var j = lid.x; j < L; j += ${WG}u) {
+  for (var j = j0 + lid.x; j < j1; j += ${WG}u) {
     let s = p[pb + j];
     let e = select(0.0, exp(s - top), s > ${HIDDEN});
     p[pb + j] = e;
@@ -182,7 +187,7 @@ fn main(${BUILTINS_1D}) {
   if (g < ${groups}u) {
     for (var d = lane; d < ${D}u; d += ${lanes}u) {
       var a = 0.0;
-      for (var j = g; j < L; j += ${groups}u) { a += p[pb + j] * v[kb + j * ${D}u + d]; }
+      for (var j = j0 + g; j < j1; j += ${groups}u) { a += p[pb + j] * v[kb + j * ${D}u + d]; }
       acc[g * ${D}u + d] = a;
     }
   }
@@ -190,10 +195,46 @@ fn main(${BUILTINS_1D}) {
   for (var d = lid.x; d < ${D}u; d += ${WG}u) {
     var a = 0.0;
     for (var gg = 0u; gg < ${groups}u; gg++) { a += acc[gg * ${D}u + d]; }
-    o[bh * ${D}u + d] = select(0.0, a / total, total > 0.0);
+    ${split ? `o[wg_flat * ${D + 2}u + d] = a;` : `o[bh * ${D}u + d] = select(0.0, a / total, total > 0.0);`}
   }
+  ${split ? `if (lid.x == 0u) { o[wg_flat * ${D + 2}u + ${D}u] = top; o[wg_flat * ${D + 2}u + ${D + 1}u] = total; }` : ''}
 }`;
 }
+
+/**
+ * v2's second launch: one thread per (row, head, d) rescales each chunk's partial to the largest
+ * chunk maximum M (exp(mₛ − M); a chunk that saw nothing has sum 0 and adds nothing) and divides by
+ * the rescaled sum: the online softmax's merge. params: [B·H·D, S]; D baked in.
+ */
+function combineSource(D: number): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let i = wg_flat * ${WG}u + lid.x;
+  if (i >= params[0]) { return; }
+  let S = params[1];
+  let bh = i / ${D}u; let d = i % ${D}u;
+  var top = ${HIDDEN};
+  for (var s = 0u; s < S; s++) { top = max(top, part[(bh * S + s) * ${D + 2}u + ${D}u]); }
+  var total = 0.0; var a = 0.0;
+  for (var s = 0u; s < S; s++) {
+    let at = (bh * S + s) * ${D + 2}u;
+    let w = exp(part[at + ${D}u] - top);
+    total += w * part[at + ${D + 1}u];
+    a += w * part[at + d];
+  }
+  o[i] = select(0.0, a / total, total > 0.0);
+}`;
+}
+
+const combineShader = memoShader(combineSource);
+
+/** v2's columns per workgroup: one per thread. */
+export const DECODE_SPLIT_COLUMNS = WG;
 
 const attentionShader = memoShader(attentionSource);
 
@@ -230,8 +271,19 @@ export function registerDecodeWebGPU(): void {
     const o = device.alloc('float32', B * H * D);
     if (B * H * D > 0) {
       const p = device.alloc('float32', Math.max(1, B * H * L));
-      const meta = new Meta().u32(B, H, Hkv, C, L).f32(scale).build();
-      device.dispatch({ name: `decodeAttention v${version}`, code: attentionShader(D, version), meta, inputs: [q.storage, k.storage, v.storage, visible.storage], outputs: [o, p], workgroups: grid1d(B * H) });
+      const meta = new Meta().u32(B, H, Hkv, C, L).f32(scale);
+      const inputs = [q.storage, k.storage, v.storage, visible.storage];
+      if (version === 2) {
+        // Chunks of DECODE_SPLIT_COLUMNS columns, a workgroup each; their partials merged by a second launch.
+        const S = Math.max(1, Math.ceil(L / DECODE_SPLIT_COLUMNS));
+        const part = device.alloc('float32', B * H * S * (D + 2));
+        meta.u32(S, DECODE_SPLIT_COLUMNS);
+        device.dispatch({ name: 'decodeAttention v2', code: attentionShader(D, 2), meta: meta.build(), inputs, outputs: [part, p], workgroups: grid1d(B * H * S) });
+        device.dispatch({ name: 'decodeAttention v2 merge', code: combineShader(D), meta: new Meta().u32(B * H * D, S).build(), inputs: [part], outputs: [o], workgroups: grid1d(Math.ceil((B * H * D) / WG)) });
+        device.release(part);
+      } else {
+        device.dispatch({ name: `decodeAttention v${version}`, code: attentionShader(D, version), meta: meta.build(), inputs, outputs: [o, p], workgroups: grid1d(B * H) });
+      }
       device.release(p);
     }
     return [{ storage: o, shape: [B, H, 1, D], dtype: 'float32' }];
