@@ -54,6 +54,37 @@ async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, promp
   }
 }
 
+/**
+ * A decoding step's host time against its wall time (prefill, then `steps` steps of the batch, each
+ * forward timed as called, then with its logits read back; medians). The host part is the
+ * JavaScript and WebGPU calls that record the step: on a GPU it bounds a small model's step.
+ */
+async function stepTimes(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][], steps = 24): Promise<string> {
+  const B = prompts.length, T = Math.max(...prompts.map((p) => p.length));
+  const cache = model.newCache(prompts.map((p) => p.length), steps);
+  const host: number[] = [], wall: number[] = [];
+  try {
+    const ids = new Int32Array(B * T);
+    prompts.forEach((p, b) => ids.set(p, b * T));
+    r.noGrad(() => r.tidy(() => void model.forward(r.tensor(ids, [B, T], { device, dtype: 'int32' }), { cache, logitsAt: prompts.map((p) => p.length - 1) })));
+    const next = r.tensor(Int32Array.from(prompts, (p) => p[0]), [B, 1], { device, dtype: 'int32' });
+    await device.sync();
+    for (let s = 0; s < steps; s++) {
+      const t0 = performance.now();
+      const logits = r.noGrad(() => r.tidy(() => model.forward(next, { cache })));
+      const t1 = performance.now();
+      await logits.data();
+      wall.push(performance.now() - t0);
+      host.push(t1 - t0);
+      logits.dispose();
+    }
+    next.dispose();
+  } finally {
+    cache.dispose();
+  }
+  return `${median(host).toFixed(2)} ms host (recording the step), ${median(wall).toFixed(2)} ms wall with the logits read back (median of ${steps} steps)`;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -76,6 +107,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const tokensPerS: Record<string, number> = {};
   const kernelCounts: string[] = [];
+  const hostTimes: string[] = [];
   for (const dtype of dtypes) {
     const liveBefore = device.memory().liveBytes;
     const model = new r.LlamaForCausalLM(cfg, { device, seed: 1 });
@@ -108,6 +140,7 @@ async function main(): Promise<void> {
     rows.push(`| ${dtype} | ${weightMiB.toFixed(1)} | one prompt at a time | ${to.toFixed(0)} | ${((tokens / to) * 1000).toFixed(1)} |`);
     rows.push(`| ${dtype} | | batched: ${(to / tb).toFixed(2)}× the throughput | | |`);
     kernelCounts.push(`${dtype}: ${await kernelsPerStep(device, model, prompts)}`);
+    hostTimes.push(`${dtype}: ${await stepTimes(device, model, prompts)}`);
     model.dispose();
   }
   console.log(`device: ${device.description}`);
@@ -117,6 +150,8 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(row);
   console.log(`\nkernels per decoding step (the batch of ${B}, one token each; GPU time summed):`);
   for (const line of kernelCounts) console.log(`- ${line}`);
+  console.log(`\na decoding step of the batch of ${B}:`);
+  for (const line of hostTimes) console.log(`- ${line}`);
   if (dtypes.length > 1 && tokensPerS.float32) {
     console.log('');
     for (const d of dtypes) if (d !== 'float32') console.log(`${d}: ${(tokensPerS[d] / tokensPerS.float32).toFixed(2)}× float32's batched tokens/s`);
