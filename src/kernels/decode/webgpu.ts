@@ -112,7 +112,7 @@ function attentionSource(D: number, version: number): string {
   const vec = D % 4 === 0;
   const grouped = version === 1 && vec && D >= 8;
   // v2: this workgroup's share of the columns, [j0, j1) of chunk s; its unnormalized output, maximum
-  // and sum go to o as a partial (D + 2 floats), combined by COMBINE_SOURCE.
+  // and sum go to o as a partial (D + 2 floats), merged by combineSource's launch.
   const split = version === 2;
   const lanes = Math.min(D, WG), groups = Math.floor(WG / lanes);
   const dot = vec
