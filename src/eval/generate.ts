@@ -6,12 +6,14 @@
 // - uncached: all rows in one right-padded batch that grows in place; each step runs the model over
 //   the whole prefixes (keyPadding = each row's length) with the LM head at each row's last
 //   position only (logitsAt), so only [B, vocab] is made and read back. O(length²) work per row.
-// Tokens are picked on the host (sampling.ts).
+// Greedy tokens are each row's argmax on the device (B indices read back, not B rows of logits);
+// sampled ones are picked on the host (sampling.ts).
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { mulberry32 } from '../autograd/random.js';
 import { reshape } from '../kernels/copy/op.js';
+import { argmax } from '../kernels/reduce/op.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { pickToken } from './sampling.js';
@@ -95,26 +97,21 @@ async function generateCached(model: LlamaForCausalLM, all: number[][], options:
   // the batch before the next step (its cache rows dropped), so the batch shrinks as rows end.
   let live = prompts.map((_, b) => b);
   try {
-    // Logits [batch, vocab] of each row's last token after running `ids` through the cache.
+    // Each row's next token after running `ids` through the cache (picked from its last token's logits).
     const step = async (ids: Int32Array, width: number, last: number[]) => {
       const B = live.length;
-      const out = noGrad(() =>
-        tidy(() => {
-          const logits = model.forward(tensor(ids, [B, width], { device, dtype: 'int32' }), { cache, ...(width > 1 ? { logitsAt: last.map((n) => n - 1) } : {}) });
-          return reshape(logits, [B, logits.shape[2]]);
-        }),
-      );
-      const v = await out.data();
-      out.dispose();
-      return v;
+      const logits = () => {
+        const l = model.forward(tensor(ids, [B, width], { device, dtype: 'int32' }), { cache, ...(width > 1 ? { logitsAt: last.map((n) => n - 1) } : {}) });
+        return reshape(l, [B, l.shape[2]]);
+      };
+      return pickTokens(logits, options, live.map((b) => streams[b]));
     };
     const ids = new Int32Array(prompts.length * T);
     prompts.forEach((p, b) => ids.set(p, b * T));
-    let logits = await step(ids, T, prompts.map((p) => p.length));
-    const V = logits.length / prompts.length;
+    let picked = await step(ids, T, prompts.map((p) => p.length));
     for (;;) {
       for (const [i, b] of live.entries()) {
-        const next = pickToken(logits.subarray(i * V, (i + 1) * V), options, streams[b]);
+        const next = picked[i];
         added[b].push(next);
         if (added[b].length >= options.maxNewTokens || stops(options, next, prompts[b].length + added[b].length, limit)) done[b] = true;
       }
@@ -124,7 +121,7 @@ async function generateCached(model: LlamaForCausalLM, all: number[][], options:
         cache.keepRows(staying);
         live = staying.map((i) => live[i]);
       }
-      logits = await step(Int32Array.from(live, (b) => added[b][added[b].length - 1]), 1, []);
+      picked = await step(Int32Array.from(live, (b) => added[b][added[b].length - 1]), 1, []);
     }
   } finally {
     cache.dispose();
@@ -142,27 +139,38 @@ async function generateBatched(model: LlamaForCausalLM, prompts: number[][], opt
     const T = Math.max(...rows.map((r) => r.length));
     const ids = new Int32Array(B * T);
     rows.forEach((r, b) => ids.set(r, b * T));
-    const last: Tensor = noGrad(() =>
-      tidy(() => {
-        const logits = model.forward(tensor(ids, [B, T], { device, dtype: 'int32' }), {
-          keyPadding: tensor(Int32Array.from(rows, (r) => r.length), [B], { device, dtype: 'int32' }),
-          logitsAt: rows.map((r) => r.length - 1),
-        });
-        return reshape(logits, [B, logits.shape[2]]); // [B, V]
-      }),
-    );
-    const V = last.shape[1];
-    const values = await last.data();
-    last.dispose();
+    const picked = await pickTokens(() => {
+      const logits = model.forward(tensor(ids, [B, T], { device, dtype: 'int32' }), {
+        keyPadding: tensor(Int32Array.from(rows, (r) => r.length), [B], { device, dtype: 'int32' }),
+        logitsAt: rows.map((r) => r.length - 1),
+      });
+      return reshape(logits, [B, logits.shape[2]]); // [B, V]
+    }, options, streams, done);
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
-      const next = pickToken(values.subarray(b * V, (b + 1) * V), options, streams[b]);
+      const next = picked[b];
       rows[b].push(next);
       added[b].push(next);
       if (stops(options, next, rows[b].length, limit)) done[b] = true;
     }
   }
   return added;
+}
+
+/**
+ * Row b's next token from the logits [B, vocab] that `logits` computes (run under noGrad and tidy):
+ * greedy decoding takes each row's argmax on the device and reads back B indices, not B rows of
+ * logits (the same tokens: the argmax kernel orders logits as pickToken's greedy choice does);
+ * sampling reads the logits and draws from row b's stream. Rows marked in `skip` draw nothing.
+ */
+async function pickTokens(logits: () => Tensor, options: GenerateOptions, streams: (() => number)[], skip?: boolean[]): Promise<number[]> {
+  const greedy = (options.temperature ?? 0) === 0;
+  const out = noGrad(() => tidy(() => (greedy ? argmax(logits()) : logits())));
+  const values = await out.data();
+  const [B, V] = [out.shape[0], greedy ? 1 : out.shape[1]];
+  out.dispose();
+  if (greedy) return Array.from(values);
+  return Array.from({ length: B }, (_, b) => (skip?.[b] ? -1 : pickToken(values.subarray(b * V, (b + 1) * V), options, streams[b])));
 }
 
 /**

@@ -11,6 +11,8 @@
 // reaches topP. Both do the same float64 arithmetic in the same order, so they pick the same token
 // from the same random number (a test holds them together on random and tied logits).
 
+import { argmaxOf } from '../kernels/reduce/contract.js';
+
 /** The options pickToken reads. */
 export interface SamplingOptions {
   temperature?: number;
@@ -65,11 +67,8 @@ export function topTokens(logits: ArrayLike<number>, count: number): number[] {
   return heap.sort((a, b) => (before(logits, a, b) ? -1 : 1));
 }
 
-function argmax(logits: ArrayLike<number>): number {
-  let best = 0;
-  for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
-  return best;
-}
+/** The first index of the largest logit, NaN ranking lowest: the `argmax` kernel's order (greedy decoding runs that on the device). */
+const argmax = (logits: ArrayLike<number>): number => argmaxOf(logits);
 
 /**
  * Samples from `order` (most likely first, the whole candidate set or a prefix of it) with weights

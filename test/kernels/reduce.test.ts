@@ -1,6 +1,7 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { assertClose, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
+import { argmaxOf } from '../../src/kernels/reduce/contract.js';
 
 const CASES: [number[], number | number[] | undefined][] = [
   [[1], 0], [[7], 0], [[3, 5], 1], [[3, 5], 0], [[2, 3, 17], 1], [[2, 3, 17], -1], [[2, 3, 17], [0, 2]],
@@ -90,4 +91,40 @@ test('reductions over an empty axis: sum is 0, max is an error', async (t) => {
 
 test.after.always(async () => {
   await r.shutdown();
+});
+
+test('argmax along the last axis: the first largest value, NaN ranking lowest, the same on both devices and as the host\'s greedy pick', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  const rows: number[][] = [
+    [3, 1, 3, 2], // a tie: the first
+    [NaN, 5, 7, NaN, 7], // NaN first and between: skipped
+    [NaN, NaN, NaN], // all NaN: 0
+    [-0, 0, -1], // -0 and +0 tie: the first
+    [-Infinity, -Infinity], // all -Inf: 0
+    [1, Infinity, Infinity, 2],
+    [42], // one element
+  ];
+  const want = [0, 2, 0, 0, 0, 1, 0];
+  // Long rows (more elements than threads): the maximum early, late, tied across threads' strides.
+  const u = randomValues(3 * 1000, 9);
+  for (const [k, at] of [[0, 3], [1, 999], [2, 257]]) {
+    const row = u.slice(k * 1000, (k + 1) * 1000);
+    row[at] = 5;
+    if (k === 2) row[513] = 5; // the same maximum later in another thread's stride
+    rows.push(row);
+    want.push(at);
+  }
+  t.deepEqual(rows.map((row) => argmaxOf(row)), want, 'the host order');
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    for (const [i, row] of rows.entries()) {
+      const x = r.tensor(row, [1, row.length], { device });
+      t.deepEqual(Array.from(await values(r.argmax(x))), [want[i]], `${device.kind} row ${i}`);
+    }
+    // A batch of rows of one length, [2, 3, 1000] → int32 [2, 3].
+    const batch = r.tensor(Array.from({ length: 6 }, (_, i) => rows[7 + (i % 3)]).flat(), [2, 3, 1000], { device });
+    const got = r.argmax(batch);
+    t.deepEqual([got.dtype, ...got.shape], ['int32', 2, 3]);
+    t.deepEqual(Array.from(await values(got)), [3, 999, 257, 3, 999, 257], `${device.kind} batch`);
+  }
+  t.throws(() => r.argmax(r.tensor(Int32Array.from([1, 2]), [2], { device: cpu, dtype: 'int32' })), { message: /must be float/ });
 });

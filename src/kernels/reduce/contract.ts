@@ -20,3 +20,21 @@ export function reducedShape(shape: Shape, axis: number): number[] {
   const a = normalizeAxis(axis, shape.length);
   return shape.map((d, i) => (i === a ? 1 : d));
 }
+
+// argmax along the last axis: the index of the first largest value, int32. NaN ranks below every
+// number (a row of NaN gives 0), so a NaN neither wins nor hides a later maximum; -0 and +0 tie.
+// Greedy decoding reads back these B indices instead of B rows of logits.
+
+/** Whether value v at index i beats value w at index j under argmax's order. */
+export function argmaxBeats(v: number, i: number, w: number, j: number): boolean {
+  const [a, b] = [Number.isNaN(v), Number.isNaN(w)];
+  if (a !== b) return b;
+  return a ? i < j : v > w || (v === w && i < j);
+}
+
+/** argmax of values[start, start + len) (an index into that range); 0 for an empty range. */
+export function argmaxOf(values: ArrayLike<number>, start = 0, len = values.length - start): number {
+  let best = 0;
+  for (let k = 1; k < len; k++) if (argmaxBeats(values[start + k], k, values[start + best], best)) best = k;
+  return best;
+}

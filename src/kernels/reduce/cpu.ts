@@ -2,7 +2,7 @@
 // accumulate in float64 (JS numbers) whatever the dtype.
 import { registerKernel } from '../../autograd/kernel.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type ReduceAttrs, type ReduceOp, reducedShape, reduceLayout } from './contract.js';
+import { type ReduceAttrs, type ReduceOp, argmaxOf, reducedShape, reduceLayout } from './contract.js';
 
 const INIT: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
 const STEP: Record<ReduceOp, (acc: number, v: number) => number> = {
@@ -12,6 +12,13 @@ const STEP: Record<ReduceOp, (acc: number, v: number) => number> = {
 };
 
 export function registerReduceCpu(): void {
+  registerKernel('argmax', 'cpu', (device, [x]) => {
+    const len = x.shape.at(-1) ?? 1, rows = x.shape.length === 0 ? 1 : x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const o = device.alloc('int32', rows);
+    const src = cpuArray(x.storage), dst = cpuArray(o);
+    for (let r = 0; r < rows; r++) dst[r] = argmaxOf(src, r * len, len);
+    return [{ storage: o, shape: x.shape.slice(0, -1), dtype: 'int32' }];
+  });
   for (const op of ['sum', 'max', 'min'] as ReduceOp[]) {
     registerKernel<ReduceAttrs>(op, 'cpu', (device, [x], { axis }) => {
       const { outer, len, inner } = reduceLayout(x.shape, axis);

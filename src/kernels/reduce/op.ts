@@ -2,6 +2,7 @@
 import { Tensor } from '../../autograd/tensor.js';
 import { runOp, recordNode, SAVES_NOTHING } from '../../autograd/op.js';
 import { noGrad } from '../../autograd/scope.js';
+import { isFloat } from '../../autograd/dtype.js';
 import { type Shape, broadcastAxes, normalizeAxis, sameShape } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { mul, div, equal } from '../elementwise/op.js';
@@ -38,6 +39,17 @@ function reduceKeep(op: ReduceOp, x: Tensor, axes: number[]): Tensor {
 
 function finish(y: Tensor, x: Tensor, axes: number[], keepdims: boolean): Tensor {
   return keepdims ? y : reshape(y, droppedShape(x.shape, axes));
+}
+
+/**
+ * The index of the largest value along the last axis (torch.argmax(x, -1)), int32 [...x.shape
+ * without its last axis]: the first on ties; NaN ranks below every number (a row of NaN gives 0).
+ * No gradient. Greedy decoding reads these back instead of the logits.
+ */
+export function argmax(x: Tensor): Tensor {
+  if (!isFloat(x.dtype)) throw new Error(`argmax: x must be float, got ${x.dtype}`);
+  if (x.rank === 0 || x.shape[x.rank - 1] === 0) throw new Error(`argmax: x [${x.shape}] has no last axis to search`);
+  return runOp('argmax', [x], {});
 }
 
 /** Sum over `axis` (one, several, or all when omitted). */

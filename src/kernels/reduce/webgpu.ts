@@ -31,16 +31,19 @@ ${FROM_BITS}
 fn combine(a: T, b: T) -> T { return ${COMBINE[op]}; }`;
 }
 
-function rowKernelSource(op: ReduceOp, T: 'f32' | 'i32'): string {
-  return /* wgsl */ `
-${header(op, T)}
-var<workgroup> partial: array<T, ${WG}>;
-@compute @workgroup_size(${WG})
+/** A row kernel's entry: one workgroup per row of params[0] elements, params[1] rows. */
+const ROW_MAIN = `@compute @workgroup_size(${WG})
 fn main(${BUILTINS_1D}) {
   ${FLAT_WORKGROUP}
   let row = wg_flat;
   let len = params[0];
-  if (row >= params[1]) { return; }
+  if (row >= params[1]) { return; }`;
+
+function rowKernelSource(op: ReduceOp, T: 'f32' | 'i32'): string {
+  return /* wgsl */ `
+${header(op, T)}
+var<workgroup> partial: array<T, ${WG}>;
+${ROW_MAIN}
   var acc = ${identity(op, T)};
   for (var k = lid.x; k < len; k += ${WG}u) { acc = combine(acc, x[row * len + k]); }
   partial[lid.x] = acc;
@@ -52,6 +55,43 @@ fn main(${BUILTINS_1D}) {
   if (lid.x == 0u) { out[row] = partial[0]; }
 }`;
 }
+
+/**
+ * argmax along the last axis (contract.ts): one workgroup per row; each thread scans its strided
+ * elements in index order, then a tree keeps the winner of each pair under argmaxBeats's order
+ * (NaN, tested on the bits, ranks below every number; ties go to the smaller index).
+ */
+const ARGMAX = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<i32>;
+${FROM_BITS}
+var<workgroup> bv: array<f32, ${WG}>;
+var<workgroup> bi: array<u32, ${WG}>;
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn beats(v: f32, i: u32, w: f32, j: u32) -> bool {
+  let a = is_nan(v); let b = is_nan(w);
+  if (a != b) { return b; }
+  if (a) { return i < j; }
+  return v > w || (v == w && i < j);
+}
+${ROW_MAIN}
+  // A thread with no element holds a NaN at an index past every real one: it loses to all.
+  var best = from_bits(0x7fc00000u);
+  var at = 0xffffffffu;
+  for (var k = lid.x; k < len; k += ${WG}u) {
+    let v = x[row * len + k];
+    if (beats(v, k, best, at)) { best = v; at = k; }
+  }
+  bv[lid.x] = best;
+  bi[lid.x] = at;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid.x < s && beats(bv[lid.x + s], bi[lid.x + s], bv[lid.x], bi[lid.x])) { bv[lid.x] = bv[lid.x + s]; bi[lid.x] = bi[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { out[row] = i32(select(bi[0], 0u, len == 0u)); }
+}`;
 
 function columnKernelSource(op: ReduceOp, T: 'f32' | 'i32'): string {
   return /* wgsl */ `
@@ -120,6 +160,14 @@ export function splitColumnPlan(outer: number, len: number, inner: number): { S:
 }
 
 export function registerReduceWebGPU(): void {
+  registerKernel('argmax', 'webgpu', (dev, [x]) => {
+    const device = dev as WebGPUDevice;
+    if (x.dtype !== 'float32') throw new Error(`argmax: float32 on WebGPU, got ${x.dtype}`);
+    const len = x.shape.at(-1) ?? 1, rows = x.shape.length === 0 ? 1 : x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const o = device.alloc('int32', rows);
+    if (rows > 0) device.dispatch({ name: 'argmax', code: ARGMAX, meta: new Meta().u32(len, rows).build(), inputs: [x.storage], outputs: [o], workgroups: grid1d(rows) });
+    return [{ storage: o, shape: x.shape.slice(0, -1), dtype: 'int32' }];
+  });
   for (const op of ['sum', 'max', 'min'] as ReduceOp[]) {
     registerKernel<ReduceAttrs>(op, 'webgpu', (dev, [x], { axis }) => {
       const device = dev as WebGPUDevice;
