@@ -14,7 +14,8 @@ import { noGrad, tidy } from '../autograd/scope.js';
 import { mulberry32 } from '../autograd/random.js';
 import { reshape } from '../kernels/copy/op.js';
 import { argmax } from '../kernels/reduce/op.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { LlamaCache, LlamaForCausalLM } from '../models/llama.js';
+import { indexSelect } from '../kernels/gather/op.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { pickToken } from './sampling.js';
 
@@ -97,18 +98,22 @@ async function generateCached(model: LlamaForCausalLM, all: number[][], options:
   // the batch before the next step (its cache rows dropped), so the batch shrinks as rows end.
   let live = prompts.map((_, b) => b);
   try {
-    // Each row's next token after running `ids` through the cache (picked from its last token's logits).
-    const step = async (ids: Int32Array, width: number, last: number[]) => {
-      const B = live.length;
-      const logits = () => {
-        const l = model.forward(tensor(ids, [B, width], { device, dtype: 'int32' }), { cache, ...(width > 1 ? { logitsAt: last.map((n) => n - 1) } : {}) });
-        return reshape(l, [B, l.shape[2]]);
-      };
-      return pickTokens(logits, options, live.map((b) => streams[b]));
+    // Logits [batch, vocab] of each row's last token after running ids [batch, width] through the cache.
+    const logitsOf = (ids: Tensor, last?: number[]) => {
+      const l = model.forward(ids, { cache, ...(last ? { logitsAt: last.map((n) => n - 1) } : {}) });
+      return reshape(l, [ids.shape[0], l.shape[2]]);
     };
     const ids = new Int32Array(prompts.length * T);
     prompts.forEach((p, b) => ids.set(p, b * T));
-    let picked = await step(ids, T, prompts.map((p) => p.length));
+    const promptIds = () => tensor(ids, [prompts.length, T], { device, dtype: 'int32' });
+    if ((options.temperature ?? 0) === 0) {
+      const first = noGrad(() => tidy(() => argmax(logitsOf(promptIds(), prompts.map((p) => p.length)))));
+      await greedyPipeline(first, { cache, live, prompts, added, done, options, limit, next: (input) => noGrad(() => tidy(() => argmax(logitsOf(reshape(input, [input.shape[0], 1]))))) });
+      return result;
+    }
+    // Sampled: each row's next token drawn on the host from its logits, one step at a time.
+    const step = (input: () => Tensor, last?: number[]) => pickTokens(() => logitsOf(input(), last), options, live.map((b) => streams[b]));
+    let picked = await step(promptIds, prompts.map((p) => p.length));
     for (;;) {
       for (const [i, b] of live.entries()) {
         const next = picked[i];
@@ -121,10 +126,69 @@ async function generateCached(model: LlamaForCausalLM, all: number[][], options:
         cache.keepRows(staying);
         live = staying.map((i) => live[i]);
       }
-      picked = await step(Int32Array.from(live, (b) => added[b][added[b].length - 1]), 1, []);
+      picked = await step(() => tensor(Int32Array.from(live, (b) => added[b][added[b].length - 1]), [live.length, 1], { device, dtype: 'int32' }));
     }
   } finally {
     cache.dispose();
+  }
+}
+
+interface GreedyState {
+  cache: LlamaCache;
+  /** Rows of the batch (indices into prompts), in batch order. */
+  live: number[];
+  prompts: number[][];
+  added: number[][];
+  done: boolean[];
+  options: GenerateOptions;
+  limit: number;
+  /** One decoding step of the cache's rows: their tokens [rows] in, their argmaxes [rows] out. */
+  next: (tokens: Tensor) => Tensor;
+}
+
+/**
+ * Greedy decoding with each step recorded before the previous step's tokens are read back: a
+ * step's argmax stays on the device as the next step's input, and its read-back overlaps the
+ * recording of the step after, so the device does not wait for the host to pick a token between
+ * steps. `pending` holds the tokens of the rows in `live`. Rows that reach their token budget or
+ * the model's last position are known in advance and leave before the step is recorded; a row
+ * that emits a stop token is known one step late: its token of that step is computed and dropped
+ * (the other rows' tokens do not depend on it: every kernel computes each row on its own).
+ */
+async function greedyPipeline(pending: Tensor, s: GreedyState): Promise<void> {
+  const { cache, prompts, added, done, options, limit } = s;
+  let live = s.live;
+  const indices = (rows: number[]) => tensor(Int32Array.from(rows), [rows.length], { device: pending.device, dtype: 'int32' });
+  let reading = pending.data();
+  for (;;) {
+    // Batch positions whose row may take another token after its pending one (unless it is a stop).
+    const more = live.flatMap((b, i) => (added[b].length + 1 < options.maxNewTokens && prompts[b].length + added[b].length + 1 < limit ? [i] : []));
+    let next: Tensor | null = null;
+    if (more.length > 0) {
+      if (more.length < live.length) cache.keepRows(more);
+      const input = more.length < live.length ? noGrad(() => tidy(() => indexSelect(pending, 0, indices(more)))) : pending;
+      next = s.next(input);
+      if (input !== pending) input.dispose();
+    }
+    const tokens = await reading;
+    pending.dispose();
+    for (const [i, b] of live.entries()) {
+      added[b].push(tokens[i]);
+      if (added[b].length >= options.maxNewTokens || stops(options, tokens[i], prompts[b].length + added[b].length, limit)) done[b] = true;
+    }
+    if (!next) return;
+    const stepped = more.map((i) => live[i]);
+    const going = stepped.flatMap((b, j) => (done[b] ? [] : [j]));
+    if (going.length < stepped.length) {
+      if (going.length === 0) return next.dispose();
+      cache.keepRows(going);
+      const kept = noGrad(() => tidy(() => indexSelect(next!, 0, indices(going))));
+      next.dispose();
+      next = kept;
+    }
+    live = going.map((j) => stepped[j]);
+    pending = next;
+    reading = pending.data();
   }
 }
 

@@ -29,7 +29,8 @@ test('greedy generation matches greedy decoding of the torch transcription, batc
     // Each prompt alone gives the same tokens (padding does not leak into a row).
     for (const [i, p] of GEN.prompts.entries()) t.deepEqual(await r.generateIds(model, [p], { maxNewTokens: GEN.new_tokens, cache: false }), [GEN.greedy[i]], `${device.kind} row ${i} alone`);
     // A stop token ends its row (kept) while the other row goes on; with the cache, the finished
-    // row leaves the batch (the forwards after it see one row).
+    // row leaves the batch. Greedy steps are recorded before the last step's tokens are read back,
+    // so the stop is seen one step late: the row rides along one more forward, its token dropped.
     const stop = GEN.greedy[0][1];
     for (const cache of [true, false]) {
       const rowsPerForward: number[] = [];
@@ -42,7 +43,7 @@ test('greedy generation matches greedy decoding of the torch transcription, batc
       model.forward = forward;
       t.deepEqual(stopped, [GEN.greedy[0].slice(0, GEN.greedy[0].indexOf(stop) + 1), GEN.greedy[1]], `${device.kind} stop, cache ${cache}`);
       if (cache) {
-        const rowsLeft = stopped[0].length; // forwards (prefill included) while row 0 was still going
+        const rowsLeft = stopped[0].length + 1; // forwards (prefill included) with row 0 in the batch
         t.deepEqual(rowsPerForward, [...new Array(rowsLeft).fill(2), ...new Array(GEN.new_tokens - rowsLeft).fill(1)], `${device.kind}: the batch shrinks to the row still going`);
       }
     }
@@ -117,6 +118,30 @@ test.serial('the key/value cache: Mistral\'s sliding window and grouped-query he
       t.is(device.memory().liveBuffers, before, 'no cache tensor outlives generation');
       model.dispose();
     }
+  }
+});
+
+test.serial('greedy decoding records each step before reading the last one back: rows stopping at different steps, on a stop token or at the model\'s last position, give the step-by-step tokens; nothing leaks', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+    const dir = folder();
+    // 24 positions: the 20-token prompt reaches the last one after 4 new tokens.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...CONFIG, max_position_embeddings: 24 }));
+    const model = await r.loadPretrainedLlama(dir, { device, dtype });
+    const prompts = [[3, 1, 4, 1, 5], [9, 2], Array.from({ length: 20 }, (_, i) => (i * 7) % 61), [8], [2, 7, 1, 8, 2, 8]];
+    const free = await r.generateIds(model, prompts, { maxNewTokens: 12, cache: false });
+    // Stop tokens that end rows at different steps (each row's own 2nd and 5th tokens).
+    const stopIds = [free[0][1], free[3][4]];
+    const before = device.memory().liveBuffers;
+    for (const maxNewTokens of [12, 3, 1]) {
+      const opts = { maxNewTokens, stopIds };
+      const cached = await r.generateIds(model, prompts, opts);
+      t.deepEqual(cached, await r.generateIds(model, prompts, { ...opts, cache: false }), `${device.kind}, ${maxNewTokens} new tokens`);
+      t.true(cached[2].length <= 4, 'the long prompt stops at the last position');
+    }
+    t.is(device.memory().liveBuffers, before, 'no tensor of the pipeline outlives generation');
+    model.dispose();
   }
 });
 
