@@ -155,40 +155,51 @@ interface GreedyState {
  * that emits a stop token is known one step late: its token of that step is computed and dropped
  * (the other rows' tokens do not depend on it: every kernel computes each row on its own).
  */
-async function greedyPipeline(pending: Tensor, s: GreedyState): Promise<void> {
+async function greedyPipeline(first: Tensor, s: GreedyState): Promise<void> {
   const { cache, prompts, added, done, options, limit } = s;
   let live = s.live;
+  let pending = first;
+  let next: Tensor | null = null;
   const indices = (rows: number[]) => tensor(Int32Array.from(rows), [rows.length], { device: pending.device, dtype: 'int32' });
-  let reading = pending.data();
-  for (;;) {
-    // Batch positions whose row may take another token after its pending one (unless it is a stop).
-    const more = live.flatMap((b, i) => (added[b].length + 1 < options.maxNewTokens && prompts[b].length + added[b].length + 1 < limit ? [i] : []));
-    let next: Tensor | null = null;
-    if (more.length > 0) {
-      if (more.length < live.length) cache.keepRows(more);
-      const input = more.length < live.length ? noGrad(() => tidy(() => indexSelect(pending, 0, indices(more)))) : pending;
-      next = s.next(input);
-      if (input !== pending) input.dispose();
+  const select = (x: Tensor, rows: number[]) => {
+    const picked = noGrad(() => tidy(() => indexSelect(x, 0, indices(rows))));
+    x.dispose();
+    return picked;
+  };
+  try {
+    let reading = pending.data();
+    for (;;) {
+      // Batch positions whose row may take another token after its pending one (unless it is a stop).
+      const more = live.flatMap((b, i) => (added[b].length + 1 < options.maxNewTokens && prompts[b].length + added[b].length + 1 < limit ? [i] : []));
+      next = null;
+      if (more.length > 0) {
+        if (more.length < live.length) cache.keepRows(more);
+        const input = more.length < live.length ? noGrad(() => tidy(() => indexSelect(pending, 0, indices(more)))) : pending;
+        next = s.next(input);
+        if (input !== pending) input.dispose();
+      }
+      const tokens = await reading;
+      pending.dispose();
+      for (const [i, b] of live.entries()) {
+        added[b].push(tokens[i]);
+        if (added[b].length >= options.maxNewTokens || stops(options, tokens[i], prompts[b].length + added[b].length, limit)) done[b] = true;
+      }
+      if (!next) return;
+      const stepped = more.map((i) => live[i]);
+      const going = stepped.flatMap((b, j) => (done[b] ? [] : [j]));
+      if (going.length === 0) return;
+      if (going.length < stepped.length) {
+        cache.keepRows(going);
+        next = select(next, going);
+      }
+      live = going.map((j) => stepped[j]);
+      pending = next;
+      reading = pending.data();
     }
-    const tokens = await reading;
+  } finally {
+    // Whatever ends the pipeline (the last token, an error), its tensors go (dispose is idempotent).
     pending.dispose();
-    for (const [i, b] of live.entries()) {
-      added[b].push(tokens[i]);
-      if (added[b].length >= options.maxNewTokens || stops(options, tokens[i], prompts[b].length + added[b].length, limit)) done[b] = true;
-    }
-    if (!next) return;
-    const stepped = more.map((i) => live[i]);
-    const going = stepped.flatMap((b, j) => (done[b] ? [] : [j]));
-    if (going.length < stepped.length) {
-      if (going.length === 0) return next.dispose();
-      cache.keepRows(going);
-      const kept = noGrad(() => tidy(() => indexSelect(next!, 0, indices(going))));
-      next.dispose();
-      next = kept;
-    }
-    live = going.map((j) => stepped[j]);
-    pending = next;
-    reading = pending.data();
+    next?.dispose();
   }
 }
 
