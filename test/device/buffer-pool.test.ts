@@ -5,13 +5,19 @@
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { BufferPool, sizeClass } from '../../src/device/webgpu/buffer-pool.js';
+import { StagingPool } from '../../src/device/webgpu/staging-pool.js';
 import { gpuOrSkip, values } from '../helpers/devices.js';
 
-/** A stand-in GPUDevice: buffers are plain objects with a size (the pool reads nothing else). */
+/** A stand-in GPUDevice: buffers are plain objects with a size (the pools read nothing else). */
+function fakeDevice(): { device: GPUDevice; created: () => number; destroyed: () => number } {
+  let n = 0, gone = 0;
+  const device = { createBuffer: ({ size }: { size: number }) => ({ size, id: ++n, destroy: () => void gone++ }) } as unknown as GPUDevice;
+  return { device, created: () => n, destroyed: () => gone };
+}
+
 function fakePool(): { pool: BufferPool; created: () => number } {
-  let n = 0;
-  const device = { createBuffer: ({ size }: { size: number }) => ({ size, id: ++n, destroy() {} }) } as unknown as GPUDevice;
-  return { pool: new BufferPool(device, 0), created: () => n };
+  const { device, created } = fakeDevice();
+  return { pool: new BufferPool(device, 0), created };
 }
 
 test('a parked buffer goes to the next kernel output of its size class, most recently freed first; an upload waits for the submit', (t) => {
@@ -46,4 +52,22 @@ test.serial('webgpu: a buffer freed while a queued kernel reads it is reused by 
   t.deepEqual(Array.from(await values(twice)), A.map((v) => -2 * v));
   t.deepEqual(Array.from(await values(c)), new Array(8).fill(9));
   for (const x of [negA, c, twice]) x.dispose();
+});
+
+test('read-back buffers are reused by size class, kept up to a byte budget, and destroyed when the pool closes', (t) => {
+  const { device, created, destroyed } = fakeDevice();
+  const pool = new StagingPool(device, 10_000);
+  const a = pool.acquire(32);
+  t.is(a.size, sizeClass(32));
+  pool.release(a);
+  t.is(pool.acquire(20), a, 'the same size class: the kept buffer');
+  const [b, c] = [pool.acquire(6000), pool.acquire(6000)];
+  pool.release(b);
+  pool.release(c);
+  t.is(destroyed(), 1, 'past the budget a released buffer is destroyed');
+  pool.release(a);
+  pool.close();
+  t.is(destroyed(), 3, 'close destroys what was kept');
+  pool.release(pool.acquire(32));
+  t.deepEqual([created(), destroyed()], [4, 4], 'after close nothing is kept');
 });

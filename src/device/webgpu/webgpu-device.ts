@@ -3,6 +3,7 @@
 import { type Device, type MemoryStats, Storage } from '../../autograd/device.js';
 import { type DType, type TypedArray, allocArray, bytesPerElement } from '../../autograd/dtype.js';
 import { BufferPool } from './buffer-pool.js';
+import { StagingPool } from './staging-pool.js';
 import { KernelProfiler, type KernelTiming } from './profiler.js';
 import { BindGroupCache, LayoutCache, moveParamsToGroup1, storageBindings } from './bindings.js';
 import { ParamsRing } from './params-ring.js';
@@ -35,7 +36,6 @@ export interface DispatchSpec {
 }
 
 const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-const MAP_READ_COPY_DST = 0x01 | 0x08;
 /**
  * Dispatches queued before the encoder is submitted. The GPU starts on a submit only, so a long
  * batch would leave it idle while JS encodes; small batches let it work while JS queues the next.
@@ -49,6 +49,8 @@ export class WebGPUDevice implements Device {
   readonly kind = 'webgpu' as const;
   readonly pool: BufferPool;
   private pipelines = new Map<string, CompiledKernel>();
+  /** Read-back buffers, reused (staging-pool.ts). */
+  private readonly staging: StagingPool;
   private pipelinesNoParams = new Map<string, CompiledKernel>();
   private readonly layouts: LayoutCache;
   private readonly bindGroups: BindGroupCache;
@@ -72,6 +74,7 @@ export class WebGPUDevice implements Device {
   ) {
     this.softwareAdapter = isSoftwareAdapter(adapterInfo);
     this.pool = new BufferPool(gpu, STORAGE_USAGE);
+    this.staging = new StagingPool(gpu);
     this.layouts = new LayoutCache(gpu);
     this.bindGroups = new BindGroupCache(gpu);
     // Bind groups may name pooled buffers: when the pool destroys buffers, they go too.
@@ -119,16 +122,21 @@ export class WebGPUDevice implements Device {
   async read(storage: Storage): Promise<TypedArray> {
     const bytes = storage.length * bytesPerElement(storage.dtype);
     if (bytes === 0) return allocArray(storage.dtype, 0);
-    const staging = this.gpu.createBuffer({ size: alignedBytes(bytes), usage: MAP_READ_COPY_DST });
+    const staging = this.staging.acquire(alignedBytes(bytes));
     this.endPass();
     this.getEncoder().copyBufferToBuffer(storage.handle as GPUBuffer, 0, staging, 0, alignedBytes(bytes));
     this.flush();
-    await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
-    this.throwIfError();
+    try {
+      await staging.mapAsync(0x0001 /* GPUMapMode.READ */);
+    } catch (e) {
+      staging.destroy();
+      throw e;
+    }
     const out = allocArray(storage.dtype, storage.length);
     new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange(0, alignedBytes(bytes))).subarray(0, bytes));
     staging.unmap();
-    staging.destroy();
+    this.staging.release(staging);
+    this.throwIfError();
     return out;
   }
 
@@ -277,6 +285,7 @@ export class WebGPUDevice implements Device {
     if (this.destroyed) return;
     this.flush();
     this.pool.trim();
+    this.staging.close();
     this.params.destroy();
     this.destroyed = true;
     this.gpu.destroy();
