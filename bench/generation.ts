@@ -26,6 +26,19 @@ function median(xs: number[]): number {
 type BaseDtype = 'float32' | 'bfloat16' | 'nf4';
 
 /**
+ * A cache holding the ragged prompts (right-padded, run once) with room for `steps` more tokens,
+ * and a decoding step's input: one token per row, [B, 1]. The caller disposes both.
+ */
+function prefilled(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][], steps: number): { cache: r.LlamaCache; next: r.Tensor } {
+  const B = prompts.length, T = Math.max(...prompts.map((p) => p.length));
+  const cache = model.newCache(prompts.map((p) => p.length), steps);
+  const ids = new Int32Array(B * T);
+  prompts.forEach((p, b) => ids.set(p, b * T));
+  r.noGrad(() => r.tidy(() => void model.forward(r.tensor(ids, [B, T], { device, dtype: 'int32' }), { cache, logitsAt: prompts.map((p) => p.length - 1) })));
+  return { cache, next: r.tensor(Int32Array.from(prompts, (p) => p[0]), [B, 1], { device, dtype: 'int32' }) };
+}
+
+/**
  * The kernels one decoding step launches (prefill, then one step profiled): their count, GPU time
  * summed, and the most frequent names. The launch count is what a GPU's decoding step is mostly
  * made of at small batch.
@@ -33,16 +46,10 @@ type BaseDtype = 'float32' | 'bfloat16' | 'nf4';
 async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][]): Promise<string> {
   const gpu = device as r.Device & { canProfile?: boolean; profile?: <T>(fn: () => T) => Promise<{ result: T; kernels: { name: string; ms: number }[] }> };
   if (!gpu.profile || !gpu.canProfile) return 'not profiled (no timestamp queries on this device)';
-  const B = prompts.length, T = Math.max(...prompts.map((p) => p.length));
-  const cache = model.newCache(prompts.map((p) => p.length), 1);
+  const { cache, next } = prefilled(device, model, prompts, 1);
   try {
-    const ids = new Int32Array(B * T);
-    prompts.forEach((p, b) => ids.set(p, b * T));
-    r.noGrad(() => r.tidy(() => void model.forward(r.tensor(ids, [B, T], { device, dtype: 'int32' }), { cache, logitsAt: prompts.map((p) => p.length - 1) })));
-    const next = r.tensor(Int32Array.from(prompts, (p) => p[0]), [B, 1], { device, dtype: 'int32' });
     const { result, kernels } = await gpu.profile(() => r.noGrad(() => r.tidy(() => model.forward(next, { cache }))));
     result.dispose();
-    next.dispose();
     const byName = new Map<string, { count: number; ms: number }>();
     for (const k of kernels) {
       const e = byName.get(k.name) ?? { count: 0, ms: 0 };
@@ -52,6 +59,7 @@ async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, promp
     const slowest = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6).map(([n, e]) => `${n} ${e.ms.toFixed(3)} ms (${(1000 * e.ms / e.count).toFixed(1)} µs each)`).join(', ');
     return `${kernels.length} kernels, ${kernels.reduce((s, k) => s + k.ms, 0).toFixed(2)} ms GPU (${top}); by time: ${slowest}`;
   } finally {
+    next.dispose();
     cache.dispose();
   }
 }
@@ -62,14 +70,9 @@ async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, promp
  * JavaScript and WebGPU calls that record the step: on a GPU it bounds a small model's step.
  */
 async function stepTimes(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][], steps = 24): Promise<string> {
-  const B = prompts.length, T = Math.max(...prompts.map((p) => p.length));
-  const cache = model.newCache(prompts.map((p) => p.length), steps);
+  const { cache, next } = prefilled(device, model, prompts, steps);
   const host: number[] = [], wall: number[] = [];
   try {
-    const ids = new Int32Array(B * T);
-    prompts.forEach((p, b) => ids.set(p, b * T));
-    r.noGrad(() => r.tidy(() => void model.forward(r.tensor(ids, [B, T], { device, dtype: 'int32' }), { cache, logitsAt: prompts.map((p) => p.length - 1) })));
-    const next = r.tensor(Int32Array.from(prompts, (p) => p[0]), [B, 1], { device, dtype: 'int32' });
     await device.sync();
     for (let s = 0; s < steps; s++) {
       const t0 = performance.now();
@@ -80,8 +83,8 @@ async function stepTimes(device: r.Device, model: r.LlamaForCausalLM, prompts: n
       host.push(t1 - t0);
       logits.dispose();
     }
-    next.dispose();
   } finally {
+    next.dispose();
     cache.dispose();
   }
   return `${median(host).toFixed(2)} ms host (recording the step), ${median(wall).toFixed(2)} ms wall with the logits read back (median of ${steps} steps)`;
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
   if (args.includes('--help')) {
-    console.log(`usage: ${USAGE}\n\nGreedy cached generation of B ragged prompts: one batch against one prompt at a time, same run,\nfor each base dtype asked for (the Linear weights held in float32, bfloat16 or NF4).`);
+    console.log(`usage: ${USAGE}\n\nGreedy cached generation of B ragged prompts: one batch against one prompt at a time and against\nthe same tokens picked on the host step by step, same run, for each base dtype asked for (the\nLinear weights held in float32, bfloat16 or NF4).`);
     return;
   }
   await r.init({ device: opt('--device', 'webgpu') as r.DeviceChoice });

@@ -160,12 +160,8 @@ async function greedyPipeline(first: Tensor, s: GreedyState): Promise<void> {
   let live = s.live;
   let pending = first;
   let next: Tensor | null = null;
-  const indices = (rows: number[]) => tensor(Int32Array.from(rows), [rows.length], { device: pending.device, dtype: 'int32' });
-  const select = (x: Tensor, rows: number[]) => {
-    const picked = noGrad(() => tidy(() => indexSelect(x, 0, indices(rows))));
-    x.dispose();
-    return picked;
-  };
+  // Some batch positions of a [rows] token tensor, as a new tensor.
+  const rowsOf = (x: Tensor, rows: number[]) => noGrad(() => tidy(() => indexSelect(x, 0, tensor(Int32Array.from(rows), [rows.length], { device: x.device, dtype: 'int32' }))));
   try {
     let reading = pending.data();
     for (;;) {
@@ -174,7 +170,7 @@ async function greedyPipeline(first: Tensor, s: GreedyState): Promise<void> {
       next = null;
       if (more.length > 0) {
         if (more.length < live.length) cache.keepRows(more);
-        const input = more.length < live.length ? noGrad(() => tidy(() => indexSelect(pending, 0, indices(more)))) : pending;
+        const input = more.length < live.length ? rowsOf(pending, more) : pending;
         next = s.next(input);
         if (input !== pending) input.dispose();
       }
@@ -190,7 +186,9 @@ async function greedyPipeline(first: Tensor, s: GreedyState): Promise<void> {
       if (going.length === 0) return;
       if (going.length < stepped.length) {
         cache.keepRows(going);
-        next = select(next, going);
+        const kept = rowsOf(next, going);
+        next.dispose();
+        next = kept;
       }
       live = going.map((j) => stepped[j]);
       pending = next;

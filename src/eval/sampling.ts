@@ -11,6 +11,8 @@
 // reaches topP. Both do the same float64 arithmetic in the same order, so they pick the same token
 // from the same random number (a test holds them together on random and tied logits).
 
+// The greedy choice is argmaxOf: the first largest logit, NaN ranking lowest, the order of the
+// `argmax` kernel that greedy decoding runs on the device.
 import { argmaxOf } from '../kernels/reduce/contract.js';
 
 /** The options pickToken reads. */
@@ -67,9 +69,6 @@ export function topTokens(logits: ArrayLike<number>, count: number): number[] {
   return heap.sort((a, b) => (before(logits, a, b) ? -1 : 1));
 }
 
-/** The first index of the largest logit, NaN ranking lowest: the `argmax` kernel's order (greedy decoding runs that on the device). */
-const argmax = (logits: ArrayLike<number>): number => argmaxOf(logits);
-
 /**
  * Samples from `order` (most likely first, the whole candidate set or a prefix of it) with weights
  * exp((logit − max) / temperature): cut at top-p against `total` (the candidate set's mass, summed
@@ -113,7 +112,7 @@ function mass(logits: ArrayLike<number>, members: Iterable<number>, max: number,
 function candidates(logits: ArrayLike<number>, o: SamplingOptions): { keep: number; max: number; allTokens: boolean } {
   const V = logits.length;
   const keep = o.topK && o.topK > 0 ? Math.min(o.topK, V) : V;
-  return { keep, max: logits[argmax(logits)], allTokens: keep === V };
+  return { keep, max: logits[argmaxOf(logits)], allTokens: keep === V };
 }
 
 /** Every token a candidate (no top-k, no top-p): no order is needed, the walk goes by index. */
@@ -123,7 +122,7 @@ function unrestricted(o: SamplingOptions, keep: number, V: number): boolean {
 
 /** The reference: the whole vocabulary sorted, then sampleFrom. */
 export function pickTokenBySorting(logits: ArrayLike<number>, o: SamplingOptions, uniform: () => number): number {
-  if ((o.temperature ?? 0) === 0) return argmax(logits);
+  if ((o.temperature ?? 0) === 0) return argmaxOf(logits);
   const V = logits.length;
   const { keep, max } = candidates(logits, o);
   const byIndex = Array.from({ length: V }, (_, v) => v);
@@ -134,7 +133,7 @@ export function pickTokenBySorting(logits: ArrayLike<number>, o: SamplingOptions
 
 /** The next token from one row of logits: the argmax, or a sample under temperature, top-k, top-p. */
 export function pickToken(logits: ArrayLike<number>, o: SamplingOptions, uniform: () => number): number {
-  if ((o.temperature ?? 0) === 0) return argmax(logits);
+  if ((o.temperature ?? 0) === 0) return argmaxOf(logits);
   const V = logits.length;
   const { keep, max, allTokens } = candidates(logits, o);
   const temperature = o.temperature!;
