@@ -9,7 +9,7 @@
 // and watch held-out preference accuracy rise.
 import * as r from '../index.js';
 import { mulberry32 } from '../autograd/random.js';
-import { ProgressBar } from './progress.js';
+import { ProgressBar } from '../io/progress.js';
 import { type FlagSpec, type Flags } from './args.js';
 
 export const DEMO_FLAGS: FlagSpec[] = [

@@ -7,7 +7,7 @@ import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
 import { checkpointTokenizer, dataPath } from './defaults.js';
 import { readJsonlIds } from './jsonl-out.js';
-import { ProgressBar } from './progress.js';
+import { ProgressBar } from '../io/progress.js';
 
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral)', default: 'runs/relpo-train/checkpoint' },

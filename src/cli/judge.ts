@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
 import { readJsonlLines } from './jsonl-out.js';
-import { ProgressBar } from './progress.js';
+import { ProgressBar } from '../io/progress.js';
 
 export const JUDGE_FLAGS: FlagSpec[] = [
   { name: 'completions', help: 'the candidate completions (relpo generate --data --out)', default: 'runs/relpo-generate/completions.jsonl' },

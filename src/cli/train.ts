@@ -21,6 +21,11 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'max-grad-norm', help: 'clip the total gradient norm (0: off)', default: 1 },
   { name: 'batch', help: 'pairs per micro-batch (per step without accumulation)', default: 4 },
   { name: 'gradient-accumulation-steps', help: 'micro-batches per optimizer step', default: 1 },
+  {
+    name: 'contrast-scope',
+    help: "with --gradient-accumulation-steps k: 'step' evaluates a loss that couples rows (rpo, kto, aot, orpo, …) over the step's k×batch rows (RPO's contrast matrix spans the step; one more policy forward per micro-batch), 'micro-batch' over each micro-batch alone; empty: step, or the checkpoint's on --resume",
+    default: '',
+  },
   { name: 'steps', help: 'optimizer steps (a resumed run counts the earlier ones)', default: 20 },
   { name: 'max-length', help: 'longest tokenized row', default: 128 },
   { name: 'out', help: 'where metrics.jsonl and checkpoint/ go', default: 'runs/relpo-train' },
@@ -105,6 +110,7 @@ export async function runTrain(flags: Flags): Promise<void> {
       maxGradNorm: Number(flags['max-grad-norm']),
       batchSize: Number(flags.batch),
       gradientAccumulationSteps: Number(flags['gradient-accumulation-steps']),
+      ...(flags['contrast-scope'] ? { contrastScope: contrastScopeFlag(String(flags['contrast-scope'])) } : {}),
       steps: Number(flags.steps),
       maxLength: Number(flags['max-length']),
       seed,
@@ -130,4 +136,9 @@ export async function runTrain(flags: Flags): Promise<void> {
     reference?.dispose();
     promptEmbedder?.dispose();
   }
+}
+
+function contrastScopeFlag(v: string): r.ContrastScope {
+  if (!(r.CONTRAST_SCOPES as readonly string[]).includes(v)) throw new Error(`relpo train: --contrast-scope must be ${r.CONTRAST_SCOPES.join(' or ')}, got ${JSON.stringify(v)}`);
+  return v as r.ContrastScope;
 }

@@ -14,6 +14,11 @@ export interface PreferenceBatchOptions {
   epoch?: number;
   /** Drop the last, short batch (default false: every record is in exactly one batch). */
   dropLast?: boolean;
+  /**
+   * Unpaired data: allow a batch with rows on one side only (default false: such a batch is an
+   * error). For micro-batches whose step, not each of them, must hold both sides: the caller checks.
+   */
+  oneSided?: boolean;
 }
 
 export interface IndexBatch {
@@ -56,8 +61,9 @@ function checkBatchSize(batchSize: number): void {
  * batches of batchSize. Unpaired data is stratified: desirable and undesirable rows are shuffled
  * separately and each batch gets a share of each in proportion to the whole (largest-remainder
  * rounding on the running row count), so a batch of s rows has at least ⌊s·D/T⌋ desirable and
- * ⌊s·U/T⌋ undesirable rows. A batch that would still lack one side throws (use a larger batch);
- * a short last batch lacking one side is merged into the batch before it.
+ * ⌊s·U/T⌋ undesirable rows. A batch that would still lack one side throws (use a larger batch),
+ * and a short last batch lacking one side is merged into the batch before it; with oneSided, both
+ * are kept as they are (a step of several micro-batches checks its own sides).
  */
 export function* preferenceBatches(dataset: PreferenceDataset, options: PreferenceBatchOptions): Generator<IndexBatch> {
   yield* planPreferenceBatches(dataset, options);
@@ -65,7 +71,7 @@ export function* preferenceBatches(dataset: PreferenceDataset, options: Preferen
 
 /** The batches of one epoch as an array (what preferenceBatches yields). */
 export function planPreferenceBatches(dataset: PreferenceDataset, options: PreferenceBatchOptions): IndexBatch[] {
-  const { batchSize, shuffle = true, seed = 0, epoch = 0, dropLast = false } = options;
+  const { batchSize, shuffle = true, seed = 0, epoch = 0, dropLast = false, oneSided = false } = options;
   checkBatchSize(batchSize);
   const ids = dataset.promptIds;
   const total = dataset.records.length;
@@ -106,13 +112,13 @@ export function planPreferenceBatches(dataset: PreferenceDataset, options: Prefe
     cum += s;
   }
   const last = plan.length - 1;
-  if (last > 0 && sizes[last] < batchSize && (plan[last].g === 0 || plan[last].u === 0)) {
+  if (!oneSided && last > 0 && sizes[last] < batchSize && (plan[last].g === 0 || plan[last].u === 0)) {
     plan[last - 1].g += plan[last].g;
     plan[last - 1].u += plan[last].u;
     plan.pop();
   }
   plan.forEach((p, b) => {
-    if (p.g === 0 || p.u === 0)
+    if (!oneSided && (p.g === 0 || p.u === 0))
       throw new Error(
         `preferenceBatches: batch ${b} of ${dataset.path} would have no ${p.g === 0 ? 'desirable' : 'undesirable'} rows ` +
           `(${good.length} desirable, ${bad.length} undesirable of ${total}); use batchSize ≥ ${Math.ceil(total / Math.min(good.length, bad.length))}`,

@@ -6,7 +6,7 @@ import type { Device } from '../autograd/device.js';
 import { tensor } from '../autograd/create.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { IndexBatch } from './batches.js';
-import { type PreferenceDataset, type PreferenceText, recordLocation } from './jsonl.js';
+import { type PreferenceDataset, type PreferenceText, type UnpairedRecord, recordLocation } from './jsonl.js';
 
 export interface TokenizeOptions {
   /**
@@ -271,16 +271,7 @@ export async function tokenizePreferenceBatch(
     chosenCut = groups.map((g) => g.truncated[0]);
     rejectedCut = groups.map((g) => g.truncated[1]);
   } else {
-    const side = async (indices: number[]) => {
-      const gs = await Promise.all(
-        indices.map((i) => {
-          const r = dataset.records[i];
-          return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.completion], where(r)), options);
-        }),
-      );
-      return { rows: gs.map((g) => [...g.prompt, ...g.completions[0]]), p: gs.map((g) => g.prompt.length), cut: gs.map((g) => g.truncated[0]) };
-    };
-    const c = await side(batch.chosen), r = await side(batch.rejected);
+    const c = await unpairedRows(tok, dataset, batch.chosen, options), r = await unpairedRows(tok, dataset, batch.rejected, options);
     ({ rows: chosenRows, p: chosenP, cut: chosenCut } = c);
     ({ rows: rejectedRows, p: rejectedP, cut: rejectedCut } = r);
   }
@@ -294,4 +285,26 @@ export async function tokenizePreferenceBatch(
     chosenPromptIds: batch.chosenPromptIds,
     rejectedPromptIds: batch.rejectedPromptIds,
   };
+}
+
+/** Host rows of some unpaired records, each cut on its own. */
+async function unpairedRows(tok: TextTokenizer, dataset: PreferenceDataset, indices: number[], options: TokenizeOptions): Promise<{ rows: number[][]; p: number[]; cut: boolean[] }> {
+  const gs = await Promise.all(
+    indices.map((i) => {
+      const r = dataset.records[i] as UnpairedRecord;
+      return tokenizeGroup(tok, recordTexts(tok, r.prompt, [r.completion], recordLocation(dataset, r)), options);
+    }),
+  );
+  return { rows: gs.map((g) => [...g.prompt, ...g.completions[0]]), p: gs.map((g) => g.prompt.length), cut: gs.map((g) => g.truncated[0]) };
+}
+
+/**
+ * One side of unpaired records on its own (the rows tokenizePreferenceBatch gives that side, padded
+ * to their own longest): for a micro-batch whose other side has no rows.
+ */
+export async function tokenizeUnpairedRows(tok: TextTokenizer, dataset: PreferenceDataset, indices: number[], options: TokenizeOptions = {}): Promise<TokenizedRows> {
+  checkOptions(options);
+  if (dataset.paired) throw new Error(`tokenizeUnpairedRows: ${dataset.path} is paired`);
+  const { rows, p, cut } = await unpairedRows(tok, dataset, indices, options);
+  return toRows(tok, rows, p, cut, options);
 }

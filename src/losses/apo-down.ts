@@ -2,7 +2,7 @@
 // chosen reward while widening the margin: L = σ(β·sc) + 1 − σ(βΔ).
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, mean, mul, sigmoid, sub } from './ops.js';
 
 export type ApoDownConfig = { beta: number };
@@ -11,7 +11,7 @@ export const apoDown: PreferenceLoss<ApoDownConfig> = {
   name: 'apo_down',
   description: 'Anchored Preference Optimization, down anchor: σ(β·sc) + 1 − σ(βΔ)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
   validate(c) {
     positive('apo_down', 'beta', c.beta);

@@ -2,7 +2,7 @@
 // down, each on its own: L = (1 − σ(β·sc)) + σ(β·sr).
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, mean, mul, sigmoid, sub } from './ops.js';
 
 export type ApoZeroConfig = { beta: number };
@@ -11,7 +11,7 @@ export const apoZero: PreferenceLoss<ApoZeroConfig> = {
   name: 'apo_zero',
   description: 'Anchored Preference Optimization, zero anchor: (1 − σ(β·sc)) + σ(β·sr)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
   validate(c) {
     positive('apo_zero', 'beta', c.beta);

@@ -2,7 +2,7 @@
 // L = −logσ(β·sc) − logσ(−β·sr): each answer classified on its own.
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, logSigmoid, mean, mul, neg } from './ops.js';
 
 export type BcoPairConfig = { beta: number };
@@ -11,7 +11,7 @@ export const bcoPair: PreferenceLoss<BcoPairConfig> = {
   name: 'bco_pair',
   description: 'Binary Classifier Optimization on pairs: −logσ(β·sc) − logσ(−β·sr)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
   validate(c) {
     positive('bco_pair', 'beta', c.beta);

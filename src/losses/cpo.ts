@@ -11,7 +11,7 @@ export const cpo: PreferenceLoss<CpoConfig> = {
   name: 'cpo',
   description: 'Contrastive Preference Optimization: reference-free DPO plus α × the chosen answers\' NLL',
   data: { paired: true, unpaired: false },
-  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
+  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: { beta: 0.1, alpha: 1 },
   validate(c) {
     positive('cpo', 'beta', c.beta);

@@ -3,7 +3,7 @@
 // L = (1 − m)·(−logσ(βΔ)) + m·exp(−βΔ).
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, div, exp, logSigmoid, mean, mul, neg, sigmoid, sub } from './ops.js';
 
 export type DiscopopConfig = { beta: number; discopopTau: number };
@@ -12,7 +12,7 @@ export const discopop: PreferenceLoss<DiscopopConfig> = {
   name: 'discopop',
   description: 'DiscoPOP: logistic and exponential losses blended by σ(βΔ/discopopTau)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, discopopTau: 0.05 },
   validate(c) {
     positive('discopop', 'beta', c.beta);

@@ -2,7 +2,7 @@
 // L = −(1−ε)·logσ(βΔ) − ε·logσ(−βΔ), Δ = (πc − ρc) − (πr − ρr).
 import type { PreferenceLoss } from './types.js';
 import { inRange, positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled, sigmoidLoss } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled, sigmoidLoss } from './terms.js';
 import { mean, mul, sub } from './ops.js';
 
 export type DpoConfig = { beta: number; labelSmoothing: number };
@@ -11,7 +11,7 @@ export const dpo: PreferenceLoss<DpoConfig> = {
   name: 'dpo',
   description: 'Direct Preference Optimization; conservative DPO (cDPO) when labelSmoothing > 0',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, labelSmoothing: 0 },
   validate(c) {
     positive('dpo', 'beta', c.beta);

@@ -3,7 +3,7 @@
 // L = q·(log q − log(1−ε)) + q'·(log q' − log ε), q' = σ(−βΔ). log q is taken as logσ, stably.
 import type { PreferenceLoss } from './types.js';
 import { inRange, positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, logSigmoid, mean, mul, neg, sigmoid, sub } from './ops.js';
 
 export type ExoPairConfig = { beta: number; labelSmoothing: number };
@@ -12,7 +12,7 @@ export const exoPair: PreferenceLoss<ExoPairConfig> = {
   name: 'exo_pair',
   description: 'Efficient Exact Optimization on pairs: KL(σ(βΔ) ‖ smoothed label), labelSmoothing ε in (0, 1)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, labelSmoothing: 1e-3 },
   validate(c) {
     positive('exo_pair', 'beta', c.beta);

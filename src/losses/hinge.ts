@@ -1,7 +1,7 @@
 // SLiC's hinge loss (Zhao et al., 2023), on DPO's log-ratio margin: L = relu(1 − βΔ).
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { mean, mul, relu, sub } from './ops.js';
 
 export type HingeConfig = { beta: number };
@@ -10,7 +10,7 @@ export const hinge: PreferenceLoss<HingeConfig> = {
   name: 'hinge',
   description: 'SLiC hinge loss on the DPO margin: relu(1 − βΔ)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
   validate(c) {
     positive('hinge', 'beta', c.beta);

@@ -12,7 +12,7 @@ export const ipo: PreferenceLoss<IpoConfig> = {
   name: 'ipo',
   description: 'Identity Preference Optimization: squared distance of the log-ratio margin from 1/(2β)',
   data: { paired: true, unpaired: false },
-  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
+  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   needsFor: (c) => ({ ...ipo.needs, tokenAverage: c.tokenAverage }),
   defaults: { beta: 0.1, tokenAverage: true },
   validate(c) {

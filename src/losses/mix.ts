@@ -4,6 +4,7 @@
 // with the term's label ('dpo/rewards/chosen'); '<label>/loss' holds each unweighted term.
 import type { LossConfig, LossNeeds, PreferenceBatch, PreferenceLoss } from './types.js';
 import { getLoss, type RegisteredLoss } from './registry.js';
+import { lossNeeds } from './checks.js';
 import { add, mul, noGrad } from './ops.js';
 import type { Tensor } from '../autograd/tensor.js';
 
@@ -37,8 +38,12 @@ export function mixLosses(terms: MixTerm[], name?: string): PreferenceLoss<Recor
   });
   const labels = parts.map((p) => p.label);
   if (new Set(labels).size !== labels.length) throw new Error(`mixLosses: term labels must differ, got ${labels.join(', ')}`);
+  // What each term needs under its own config (rpo with uniform weights needs no embeddings).
+  const partNeeds = parts.map((p) => lossNeeds(p.loss.plugin, p.config));
   const needs = {} as LossNeeds;
-  for (const k of ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const) needs[k] = parts.some((p) => p.loss.needs[k]);
+  for (const k of ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const) needs[k] = partNeeds.some((n) => n[k]);
+  // A weighted sum of means over pairs is one; a single coupled term couples the mix.
+  needs.meanOverPairs = partNeeds.every((n) => n.meanOverPairs === true);
   return {
     name: name ?? `mix_${parts.map((p) => p.loss.name).join('_')}`,
     description: `weighted sum: ${parts.map((p) => `${p.weight}·${p.label}`).join(' + ')}`,

@@ -2,7 +2,7 @@
 // L = −logσ(β·sc) − ½·logσ(−β·sc) − ½·logσ(−β·sr).
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, logSigmoid, mean, mul, neg } from './ops.js';
 
 export type NcaPairConfig = { beta: number };
@@ -11,7 +11,7 @@ export const ncaPair: PreferenceLoss<NcaPairConfig> = {
   name: 'nca_pair',
   description: 'Noise Contrastive Alignment on pairs: −logσ(β·sc) − ½logσ(−β·sc) − ½logσ(−β·sr)',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
   validate(c) {
     positive('nca_pair', 'beta', c.beta);

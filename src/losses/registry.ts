@@ -19,6 +19,7 @@ export interface RegisteredLoss<C extends LossConfig = LossConfig> extends Prefe
 const registry = new Map<string, RegisteredLoss>();
 
 const NEEDS = ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const;
+const OPTIONAL_NEEDS = ['meanOverPairs'] as const;
 
 export function registerLoss<C extends LossConfig>(loss: PreferenceLoss<C>): RegisteredLoss<C> {
   validatePlugin(loss as unknown as PreferenceLoss);
@@ -77,7 +78,9 @@ function validatePlugin(loss: PreferenceLoss): void {
   const n = loss.needs;
   if (!n || typeof n !== 'object') throw new Error(`${who}: 'needs' must be { ${NEEDS.map((k) => `${k}: boolean`).join(', ')} }`);
   for (const k of NEEDS) if (typeof n[k] !== 'boolean') throw new Error(`${who}: 'needs.${k}' must be a boolean, got ${typeof n[k]}`);
-  for (const k of Object.keys(n)) if (!(NEEDS as readonly string[]).includes(k)) throw new Error(`${who}: unknown key 'needs.${k}' (known: ${NEEDS.join(', ')})`);
+  for (const k of OPTIONAL_NEEDS) if (n[k] !== undefined && typeof n[k] !== 'boolean') throw new Error(`${who}: 'needs.${k}' must be a boolean when given, got ${typeof n[k]}`);
+  const known: readonly string[] = [...NEEDS, ...OPTIONAL_NEEDS];
+  for (const k of Object.keys(n)) if (!known.includes(k)) throw new Error(`${who}: unknown key 'needs.${k}' (known: ${known.join(', ')})`);
   const defs = loss.defaults;
   if (!defs || typeof defs !== 'object' || Array.isArray(defs)) throw new Error(`${who}: 'defaults' must be an object of config key: default value`);
   for (const [k, v] of Object.entries(defs)) {

@@ -2,7 +2,7 @@
 // L = (−(1−ε)·logσ(βΔ) + ε·logσ(−βΔ)) / (1 − 2ε).
 import type { PreferenceLoss } from './types.js';
 import { inRange, positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, div, logSigmoid, mean, mul, neg, sub } from './ops.js';
 
 export type RobustConfig = { beta: number; labelSmoothing: number };
@@ -11,7 +11,7 @@ export const robust: PreferenceLoss<RobustConfig> = {
   name: 'robust',
   description: 'Robust DPO (rDPO): DPO debiased for a label-flip rate labelSmoothing < 0.5',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, labelSmoothing: 0 },
   validate(c) {
     positive('robust', 'beta', c.beta);

@@ -10,7 +10,7 @@ export const sft: PreferenceLoss<SftConfig> = {
   name: 'sft',
   description: 'Negative log-likelihood of the chosen answers per token (for mixing with a preference loss)',
   data: { paired: true, unpaired: true },
-  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
+  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: {},
   compute(batch) {
     const loss = mean(neg(perToken('sft', batch, 'chosen', batch.chosen.policyLogps)));

@@ -11,7 +11,7 @@ export const sigmoidNorm: PreferenceLoss<SigmoidNormConfig> = {
   name: 'sigmoid_norm',
   description: 'DPO on per-token log-ratios: −logσ(β(sc/nc − sr/nr))',
   data: { paired: true, unpaired: false },
-  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
+  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: { beta: 0.1 },
   validate(c) {
     positive('sigmoid_norm', 'beta', c.beta);

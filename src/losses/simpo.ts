@@ -11,7 +11,7 @@ export const simpo: PreferenceLoss<SimpoConfig> = {
   name: 'simpo',
   description: 'Simple Preference Optimization: reference-free, length-normalised rewards with a margin γ',
   data: { paired: true, unpaired: false },
-  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
+  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: { beta: 2.0, gammaBetaRatio: 0.25, labelSmoothing: 0 },
   validate(c) {
     positive('simpo', 'beta', c.beta);

@@ -2,7 +2,7 @@
 // L = (sc − 1/(2β))² + (sr + 1/(2β))².
 import type { PreferenceLoss } from './types.js';
 import { positive } from './checks.js';
-import { logRatios, needsReference, rewardMetrics, scaled } from './terms.js';
+import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled } from './terms.js';
 import { add, mean, square, sub } from './ops.js';
 
 export type SppoHardConfig = { beta: number };
@@ -11,7 +11,7 @@ export const sppoHard: PreferenceLoss<SppoHardConfig> = {
   name: 'sppo_hard',
   description: 'Self-Play Preference Optimization with hard labels: (sc − 0.5/β)² + (sr + 0.5/β)²',
   data: { paired: true, unpaired: false },
-  needs: needsReference,
+  needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
   validate(c) {
     positive('sppo_hard', 'beta', c.beta);

@@ -5,7 +5,8 @@ import type { LossNeeds, PreferenceBatch } from './types.js';
 import { requireReference, requireTokenCounts, type SideName } from './checks.js';
 import { div, greater, logSigmoid, mean, mul, neg, noGrad, reshape, sub, tidy } from './ops.js';
 
-export const needsReference: LossNeeds = { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false };
+/** What a paired loss built on reference log-ratios needs, when it is a mean of one term per pair. */
+export const meanOverPairsWithReference: LossNeeds = { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false, meanOverPairs: true };
 
 /** s = π − ρ for each side (the implicit DPO reward, before β). */
 export function logRatios(lossName: string, batch: PreferenceBatch): { chosen: Tensor; rejected: Tensor } {

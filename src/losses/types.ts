@@ -45,6 +45,14 @@ export interface LossNeeds {
   klEstimate: boolean;
   /** tokenCounts on both sides (length-normalised rewards). */
   tokenAverage: boolean;
+  /**
+   * On paired data the loss is a plain mean of one term per pair, so the mean of k equal
+   * micro-batches' losses is the loss of their union and the trainer may evaluate it per
+   * micro-batch in one pass. Absent or false: the loss couples rows (RPO's contrast matrix, KTO's
+   * KL estimate, a sort across the batch, a token sum over rows), and under gradient accumulation
+   * it is evaluated once over all the rows of the step (docs/writing-a-loss.md).
+   */
+  meanOverPairs?: boolean;
 }
 
 export interface PreferenceLoss<C extends LossConfig = LossConfig> {

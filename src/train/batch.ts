@@ -23,14 +23,18 @@ export type TrainBatch = TokenizedPreferenceBatch & { kl?: TokenizedRows };
  * that the policy and reference log-probs of mismatched pairs estimate KL(π‖π_ref).
  */
 export async function tokenizeKlRows(tokenizer: TextTokenizer, dataset: PreferenceDataset, index: IndexBatch, options: TokenizeOptions): Promise<TokenizedRows> {
+  return tokenizeRows(tokenizer, klRowTexts(tokenizer, dataset, index), options);
+}
+
+/** The texts of tokenizeKlRows' rows, in the batch's row order (chosen side, then rejected side). */
+export function klRowTexts(tokenizer: TextTokenizer, dataset: PreferenceDataset, index: IndexBatch): { prompt: string; completion: string }[] {
   const rows = batchRowTexts(tokenizer, dataset, index);
   if (new Set(rows.map((r) => r.promptId)).size < 2) {
     throw new Error(
       `trainPreference: a batch of ${dataset.path} (${index.indices.map((i) => recordLocation(dataset, dataset.records[i])).join(', ')}) has one distinct prompt, so KTO's KL pairs would not be mismatched (TRL requires a batch size above 1 for the same reason); use a larger batch`,
     );
   }
-  const mismatched = rows.map((r, i) => ({ prompt: r.prompt, completion: rows[(i + rows.length - 1) % rows.length].completion }));
-  return tokenizeRows(tokenizer, mismatched, options);
+  return rows.map((r, i) => ({ prompt: r.prompt, completion: rows[(i + rows.length - 1) % rows.length].completion }));
 }
 
 /**

@@ -33,6 +33,8 @@ export interface TrainerState {
   seed: number;
   dataset: string;
   loss: string;
+  /** Where coupled losses were evaluated (trainPreference's contrastScope); absent in checkpoints written before it existed ('micro-batch'). */
+  contrastScope?: 'step' | 'micro-batch';
 }
 
 interface OptimizerJson {

@@ -39,8 +39,14 @@ export class PromptEmbeddingCache {
 
   /** [ids.length, dim] on the device, in the loss's dtype. */
   rows(ids: number[], device: Device, dtype: 'float32' | 'float64'): Tensor {
-    const out = new Float64Array(ids.length * this.dim);
-    ids.forEach((id, i) => out.set(this.byId.get(id)!, i * this.dim));
-    return tensor(dtype === 'float32' ? Float32Array.from(out) : out, [ids.length, this.dim], { device, dtype });
+    const { values } = this.hostRows(ids);
+    return tensor(dtype === 'float32' ? Float32Array.from(values) : values, [ids.length, this.dim], { device, dtype });
+  }
+
+  /** The same rows on the host, row-major, with their width. */
+  hostRows(ids: number[]): { values: Float64Array; dim: number } {
+    const values = new Float64Array(ids.length * this.dim);
+    ids.forEach((id, i) => values.set(this.byId.get(id)!, i * this.dim));
+    return { values, dim: this.dim };
   }
 }

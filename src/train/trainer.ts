@@ -1,32 +1,29 @@
-// trainPreference: a preference-optimisation loop (docs/training.md). Per micro-batch (one or
-// gradientAccumulationSteps per step): tokenize it (async, before any tensor work), then in one
-// tidy(): policy sequence log-probs with gradient, reference log-probs under noGrad (a reference
-// model, or the LoRA policy with adapters off), whatever else the loss needs, the loss, backward(),
-// after the last micro-batch the total gradient norm; then one read-back of the loss, its metrics
-// and the norm. Only a step whose losses and gradient are finite is applied (optimizer.step() at the
-// scheduled lr, the gradient clipped inside the update), so a NaN/Inf step leaves the weights and
-// every saved checkpoint as they were. Held-out evaluations run every evalSteps steps.
+// trainPreference: a preference-optimisation loop (docs/training.md). Each step: plan its
+// micro-batches (step-plan.ts), compute its gradients in one pass per micro-batch
+// (step-single-pass.ts) or, for a loss that couples rows over several micro-batches in step scope,
+// in two passes over the step (step-two-pass.ts), then apply them. Only a step whose losses and
+// gradient are finite is applied (optimizer.step() at the scheduled lr, the gradient clipped inside
+// the update), so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
+// Held-out evaluations run every evalSteps steps; checkpoints every saveEvery.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tidy } from '../autograd/scope.js';
-import { setDropoutState } from '../autograd/random.js';
 import { ReferenceLogpsCache } from './reference-cache.js';
-import { mix32 } from '../kernels/dropout/contract.js';
-import { cast, mul } from '../kernels/elementwise/op.js';
-import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
-import { type PreferenceDataset, recordLocation } from '../data/jsonl.js';
+import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { tokenizePreferenceBatch } from '../data/tokenize.js';
-import { ProgressBar } from '../cli/progress.js';
-import { type AdamWOptions, type RMSpropOptions, clipGradNormScale, totalGradNorm } from '../kernels/optim/optimizers.js';
-import { zerosLike } from '../autograd/create.js';
+import { ProgressBar } from '../io/progress.js';
+import { type AdamWOptions, type RMSpropOptions, clipGradNormScale } from '../kernels/optim/optimizers.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
-import { type TrainBatch, buildBatch, disposeTokenized, referenceOf, sumLengths, tokenizeKlRows } from './batch.js';
+import { referenceOf } from './batch.js';
 import { type PreferenceRunOptions, evaluateLoss } from './evaluate.js';
 import { PromptEmbeddingCache } from './prompt-embeddings.js';
+import { CONTRAST_SCOPES, type ContrastScope, type StepContext, type StepOutcome, usesTwoPasses } from './step.js';
+import { planStep } from './step-plan.js';
+import { singlePassStep } from './step-single-pass.js';
+import { twoPassStep } from './step-two-pass.js';
 import {
   findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
   type OptimizerName, type TrainerOptimizer, type TrainerState,
@@ -54,10 +51,19 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   /** Pairs (paired data) or rows (unpaired) per micro-batch (one forward and backward; per step without accumulation). */
   batchSize: number;
   /**
-   * Micro-batches whose gradients add up to one optimizer step (default 1), each loss scaled by
-   * 1/gradientAccumulationSteps as transformers does: a step sees batchSize × this many pairs.
+   * Micro-batches whose gradients add up to one optimizer step (default 1): a step sees batchSize ×
+   * this many pairs, as one batch of them (see contrastScope).
    */
   gradientAccumulationSteps?: number;
+  /**
+   * Where a loss that couples rows (rpo, rpo_simpo, kto, aot, orpo, …) is evaluated when a step has
+   * several micro-batches: 'step' (default) over all the step's rows, so k micro-batches of b give
+   * the gradient of one batch of k·b (RPO's contrast matrix is k·b × k·b) at one micro-batch's
+   * activation memory, for one more policy forward per micro-batch; 'micro-batch' over each
+   * micro-batch alone. Losses that are a mean over pairs are the same either way. Stored in the
+   * checkpoint; a resumed run keeps it.
+   */
+  contrastScope?: ContrastScope;
   /** Optimizer steps in total (resumed runs count the steps already taken). Default: epochs × batches per epoch / gradientAccumulationSteps, rounded up. */
   steps?: number;
   /** Passes over the data, when steps is not given (default 1). */
@@ -164,11 +170,27 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   }
   if (evalData && evalData.records.length === 0) throw new Error(`trainPreference: the eval data (${evalData.path}) has no records`);
 
-  const plan = (epoch: number): IndexBatch[] => planPreferenceBatches(dataset, { batchSize, seed, epoch, shuffle });
   const epochs = opts.epochs ?? 1;
   const accumulation = opts.gradientAccumulationSteps ?? 1;
   if (!Number.isInteger(accumulation) || accumulation < 1) throw new Error(`trainPreference: gradientAccumulationSteps must be a positive integer, got ${accumulation}`);
-  const totalSteps = opts.steps ?? Math.ceil((epochs * plan(0).length) / accumulation);
+  if (opts.contrastScope !== undefined && !CONTRAST_SCOPES.includes(opts.contrastScope)) {
+    throw new Error(`trainPreference: contrastScope must be one of ${CONTRAST_SCOPES.join(', ')}, got ${JSON.stringify(opts.contrastScope)}`);
+  }
+  const resumeDir = opts.resume && outDir ? await findCheckpoint(outDir) : null;
+  if (opts.resume && !resumeDir) throw new Error(`trainPreference: resume is set but ${outDir} holds no checkpoint (checkpoint/trainer_state.json)`);
+  const resumed = resumeDir ? await readTrainerState(resumeDir) : undefined;
+  // A checkpoint keeps its scope (one written before scopes existed was 'micro-batch').
+  const savedScope = resumed ? (resumed.contrastScope ?? 'micro-batch') : undefined;
+  if (savedScope && opts.contrastScope && opts.contrastScope !== savedScope) {
+    throw new Error(`trainPreference: ${resumeDir} was trained with contrastScope '${savedScope}', this run asks for '${opts.contrastScope}'`);
+  }
+  const scope: ContrastScope = savedScope ?? opts.contrastScope ?? 'step';
+  const twoPasses = usesTwoPasses(scope, accumulation, needs, dataset.paired);
+  // Over two passes only the step must hold both sides of unpaired data, not each micro-batch.
+  const plan = (epoch: number): IndexBatch[] => planPreferenceBatches(dataset, { batchSize, seed, epoch, shuffle, oneSided: twoPasses });
+  let planned: { epoch: number; batches: IndexBatch[] } | undefined;
+  const planEpoch = (epoch: number): IndexBatch[] => (planned?.epoch === epoch ? planned : (planned = { epoch, batches: plan(epoch) })).batches;
+  const totalSteps = opts.steps ?? Math.ceil((epochs * planEpoch(0).length) / accumulation);
   if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new Error(`trainPreference: steps must be a non-negative integer, got ${totalSteps}`);
   const maxGradNorm = opts.maxGradNorm ?? 1;
   if (!Number.isFinite(maxGradNorm) || maxGradNorm < 0) throw new Error(`trainPreference: maxGradNorm must be a finite number ≥ 0 (0: no clipping), got ${maxGradNorm}`);
@@ -179,14 +201,13 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     throw new Error(`trainPreference: ${(e as Error).message}`);
   }
 
-  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name };
+  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, contrastScope: scope };
   let optimizer: TrainerOptimizer;
   const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
   if (outDir) await mkdir(outDir, { recursive: true });
-  if (opts.resume) {
-    const dir = await findCheckpoint(outDir!);
-    if (!dir) throw new Error(`trainPreference: resume is set but ${outDir} holds no checkpoint (checkpoint/trainer_state.json)`);
-    state = await readTrainerState(dir);
+  if (resumeDir && resumed) {
+    const dir = resumeDir;
+    state = { ...resumed, contrastScope: scope };
     if (state.seed !== seed || state.loss !== loss.name) {
       throw new Error(`trainPreference: ${dir} was written with seed ${state.seed} and loss '${state.loss}', this run has seed ${seed} and loss '${loss.name}'`);
     }
@@ -241,7 +262,15 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
   const history: StepMetrics[] = [];
   let savedAt = opts.resume ? state.step : -1;
-  let batches = plan(state.epoch);
+  const ctx: StepContext = {
+    policy, reference: referenceLogps, loss, config, needs, dtype, prompts, tokenizer, dataset, seed,
+    tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device },
+    refuse: (stepNo, where, what, records) =>
+      new Error(
+        `trainPreference: step ${stepNo} (${where}): ${what}; the batch's records are ${records}. The step was not applied` +
+          (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
+      ),
+  };
 
   const save = async () => {
     await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path);
@@ -252,82 +281,31 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     while (state.step < totalSteps) {
       const stepNo = state.step + 1;
       const started = performance.now();
-      // The step's micro-batches: the next gradientAccumulationSteps batches of the data order,
-      // across an epoch boundary if need be. The position is committed once the step is applied.
-      let cursor = { epoch: state.epoch, batchInEpoch: state.batchInEpoch };
-      let names: string[] = [];
-      const sums: number[] = [];
-      let gradNorm = 0;
-      let tokens = 0;
+      const plan = planStep({ epoch: state.epoch, batchInEpoch: state.batchInEpoch }, accumulation, planEpoch);
+      let outcome: StepOutcome;
       try {
-        for (let micro = 0; micro < accumulation; micro++) {
-          if (cursor.batchInEpoch >= batches.length) {
-            cursor = { epoch: cursor.epoch + 1, batchInEpoch: 0 };
-            batches = plan(cursor.epoch);
-          }
-          const index = batches[cursor.batchInEpoch];
-          const tokOptions = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
-          const tok: TrainBatch = await tokenizePreferenceBatch(tokenizer, dataset, index, tokOptions);
-          let values: Float32Array | Float64Array;
-          try {
-            if (needs.klEstimate) tok.kl = await tokenizeKlRows(tokenizer, dataset, index, tokOptions);
-            if (prompts) await prompts.fill([...tok.chosenPromptIds, ...tok.rejectedPromptIds]);
-            const last = micro === accumulation - 1;
-            // Dropout masks (LoRA's lora_dropout) from a stream set by (seed, step, micro-batch):
-            // a resumed run drops the same elements as an uninterrupted one.
-            setDropoutState(mix32(mix32(seed ^ 0x5bd1e995) ^ (stepNo * 64 + micro)));
-            policy.train();
-            const packed = tidy(() => {
-              const batch = buildBatch(tok, policy, referenceLogps, needs, dtype, prompts);
-              const out = loss.compute(batch, config);
-              // Gradients add up over the micro-batches: each counts 1/accumulation (as transformers).
-              (accumulation === 1 ? out.loss : mul(out.loss, 1 / accumulation)).backward();
-              names = Object.keys(out.metrics);
-              // After the last micro-batch the total gradient norm rides along in the same read-back
-              // (clipping needs it on the host).
-              const norm = (last ? totalGradNorm(policy.parameters()) : null) ?? zerosLike(out.loss);
-              const scalars = [out.loss, ...names.map((k) => out.metrics[k]), norm].map((t) => reshape(cast(t, out.loss.dtype), [1]));
-              return concat(scalars, 0);
-            });
-            values = (await packed.data()) as Float32Array | Float64Array;
-            packed.dispose();
-          } finally {
-            disposeTokenized(tok);
-          }
-          const lossValue = values[0];
-          const lastMicro = micro === accumulation - 1;
-          if (lastMicro) gradNorm = values[names.length + 1];
-          if (!Number.isFinite(lossValue) || (lastMicro && !Number.isFinite(gradNorm))) {
-            const where = index.indices.map((i) => recordLocation(dataset, dataset.records[i]));
-            throw new Error(
-              `trainPreference: step ${stepNo} (epoch ${cursor.epoch}, batch ${cursor.batchInEpoch}${accumulation > 1 ? `, micro-batch ${micro + 1} of ${accumulation}` : ''}): ` +
-                `${Number.isFinite(lossValue) ? `the gradient norm is ${gradNorm}` : `loss is ${lossValue}`}; ` +
-                `the batch's records are ${where.join(', ')}. The step was not applied` +
-                (savedAt >= 0 && outDir ? `; the last checkpoint (step ${savedAt}) in ${outDir}/checkpoint is intact` : ''),
-            );
-          }
-          for (let i = 0; i <= names.length; i++) sums[i] = (sums[i] ?? 0) + values[i] / accumulation;
-          tokens += sumLengths(tok.chosen) + sumLengths(tok.rejected);
-          cursor = { ...cursor, batchInEpoch: cursor.batchInEpoch + 1 };
-        }
+        outcome = await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro);
       } catch (e) {
         optimizer.zeroGrad();
         throw e;
       }
+      const { loss: lossValue, gradNorm } = outcome;
       optimizer.lr = opts.lr * lrFactor(schedule, state.step);
       const gradScale = maxGradNorm > 0 ? clipGradNormScale(gradNorm, maxGradNorm) : 1;
       tidy(() => optimizer.step(gradScale));
       optimizer.zeroGrad();
-      state = { ...state, ...cursor, step: stepNo };
-      const lossValue = sums[0];
-
+      state = { ...state, ...plan.next, step: stepNo };
       const seconds = (performance.now() - started) / 1000;
-      const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': tokens / Math.max(seconds, 1e-9) };
-      names.forEach((k, i) => (m[k] = sums[i + 1]));
+      const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': outcome.tokens / Math.max(seconds, 1e-9) };
+      for (const [k, v] of Object.entries(outcome.metrics)) m[k] = v;
+      m['loss_rows/chosen'] = outcome.lossRows.chosen;
+      m['loss_rows/rejected'] = outcome.lossRows.rejected;
       history.push(m);
       if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
       opts.log?.(m);
-      bar?.update(stepNo, `loss=${lossValue.toFixed(4)}`);
+      // A loss that couples rows (RPO's matrix) saw chosen × rejected rows at once.
+      const cells = needs.meanOverPairs ? '' : ` rows=${outcome.lossRows.chosen}×${outcome.lossRows.rejected}`;
+      bar?.update(stepNo, `loss=${lossValue.toFixed(4)}${cells}`);
       if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await evaluate();
       if (outDir && opts.saveEvery && stepNo % opts.saveEvery === 0) await save();
     }

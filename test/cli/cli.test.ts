@@ -175,6 +175,23 @@ test('relpo train --gradient-checkpointing and --precompute-ref-log-probs take t
   }
 });
 
+test('relpo train --batch 2 --gradient-accumulation-steps 8: rpo contrasts the step\'s 16 × 16 rows; --contrast-scope micro-batch keeps 2 × 2', (t) => {
+  const rows = (extra: string[]) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-scope-')), 'run');
+    const run = relpo('train', '--device', 'cpu', '--loss', 'rpo', '--batch', '2', '--gradient-accumulation-steps', '8', '--steps', '1', '--out', out, ...extra);
+    t.is(run.status, 0, run.stderr);
+    const m = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim()) as Record<string, number>;
+    return { m, stderr: run.stderr };
+  };
+  const step = rows([]);
+  t.like(step.m, { 'loss_rows/chosen': 16, 'loss_rows/rejected': 16 });
+  t.regex(step.stderr, /rows=16×16/);
+  t.like(rows(['--contrast-scope', 'micro-batch']).m, { 'loss_rows/chosen': 2, 'loss_rows/rejected': 2 });
+  const bad = relpo('train', '--device', 'cpu', '--steps', '1', '--contrast-scope', 'batch');
+  t.not(bad.status, 0);
+  t.regex(bad.stderr, /--contrast-scope must be step or micro-batch, got "batch"/);
+});
+
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
   const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');

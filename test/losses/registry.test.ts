@@ -162,7 +162,7 @@ test('mixing: a weighted sum of losses, metrics prefixed by loss name', async (t
     const mixed = r.mixLosses([{ loss: 'dpo', weight: 1, config: { beta: 0.2 } }, { loss: 'sft', weight: 0.2 }]);
     const registered = r.registerLoss({ ...mixed, name: `mix_test_${device.kind}` });
     t.deepEqual(registered.data, { paired: true, unpaired: false });
-    t.deepEqual(registered.needs, { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true });
+    t.deepEqual(registered.needs, { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true });
     const got = await evaluate(registered, buildBatch(P, device, dtype));
     const dpo = await evaluate('dpo', buildBatch(P, device, dtype), { beta: 0.2 });
     const sft = await evaluate('sft', buildBatch(P, device, dtype));
@@ -197,4 +197,22 @@ test('mixing checks its terms at once and labels repeated losses', async (t) => 
 
 test.after.always(async () => {
   await r.shutdown();
+});
+
+test("mixing: each term's needs under its own config; one term that couples rows couples the mix", (t) => {
+  // rpo with uniform weights reads no prompt embeddings, and its contrast matrix couples rows.
+  const uniform = r.mixLosses([{ loss: 'rpo', weight: 1, config: { weighting: 'uniform' } }, { loss: 'sft', weight: 0.5 }]);
+  t.deepEqual(uniform.needs, { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: false });
+  const embedded = r.mixLosses([{ loss: 'rpo', weight: 1 }, { loss: 'dpo', weight: 1 }]);
+  t.true(embedded.needs.promptEmbeddings);
+  t.false(embedded.needs.meanOverPairs);
+  t.true(r.mixLosses([{ loss: 'dpo', weight: 1 }, { loss: 'ipo', weight: 1 }]).needs.meanOverPairs);
+});
+
+test('which built-in losses are a mean over pairs (one pass per micro-batch) and which couple rows', (t) => {
+  const coupled = r.listLosses().filter((l) => r.lossNeeds(l.plugin, l.resolveConfig()).meanOverPairs !== true).map((l) => l.name).sort();
+  t.deepEqual(coupled.filter((n) => r.builtinLosses.some((b) => b.name === n)), ['aot', 'aot_unpaired', 'kto', 'orpo', 'rpo', 'rpo_simpo']);
+  t.throws(() => r.registerLoss({ ...r.getLoss('dpo').plugin, name: 'bad_mean_flag', needs: { ...r.getLoss('dpo').needs, meanOverPairs: 1 as unknown as boolean } }), {
+    message: /'needs.meanOverPairs' must be a boolean when given/,
+  });
 });

