@@ -9,6 +9,7 @@ import { DAWN_OPTIONS } from '../src/device/webgpu/create.js';
 import { type BenchCase, benchCases } from './cases.js';
 import { adapterSlug, maxRelErr, randnHost, timeBatches, type Timing, type TimeOptions } from './harness.js';
 import { installNavigatorGpu, loadPeer, type Peer } from './peer.js';
+import { contrastScopeRows } from './contrast-scope.js';
 
 interface Row {
   group: string;
@@ -242,6 +243,12 @@ let seed = 1;
 for (const c of cases) {
   await runCase(c, seed);
   seed += 16;
+}
+// The step group's scope rows: DPO, RPO per micro-batch and RPO over the step, timed in turn.
+if (!only || only.includes('step')) {
+  for (const s of await contrastScopeRows(gpu, { small, reps: Math.max(reps, 5), log: (line) => process.stdout.write(`  ${line}\n`) })) {
+    report({ group: 'step', kernel: 'train step', variant: `${s.setup}: ${s.variant}`, shape: s.shape, medianMs: s.medianMs, minMs: s.minMs, peakMiB: s.peakMiB, vsBaseline: 1 / s.timeVsDpo });
+  }
 }
 
 // A partial run (--only) gets its own file, so that it does not overwrite the full run's.

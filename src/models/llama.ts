@@ -358,7 +358,9 @@ class LlamaModel extends Module {
       // (permuted heads, residual branches, LoRA's paths) go when the layer ends, and the graph keeps
       // only what its rules saved (docs/training.md, activation memory).
       x = tidy(() => this.gradientCheckpointing && !cache
-        ? checkpoint((h) => layer.forward(h, positions, keyPadding), [x], layer.parameters())
+        // Positions and padding are the block's inputs too: the graph keeps them for the recompute,
+        // which may run after the tidy that made them has ended (two-pass steps).
+        ? checkpoint((h, pos, pad) => layer.forward(h, pos, pad), keyPadding ? [x, positions, keyPadding] : [x, positions], layer.parameters())
         : layer.forward(x, positions, keyPadding, cache?.layers[i], visible));
     });
     visible?.dispose();

@@ -11,6 +11,6 @@ export { lrFactor, warmupStepsOf, checkLrScheduler, LR_SCHEDULER_TYPES, type LrS
 export { CONTRAST_SCOPES, type ContrastScope, type StepContext, type StepOutcome, usesTwoPasses } from './step.js';
 export { planStep, mergeIndexBatches, type StepPlan, type PlannedMicroBatch, type DataCursor } from './step-plan.js';
 export { singlePassStep } from './step-single-pass.js';
-export { twoPassStep, tokenizeStep, scoreWithoutGraph, lossOverStep, backpropagate, type MicroBatchRows } from './step-two-pass.js';
+export { twoPassStep, tokenizeStep, scoreMicroBatch, lossOverStep, backpropagate, type MicroBatchRows } from './step-two-pass.js';
 export { gatherStepRows, stepBatch, type RowScalars, type SideScalars } from './step-rows.js';
 export { evaluatePreference, type EvaluatePreferenceOptions, type PreferenceRunOptions } from './evaluate.js';

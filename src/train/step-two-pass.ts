@@ -1,12 +1,14 @@
 // A step whose loss is evaluated once over all its rows (contrastScope 'step'), at the activation
 // memory of one micro-batch: the GradCache idea (Gao et al., 2021) applied to sequence log-probs.
-//   pass 1  each micro-batch's forwards without a graph: the per-row scalars the loss reads
-//           (policy and reference log-probs, token counts, prompt embeddings, KTO's KL rows);
+//   pass 1  each micro-batch's forwards without a graph (the last one's policy forward with its
+//           graph, kept): the per-row scalars the loss reads (policy and reference log-probs,
+//           token counts, prompt embeddings, KTO's KL rows);
 //   loss    the loss over the step's rows with a graph on those scalars only: ∂L/∂(each row's
 //           policy log-prob), the one differentiable field a loss reads;
-//   pass 2  each micro-batch's policy forward again, with a graph, back-propagating Σ g·log p
-//           (g held constant): the parameter gradients of one batch of k·b rows.
-// Only the policy's forwards run twice; each micro-batch replays its pass-1 dropout masks.
+//   pass 2  back-propagating Σ g·log p (g held constant): the last micro-batch through the graph
+//           it kept, each other one through its policy forward run again with a graph. The
+//           parameter gradients are those of one batch of k·b rows.
+// Only k − 1 policy forwards run twice; each micro-batch replays its pass-1 dropout masks.
 import type { Tensor } from '../autograd/tensor.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
@@ -81,20 +83,37 @@ export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: Plann
   return out;
 }
 
+/** The policy log-probs of a micro-batch's sides, with their graph. */
+type SideLogps = Partial<Record<SideName, Tensor>>;
+
+/** What pass 1 leaves of a micro-batch: its scalars packed for one read-back, and its graph when kept. */
+interface Scored {
+  packed: Tensor;
+  layout: [string, number][];
+  graph?: SideLogps;
+}
+
 /**
- * Pass 1 of a micro-batch: its per-row scalars, recorded without a graph and packed for one
- * read-back. The policy's forwards come first (chosen, then rejected), so that pass 2, run from the
- * same dropout state, draws the same masks.
+ * Pass 1 of a micro-batch: its per-row scalars, packed for one read-back. The policy's forwards come
+ * first (chosen, then rejected), so that pass 2, run from the same dropout state, draws the same
+ * masks. With `keepGraph` the policy's forwards record their graph and it is returned: the step's
+ * last micro-batch keeps it until the row gradients are known, and skips pass 2 (one forward saved,
+ * at the memory one micro-batch's graph takes anyway).
  */
-export function scoreWithoutGraph(ctx: StepContext, mb: MicroBatchRows, dropoutSeed: number): { packed: Tensor; layout: [string, number][] } {
+export function scoreMicroBatch(ctx: StepContext, mb: MicroBatchRows, dropoutSeed: number, keepGraph = false): Scored {
   const { policy, needs, reference, dtype } = ctx;
   setDropoutState(dropoutSeed);
   policy.train();
-  return tidy(() =>
-    noGrad(() => {
-      const named: [string, Tensor][] = [];
-      const sides = sidesOf(mb);
-      for (const s of sides) named.push([`${s}.policyLogps`, sideLogps(policy, mb[s]!)]);
+  return tidy(() => {
+    const named: [string, Tensor][] = [];
+    const graph: SideLogps = {};
+    const sides = sidesOf(mb);
+    for (const s of sides) {
+      const logps = keepGraph ? sideLogps(policy, mb[s]!) : noGrad(() => sideLogps(policy, mb[s]!));
+      if (keepGraph) graph[s] = logps;
+      named.push([`${s}.policyLogps`, logps]);
+    }
+    return noGrad(() => {
       for (const s of sides) {
         const rows = mb[s]!;
         if (needs.reference && reference) named.push([`${s}.refLogps`, reference(rows)]);
@@ -105,9 +124,9 @@ export function scoreWithoutGraph(ctx: StepContext, mb: MicroBatchRows, dropoutS
         named.push(['kl.policyLogps', sideLogps(policy, mb.kl)]);
         named.push(['kl.refLogps', reference(mb.kl)]);
       }
-      return packTensors(named, dtype);
-    }),
-  );
+      return { ...packTensors(named, dtype), ...(keepGraph ? { graph } : {}) };
+    });
+  });
 }
 
 /** A micro-batch's pass-1 values as RowScalars (an absent side has no rows). */
@@ -176,20 +195,31 @@ export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<
   return { loss: values.get('loss')![0], metrics, gradChosen: values.get('grad.chosen')!, gradRejected: values.get('grad.rejected')! };
 }
 
-/** Pass 2 of a micro-batch: its policy log-probs with a graph, back-propagating Σ g·log p into the parameters' .grad. */
-export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: { chosen: Float64Array; rejected: Float64Array }, dropoutSeed: number): void {
+/** Back-propagates Σ g·log p through policy log-probs that carry their graph, into the parameters' .grad. */
+function backwardRows(ctx: StepContext, logps: SideLogps, grads: { chosen: Float64Array; rejected: Float64Array }): void {
   const { policy, dtype } = ctx;
-  setDropoutState(dropoutSeed);
-  policy.train();
   tidy(() => {
     let total: Tensor | undefined;
-    for (const s of sidesOf(mb)) {
-      const logps = sideLogps(policy, mb[s]!);
+    for (const s of ['chosen', 'rejected'] as const) {
+      const lp = logps[s];
+      if (!lp) continue;
       const g = tensor(dtype === 'float32' ? Float32Array.from(grads[s]) : grads[s], [grads[s].length], { device: policy.device, dtype });
-      const term = sum(mul(logps, g));
+      const term = sum(mul(lp, g));
       total = total ? add(total, term) : term;
     }
     total!.backward();
+  });
+}
+
+/** Pass 2 of a micro-batch: its policy log-probs again, with a graph, back-propagating Σ g·log p into the parameters' .grad. */
+export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: { chosen: Float64Array; rejected: Float64Array }, dropoutSeed: number): void {
+  const { policy } = ctx;
+  setDropoutState(dropoutSeed);
+  policy.train();
+  tidy(() => {
+    const logps: SideLogps = {};
+    for (const s of sidesOf(mb)) logps[s] = sideLogps(policy, mb[s]!);
+    backwardRows(ctx, logps, grads);
   });
 }
 
@@ -200,27 +230,36 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
   const stepRecords = () => recordsAt(ctx.dataset, mergeIndexBatches(plan.map((m) => m.index)).indices);
   const whereStep = `epoch ${plan[0].epoch}, batch ${plan[0].batchInEpoch}, ${k} micro-batches`;
   try {
-    // Pass 1: every micro-batch is recorded before any is read back, so the device never waits.
-    const scored: { packed: Tensor; layout: [string, number][] }[] = [];
+    // Pass 1: every micro-batch is recorded before any is read back, so the device never waits; the
+    // last one keeps its graph.
+    const scored: Scored[] = [];
     const parts: RowScalars[] = [];
+    let step: Awaited<ReturnType<typeof lossOverStep>>;
     try {
-      micro.forEach((mb, i) => scored.push(scoreWithoutGraph(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, i))));
+      micro.forEach((mb, i) => scored.push(scoreMicroBatch(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, i), i === k - 1)));
       for (const [i, { packed, layout }] of scored.entries()) {
         const values = unpackValues(await packed.data(), layout);
         const bad = nonFinite(values);
-        if (bad) throw ctx.refuse(stepNo, whereIs(plan[i], i, k), `${bad} (pass 1, without graph)`, recordsAt(ctx.dataset, plan[i].index.indices));
+        if (bad) throw ctx.refuse(stepNo, whereIs(plan[i], i, k), `${bad} (pass 1)`, recordsAt(ctx.dataset, plan[i].index.indices));
         parts.push(rowScalarsOf(ctx, micro[i], values));
       }
+      step = await lossOverStep(ctx, gatherStepRows(parts));
+      if (!Number.isFinite(step.loss)) throw ctx.refuse(stepNo, whereStep, `loss is ${step.loss}`, stepRecords());
+      const badGrad = nonFinite(new Map([['∂loss/∂chosen log-prob', step.gradChosen], ['∂loss/∂rejected log-prob', step.gradRejected]]));
+      if (badGrad) throw ctx.refuse(stepNo, whereStep, badGrad, stepRecords());
+      // The last micro-batch back-propagates through the graph pass 1 kept.
+      const { m, n } = micro[k - 1].plan.index;
+      const rows = { chosen: step.gradChosen.subarray(step.gradChosen.length - m), rejected: step.gradRejected.subarray(step.gradRejected.length - n) };
+      backwardRows(ctx, scored[k - 1].graph!, rows);
     } finally {
-      for (const s of scored) s.packed.dispose();
+      for (const s of scored) {
+        s.packed.dispose();
+        for (const t of Object.values(s.graph ?? {})) t.dispose();
+      }
     }
-    const step = await lossOverStep(ctx, gatherStepRows(parts));
-    if (!Number.isFinite(step.loss)) throw ctx.refuse(stepNo, whereStep, `loss is ${step.loss}`, stepRecords());
-    const badGrad = nonFinite(new Map([['∂loss/∂chosen log-prob', step.gradChosen], ['∂loss/∂rejected log-prob', step.gradRejected]]));
-    if (badGrad) throw ctx.refuse(stepNo, whereStep, badGrad, stepRecords());
-    // Pass 2, each micro-batch with its share of the row gradients.
+    // Pass 2, every other micro-batch with its share of the row gradients.
     let c = 0, r = 0;
-    for (const [i, mb] of micro.entries()) {
+    for (const [i, mb] of micro.slice(0, k - 1).entries()) {
       const { m, n } = mb.plan.index;
       backpropagate(ctx, mb, { chosen: step.gradChosen.subarray(c, c + m), rejected: step.gradRejected.subarray(r, r + n) }, dropoutSeedOf(ctx.seed, stepNo, i));
       c += m;

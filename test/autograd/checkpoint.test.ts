@@ -111,3 +111,26 @@ test.serial('LLaMA with gradient checkpointing on WebGPU: the same gradients in 
 test.after.always(async () => {
   await r.shutdown();
 });
+
+test('LLaMA with gradient checkpointing: backward may run after the tidy of the forward has ended (positions and padding are kept by the graph)', async (t) => {
+  const run = async (checkpointed: boolean) => {
+    const model = new r.LlamaForCausalLM(TINY, { device: cpu, dtype: 'float64', seed: 3 });
+    model.gradientCheckpointingEnable(checkpointed);
+    const ids = r.tensor(Int32Array.from({ length: 2 * 7 }, (_, i) => (i * 7 + 3) % TINY.vocab_size), [2, 7], { device: cpu, dtype: 'int32' });
+    const lengths = r.tensor([7, 4], [2], { device: cpu, dtype: 'int32' });
+    // The forward in a tidy of its own that ends before backward, as a two-pass training step does.
+    const loss = r.tidy(() => r.sum(r.mul(model.forward(ids, { keyPadding: lengths }), 0.01)));
+    loss.backward();
+    const grads = new Map<string, number[]>();
+    for (const [name, p] of model.namedParameters()) if (p.grad) grads.set(name, await values(p.grad));
+    for (const x of [loss, ids, lengths]) x.dispose();
+    model.dispose();
+    return grads;
+  };
+  const [plain, ck] = [await run(false), await run(true)];
+  t.true(plain.size > 0);
+  for (const [name, g] of plain) {
+    const h = ck.get(name)!;
+    t.true(g.every((v, i) => Math.abs(v - h[i]) <= 1e-13), name);
+  }
+});

@@ -87,6 +87,21 @@ test('unpaired: a short last batch lacking one side is merged; impossible ratios
   t.throws(() => planPreferenceBatches(allGood, { batchSize: 2 }), { message: /no undesirable \(label false\) rows/ });
 });
 
+test('unpaired, oneSided: one-sided micro-batches are kept, and k consecutive ones of b hold the rows of one batch of k·b', async (t) => {
+  const skewed = await unpairedN(20, (i) => i % 5 !== 0); // 16 good, 4 bad
+  for (const seed of [0, 3]) {
+    const small = planPreferenceBatches(skewed, { batchSize: 2, seed, oneSided: true });
+    t.true(small.some((b) => b.n === 0), 'some micro-batch of 2 holds no undesirable row');
+    t.throws(() => planPreferenceBatches(skewed, { batchSize: 2, seed }), { message: /would have no undesirable rows/ });
+    const big = planPreferenceBatches(skewed, { batchSize: 10, seed });
+    for (const [s, step] of big.entries()) {
+      const part = small.slice(5 * s, 5 * s + 5);
+      t.deepEqual(part.flatMap((b) => b.chosen), step.chosen, `seed ${seed}, step ${s}: desirable rows`);
+      t.deepEqual(part.flatMap((b) => b.rejected), step.rejected, `seed ${seed}, step ${s}: undesirable rows`);
+    }
+  }
+});
+
 test('splitTrainEval: exact sizes per record, grouped by prompt by default, deterministic', async (t) => {
   const ds = await pairedN(50, 50);
   const { train, eval: ev } = splitTrainEval(ds, 0.2, 1, { groupByPrompt: false });

@@ -246,6 +246,12 @@ test('step scope on WebGPU (float32): k micro-batches give the gradients of one 
     policy.dispose();
     reference.dispose();
   }
+  // LoRA (the base as reference) on unpaired rows, with micro-batches that hold no rejected row.
+  const lora = tiny(gpu, 'float32');
+  r.applyLora(lora, { r: 2, alpha: 4, seed: 3, targetModules: ['q_proj', 'v_proj', 'down_proj'] });
+  await trainPreference({ policy: lora, tokenizer: await tokenizer(), dataset: await paired(), loss: 'dpo', lr: 0.05, batchSize: 4, steps: 1 });
+  await compare(t, { loss: 'rpo', data: await unpaired(), policy: lora, lossConfig: { weighting: 'uniform' } }, 4, 2, 1e-5, 'webgpu LoRA rpo unpaired');
+  lora.dispose();
 });
 
 async function paramValues(m: r.LlamaForCausalLM): Promise<Float64Array> {
@@ -358,6 +364,13 @@ test('step scope: a NaN step loss refuses the step, naming every record of the s
   const saved = await r.loadPretrainedLlama(join(out, 'checkpoint'), { device: cpu, dtype: 'float64' });
   t.deepEqual(await paramValues(saved), await paramValues(policy));
   t.true(policy.parameters().every((q) => q.grad === null), 'the gradients were dropped');
+  // A non-finite value in pass 1 (a reference that gives NaN) names the micro-batch and its records.
+  const broken = otherRef();
+  r.tidy(() => void broken.loadStateDict(new Map([['lm_head.weight', r.mul(broken.lm_head!.weight, NaN)]]), { strict: false }));
+  const bad = await contextOf({ loss: 'rpo', data: p, policy, reference: broken, lossConfig: { weighting: 'uniform' } });
+  await t.throwsAsync(twoPassStep(bad, 4, plans(p, 2, 2).micro), { message: /step 4 \(epoch 0, batch 0, micro-batch 1 of 2\): chosen\.refLogps\[0\] is NaN \(pass 1\); records .*data\.jsonl:1, .*data\.jsonl:2$/ });
+  t.true(policy.parameters().every((q) => q.grad === null), 'pass 1 left no gradient');
+  broken.dispose();
   // Unpaired rows of one side only: a step of two micro-batches of 2 from 3 desirable + 1 undesirable rows.
   const lopsided = await readPreferenceJsonl(writeData([...UNPAIRED.slice(0, 3), ...UNPAIRED.slice(4, 8)].map((x) => ({ ...x, label: true })).concat([UNPAIRED[3]])));
   const ctx = await contextOf({ loss: 'rpo', data: lopsided, policy, reference, lossConfig: { weighting: 'uniform' } });
@@ -368,24 +381,34 @@ test('step scope: a NaN step loss refuses the step, naming every record of the s
   for (const m of [policy, reference, saved]) m.dispose();
 });
 
-test.serial('memory: a step of 8 micro-batches peaks within 5% of one micro-batch above the weights and optimizer state (rpo, step scope)', async (t) => {
-  const p = await readPreferenceJsonl(writeData([...PAIRED, ...PAIRED]));
-  const peakAbove = async (k: number) => {
-    const policy = tiny(), reference = tiny();
-    const weights = cpu.memory().liveBytes;
-    const trainable = policy.parameters().reduce((n, q) => n + q.size * 8, 0);
+test.serial('memory: a LoRA step of 8 micro-batches peaks within 5% of one micro-batch above the weights; full fine-tuning within 5% of 8 micro-batches in micro-batch scope (rpo)', async (t) => {
+  // 16 pairs of one length, whose completions run to 40 tokens: every micro-batch is the same size,
+  // and the activations, not the weights, set the peak.
+  const rows = Array.from({ length: 16 }, (_, i) => ({ prompt: `Question ${'ABCDEFGHIJKLMNOP'[i]}:`, chosen: ' yes'.repeat(40), rejected: ' no'.repeat(40) }));
+  const p = await readPreferenceJsonl(writeData(rows));
+  const peakAbove = async (k: number, lora: boolean, contrastScope: 'step' | 'micro-batch' = 'step') => {
+    const policy = tiny(), reference = lora ? undefined : otherRef();
+    if (lora) r.applyLora(policy, { r: 2, alpha: 4, seed: 3 });
+    const fixed = cpu.memory().liveBytes;
+    // AdamW's two moments and the gradient of each trainable weight.
+    const trainable = policy.parameters().filter((q) => q.requiresGrad).reduce((n, q) => n + q.size * 8, 0);
     cpu.resetPeakMemory();
-    await trainPreference({ policy, reference, tokenizer: await tokenizer(), dataset: p, loss: 'rpo', lr: 0.01, batchSize: 2, gradientAccumulationSteps: k, steps: 1, shuffle: false });
+    await trainPreference({
+      policy, ...(reference ? { reference } : {}), tokenizer: await tokenizer(), dataset: p, loss: 'rpo', lr: 0.01, batchSize: 2,
+      gradientAccumulationSteps: k, contrastScope, steps: 1, shuffle: false,
+    });
     const peak = cpu.memory().peakLiveBytes ?? NaN;
     policy.dispose();
-    reference.dispose();
-    // AdamW's two moments per trainable weight.
-    return peak - weights - 2 * trainable;
+    reference?.dispose();
+    return peak - fixed - 3 * trainable;
   };
-  const [k1, k8] = [await peakAbove(1), await peakAbove(8)];
-  t.log(`live bytes above weights and optimizer state: k = 1 ${k1}, k = 8 ${k8}`);
-  t.true(k1 > 0);
-  t.true(k8 <= 1.05 * k1, `k = 8: ${k8} bytes above weights and optimizer state, k = 1: ${k1}`);
+  const lora1 = await peakAbove(1, true), lora8 = await peakAbove(8, true);
+  t.log(`LoRA: bytes above the weights, their gradients and AdamW's moments: k = 1 ${lora1}, k = 8 ${lora8}`);
+  t.true(lora1 > 0);
+  t.true(lora8 <= 1.05 * lora1, `LoRA, k = 8: ${lora8} bytes, k = 1: ${lora1}`);
+  const micro8 = await peakAbove(8, false, 'micro-batch'), step8 = await peakAbove(8, false);
+  t.log(`full fine-tuning, 8 micro-batches: micro-batch scope ${micro8}, step scope ${step8}`);
+  t.true(step8 <= 1.05 * micro8, `full, k = 8: step scope ${step8} bytes, micro-batch scope ${micro8}`);
 });
 
 test('pass 2 replays pass 1: backpropagate alone gives the gradient of Σ g·log p', async (t) => {

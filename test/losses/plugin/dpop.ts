@@ -13,8 +13,9 @@ export const dpop: PreferenceLoss<DpopConfig> = {
   description: 'DPO-Positive: DPO with a penalty when the chosen answer falls below the reference',
   // Each chosen row is compared with the rejected row of the same prompt.
   data: { paired: true, unpaired: false },
-  // The registry refuses a batch without refLogps before compute() runs.
-  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false },
+  // The registry refuses a batch without refLogps before compute() runs. The loss is a mean of
+  // one term per pair, so gradient accumulation may take it one micro-batch at a time.
+  needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false, meanOverPairs: true },
   defaults: { beta: 0.1, lambda: 50 },
   validate(c) {
     if (!(c.beta > 0)) throw new Error(`loss 'dpop': config key 'beta' must be > 0, got ${c.beta}`);
