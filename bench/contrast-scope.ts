@@ -1,7 +1,7 @@
 // The step group's scope rows: what RPO's contrast over the whole step costs. At the same effective
 // batch (k micro-batches of b pairs), one optimizer step of DPO (one pass per micro-batch), of RPO
 // in 'micro-batch' scope (one pass, a b × b matrix per micro-batch) and of RPO in 'step' scope (two
-// passes, one k·b × k·b matrix), timed in turn, round after round, through the trainer's own stage
+// passes, one k·b × k·b matrix), timed in turn (each round starting one variant later), through the trainer's own stage
 // functions (tokenization and read-backs included, as a user's step pays them); medians per
 // variant, ratios against DPO's median from the same rounds. Per setup: full fine-tuning with a
 // live reference, LoRA with the base as reference, gradient checkpointing, precomputed reference
@@ -104,9 +104,10 @@ export async function contrastScopeRows(device: r.Device, opts: { small: boolean
       const name = lossName === 'dpo' ? 'dpo' : `rpo, ${scope} scope (${scope === 'step' ? `${k * b}×${k * b}` : `${b}×${b}`} matrix)`;
       return { name, ctx, run: usesTwoPasses(scope, k, needs, true) ? twoPassStep : singlePassStep, times: [] as number[], peak: 0 };
     });
-    // Round 0 warms up (pipelines, buffer pools) and is not counted.
+    // Round 0 warms up (pipelines, buffer pools) and is not counted; each round starts with the
+    // next variant, so none always runs first.
     for (let round = 0; round <= opts.reps; round++) {
-      for (const v of variants) {
+      for (const v of variants.map((_, i) => variants[(i + round) % variants.length])) {
         await device.sync();
         device.resetPeakMemory();
         const t0 = performance.now();

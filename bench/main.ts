@@ -246,7 +246,7 @@ for (const c of cases) {
 }
 // The step group's scope rows: DPO, RPO per micro-batch and RPO over the step, timed in turn.
 if (!only || only.includes('step')) {
-  for (const s of await contrastScopeRows(gpu, { small, reps: Math.max(reps, 5), log: (line) => process.stdout.write(`  ${line}\n`) })) {
+  for (const s of await contrastScopeRows(gpu, { small, reps: Math.max(reps, 9), log: (line) => process.stdout.write(`  ${line}\n`) })) {
     report({ group: 'step', kernel: 'train step', variant: `${s.setup}: ${s.variant}`, shape: s.shape, medianMs: s.medianMs, minMs: s.minMs, peakMiB: s.peakMiB, vsBaseline: 1 / s.timeVsDpo });
   }
 }

@@ -265,7 +265,7 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
       c += m;
       r += n;
     }
-    const norm = totalGradNorm(ctx.policy.parameters());
+    const norm = tidy(() => totalGradNorm(ctx.policy.parameters()));
     const gradNorm = norm ? (await norm.data())[0] : 0;
     norm?.dispose();
     if (!Number.isFinite(gradNorm)) throw ctx.refuse(stepNo, whereStep, `the gradient norm is ${gradNorm}`, stepRecords());

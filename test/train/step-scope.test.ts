@@ -411,6 +411,22 @@ test.serial('memory: a LoRA step of 8 micro-batches peaks within 5% of one micro
   t.true(step8 <= 1.05 * micro8, `full, k = 8: step scope ${step8} bytes, micro-batch scope ${micro8}`);
 });
 
+test.serial('a two-pass step leaves nothing behind but the gradients (live bytes after zeroGrad equal those before)', async (t) => {
+  const p = await paired();
+  const policy = tiny(), reference = otherRef();
+  for (const s of [{ loss: 'rpo', promptEmbedder: embedder }, { loss: 'kto' }]) {
+    const ctx = await contextOf({ ...s, data: s.loss === 'kto' ? await unpaired() : p, policy, reference });
+    const before = cpu.memory().liveBytes;
+    for (let step = 1; step <= 2; step++) {
+      await twoPassStep(ctx, step, plans(ctx.dataset, 4, 2).micro);
+      for (const q of policy.parameters()) q.zeroGrad();
+      t.is(cpu.memory().liveBytes, before, `${s.loss}, after step ${step}`);
+    }
+  }
+  policy.dispose();
+  reference.dispose();
+});
+
 test('pass 2 replays pass 1: backpropagate alone gives the gradient of Σ g·log p', async (t) => {
   const p = await paired();
   const policy = tiny();
