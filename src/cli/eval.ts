@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData } from './defaults.js';
+import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
 
 export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral) to evaluate', default: 'runs/relpo-train/checkpoint' },
@@ -12,7 +13,8 @@ export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'reference', help: 'reference checkpoint folder (for dpo, rpo, …: usually the model training started from)', default: '' },
   { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'split', help: 'with a dataset folder as --data: the split to evaluate', default: 'test' },
-  { name: 'loss', help: 'preference loss whose value and metrics to report', default: 'dpo' },
+  { name: 'loss', help: 'preference loss whose value and metrics to report; comma-separated for a weighted sum', default: 'dpo' },
+  ...LOSS_FLAGS,
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
   { name: 'batch', help: 'pairs per batch', default: 8 },
   { name: 'max-length', help: 'longest tokenized row', default: 512 },
@@ -20,6 +22,7 @@ export const EVAL_FLAGS: FlagSpec[] = [
 ];
 
 export async function runEval(flags: Flags): Promise<void> {
+  const choice = lossFromFlags(flags, 'dpo');
   const modelDir = String(flags.model);
   if (!existsSync(join(modelDir, 'config.json'))) throw new Error(`relpo eval: no checkpoint at ${modelDir} (no config.json); pass --model`);
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
@@ -31,9 +34,9 @@ export async function runEval(flags: Flags): Promise<void> {
   try {
     if (flags.adapter) await r.loadLoraAdapter(policy, String(flags.adapter));
     const { metrics, samples } = await r.evaluatePreference({
-      policy, ...(reference ? { reference } : {}), tokenizer, dataset, loss: String(flags.loss), batchSize: Number(flags.batch), maxLength: Number(flags['max-length']),
+      policy, ...(reference ? { reference } : {}), tokenizer, dataset, loss: choice.loss, lossConfig: choice.lossConfig, batchSize: Number(flags.batch), maxLength: Number(flags['max-length']),
     });
-    process.stdout.write(`${dataPath}: ${samples} ${dataset.paired ? 'pairs' : 'rows'}, loss ${String(flags.loss)}\n`);
+    process.stdout.write(`${dataPath}: ${samples} ${dataset.paired ? 'pairs' : 'rows'}, loss ${choice.summary}\n`);
     for (const [k, v] of Object.entries(metrics)) process.stdout.write(`eval_${k} ${v.toFixed(6)}\n`);
   } finally {
     policy.dispose();

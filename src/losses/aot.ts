@@ -15,6 +15,7 @@ export const aot: PreferenceLoss<AotConfig> = {
   data: { paired: true, unpaired: false },
   needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false },
   defaults: { beta: 0.1, labelSmoothing: 0 },
+  configHelp: { beta: 'β: scale of the sorted margin differences (TRL beta)', labelSmoothing: 'ε: weight of the flipped term, in [0, 0.5] (TRL label_smoothing)' },
   validate(c) {
     positive('aot', 'beta', c.beta);
     inRange('aot', 'labelSmoothing', c.labelSmoothing, 0, 0.5);

@@ -13,6 +13,7 @@ export const apoDown: PreferenceLoss<ApoDownConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'β: scale of the log-ratios inside the sigmoids (TRL beta)' },
   validate(c) {
     positive('apo_down', 'beta', c.beta);
   },

@@ -13,6 +13,7 @@ export const bcoPair: PreferenceLoss<BcoPairConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'β: scale of the log-ratios (TRL beta)' },
   validate(c) {
     positive('bco_pair', 'beta', c.beta);
   },

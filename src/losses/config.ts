@@ -11,7 +11,8 @@ export function resolveConfig<C extends LossConfig>(loss: PreferenceLoss<C>, par
   for (const [key, value] of Object.entries(partial)) {
     if (value === undefined) continue;
     if (!Object.prototype.hasOwnProperty.call(loss.defaults, key)) {
-      throw new Error(`${who}: unknown config key '${key}' (known keys: ${known.length ? known.join(', ') : 'none'})`);
+      const near = nearestName(key, known);
+      throw new Error(`${who}: unknown config key '${key}'${near ? ` (did you mean '${near}'?)` : ''} (known keys: ${known.length ? known.join(', ') : 'none'})`);
     }
     out[key] = checkValue(loss, key, value);
   }
@@ -39,4 +40,61 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (v === null) return 'null';
   return `${typeof v} ${typeof v === 'object' ? '' : String(v)}`.trim();
+}
+
+/** snake_case (TRL's spelling) to camelCase (relpo's): label_smoothing → labelSmoothing. */
+export function camelKey(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * A loss's config from text values (command-line flags, key=value lists): keys in snake_case or
+ * camelCase, each value parsed by the type of its default (a number, true/false, or a string), then
+ * merged over the defaults and checked as resolveConfig does.
+ */
+export function configFromText<C extends LossConfig>(loss: PreferenceLoss<C>, entries: Record<string, string | number | boolean>): C {
+  const partial: Record<string, ConfigValue> = {};
+  for (const [raw, value] of Object.entries(entries)) {
+    const key = camelKey(raw);
+    if (!Object.prototype.hasOwnProperty.call(loss.defaults, key)) {
+      resolveConfig(loss, { [raw]: value }); // throws: unknown key, with the nearest name
+    }
+    partial[key] = typeof value === 'string' ? parseText(loss, key, value) : value;
+  }
+  return resolveConfig(loss, partial as Partial<C>);
+}
+
+function parseText(loss: PreferenceLoss<LossConfig>, key: string, text: string): ConfigValue {
+  const want = typeof loss.defaults[key];
+  if (want === 'number') {
+    const n = text.trim() === '' ? NaN : Number(text);
+    if (!Number.isFinite(n)) throw new Error(`loss '${loss.name}': config key '${key}' must be a number, got '${text}'`);
+    return n;
+  }
+  if (want === 'boolean') {
+    if (text !== 'true' && text !== 'false') throw new Error(`loss '${loss.name}': config key '${key}' must be true or false, got '${text}'`);
+    return text === 'true';
+  }
+  return text;
+}
+
+/** The candidate closest to `name` by edit distance (case-insensitive), when it is close enough to be a typo. */
+export function nearestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }

@@ -13,6 +13,7 @@ export const cpo: PreferenceLoss<CpoConfig> = {
   data: { paired: true, unpaired: false },
   needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: { beta: 0.1, alpha: 1 },
+  configHelp: { beta: 'β: scale of the policy margin (TRL CPOConfig beta)', alpha: 'weight of the NLL term on the chosen answers (TRL cpo_alpha)' },
   validate(c) {
     positive('cpo', 'beta', c.beta);
     nonNegative('cpo', 'alpha', c.alpha);

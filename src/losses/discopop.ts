@@ -14,6 +14,7 @@ export const discopop: PreferenceLoss<DiscopopConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, discopopTau: 0.05 },
+  configHelp: { beta: 'β: scale of the margin (TRL beta)', discopopTau: 'τ: temperature of the log-ratio modulation (TRL discopop_tau)' },
   validate(c) {
     positive('discopop', 'beta', c.beta);
     positive('discopop', 'discopopTau', c.discopopTau);

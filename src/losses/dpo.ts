@@ -13,6 +13,7 @@ export const dpo: PreferenceLoss<DpoConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, labelSmoothing: 0 },
+  configHelp: { beta: 'β: deviation from the reference; larger stays closer (TRL beta)', labelSmoothing: 'ε: conservative DPO, the chance a label is flipped, in [0, 0.5] (TRL label_smoothing)' },
   validate(c) {
     positive('dpo', 'beta', c.beta);
     inRange('dpo', 'labelSmoothing', c.labelSmoothing, 0, 0.5);

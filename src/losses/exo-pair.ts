@@ -14,6 +14,7 @@ export const exoPair: PreferenceLoss<ExoPairConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, labelSmoothing: 1e-3 },
+  configHelp: { beta: 'β: scale of the margin (TRL beta)', labelSmoothing: 'ε: smoothing of the target distribution, in (0, 1) (TRL label_smoothing)' },
   validate(c) {
     positive('exo_pair', 'beta', c.beta);
     inRange('exo_pair', 'labelSmoothing', c.labelSmoothing, 0, 1, { lo: true, hi: true });

@@ -12,6 +12,7 @@ export const hinge: PreferenceLoss<HingeConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'β: 1/margin of the hinge (TRL beta)' },
   validate(c) {
     positive('hinge', 'beta', c.beta);
   },

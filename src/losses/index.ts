@@ -4,8 +4,9 @@ import './builtins.js';
 
 export type { PreferenceLoss, PreferenceBatch, PreferenceSide, LossOutput, LossNeeds, LossConfig, ConfigValue } from './types.js';
 export { registerLoss, getLoss, listLosses, unregisterLoss, type RegisteredLoss } from './registry.js';
-export { resolveConfig } from './config.js';
-export { mixLosses, type MixTerm } from './mix.js';
+export { resolveConfig, configFromText, camelKey, nearestName } from './config.js';
+export { TRL_LOSS_TYPES, lossOfTrlType } from './trl-names.js';
+export { mixLosses, type MixTerm, type MixedLoss } from './mix.js';
 export { builtinLosses } from './builtins.js';
 export { logRatios, perToken, sigmoidLoss, rewardMetrics } from './terms.js';
 export { requireReference, requireTokenCounts, requireEmbeddings, requireKl, lossesThat, lossNeeds, configChecks } from './checks.js';

@@ -15,6 +15,7 @@ export const ipo: PreferenceLoss<IpoConfig> = {
   needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   needsFor: (c) => ({ ...ipo.needs, tokenAverage: c.tokenAverage }),
   defaults: { beta: 0.1, tokenAverage: true },
+  configHelp: { beta: 'β: the target margin is 1/(2β) (TRL beta)', tokenAverage: 'divide log-probs by token counts, as TRL does (false: the IPO paper\'s sums)' },
   validate(c) {
     positive('ipo', 'beta', c.beta);
   },

@@ -15,6 +15,7 @@ export const kto: PreferenceLoss<KtoConfig> = {
   data: { paired: true, unpaired: true },
   needs: { reference: true, promptEmbeddings: false, klEstimate: true, tokenAverage: false },
   defaults: { beta: 0.1, desirableWeight: 1, undesirableWeight: 1 },
+  configHelp: { beta: 'β: scale of the rewards (TRL KTOConfig beta)', desirableWeight: 'λD: weight of desirable rows (TRL desirable_weight)', undesirableWeight: 'λU: weight of undesirable rows (TRL undesirable_weight)' },
   validate(c) {
     positive('kto', 'beta', c.beta);
     nonNegative('kto', 'desirableWeight', c.desirableWeight);

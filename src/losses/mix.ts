@@ -23,7 +23,10 @@ export interface MixTerm {
  * registered under a name of its own): it accepts the data every term accepts and needs what any
  * term needs. Term configs are resolved here, so a bad key fails at once.
  */
-export function mixLosses(terms: MixTerm[], name?: string): PreferenceLoss<Record<string, never>> {
+/** A mix as mixLosses makes it: a loss, with its resolved terms (a trainer records them in checkpoints). */
+export type MixedLoss = PreferenceLoss<Record<string, never>> & { mixTerms: { loss: string; weight: number; label: string; config: LossConfig }[] };
+
+export function mixLosses(terms: MixTerm[], name?: string): MixedLoss {
   if (!Array.isArray(terms) || terms.length === 0) throw new Error('mixLosses: needs a non-empty array of { loss, weight } terms');
   const used = new Map<string, number>();
   const parts = terms.map((t, k) => {
@@ -50,6 +53,7 @@ export function mixLosses(terms: MixTerm[], name?: string): PreferenceLoss<Recor
     data: { paired: parts.every((p) => p.loss.data.paired), unpaired: parts.every((p) => p.loss.data.unpaired) },
     needs,
     defaults: {},
+    mixTerms: parts.map((p) => ({ loss: p.loss.name, weight: p.weight, label: p.label, config: p.config })),
     compute(batch: PreferenceBatch) {
       let total: Tensor | null = null;
       const metrics: Record<string, Tensor> = {};

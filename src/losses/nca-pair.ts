@@ -13,6 +13,7 @@ export const ncaPair: PreferenceLoss<NcaPairConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'β: scale of the rewards (TRL beta)' },
   validate(c) {
     positive('nca_pair', 'beta', c.beta);
   },

@@ -19,6 +19,7 @@ export const orpo: PreferenceLoss<OrpoConfig> = {
   data: { paired: true, unpaired: false },
   needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true },
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'λ: weight of the log odds-ratio term (TRL ORPOConfig beta)' },
   validate(c) {
     positive('orpo', 'beta', c.beta);
   },

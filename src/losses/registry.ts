@@ -95,6 +95,13 @@ function validatePlugin(loss: PreferenceLoss): void {
       if (!Array.isArray(allowed) || !allowed.includes(defs[k])) throw new Error(`${who}: 'choices.${k}' must be an array holding the default '${defs[k]}'`);
     }
   }
+  if (loss.configHelp !== undefined) {
+    if (typeof loss.configHelp !== 'object' || loss.configHelp === null) throw new Error(`${who}: 'configHelp' must be an object of key: one-line description`);
+    for (const [k, v] of Object.entries(loss.configHelp)) {
+      if (!(k in defs)) throw new Error(`${who}: 'configHelp.${k}' names a key that is not in 'defaults'`);
+      if (typeof v !== 'string') throw new Error(`${who}: 'configHelp.${k}' must be a string`);
+    }
+  }
   if (loss.needsFor !== undefined && typeof loss.needsFor !== 'function') throw new Error(`${who}: 'needsFor' must be a function of the config`);
   if (typeof loss.compute !== 'function') throw new Error(`${who}: 'compute' must be a function (batch, config) => { loss, metrics }`);
   if (loss.validate !== undefined && typeof loss.validate !== 'function') throw new Error(`${who}: 'validate' must be a function of the config`);

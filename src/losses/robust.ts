@@ -13,6 +13,7 @@ export const robust: PreferenceLoss<RobustConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1, labelSmoothing: 0 },
+  configHelp: { beta: 'β: scale of the margin (TRL beta)', labelSmoothing: 'ε: the assumed rate of flipped labels, in [0, 0.5) (TRL label_smoothing)' },
   validate(c) {
     positive('robust', 'beta', c.beta);
     inRange('robust', 'labelSmoothing', c.labelSmoothing, 0, 0.5, { hi: true });

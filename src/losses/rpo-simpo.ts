@@ -17,6 +17,7 @@ export const rpoSimpo: PreferenceLoss<RpoSimpoConfig> = {
   data: { paired: true, unpaired: true },
   needs: { reference: false, promptEmbeddings: true, klEstimate: false, tokenAverage: true },
   defaults: { beta: 10, gammaBetaRatio: 0.3, tau: 0.5, alpha: 0.8, weighting: 'embedding', weightScale: 'mean' },
+  configHelp: { beta: 'β: scale of the length-normalised margins (SimPO\'s)', gammaBetaRatio: 'γ/β: the target margin over β (SimPO\'s gamma_beta_ratio)', tau: 'τ: temperature of the prompt-similarity softmax (\'embedding\')', alpha: 'α: the diagonal weight of \'diagonal\', in [0, 1]', weighting: 'how cells are weighted: embedding (prompt similarity), uniform, diagonal', weightScale: 'row: rows of W sum to 1; mean: W·N, mean cell weight 1' },
   needsFor: (c) => ({ ...rpoSimpo.needs, promptEmbeddings: c.weighting === 'embedding' }),
   choices: { weighting: WEIGHTINGS, weightScale: WEIGHT_SCALES },
   validate(c) {

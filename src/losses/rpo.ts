@@ -15,6 +15,7 @@ export const rpo: PreferenceLoss<RpoConfig> = {
   data: { paired: true, unpaired: true },
   needs: { reference: true, promptEmbeddings: true, klEstimate: false, tokenAverage: false },
   defaults: { beta: 0.1, tau: 0.5, alpha: 0.8, weighting: 'embedding', weightScale: 'row' },
+  configHelp: { beta: 'β: scale of the weighted contrast cells, as DPO\'s (the paper: 0.1)', tau: 'τ: temperature of the prompt-similarity softmax; smaller puts more weight on close prompts (the paper: 0.5 paired, 0.75 unpaired)', alpha: 'α: the diagonal weight of \'diagonal\', in [0, 1]', weighting: 'how cells are weighted: embedding (prompt similarity), uniform, diagonal', weightScale: 'row: rows of W sum to 1 (the paper\'s code); mean: W·N, so β keeps DPO\'s meaning' },
   needsFor: (c) => ({ ...rpo.needs, promptEmbeddings: c.weighting === 'embedding' }),
   choices: { weighting: WEIGHTINGS, weightScale: WEIGHT_SCALES },
   validate(c) {

@@ -12,6 +12,7 @@ export const sft: PreferenceLoss<SftConfig> = {
   data: { paired: true, unpaired: true },
   needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: {},
+  configHelp: {},
   compute(batch) {
     const loss = mean(neg(perToken('sft', batch, 'chosen', batch.chosen.policyLogps)));
     const metrics = noGrad(() => ({ 'logps/chosen': mean(batch.chosen.policyLogps) }));

@@ -13,6 +13,7 @@ export const sigmoidNorm: PreferenceLoss<SigmoidNormConfig> = {
   data: { paired: true, unpaired: false },
   needs: { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'β: scale of the length-normalised margin (TRL beta)' },
   validate(c) {
     positive('sigmoid_norm', 'beta', c.beta);
   },

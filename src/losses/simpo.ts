@@ -13,6 +13,7 @@ export const simpo: PreferenceLoss<SimpoConfig> = {
   data: { paired: true, unpaired: false },
   needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
   defaults: { beta: 2.0, gammaBetaRatio: 0.25, labelSmoothing: 0 },
+  configHelp: { beta: 'β: scale of the length-normalised margin (SimPO\'s; TRL CPOConfig beta)', gammaBetaRatio: 'γ/β: the target margin over β (SimPO\'s gamma_beta_ratio; TRL simpo_gamma is γ)', labelSmoothing: 'ε: chance a label is flipped, in [0, 0.5] (TRL label_smoothing)' },
   validate(c) {
     positive('simpo', 'beta', c.beta);
     inRange('simpo', 'labelSmoothing', c.labelSmoothing, 0, 0.5);

@@ -13,6 +13,7 @@ export const sppoHard: PreferenceLoss<SppoHardConfig> = {
   data: { paired: true, unpaired: false },
   needs: meanOverPairsWithReference,
   defaults: { beta: 0.1 },
+  configHelp: { beta: 'β: the targets are ±1/(2β) (TRL beta)' },
   validate(c) {
     positive('sppo_hard', 'beta', c.beta);
   },

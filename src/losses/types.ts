@@ -68,6 +68,8 @@ export interface PreferenceLoss<C extends LossConfig = LossConfig> {
   needsFor?(config: C): LossNeeds;
   /** Every config key with its default; a user config may override any subset of them. */
   defaults: C;
+  /** One line per config key: what it means (and TRL's name for it), for `relpo losses --loss NAME`. */
+  configHelp?: { [K in keyof C]?: string };
   /** Allowed values for string-valued keys (checked when a config is resolved). */
   choices?: { [K in keyof C]?: readonly ConfigValue[] };
   /** Checks ranges and combinations after defaults are merged; throws naming the key. */

@@ -35,6 +35,9 @@ export interface TrainerState {
   loss: string;
   /** Where coupled losses were evaluated (trainPreference's contrastScope); absent in checkpoints written before it existed ('micro-batch'). */
   contrastScope?: 'step' | 'micro-batch';
+  /** The loss's resolved config, and a mix's terms (absent in checkpoints written before they were recorded). */
+  lossConfig?: Record<string, number | boolean | string>;
+  lossTerms?: { loss: string; weight: number; label: string; config: Record<string, number | boolean | string> }[];
 }
 
 interface OptimizerJson {

@@ -11,6 +11,8 @@ import { tidy } from '../autograd/scope.js';
 import { ReferenceLogpsCache } from './reference-cache.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
+import type { MixedLoss } from '../losses/mix.js';
+import type { LossConfig } from '../losses/types.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
 import { ProgressBar } from '../io/progress.js';
@@ -201,16 +203,21 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     throw new Error(`trainPreference: ${(e as Error).message}`);
   }
 
-  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, contrastScope: scope };
+  const lossTerms = (loss.plugin as Partial<MixedLoss>).mixTerms;
+  let state: TrainerState = {
+    step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}),
+  };
   let optimizer: TrainerOptimizer;
   const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
   if (outDir) await mkdir(outDir, { recursive: true });
   if (resumeDir && resumed) {
     const dir = resumeDir;
-    state = { ...resumed, contrastScope: scope };
-    if (state.seed !== seed || state.loss !== loss.name) {
-      throw new Error(`trainPreference: ${dir} was written with seed ${state.seed} and loss '${state.loss}', this run has seed ${seed} and loss '${loss.name}'`);
+    state = { ...resumed, contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}) };
+    if (resumed.seed !== seed || resumed.loss !== loss.name) {
+      throw new Error(`trainPreference: ${dir} was written with seed ${resumed.seed} and loss '${resumed.loss}', this run has seed ${seed} and loss '${loss.name}'`);
     }
+    const changed = changedLossSetting(resumed, config, lossTerms);
+    if (changed) throw new Error(`trainPreference: ${dir} was trained with ${changed}; resuming with another loss setting would not continue that run (start a new --out)`);
     await loadPolicyWeights(dir, policy);
     optimizer = await loadOptimizer(dir, policy);
     optimizer.lr = opts.lr;
@@ -318,4 +325,28 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}),
     ...(refCache ? { referenceCache: { rows: refCache.size, hits: refCache.hits, misses: refCache.misses } } : {}),
   };
+}
+
+/** The first loss setting in which a checkpoint differs from this run, described, or null (older checkpoints recorded none). */
+function changedLossSetting(saved: TrainerState, config: LossConfig, terms: MixedLoss['mixTerms'] | undefined): string | null {
+  const differ = (was: Record<string, unknown>, now: Record<string, unknown>, where: string): string | null => {
+    for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
+      if (was[k] !== now[k]) return `${where}${k} = ${JSON.stringify(was[k])}, this run has ${JSON.stringify(now[k])}`;
+    }
+    return null;
+  };
+  if (saved.lossConfig) {
+    const d = differ(saved.lossConfig, config, `loss '${saved.loss}' option `);
+    if (d) return d;
+  }
+  if (saved.lossTerms && terms) {
+    if (saved.lossTerms.length !== terms.length) return `${saved.lossTerms.length} loss terms, this run has ${terms.length}`;
+    for (const [i, t] of saved.lossTerms.entries()) {
+      const now = terms[i];
+      if (t.loss !== now.loss || t.weight !== now.weight) return `term ${i + 1} = ${t.weight}·${t.loss}, this run has ${now.weight}·${now.loss}`;
+      const d = differ(t.config, now.config, `term ${t.label}'s option `);
+      if (d) return d;
+    }
+  }
+  return null;
 }

@@ -192,6 +192,40 @@ test('relpo train --batch 2 --gradient-accumulation-steps 8: rpo contrasts the s
   t.regex(bad.stderr, /--contrast-scope must be step or micro-batch, got "batch"/);
 });
 
+test('loss options reach the loss: relpo train --beta records it; relpo eval --loss-type sigmoid --beta --label-smoothing gives the library\'s dpo loss', async (t) => {
+  const train = (seed: string) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-beta-')), 'run');
+    const run = relpo('train', '--device', 'cpu', '--loss', 'dpo', '--beta', '0.5', '--steps', '1', '--seed', seed, '--out', out);
+    t.is(run.status, 0, run.stderr);
+    t.regex(run.stdout, /loss dpo \(beta=0\.5 labelSmoothing=0\)/);
+    t.like(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')), { lossConfig: { beta: 0.5, labelSmoothing: 0 } });
+    return join(out, 'checkpoint');
+  };
+  const [a, b] = [train('1'), train('2')];
+  const ev = relpo('eval', '--device', 'cpu', '--model', a, '--reference', b, '--loss-type', 'sigmoid', '--beta', '0.3', '--label-smoothing', '0.1');
+  t.is(ev.status, 0, ev.stderr);
+  t.regex(ev.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0\.1\)/);
+  const got = Number(/eval_loss (\S+)/.exec(ev.stdout)![1]);
+  const r = await import('../../src/index.js');
+  const device = r.cpuDevice();
+  const [policy, reference] = [await r.loadPretrainedLlama(a, { device }), await r.loadPretrainedLlama(b, { device })];
+  const { metrics } = await r.evaluatePreference({
+    policy, reference, tokenizer: await r.loadTokenizer(a), dataset: await r.readPreferenceJsonl(fileURLToPath(new URL('../../../examples/toy-preferences.jsonl', import.meta.url))),
+    loss: 'dpo', lossConfig: { beta: 0.3, labelSmoothing: 0.1 }, batchSize: 8, maxLength: 512,
+  });
+  policy.dispose();
+  reference.dispose();
+  t.true(Math.abs(got - metrics.loss) < 2e-6, `relpo eval ${got}, library ${metrics.loss}`);
+  t.true(Math.abs(metrics.loss - Math.log(2)) > 1e-4, 'the two checkpoints differ');
+  const bad = relpo('eval', '--device', 'cpu', '--model', a, '--reference', b, '--loss', 'dpo', '--loss-config', 'betta=1');
+  t.not(bad.status, 0);
+  t.regex(bad.stderr, /loss 'dpo' has no option 'betta' \(did you mean 'beta'\?\)/);
+  const described = relpo('losses', '--loss', 'sigmoid');
+  t.is(described.status, 0, described.stderr);
+  t.regex(described.stdout, /^dpo: /);
+  t.regex(described.stdout, /labelSmoothing +default 0: ε: conservative DPO/);
+});
+
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
   const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');

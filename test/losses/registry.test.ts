@@ -76,7 +76,7 @@ test('a config is the defaults overridden by a partial config', (t) => {
 
 test('an unknown config key or a wrong type is an error naming the key', (t) => {
   const dpo = r.getLoss('dpo');
-  t.throws(() => dpo.resolveConfig({ betta: 0.2 } as never), { message: /loss 'dpo': unknown config key 'betta' \(known keys: beta, labelSmoothing\)/ });
+  t.throws(() => dpo.resolveConfig({ betta: 0.2 } as never), { message: /loss 'dpo': unknown config key 'betta' \(did you mean 'beta'\?\) \(known keys: beta, labelSmoothing\)/ });
   t.throws(() => dpo.resolveConfig({ beta: '0.2' } as never), { message: /config key 'beta' must be a number, got string '0.2'/ });
   t.throws(() => dpo.resolveConfig({ beta: Infinity }), { message: /'beta' must be a finite number/ });
   t.throws(() => dpo.resolveConfig({ beta: 0 }), { message: /'beta' must be > 0/ });

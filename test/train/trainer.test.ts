@@ -89,6 +89,22 @@ test('resume: a run that crashes after step 3 (checkpoint at 2) and resumes equa
   for (const m of [refA, a, refB, b, b2]) m.dispose();
 });
 
+test('resume refuses a changed loss option, naming it; the checkpoint records the resolved loss config', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.01, batchSize: 3 } as const;
+  const out = outDir();
+  const policy = tiny(), reference = tiny();
+  await trainPreference({ ...common, policy, reference, steps: 1, outDir: out, lossConfig: { beta: 0.2 } });
+  t.like(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')), { lossConfig: { beta: 0.2, labelSmoothing: 0 } });
+  await t.throwsAsync(trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true, lossConfig: { beta: 0.5 } }), {
+    message: /was trained with loss 'dpo' option beta = 0\.2, this run has 0\.5/,
+  });
+  const res = await trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true, lossConfig: { beta: 0.2 } });
+  t.deepEqual(res.history.map((m) => m.step), [2]);
+  policy.dispose();
+  reference.dispose();
+});
+
 test('resume with RMSprop restores its state too', async (t) => {
   const dataset = await readPreferenceJsonl(dataFile());
   const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.01, batchSize: 3, optimizer: 'rmsprop', optimizerOptions: { momentum: 0.5 } } as const;
