@@ -39,3 +39,17 @@ export function formatHelp(usage: string, about: string, specs: FlagSpec[]): str
   const rows = specs.map((s) => `  --${s.name.padEnd(14)} ${s.help} (default: ${JSON.stringify(s.default)})`);
   return `${usage}\n\n${about}\n\nOptions:\n${rows.join('\n')}\n  --help           show this help\n`;
 }
+
+/** The flags `argv` names explicitly (--name or --name=value), so a command can tell a given value from a default. */
+export function flagsGiven(argv: string[]): Set<string> {
+  return new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]));
+}
+
+/** A flag whose default is '' (unset) read as a number, or undefined when unset. */
+export function optionalNumber(flags: Flags, name: string, command: string): number | undefined {
+  const v = flags[name];
+  if (v === '' || v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new Error(`relpo ${command}: --${name} must be a number, got '${v}'`);
+  return n;
+}

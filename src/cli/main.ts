@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `relpo` command.
+import { readFileSync } from 'node:fs';
 import * as r from '../index.js';
-import { formatHelp, parseFlags, type FlagSpec } from './args.js';
+import { flagsGiven, formatHelp, parseFlags, type FlagSpec } from './args.js';
 import { DEMO_FLAGS, runDemo } from './demo.js';
 import { TRAIN_FLAGS, runTrain } from './train.js';
 import { GENERATE_FLAGS, runGenerate } from './generate.js';
@@ -13,7 +14,7 @@ import { describeLoss } from './loss-flags.js';
 interface Command {
   about: string;
   flags: FlagSpec[];
-  run(flags: Record<string, string | number | boolean>): Promise<void>;
+  run(flags: Record<string, string | number | boolean>, given: ReadonlySet<string>): Promise<void>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -74,9 +75,15 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** The version in relpo's package.json (two folders above this file once built: dist/src/cli). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.about}`);
-  return `usage: relpo <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nrelpo <command> --help shows a command's options. RELPO_DEVICE=webgpu|cpu|auto picks the device.\n`;
+  return `usage: relpo <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nrelpo <command> --help shows a command's options; relpo --version its version. RELPO_DEVICE=webgpu|cpu|auto picks the device.\n`;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -85,13 +92,17 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(usage());
     return;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`relpo ${packageVersion()}\n`);
+    return;
+  }
   const cmd = COMMANDS[name];
   if (!cmd) throw new Error(`relpo: unknown command '${name}'\n\n${usage()}`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(formatHelp(`usage: relpo ${name} [options]`, cmd.about, cmd.flags));
     return;
   }
-  await cmd.run(parseFlags(rest, cmd.flags, name));
+  await cmd.run(parseFlags(rest, cmd.flags, name), flagsGiven(rest));
 }
 
 main(process.argv.slice(2))

@@ -4,11 +4,14 @@
 // it at a real checkpoint folder.
 import { join } from 'node:path';
 import * as r from '../index.js';
-import type { FlagSpec, Flags } from './args.js';
+import { optionalNumber, type FlagSpec, type Flags } from './args.js';
+import { formatRunConfig, resolveRun } from './run-config.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData, defaultTokenizer } from './defaults.js';
 import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
+  { name: 'config', help: "a run's options from a YAML or JSON file, under TRL's names (learning_rate, per_device_train_batch_size, beta, loss_type, …) or these flags' (snake_case); flags given here override it", default: '' },
+  { name: 'print-config', help: 'print the resolved options and where each came from (default, --config file, command line), then stop', default: false },
   { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'split', help: "with a dataset folder as --data: the split to train on (its shards: train-00000-of-0000N.parquet, train.jsonl); --eval-data folders use 'test'", default: 'train' },
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
@@ -21,6 +24,10 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'warmup-ratio', help: 'linear warmup over this fraction of the steps', default: 0 },
   { name: 'warmup-steps', help: 'linear warmup over this many steps (overrides --warmup-ratio)', default: 0 },
   { name: 'max-grad-norm', help: 'clip the total gradient norm (0: off)', default: 1 },
+  { name: 'weight-decay', help: "AdamW's (decoupled) weight decay, RMSprop's L2 term; empty: the optimizer's default (AdamW 0.01, as torch)", default: '' },
+  { name: 'adam-beta1', help: "AdamW's β1; empty: 0.9", default: '' },
+  { name: 'adam-beta2', help: "AdamW's β2; empty: 0.999", default: '' },
+  { name: 'adam-epsilon', help: "the optimizer's ε; empty: 1e-8", default: '' },
   { name: 'batch', help: 'pairs per micro-batch (per step without accumulation)', default: 4 },
   { name: 'gradient-accumulation-steps', help: 'micro-batches per optimizer step', default: 1 },
   {
@@ -28,8 +35,10 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: "with --gradient-accumulation-steps k: 'step' evaluates a loss that couples rows (rpo, kto, aot, orpo, …) over the step's k×batch rows (RPO's contrast matrix spans the step; one more policy forward per micro-batch), 'micro-batch' over each micro-batch alone; empty: step, or the checkpoint's on --resume",
     default: '',
   },
-  { name: 'steps', help: 'optimizer steps (a resumed run counts the earlier ones)', default: 20 },
+  { name: 'steps', help: 'optimizer steps (a resumed run counts the earlier ones); empty: from --epochs, else 20 (TRL max_steps)', default: '' },
+  { name: 'epochs', help: 'passes over the data when --steps is not given (TRL num_train_epochs)', default: '' },
   { name: 'max-length', help: 'longest tokenized row', default: 128 },
+  { name: 'max-prompt-length', help: 'most prompt tokens (cut from the left); empty: no limit but --max-length', default: '' },
   { name: 'out', help: 'where metrics.jsonl and checkpoint/ go', default: 'runs/relpo-train' },
   { name: 'save-every', help: 'checkpoint every this many steps (and at the end)', default: 10 },
   { name: 'resume', help: 'continue from <out>/checkpoint', default: false },
@@ -37,6 +46,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'eval-split', help: 'hold out this fraction of --data (whole prompts) for evaluation', default: 0 },
   { name: 'eval-data', help: 'a separate held-out preference file, JSONL or .parquet (instead of --eval-split)', default: '' },
   { name: 'eval-steps', help: 'evaluate every this many steps (0: after the last step only)', default: 0 },
+  { name: 'eval-batch', help: 'pairs per evaluation batch; empty: --batch', default: '' },
   { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0 },
   { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
   { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
@@ -55,9 +65,22 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 /** A tiny LLaMA over the tokenizer's vocabulary: enough to run the whole pipeline in seconds. */
 const TINY_LLAMA = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
 
-export async function runTrain(flags: Flags): Promise<void> {
+export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = new Set()): Promise<void> {
+  const run = resolveRun(given, givenNames, TRAIN_FLAGS);
+  for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
+  const flags = run.flags;
   // The loss and its options first: a mistyped option fails before anything loads.
   const choice = lossFromFlags(flags, 'rpo');
+  const num = (name: string) => optionalNumber(flags, name, 'train');
+  const [steps, epochs] = [num('steps'), num('epochs')];
+  const optimizerOptions = Object.fromEntries(
+    ([['weightDecay', num('weight-decay')], ['eps', num('adam-epsilon')]] as [string, number | undefined][]).filter(([, v]) => v !== undefined),
+  ) as r.AdamWOptions & r.RMSpropOptions;
+  if (num('adam-beta1') !== undefined || num('adam-beta2') !== undefined) optimizerOptions.betas = [num('adam-beta1') ?? 0.9, num('adam-beta2') ?? 0.999];
+  if (flags['print-config']) {
+    process.stdout.write(formatRunConfig(run, TRAIN_FLAGS));
+    return;
+  }
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const modelDir = String(flags.model);
   const tokenizer = await r.loadTokenizer(modelDir ? checkpointTokenizer(String(flags.tokenizer), modelDir) : String(flags.tokenizer) || defaultTokenizer());
@@ -116,8 +139,12 @@ export async function runTrain(flags: Flags): Promise<void> {
       batchSize: Number(flags.batch),
       gradientAccumulationSteps: Number(flags['gradient-accumulation-steps']),
       ...(flags['contrast-scope'] ? { contrastScope: contrastScopeFlag(String(flags['contrast-scope'])) } : {}),
-      steps: Number(flags.steps),
+      // Neither --steps nor --epochs: the built-in default run's 20 steps.
+      ...(steps !== undefined ? { steps } : epochs !== undefined ? { epochs } : { steps: 20 }),
       maxLength: Number(flags['max-length']),
+      ...(num('max-prompt-length') !== undefined ? { maxPromptLength: num('max-prompt-length') } : {}),
+      ...(num('eval-batch') !== undefined ? { evalBatchSize: num('eval-batch') } : {}),
+      ...(Object.keys(optimizerOptions).length ? { optimizerOptions } : {}),
       seed,
       outDir: String(flags.out),
       saveEvery: Number(flags['save-every']),

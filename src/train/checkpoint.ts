@@ -38,6 +38,21 @@ export interface TrainerState {
   /** The loss's resolved config, and a mix's terms (absent in checkpoints written before they were recorded). */
   lossConfig?: Record<string, number | boolean | string>;
   lossTerms?: { loss: string; weight: number; label: string; config: Record<string, number | boolean | string> }[];
+  /** What else fixes the run's steps (a resumed run must match it): absent in checkpoints written before it was recorded. */
+  trainerConfig?: TrainerConfig;
+}
+
+/** The trainer's settings that a resumed run must keep to take the steps the uninterrupted run takes. */
+export interface TrainerConfig {
+  optimizer: OptimizerName;
+  lr: number;
+  lrScheduler: string;
+  maxGradNorm: number;
+  batchSize: number;
+  gradientAccumulationSteps: number;
+  maxLength: number | null;
+  maxPromptLength: number | null;
+  shuffle: boolean;
 }
 
 interface OptimizerJson {

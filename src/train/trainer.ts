@@ -28,7 +28,7 @@ import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
   findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
-  type OptimizerName, type TrainerOptimizer, type TrainerState,
+  type OptimizerName, type TrainerConfig, type TrainerOptimizer, type TrainerState,
 } from './checkpoint.js';
 
 /** The policy's parameters are updated in place (replaced on resume). */
@@ -204,20 +204,23 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   }
 
   const lossTerms = (loss.plugin as Partial<MixedLoss>).mixTerms;
-  let state: TrainerState = {
-    step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}),
+  const trainerConfig: TrainerConfig = {
+    optimizer: opts.optimizer ?? 'adamw', lr: opts.lr, lrScheduler: schedule.type, maxGradNorm, batchSize, gradientAccumulationSteps: accumulation,
+    maxLength: opts.maxLength ?? null, maxPromptLength: opts.maxPromptLength ?? null, shuffle,
   };
+  const recorded = { contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}), trainerConfig };
+  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, ...recorded };
   let optimizer: TrainerOptimizer;
   const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
   if (outDir) await mkdir(outDir, { recursive: true });
   if (resumeDir && resumed) {
     const dir = resumeDir;
-    state = { ...resumed, contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}) };
+    state = { ...resumed, ...recorded };
     if (resumed.seed !== seed || resumed.loss !== loss.name) {
       throw new Error(`trainPreference: ${dir} was written with seed ${resumed.seed} and loss '${resumed.loss}', this run has seed ${seed} and loss '${loss.name}'`);
     }
-    const changed = changedLossSetting(resumed, config, lossTerms);
-    if (changed) throw new Error(`trainPreference: ${dir} was trained with ${changed}; resuming with another loss setting would not continue that run (start a new --out)`);
+    const changed = changedLossSetting(resumed, config, lossTerms) ?? changedTrainerSetting(resumed.trainerConfig, trainerConfig);
+    if (changed) throw new Error(`trainPreference: ${dir} was trained with ${changed}; resuming with another setting would not continue that run (the step count, saving and evaluation may change; start a new outDir for the rest)`);
     await loadPolicyWeights(dir, policy);
     optimizer = await loadOptimizer(dir, policy);
     optimizer.lr = opts.lr;
@@ -325,6 +328,15 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}),
     ...(refCache ? { referenceCache: { rows: refCache.size, hits: refCache.hits, misses: refCache.misses } } : {}),
   };
+}
+
+/** The first trainer setting in which a checkpoint differs from this run, described, or null. */
+function changedTrainerSetting(saved: TrainerConfig | undefined, now: TrainerConfig): string | null {
+  if (!saved) return null;
+  for (const k of Object.keys(now) as (keyof TrainerConfig)[]) {
+    if (saved[k] !== now[k]) return `${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(now[k])}`;
+  }
+  return null;
 }
 
 /** The first loss setting in which a checkpoint differs from this run, described, or null (older checkpoints recorded none). */

@@ -226,6 +226,28 @@ test('loss options reach the loss: relpo train --beta records it; relpo eval --l
   t.regex(described.stdout, /labelSmoothing +default 0: ε: conservative DPO/);
 });
 
+test('relpo train --config takes a TRL DPOConfig YAML with --loss rpo: the run uses its options; --print-config says where each came from; relpo --version', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-cli-config-'));
+  const out = join(dir, 'run');
+  const yaml = join(dir, 'dpo.yaml');
+  writeFileSync(yaml, ['learning_rate: 0.002', 'per_device_train_batch_size: 2', 'gradient_accumulation_steps: 2', 'max_steps: 2', 'beta: 0.5',
+    'loss_type: sigmoid', 'max_length: 64', `output_dir: ${out}`, 'bf16: true', 'seed: 3', ''].join('\n'));
+  const printed = relpo('train', '--config', yaml, '--loss', 'rpo', '--print-config');
+  t.is(printed.status, 0, printed.stderr);
+  t.regex(printed.stdout, /--lr +0\.002 +\S*dpo\.yaml \(learning_rate\)/);
+  t.regex(printed.stdout, /--loss +"rpo" +command line/);
+  t.regex(printed.stderr, /warning: \S*dpo\.yaml: 'bf16' is a TRL option relpo train does not act on/);
+  const run = relpo('train', '--device', 'cpu', '--config', yaml, '--loss', 'rpo');
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /loss rpo \(beta=0\.5 /);
+  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  t.deepEqual(lines.map((m) => [m.step, m.lr > 0, m['loss_rows/chosen']]), [[1, true, 4], [2, true, 4]]);
+  t.like(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')), { loss: 'rpo', lossConfig: { beta: 0.5 }, contrastScope: 'step' });
+  const version = relpo('--version');
+  t.is(version.status, 0);
+  t.regex(version.stdout, /^relpo \d+\.\d+\.\d+\n$/);
+});
+
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
   const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');

@@ -89,16 +89,23 @@ test('resume: a run that crashes after step 3 (checkpoint at 2) and resumes equa
   for (const m of [refA, a, refB, b, b2]) m.dispose();
 });
 
-test('resume refuses a changed loss option, naming it; the checkpoint records the resolved loss config', async (t) => {
+test('resume refuses a changed loss option or trainer setting, naming it; the checkpoint records the resolved configs', async (t) => {
   const dataset = await readPreferenceJsonl(dataFile());
   const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.01, batchSize: 3 } as const;
   const out = outDir();
   const policy = tiny(), reference = tiny();
   await trainPreference({ ...common, policy, reference, steps: 1, outDir: out, lossConfig: { beta: 0.2 } });
-  t.like(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')), { lossConfig: { beta: 0.2, labelSmoothing: 0 } });
+  t.like(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')), {
+    lossConfig: { beta: 0.2, labelSmoothing: 0 }, trainerConfig: { optimizer: 'adamw', lr: 0.01, lrScheduler: 'linear', maxGradNorm: 1, batchSize: 3, gradientAccumulationSteps: 1, maxLength: null, shuffle: true },
+  });
   await t.throwsAsync(trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true, lossConfig: { beta: 0.5 } }), {
     message: /was trained with loss 'dpo' option beta = 0\.2, this run has 0\.5/,
   });
+  await t.throwsAsync(trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true, lossConfig: { beta: 0.2 }, batchSize: 2 }), {
+    message: /was trained with batchSize = 3, this run has 2; resuming with another setting would not continue that run/,
+  });
+  await t.throwsAsync(trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true, lossConfig: { beta: 0.2 }, lr: 0.02 }), { message: /lr = 0\.01, this run has 0\.02/ });
+  // The step count may change (here: one more step).
   const res = await trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true, lossConfig: { beta: 0.2 } });
   t.deepEqual(res.history.map((m) => m.step), [2]);
   policy.dispose();
