@@ -10,6 +10,7 @@ import { EVAL_FLAGS, runEval } from './eval.js';
 import { JUDGE_FLAGS, runJudge } from './judge.js';
 import { MERGE_FLAGS, runMerge } from './merge.js';
 import { describeLoss } from './loss-flags.js';
+import { PLOT_FLAGS, runPlot } from './plot.js';
 
 interface Command {
   about: string;
@@ -42,6 +43,11 @@ const COMMANDS: Record<string, Command> = {
     about: 'Fold a LoRA adapter into its base model and save an ordinary checkpoint (PEFT merge_and_unload).',
     flags: MERGE_FLAGS,
     run: runMerge,
+  },
+  plot: {
+    about: "Draw a run's metrics.jsonl (loss, reward margin and accuracy, gradient norm, lr; evaluations as dots) as an SVG: relpo plot RUN_DIR.",
+    flags: PLOT_FLAGS,
+    run: runPlot,
   },
   demo: {
     about: 'Train a toy policy with a preference loss on the chosen device and check its gradients against the float64 CPU reference.',
@@ -102,7 +108,9 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(formatHelp(`usage: relpo ${name} [options]`, cmd.about, cmd.flags));
     return;
   }
-  await cmd.run(parseFlags(rest, cmd.flags, name), flagsGiven(rest));
+  // `relpo plot RUN_DIR`: a first argument that is not a flag is the command's first flag's value.
+  const args = rest.length > 0 && !rest[0].startsWith('--') && name === 'plot' ? [`--${cmd.flags[0].name}`, ...rest] : rest;
+  await cmd.run(parseFlags(args, cmd.flags, name), flagsGiven(args));
 }
 
 main(process.argv.slice(2))

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as r from '../index.js';
 import { optionalNumber, type FlagSpec, type Flags } from './args.js';
 import { formatRunConfig, resolveRun } from './run-config.js';
+import { plotRun } from './plot.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData, defaultTokenizer } from './defaults.js';
 import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
 
@@ -162,7 +163,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       const acc = (m: r.StepMetrics) => (m['rewards/accuracies'] !== undefined ? `, reward accuracy ${(100 * m['rewards/accuracies']).toFixed(0)}%` : '');
       process.stdout.write(`steps ${h[0].step}–${h[h.length - 1].step}: loss ${h[0].loss.toFixed(4)} → ${h[h.length - 1].loss.toFixed(4)}${acc(h[h.length - 1])}\n`);
     }
-    process.stdout.write(`metrics: ${join(String(flags.out), 'metrics.jsonl')}; checkpoint: ${result.checkpoint}\n`);
+    process.stdout.write(`metrics: ${join(String(flags.out), 'metrics.jsonl')} (plotted: ${plotRun(String(flags.out))}); checkpoint: ${result.checkpoint}\n`);
   } finally {
     policy.dispose();
     reference?.dispose();

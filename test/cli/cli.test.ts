@@ -62,6 +62,12 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   t.regex(resumed.stdout, /steps 3–3:/);
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
   t.deepEqual(steps, [1, 2, 3]);
+  // relpo train plots its metrics at the end; relpo plot RUN_DIR draws them again.
+  t.regex(readFileSync(join(out, 'metrics.svg'), 'utf8'), /^<svg [^]*<polyline class="train"[^]*<\/svg>\n$/);
+  const plotted = relpo('plot', out, '--out', join(out, 'again.svg'));
+  t.is(plotted.status, 0, plotted.stderr);
+  t.is(readFileSync(join(out, 'again.svg'), 'utf8'), readFileSync(join(out, 'metrics.svg'), 'utf8'));
+  t.regex(relpo('plot', join(out, 'nowhere')).stderr, /relpo plot: no \S*nowhere\/metrics\.jsonl/);
   // The checkpoint carries the tokenizer it was trained with (as save_pretrained), so it loads alone.
   t.true(existsSync(join(out, 'checkpoint', 'tokenizer.json')) && existsSync(join(out, 'checkpoint', 'tokenizer_config.json')));
   // relpo generate continues a prompt with the checkpoint train wrote.
