@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as r from '../index.js';
+import { fetchHubPath } from '../io/hub-cache.js';
 import type { FlagSpec, Flags } from './args.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData } from './defaults.js';
 import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
@@ -23,14 +24,14 @@ export const EVAL_FLAGS: FlagSpec[] = [
 
 export async function runEval(flags: Flags): Promise<void> {
   const choice = lossFromFlags(flags, 'dpo');
-  const modelDir = String(flags.model);
+  const modelDir = await fetchHubPath(String(flags.model), 'model');
   if (!existsSync(join(modelDir, 'config.json'))) throw new Error(`relpo eval: no checkpoint at ${modelDir} (no config.json); pass --model`);
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
-  const dataPath = resolveData(String(flags.data));
+  const dataPath = await fetchHubPath(resolveData(String(flags.data)), 'dataset');
   const dataset = await r.readPreferenceData(dataPath, { split: String(flags.split) });
   const policy = await r.loadPretrainedLlama(modelDir, { device });
-  const reference = flags.reference ? await r.loadPretrainedLlama(String(flags.reference), { device }) : undefined;
+  const reference = flags.reference ? await r.loadPretrainedLlama(await fetchHubPath(String(flags.reference), 'model'), { device }) : undefined;
   try {
     if (flags.adapter) await r.loadLoraAdapter(policy, String(flags.adapter));
     const { metrics, samples } = await r.evaluatePreference({

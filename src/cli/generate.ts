@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as r from '../index.js';
+import { fetchHubPath } from '../io/hub-cache.js';
 import type { FlagSpec, Flags } from './args.js';
 import { checkpointTokenizer, dataPath } from './defaults.js';
 import { readJsonlIds } from './jsonl-out.js';
@@ -31,7 +32,7 @@ export const GENERATE_FLAGS: FlagSpec[] = [
 ];
 
 export async function runGenerate(flags: Flags): Promise<void> {
-  const modelDir = String(flags.model);
+  const modelDir = await fetchHubPath(String(flags.model), 'model');
   if (!existsSync(join(modelDir, 'config.json'))) {
     throw new Error(`relpo generate: no checkpoint at ${modelDir} (no config.json); run \`npm run train\` first or pass --model`);
   }

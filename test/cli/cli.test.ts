@@ -254,6 +254,31 @@ test('relpo train --config takes a TRL DPOConfig YAML with --loss rpo: the run u
   t.regex(version.stdout, /^relpo \d+\.\d+\.\d+\n$/);
 });
 
+test('relpo train --model org/name --data org/name read a Hugging Face cache folder (HF_HUB_CACHE)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-cli-hub-'));
+  const first = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(dir, 'seed'));
+  t.is(first.status, 0, first.stderr);
+  const hub = join(dir, 'hub'), commit = '0123456789abcdef0123456789abcdef01234567';
+  const snapshot = join(hub, 'models--org--tiny-llama', 'snapshots', commit);
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(join(hub, 'models--org--tiny-llama', 'refs'), { recursive: true });
+  writeFileSync(join(hub, 'models--org--tiny-llama', 'refs', 'main'), commit);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(dir, 'seed', 'checkpoint', f), join(snapshot, f));
+  const data = join(hub, 'datasets--org--toy-prefs', 'snapshots', commit, 'data');
+  mkdirSync(data, { recursive: true });
+  mkdirSync(join(hub, 'datasets--org--toy-prefs', 'refs'), { recursive: true });
+  writeFileSync(join(hub, 'datasets--org--toy-prefs', 'refs', 'main'), commit);
+  copyFileSync(fileURLToPath(new URL('../../../examples/toy-preferences.jsonl', import.meta.url)), join(data, 'train-00000-of-00001.jsonl'));
+  const env = { ...process.env, HF_HUB_CACHE: hub, HF_HUB_OFFLINE: '1' };
+  const run = spawnSync(process.execPath, [MAIN, 'train', '--device', 'cpu', '--model', 'org/tiny-llama', '--data', 'org/toy-prefs', '--steps', '1', '--out', join(dir, 'run')], { encoding: 'utf8', env, timeout: 120_000 });
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /data: \S*datasets--org--toy-prefs\/snapshots\/0123456789abcdef\S* \(24 pairs/);
+  t.regex(run.stdout, /model: \S*models--org--tiny-llama\/snapshots\/0123456789abcdef/);
+  const missing = spawnSync(process.execPath, [MAIN, 'train', '--device', 'cpu', '--model', 'org/absent', '--steps', '1'], { encoding: 'utf8', env, timeout: 120_000 });
+  t.not(missing.status, 0);
+  t.regex(missing.stderr, /model 'org\/absent' is not in the Hugging Face cache: no \S*hub\/models--org--absent.*\(HF_HUB_OFFLINE is set: nothing is downloaded\)/);
+});
+
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
   const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');
