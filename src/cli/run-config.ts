@@ -160,6 +160,22 @@ export function resolveRun(flags: Flags, given: ReadonlySet<string>, specs: Flag
   const path = String(flags.config ?? '');
   if (!path) return { flags, sources, warnings: [] };
   const { values, warnings } = readRunConfig(path, specs);
+  return applyLayer({ flags, sources, warnings }, given, values, path);
+}
+
+/** The flags a run recorded in its checkpoint (runConfig) under what the command line and a config file do not set. */
+export function withCheckpointFlags(run: ResolvedRun, recorded: Record<string, Value>, checkpoint: string): ResolvedRun {
+  const values = new Map<string, { value: Value; key: string }>();
+  for (const [flag, value] of Object.entries(recorded)) if (run.sources[flag] === 'default' && !RUN_LENGTH.has(flag)) values.set(flag, { value, key: flag });
+  return applyLayer(run, new Set(), values, checkpoint);
+}
+
+/** What a resumed run may set anew: how long it runs, where it saves and evaluates, the device. */
+const RUN_LENGTH = new Set(['steps', 'epochs', 'save-every', 'eval-steps', 'resume', 'out', 'config', 'print-config', 'device']);
+
+function applyLayer(run: ResolvedRun, given: ReadonlySet<string>, values: Map<string, { value: Value; key: string }>, path: string): ResolvedRun {
+  const { flags, warnings } = run;
+  const sources = { ...run.sources };
   const out: Flags = { ...flags };
   const lossOnCommandLine = given.has('loss') || given.has('loss-type');
   for (const [flag, { value, key }] of values) {
@@ -171,7 +187,12 @@ export function resolveRun(flags: Flags, given: ReadonlySet<string>, specs: Flag
     out[flag] = value;
     sources[flag] = `${path} (${key})`;
   }
-  return { flags: out, sources, warnings };
+  return { flags: out, sources, warnings: [...warnings] };
+}
+
+/** The flags a run records in its checkpoint, so that --resume can restore them. */
+export function recordedFlags(flags: Flags): Record<string, Value> {
+  return Object.fromEntries(Object.entries(flags).filter(([k]) => !RUN_LENGTH.has(k)));
 }
 
 /** --print-config: every option, its value and where it came from. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as r from '../index.js';
 import { fetchHubPath } from '../io/hub-cache.js';
 import { optionalNumber, type FlagSpec, type Flags } from './args.js';
-import { formatRunConfig, resolveRun } from './run-config.js';
+import { formatRunConfig, recordedFlags, resolveRun, withCheckpointFlags } from './run-config.js';
 import { plotRun } from './plot.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData, defaultTokenizer } from './defaults.js';
 import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
@@ -68,7 +68,11 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 const TINY_LLAMA = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
 
 export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = new Set()): Promise<void> {
-  const run = resolveRun(given, givenNames, TRAIN_FLAGS);
+  let run = resolveRun(given, givenNames, TRAIN_FLAGS);
+  // --resume restores the options the run recorded, where this command line and file set none.
+  const saved = run.flags.resume ? await r.findCheckpoint(String(run.flags.out)) : null;
+  const recorded = saved ? (await r.readTrainerState(saved)).runConfig : undefined;
+  if (saved && recorded) run = withCheckpointFlags(run, recorded, saved);
   for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
   const flags = run.flags;
   // The loss and its options first: a mistyped option fails before anything loads.
@@ -152,6 +156,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       outDir: String(flags.out),
       saveEvery: Number(flags['save-every']),
       resume: Boolean(flags.resume),
+      runConfig: recordedFlags(flags),
       progress: true,
       ...(promptEmbedder ? { promptEmbedder } : {}),
       ...(evalDataset ? { evalDataset, evalSteps: Number(flags['eval-steps']) } : {}),

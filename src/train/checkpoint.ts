@@ -40,6 +40,8 @@ export interface TrainerState {
   lossTerms?: { loss: string; weight: number; label: string; config: Record<string, number | boolean | string> }[];
   /** What else fixes the run's steps (a resumed run must match it): absent in checkpoints written before it was recorded. */
   trainerConfig?: TrainerConfig;
+  /** The caller's own record of the run (relpo train: its resolved flags, which --resume restores). */
+  runConfig?: Record<string, number | boolean | string>;
 }
 
 /** The trainer's settings that a resumed run must keep to take the steps the uninterrupted run takes. */

@@ -86,6 +86,8 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   saveEvery?: number;
   /** Continue from outDir/checkpoint (weights, optimizer state, data position). */
   resume?: boolean;
+  /** Recorded as is in the checkpoint's trainer_state.json (relpo train: its resolved flags, restored by --resume). */
+  runConfig?: Record<string, number | boolean | string>;
   /** Called with each step's metrics. */
   log?: (metrics: StepMetrics) => void;
   /** A progress bar on stderr. */
@@ -208,7 +210,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     optimizer: opts.optimizer ?? 'adamw', lr: opts.lr, lrScheduler: schedule.type, maxGradNorm, batchSize, gradientAccumulationSteps: accumulation,
     maxLength: opts.maxLength ?? null, maxPromptLength: opts.maxPromptLength ?? null, shuffle,
   };
-  const recorded = { contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}), trainerConfig };
+  const recorded = { contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}), trainerConfig, ...(opts.runConfig ? { runConfig: opts.runConfig } : {}) };
   let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, ...recorded };
   let optimizer: TrainerOptimizer;
   const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;

@@ -279,6 +279,22 @@ test('relpo train --model org/name --data org/name read a Hugging Face cache fol
   t.regex(missing.stderr, /model 'org\/absent' is not in the Hugging Face cache: no \S*hub\/models--org--absent.*\(HF_HUB_OFFLINE is set: nothing is downloaded\)/);
 });
 
+test('relpo train --resume restores the options the run recorded; a changed one that breaks exact resume is refused, naming it', (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-restore-')), 'run');
+  const first = relpo('train', '--device', 'cpu', '--loss', 'dpo', '--beta', '0.3', '--batch', '2', '--lr', '0.002', '--steps', '2', '--out', out);
+  t.is(first.status, 0, first.stderr);
+  const printed = relpo('train', '--out', out, '--resume', '--steps', '3', '--print-config');
+  t.regex(printed.stdout, /--loss +"dpo" +\S*checkpoint \(loss\)/);
+  t.regex(printed.stdout, /--steps +"3" +command line/);
+  const resumed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '3');
+  t.is(resumed.status, 0, resumed.stderr);
+  t.regex(resumed.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0\)/);
+  t.regex(resumed.stdout, /steps 3–3:/);
+  const changed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '4', '--batch', '4');
+  t.not(changed.status, 0);
+  t.regex(changed.stderr, /was trained with batchSize = 2, this run has 4/);
+});
+
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-lora-')), 'run');
   const run = relpo('train', '--device', 'cpu', '--steps', '2', '--out', out, '--lora-r', '2', '--lora-targets', 'q_proj,k_proj,v_proj');
