@@ -36,8 +36,9 @@ export function parseFlags(argv: string[], specs: FlagSpec[], command: string): 
 }
 
 export function formatHelp(usage: string, about: string, specs: FlagSpec[]): string {
-  const rows = specs.map((s) => `  --${s.name.padEnd(14)} ${s.help} (default: ${JSON.stringify(s.default)})`);
-  return `${usage}\n\n${about}\n\nOptions:\n${rows.join('\n')}\n  --help           show this help\n`;
+  const width = Math.max(14, ...specs.map((s) => s.name.length));
+  const rows = specs.map((s) => `  --${s.name.padEnd(width)} ${s.help} (default: ${JSON.stringify(s.default)})`);
+  return `${usage}\n\n${about}\n\nOptions:\n${rows.join('\n')}\n  --${'help'.padEnd(width)} show this help\n`;
 }
 
 /** The flags `argv` names explicitly (--name or --name=value), so a command can tell a given value from a default. */
