@@ -1,4 +1,6 @@
 // relpo: the public entry.
+// The WebGPU device's types come with relpo (a dependency), so a consumer's tsc finds them.
+/// <reference types="@webgpu/types" preserve="true" />
 import './kernels/fill/index.js';
 import './tensor-methods.js';
 

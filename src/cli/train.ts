@@ -131,8 +131,22 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   if (promptEmbedder) {
     process.stdout.write(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
   }
+  // Ctrl-C (or SIGTERM): the step under way finishes and a checkpoint is written; a second one exits at once.
+  const stop = new AbortController();
+  const out = String(flags.out);
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      process.stderr.write(`\n${sig} again: exiting now; the last checkpoint in ${out} is intact\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+    process.stderr.write(`\n${sig}: finishing this step, then writing a checkpoint (${sig} again to exit at once)\n`);
+    stop.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const result = await r.trainPreference({
+      signal: stop.signal,
       policy, ...(reference ? { reference } : {}), tokenizer, dataset,
       precomputeRefLogps: Boolean(flags['precompute-ref-log-probs']),
       loss: choice.loss,
@@ -171,7 +185,14 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       process.stdout.write(`steps ${h[0].step}–${h[h.length - 1].step}: loss ${h[0].loss.toFixed(4)} → ${h[h.length - 1].loss.toFixed(4)}${acc(h[h.length - 1])}\n`);
     }
     process.stdout.write(`metrics: ${join(String(flags.out), 'metrics.jsonl')} (plotted: ${plotRun(String(flags.out))}); checkpoint: ${result.checkpoint}\n`);
+    if (result.stopped) {
+      const sig = String(stop.signal.reason);
+      process.stderr.write(`stopped by ${sig} after step ${result.steps}; checkpoint: ${result.checkpoint}; continue with: relpo train --out ${out} --resume\n`);
+      process.exitCode = sig === 'SIGTERM' ? 143 : 130;
+    }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     policy.dispose();
     reference?.dispose();
     promptEmbedder?.dispose();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 export type RepoKind = 'model' | 'dataset';
 
 /** The hub cache folder the environment names. */
-export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function hubCacheDir(env: Record<string, string | undefined> = process.env): string {
   if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
   return join(env.HF_HOME || join(homedir(), '.cache', 'huggingface'), 'hub');
 }
@@ -47,7 +47,7 @@ export function snapshotInCache(kind: RepoKind, repo: string, revision: string, 
  * A --model / --data value as a local path: the path itself when it exists (or when it is not an
  * `org/name` id), else the cached snapshot of that id.
  */
-export function resolveHubPath(text: string, kind: RepoKind, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveHubPath(text: string, kind: RepoKind, env: Record<string, string | undefined> = process.env): string {
   if (!text || existsSync(text)) return text;
   const id = parseRepoId(text);
   if (!id) return text;
@@ -58,7 +58,7 @@ export function resolveHubPath(text: string, kind: RepoKind, env: NodeJS.Process
  * resolveHubPath, downloading a repository the cache lacks into it first (HF_TOKEN for gated ones),
  * unless HF_HUB_OFFLINE=1. A failed download is an error naming the cache path looked at.
  */
-export async function fetchHubPath(text: string, kind: RepoKind, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function fetchHubPath(text: string, kind: RepoKind, env: Record<string, string | undefined> = process.env): Promise<string> {
   try {
     return resolveHubPath(text, kind, env);
   } catch (notCached) {

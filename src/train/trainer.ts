@@ -24,6 +24,7 @@ import { type PreferenceRunOptions, evaluateLoss } from './evaluate.js';
 import { PromptEmbeddingCache } from './prompt-embeddings.js';
 import { CONTRAST_SCOPES, type ContrastScope, type StepContext, type StepOutcome, usesTwoPasses } from './step.js';
 import { planStep } from './step-plan.js';
+import { withRunLock } from './run-lock.js';
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
@@ -93,6 +94,11 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   /** A progress bar on stderr. */
   progress?: boolean;
   /**
+   * Stops the run cleanly when aborted (relpo train aborts it on SIGINT/SIGTERM): the step under way
+   * finishes, a checkpoint is written (with outDir), and the result says `stopped`.
+   */
+  signal?: AbortSignal;
+  /**
    * Held-out preferences (e.g. splitTrainEval's eval half, or another file of the same kind): the
    * loss and its metrics without gradient, prefixed eval_, every evalSteps steps and after the last.
    */
@@ -140,9 +146,16 @@ export interface TrainPreferenceResult {
   checkpoint?: string;
   /** With precomputeRefLogps: rows cached, and rows read from / missed in the cache by the steps. */
   referenceCache?: { rows: number; hits: number; misses: number };
+  /** The run was stopped by its signal before `steps` (the checkpoint holds where it stopped). */
+  stopped?: boolean;
 }
 
 export async function trainPreference(opts: TrainPreferenceOptions): Promise<TrainPreferenceResult> {
+  if (opts.outDir) await mkdir(opts.outDir, { recursive: true });
+  return withRunLock(opts.outDir, () => train(opts));
+}
+
+async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResult> {
   const { policy, reference, tokenizer, dataset, batchSize, outDir } = opts;
   const seed = opts.seed ?? 0;
   const shuffle = opts.shuffle ?? true;
@@ -228,8 +241,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
     optimizer.lr = opts.lr;
     // Metrics of steps after the checkpoint are redone: drop their lines.
     const old = await readFile(metricsPath!, 'utf8').catch(() => '');
-    const kept = old.split('\n').filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= state.step);
-    await writeFile(metricsPath!, kept.map((l) => `${l}\n`).join(''));
+    await writeFile(metricsPath!, keptMetricLines(old, state.step, metricsPath!).map((l) => `${l}\n`).join(''));
   } else {
     // Only what trains: with LoRA, the adapters (the rest is frozen).
     optimizer = makeOptimizer(opts.optimizer ?? 'adamw', policy.parameters().filter((p) => p.requiresGrad), opts.lr, opts.optimizerOptions);
@@ -273,6 +285,7 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
   }
   const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
   const history: StepMetrics[] = [];
+  let stopped = false;
   let savedAt = opts.resume ? state.step : -1;
   const ctx: StepContext = {
     policy, reference: referenceLogps, loss, config, needs, dtype, prompts, tokenizer, dataset, seed,
@@ -320,14 +333,18 @@ export async function trainPreference(opts: TrainPreferenceOptions): Promise<Tra
       bar?.update(stepNo, `loss=${lossValue.toFixed(4)}${cells}`);
       if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await evaluate();
       if (outDir && opts.saveEvery && stepNo % opts.saveEvery === 0) await save();
+      if (opts.signal?.aborted && state.step < totalSteps) {
+        stopped = true;
+        break;
+      }
     }
-    if (evalData && evaluatedAt !== state.step) await evaluate();
+    if (evalData && evaluatedAt !== state.step && !stopped) await evaluate();
     if (outDir && savedAt !== state.step) await save();
   } finally {
     optimizer.dispose();
   }
   return {
-    steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}),
+    steps: state.step, history, evalHistory, ...(outDir ? { checkpoint: join(outDir, 'checkpoint') } : {}), ...(stopped ? { stopped } : {}),
     ...(refCache ? { referenceCache: { rows: refCache.size, hits: refCache.hits, misses: refCache.misses } } : {}),
   };
 }
@@ -363,4 +380,24 @@ function changedLossSetting(saved: TrainerState, config: LossConfig, terms: Mixe
     }
   }
   return null;
+}
+
+/**
+ * The lines of metrics.jsonl a run resumed at `step` keeps: those up to the step. A torn last line
+ * (the process killed while appending it) is dropped; a bad line elsewhere is an error naming it.
+ */
+export function keptMetricLines(text: string, step: number, path: string): string[] {
+  const lines = text.split('\n').filter((l) => l.trim());
+  const kept: string[] = [];
+  for (const [i, l] of lines.entries()) {
+    let m: StepMetrics;
+    try {
+      m = JSON.parse(l) as StepMetrics;
+    } catch {
+      if (i === lines.length - 1) break;
+      throw new Error(`trainPreference: ${path}:${i + 1} is not a JSON line (only the last line can be torn by a kill); fix or remove it to resume`);
+    }
+    if (m.step <= step) kept.push(l);
+  }
+  return kept;
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -293,6 +293,33 @@ test('relpo train --resume restores the options the run recorded; a changed one 
   const changed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '4', '--batch', '4');
   t.not(changed.status, 0);
   t.regex(changed.stderr, /was trained with batchSize = 2, this run has 4/);
+});
+
+test('relpo train on Ctrl-C: finishes the step, writes a checkpoint, says how to resume, exits 130; resuming gives the uninterrupted run', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-cli-sigint-'));
+  const args = ['train', '--device', 'cpu', '--loss', 'dpo', '--batch', '2', '--steps', '6', '--save-every', '100'];
+  const full = relpo(...args, '--out', join(dir, 'full'));
+  t.is(full.status, 0, full.stderr);
+  const out = join(dir, 'stopped');
+  const child = spawn(process.execPath, [MAIN, ...args, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  // Ctrl-C once the first step is in metrics.jsonl.
+  const metrics = join(out, 'metrics.jsonl');
+  for (let i = 0; i < 600 && !(existsSync(metrics) && readFileSync(metrics, 'utf8').trim()); i++) await new Promise((res) => setTimeout(res, 100));
+  child.kill('SIGINT');
+  t.is(await exited, 130, stderr);
+  const stoppedAt = JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).step as number;
+  t.regex(stderr, new RegExp(`stopped by SIGINT after step ${stoppedAt}; checkpoint: \\S*checkpoint; continue with: relpo train --out \\S*stopped --resume`));
+  t.false(existsSync(join(out, '.relpo-train.lock')));
+  if (stoppedAt < 6) {
+    const resumed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '6');
+    t.is(resumed.status, 0, resumed.stderr);
+  }
+  const rows = (p: string) => readFileSync(join(p, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).map((m) => [m.step, m.loss, m.grad_norm]);
+  t.deepEqual(rows(out), rows(join(dir, 'full')));
+  t.is(readFileSync(join(out, 'checkpoint', 'model.safetensors')).compare(readFileSync(join(dir, 'full', 'checkpoint', 'model.safetensors'))), 0, 'the same weights, bit for bit');
 });
 
 test('relpo train --lora-r trains adapters against the base model and checkpoints them in PEFT format', (t) => {
