@@ -5,6 +5,20 @@ export interface FlagSpec {
   help: string;
   /** Default value; a boolean default makes it a switch. */
   default: string | number | boolean;
+  /** What a value must be, checked before any work (checkFlags); '' (unset) always passes. */
+  check?: FlagCheck;
+}
+
+export interface FlagCheck {
+  /** One of these strings. */
+  choices?: readonly string[];
+  /** A whole number. */
+  int?: boolean;
+  /** Bounds, inclusive unless said. */
+  min?: number;
+  max?: number;
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
 }
 
 export type Flags = Record<string, string | number | boolean>;
@@ -53,4 +67,31 @@ export function optionalNumber(flags: Flags, name: string, command: string): num
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n)) throw new Error(`relpo ${command}: --${name} must be a number, got '${v}'`);
   return n;
+}
+
+function describeCheck(c: FlagCheck): string {
+  if (c.choices) return `one of ${c.choices.filter(Boolean).join(', ')}`;
+  const bounds = [c.min !== undefined ? `${c.minExclusive ? '>' : '≥'} ${c.min}` : '', c.max !== undefined ? `${c.maxExclusive ? '<' : '≤'} ${c.max}` : ''].filter(Boolean);
+  return `${c.int ? 'an integer' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+}
+
+/**
+ * Every flag's value against its spec's check (the command line's, a config file's or a
+ * checkpoint's, after they are merged): an error names the flag, what it must be and what it got.
+ */
+export function checkFlags(flags: Flags, specs: FlagSpec[], command: string): void {
+  for (const s of specs) {
+    const c = s.check;
+    const v = flags[s.name];
+    if (!c || v === '' || v === undefined) continue;
+    const fail = () => new Error(`relpo ${command}: --${s.name} must be ${describeCheck(c)}, got ${JSON.stringify(v)}`);
+    if (c.choices) {
+      if (!c.choices.includes(String(v))) throw fail();
+      continue;
+    }
+    const n = typeof v === 'number' ? v : Number(v);
+    if (!Number.isFinite(n) || (c.int && !Number.isInteger(n))) throw fail();
+    if (c.min !== undefined && (c.minExclusive ? n <= c.min : n < c.min)) throw fail();
+    if (c.max !== undefined && (c.maxExclusive ? n >= c.max : n > c.max)) throw fail();
+  }
 }

@@ -18,7 +18,7 @@ export const DEMO_FLAGS: FlagSpec[] = [
   { name: 'batch', help: 'preference pairs per step', default: 16 },
   { name: 'lr', help: 'learning rate (plain SGD)', default: 20 },
   { name: 'seed', help: 'random seed', default: 1 },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
 ];
 
 const TOPICS = 4, PROMPTS = 32, ANSWERS = 6, DIM = 8;

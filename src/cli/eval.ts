@@ -19,7 +19,7 @@ export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
   { name: 'batch', help: 'pairs per batch', default: 8 },
   { name: 'max-length', help: 'longest tokenized row', default: 512 },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
 ];
 
 export async function runEval(flags: Flags): Promise<void> {

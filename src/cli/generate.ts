@@ -22,7 +22,7 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'top-k', help: 'sample among the k most likely tokens (0: all)', default: 0 },
   { name: 'top-p', help: 'sample among the most likely tokens holding this probability', default: 1 },
   { name: 'seed', help: 'sampling seed', default: 0 },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
   { name: 'data', help: "complete every distinct prompt of this preference file (JSONL or .parquet) instead of --prompt", default: '' },
   { name: 'split', help: 'with a dataset folder as --data: the split whose prompts to complete', default: 'test' },
   { name: 'out', help: 'with --data: the completions JSONL (appended to; prompts already in it are skipped)', default: 'runs/relpo-generate/completions.jsonl' },

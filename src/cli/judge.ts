@@ -16,7 +16,7 @@ export const JUDGE_FLAGS: FlagSpec[] = [
   { name: 'judge-url', help: 'base URL of an OpenAI-compatible API (e.g. https://api.openai.com/v1, http://localhost:8000/v1)', default: '' },
   { name: 'judge-model', help: 'the judge model (the paper: gpt-4-0613)', default: '' },
   { name: 'judge-local', help: 'instead of an API: a local chat checkpoint folder (LLaMA/Mistral with its tokenizer) that relpo runs as the judge, greedily', default: '' },
-  { name: 'device', help: 'with --judge-local: webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'device', help: 'with --judge-local: webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
   { name: 'template', help: 'dialogue or summarization (the paper\'s two prompts)', default: 'dialogue' },
   { name: 'out', help: 'verdicts JSONL (appended to; comparisons already in it are skipped); the summary goes to <out>.summary.json', default: 'runs/relpo-judge/verdicts.jsonl' },
   { name: 'seed', help: 'seeds which response each comparison shows first', default: 0 },
@@ -76,7 +76,9 @@ export async function runJudge(flags: Flags): Promise<void> {
   writeFileSync(`${out}.summary.json`, JSON.stringify(summary, null, 2) + '\n');
   const pct = (x: number) => (100 * x).toFixed(1);
   if (w.judged === 0) {
-    process.stdout.write(`no readable verdict: all ${w.unparsed} replies were unreadable (see ${out}); is the judge a chat model that follows instructions?\n`);
+    // Nothing was judged: a failure, not a result (a script must not read a win rate from it).
+    process.stderr.write(`relpo judge: no readable verdict: all ${w.unparsed} replies were unreadable (see ${out}); is the judge a chat model that follows instructions?\n`);
+    process.exitCode = 1;
     return;
   }
   process.stdout.write(`win rate ${pct(w.rate)}% (95% CI ${pct(w.low)}-${pct(w.high)}%): ${w.wins} wins, ${w.losses} losses, ${w.ties} ties over ${w.judged} judged${w.unparsed ? `; ${w.unparsed} replies unreadable (see ${out})` : ''}\n`);

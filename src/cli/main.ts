@@ -2,7 +2,7 @@
 // The `relpo` command.
 import { readFileSync } from 'node:fs';
 import * as r from '../index.js';
-import { flagsGiven, formatHelp, parseFlags, type FlagSpec } from './args.js';
+import { checkFlags, flagsGiven, formatHelp, parseFlags, type FlagSpec } from './args.js';
 import { DEMO_FLAGS, runDemo } from './demo.js';
 import { TRAIN_FLAGS, runTrain } from './train.js';
 import { GENERATE_FLAGS, runGenerate } from './generate.js';
@@ -110,7 +110,9 @@ async function main(argv: string[]): Promise<void> {
   }
   // `relpo plot RUN_DIR`: a first argument that is not a flag is the command's first flag's value.
   const args = rest.length > 0 && !rest[0].startsWith('--') && name === 'plot' ? [`--${cmd.flags[0].name}`, ...rest] : rest;
-  await cmd.run(parseFlags(args, cmd.flags, name), flagsGiven(args));
+  const flags = parseFlags(args, cmd.flags, name);
+  checkFlags(flags, cmd.flags, name);
+  await cmd.run(flags, flagsGiven(args));
 }
 
 main(process.argv.slice(2))

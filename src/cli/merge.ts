@@ -11,7 +11,7 @@ export const MERGE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'the base checkpoint folder (LLaMA/Mistral)', default: '' },
   { name: 'adapter', help: 'the LoRA adapter folder (PEFT format, e.g. relpo train --lora-r ... /checkpoint)', default: 'runs/relpo-train/checkpoint' },
   { name: 'out', help: 'where the merged checkpoint goes', default: 'runs/relpo-merge' },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
 ];
 
 export async function runMerge(flags: Flags): Promise<void> {

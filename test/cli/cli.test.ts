@@ -195,7 +195,22 @@ test('relpo train --batch 2 --gradient-accumulation-steps 8: rpo contrasts the s
   t.like(rows(['--contrast-scope', 'micro-batch']).m, { 'loss_rows/chosen': 2, 'loss_rows/rejected': 2 });
   const bad = relpo('train', '--device', 'cpu', '--steps', '1', '--contrast-scope', 'batch');
   t.not(bad.status, 0);
-  t.regex(bad.stderr, /--contrast-scope must be step or micro-batch, got "batch"/);
+  t.regex(bad.stderr, /relpo train: --contrast-scope must be one of step, micro-batch, got "batch"/);
+  // Every flag is checked against its type and range before any work, wherever the value came from.
+  for (const [flag, value, message] of [
+    ['--device', 'foo', /--device must be one of webgpu, cpu, auto, got "foo"/],
+    ['--lora-r', '-1', /--lora-r must be an integer ≥ 0, got -1/],
+    ['--batch', '2.5', /--batch must be an integer ≥ 1, got 2\.5/],
+    ['--lora-dropout', '1', /--lora-dropout must be a number ≥ 0 and < 1, got 1/],
+    ['--optimizer', 'sgd', /--optimizer must be one of adamw, rmsprop, got "sgd"/],
+  ] as const) {
+    const run = relpo('train', flag, value, '--steps', '1');
+    t.not(run.status, 0, `${flag} ${value}`);
+    t.regex(run.stderr, message);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-cli-check-'));
+  writeFileSync(join(dir, 'run.yaml'), 'per_device_train_batch_size: 0\n');
+  t.regex(relpo('train', '--config', join(dir, 'run.yaml')).stderr, /relpo train: --batch must be an integer ≥ 1, got 0/);
 });
 
 test('loss options reach the loss: relpo train --beta records it; relpo eval --loss-type sigmoid --beta --label-smoothing gives the library\'s dpo loss', async (t) => {
