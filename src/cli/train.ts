@@ -72,7 +72,8 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   let run = resolveRun(given, givenNames, TRAIN_FLAGS);
   // --resume restores the options the run recorded, where this command line and file set none.
   const saved = run.flags.resume ? await r.findCheckpoint(String(run.flags.out)) : null;
-  const recorded = saved ? (await r.readTrainerState(saved)).runConfig : undefined;
+  const savedState = saved ? await r.readTrainerState(saved) : undefined;
+  const recorded = savedState?.runConfig;
   if (saved && recorded) run = withCheckpointFlags(run, recorded, saved);
   for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
   const flags = run.flags;
@@ -129,6 +130,14 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   // The same starting weights, never stepped (with LoRA the base model itself serves).
   const reference = loraR > 0 ? undefined : await build();
   const unit = dataset.paired ? 'pairs' : 'rows';
+  if (saved && savedState) {
+    const target = steps ?? (epochs === undefined ? 20 : undefined);
+    process.stdout.write(
+      target !== undefined && savedState.step >= target
+        ? `${saved} is at step ${savedState.step}, at or past --steps ${target}: nothing to train (raise --steps to continue)\n`
+        : `resuming from step ${savedState.step} (${saved})\n`,
+    );
+  }
   process.stdout.write(`data: ${all.path} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
   process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${choice.summary}\n`);
   if (promptEmbedder) {

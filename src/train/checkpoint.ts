@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { copyTokenizerFiles } from '../io/tokenizer.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
+import { faultPoint } from './fault-points.js';
 import { saveSafetensors } from '../io/safetensors/save.js';
 import { loadSafetensors } from '../io/safetensors/load.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
@@ -124,15 +125,24 @@ export async function saveTrainingCheckpoint(outDir: string, policy: LlamaForCau
     steps[name] = s.step;
     for (const [k, v] of Object.entries(s)) if (v && typeof v === 'object') tensors.set(`${name}.${k}`, v as Tensor);
   }
+  faultPoint('save: weights written');
   await saveSafetensors(join(tmp, 'optimizer.safetensors'), tensors);
+  faultPoint('save: optimizer written');
   const kind: OptimizerName = opt instanceof TrainerAdamW ? 'adamw' : 'rmsprop';
   const optJson: OptimizerJson = { kind, lr: opt.lr, hyper: hyperOf(opt), steps };
   await writeFile(join(tmp, 'optimizer.json'), `${JSON.stringify(optJson, null, 2)}\n`);
   await writeFile(join(tmp, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
   if (tokenizerFile) copyTokenizerFiles(dirname(tokenizerFile), tmp);
-  await rm(old, { recursive: true, force: true });
-  if (await exists(final)) await rename(final, old);
+  faultPoint('save: folder complete');
+  // checkpoint.old is replaced only by a complete checkpoint/: a run resumed from checkpoint.old
+  // (killed between the renames) keeps it until the new folder is in place.
+  if (await exists(final)) {
+    await rm(old, { recursive: true, force: true });
+    await rename(final, old);
+    faultPoint('save: between the renames');
+  }
   await rename(tmp, final);
+  faultPoint('save: renamed into place');
   await rm(old, { recursive: true, force: true });
 }
 

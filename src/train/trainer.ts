@@ -25,6 +25,7 @@ import { PromptEmbeddingCache } from './prompt-embeddings.js';
 import { CONTRAST_SCOPES, type ContrastScope, type StepContext, type StepOutcome, usesTwoPasses } from './step.js';
 import { planStep } from './step-plan.js';
 import { withRunLock } from './run-lock.js';
+import { faultPoint } from './fault-points.js';
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
@@ -308,6 +309,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       const started = performance.now();
       const plan = planStep({ epoch: state.epoch, batchInEpoch: state.batchInEpoch }, accumulation, planEpoch);
       let outcome: StepOutcome;
+      faultPoint('step: start');
       try {
         outcome = await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro);
       } catch (e) {
@@ -319,6 +321,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       const gradScale = maxGradNorm > 0 ? clipGradNormScale(gradNorm, maxGradNorm) : 1;
       tidy(() => optimizer.step(gradScale));
       optimizer.zeroGrad();
+      faultPoint('step: applied');
       state = { ...state, ...plan.next, step: stepNo };
       const seconds = (performance.now() - started) / 1000;
       const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': outcome.tokens / Math.max(seconds, 1e-9) };
@@ -327,6 +330,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       m['loss_rows/rejected'] = outcome.lossRows.rejected;
       history.push(m);
       if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
+      faultPoint('step: metrics appended');
       opts.log?.(m);
       // A loss that couples rows (RPO's matrix) saw chosen × rejected rows at once.
       const cells = needs.meanOverPairs ? '' : ` rows=${outcome.lossRows.chosen}×${outcome.lossRows.rejected}`;

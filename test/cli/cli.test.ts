@@ -305,6 +305,10 @@ test('relpo train --resume restores the options the run recorded; a changed one 
   t.is(resumed.status, 0, resumed.stderr);
   t.regex(resumed.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0\)/);
   t.regex(resumed.stdout, /steps 3–3:/);
+  t.regex(resumed.stdout, /resuming from step 2 \(\S*checkpoint\)/);
+  const done = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '3');
+  t.is(done.status, 0, done.stderr);
+  t.regex(done.stdout, /is at step 3, at or past --steps 3: nothing to train \(raise --steps to continue\)/);
   const changed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '4', '--batch', '4');
   t.not(changed.status, 0);
   t.regex(changed.stderr, /was trained with batchSize = 2, this run has 4/);
