@@ -314,7 +314,8 @@ test('relpo train --resume restores the options the run recorded; a changed one 
   t.regex(changed.stderr, /was trained with batchSize = 2, this run has 4/);
 });
 
-test('relpo train on Ctrl-C: finishes the step, writes a checkpoint, says how to resume, exits 130; resuming gives the uninterrupted run', async (t) => {
+// Serial: the other tests' spawnSync would block this one's polling while its run goes on to the end.
+test.serial('relpo train on Ctrl-C: finishes the step, writes a checkpoint, says how to resume, exits 130; resuming gives the uninterrupted run', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'relpo-cli-sigint-'));
   const args = ['train', '--device', 'cpu', '--loss', 'dpo', '--batch', '2', '--steps', '6', '--save-every', '100'];
   const full = relpo(...args, '--out', join(dir, 'full'));
