@@ -1,7 +1,7 @@
 // `relpo eval`: a checkpoint's preference loss and metrics (reward accuracy, margins, …) on a
 // dataset, against a reference checkpoint, or the base model under a LoRA adapter.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as r from '../index.js';
 import { fetchHubPath } from '../io/hub-cache.js';
 import type { FlagSpec, Flags } from './args.js';
@@ -11,7 +11,7 @@ import { LOSS_FLAGS, lossFromFlags } from './loss-flags.js';
 export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral) to evaluate', default: 'runs/relpo-train/checkpoint' },
   { name: 'adapter', help: 'a LoRA adapter folder applied to --model (the base model is then the reference)', default: '' },
-  { name: 'reference', help: 'reference checkpoint folder (for dpo, rpo, …: usually the model training started from)', default: '' },
+  { name: 'reference', help: "reference checkpoint folder (for dpo, rpo, …: usually the model training started from); empty: the run's initial-model beside --model when relpo train saved one", default: '' },
   { name: 'data', help: 'preference data: JSONL, .parquet, or a dataset folder (Hugging Face layout, --split; TRL formats; docs/data.md)', default: DEFAULT_DATA },
   { name: 'split', help: 'with a dataset folder as --data: the split to evaluate', default: 'test' },
   { name: 'loss', help: 'preference loss whose value and metrics to report; comma-separated for a weighted sum', default: 'dpo' },
@@ -31,7 +31,11 @@ export async function runEval(flags: Flags): Promise<void> {
   const dataPath = await fetchHubPath(resolveData(String(flags.data)), 'dataset');
   const dataset = await r.readPreferenceData(dataPath, { split: String(flags.split) });
   const policy = await r.loadPretrainedLlama(modelDir, { device });
-  const reference = flags.reference ? await r.loadPretrainedLlama(await fetchHubPath(String(flags.reference), 'model'), { device }) : undefined;
+  // No --reference: the run's starting model when relpo train saved one beside the checkpoint.
+  const initial = join(dirname(modelDir), 'initial-model');
+  const referenceDir = flags.reference ? await fetchHubPath(String(flags.reference), 'model') : !flags.adapter && existsSync(join(initial, 'config.json')) ? initial : '';
+  if (referenceDir && !flags.reference) process.stdout.write(`reference: ${referenceDir} (the run's starting model)\n`);
+  const reference = referenceDir ? await r.loadPretrainedLlama(referenceDir, { device }) : undefined;
   try {
     if (flags.adapter) await r.loadLoraAdapter(policy, String(flags.adapter));
     const { metrics, samples } = await r.evaluatePreference({

@@ -14,6 +14,7 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', help: 'checkpoint folder (LLaMA/Mistral)', default: 'runs/relpo-train/checkpoint' },
   { name: 'tokenizer', help: "tokenizer.json or its folder; empty: the model's, else the LLaMA-family one relpo train uses", default: '' },
   { name: 'adapter', help: 'a LoRA adapter folder (PEFT format, e.g. a relpo train --lora-r checkpoint) to apply to --model', default: '' },
+  { name: 'force', help: 'with --adapter: apply it even when it records another base (relpo_base.json)', default: false },
   { name: 'keep-adapter', help: 'with --adapter on a float32 base: keep the LoRA layers apart instead of merging them in (merged, an adapted layer costs no extra kernels per token)', default: false },
   { name: 'base-dtype', help: "hold --model's Linear weights in float32, bfloat16 (half the memory) or nf4 (about a seventh); decoding reads them as stored", default: 'float32' },
   { name: 'prompt', help: 'the text to continue', default: 'The sky is' },
@@ -48,6 +49,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
   }
   try {
     if (flags.adapter) {
+      await r.checkAdapterBase(model, String(flags.adapter), modelDir, Boolean(flags.force));
       await r.loadLoraAdapter(model, String(flags.adapter));
       // A LoRA layer runs four more kernels per token (x·Aᵀ, ·Bᵀ, the scale, the sum); merged into a
       // float32 base it runs none. A bfloat16 / NF4 base stays apart: merging would widen it.

@@ -2,7 +2,9 @@
 // default end to end: the toy dataset in examples/, a LLaMA-family tokenizer shipped in an npm
 // package, and a tiny randomly initialised LLaMA (so it runs anywhere in seconds); --model points
 // it at a real checkpoint folder.
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { copyTokenizerFiles } from '../io/tokenizer.js';
 import * as r from '../index.js';
 import { fetchHubPath } from '../io/hub-cache.js';
 import { checkFlags, optionalNumber, type FlagSpec, type Flags } from './args.js';
@@ -115,6 +117,14 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   if (!['float32', 'bfloat16', 'nf4'].includes(baseDtype)) throw new Error(`--base-dtype must be float32, bfloat16 or nf4, got ${JSON.stringify(baseDtype)}`);
   if (baseDtype !== 'float32' && !(loraR > 0)) throw new Error(`--base-dtype ${baseDtype} needs --lora-r: only frozen weights are held in ${baseDtype}`);
   const policy = await build(loraR > 0 ? (baseDtype as r.WeightStorage) : 'float32');
+  // The built-in random model exists nowhere else: its starting weights are saved beside the run, so
+  // that relpo eval (the reference) and relpo merge (the base) find them without flags.
+  const initialModel = join(String(flags.out), 'initial-model');
+  if (!modelDir && !existsSync(join(initialModel, 'config.json'))) {
+    await r.savePretrainedLlama(policy, initialModel);
+    copyTokenizerFiles(dirname(tokenizer.path), initialModel);
+    process.stdout.write(`the starting model (random weights): ${initialModel}\n`);
+  }
   if (flags['gradient-checkpointing']) policy.gradientCheckpointingEnable();
   if (loraR > 0) {
     const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed, dropout: Number(flags['lora-dropout']) });
@@ -183,6 +193,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       saveEvery: Number(flags['save-every']),
       resume: Boolean(flags.resume),
       runConfig: recordedFlags(flags),
+      baseModel: modelDir ? String(flags.model) : initialModel,
       progress: true,
       ...(promptEmbedder ? { promptEmbedder } : {}),
       ...(evalDataset ? { evalDataset, evalSteps: Number(flags['eval-steps']) } : {}),

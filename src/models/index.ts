@@ -15,3 +15,4 @@ export {
   SentenceEmbedder, loadSentenceEmbedder, meanPool, l2Normalize, readSentenceTransformersSetup,
   type SentenceEmbedderOptions, type LoadSentenceEmbedderOptions, type SentencePooling,
 } from './sentence-embedder.js';
+export { baseFingerprint, checkAdapterBase, readAdapterBase, writeAdapterBase, BASE_FILE, type AdapterBase } from './adapter-base.js';

@@ -18,6 +18,7 @@ import { loadSafetensors } from '../io/safetensors/load.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { savePretrainedLlama } from '../models/pretrained.js';
 import { loadLoraWeights, saveLoraAdapter } from '../models/lora-adapter.js';
+import { type AdapterBase, writeAdapterBase } from '../models/adapter-base.js';
 import { loraLayers } from '../nn/lora.js';
 import type { LlamaForCausalLM } from '../models/llama.js';
 import { AdamW, RMSprop, type AdamWOptions, type RMSpropOptions } from '../kernels/optim/optimizers.js';
@@ -108,14 +109,19 @@ const exists = (p: string) => access(p).then(() => true, () => false);
  * LoRA adapter), the optimizer state, trainer_state.json, and the tokenizer's files when
  * `tokenizerFile` (a tokenizer.json path) is given, so the folder loads on its own.
  */
-export async function saveTrainingCheckpoint(outDir: string, policy: LlamaForCausalLM, opt: TrainerOptimizer, state: TrainerState, tokenizerFile?: string): Promise<void> {
+export async function saveTrainingCheckpoint(
+  outDir: string, policy: LlamaForCausalLM, opt: TrainerOptimizer, state: TrainerState, tokenizerFile?: string, adapterBase?: AdapterBase,
+): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const final = join(outDir, 'checkpoint');
   const old = join(outDir, 'checkpoint.old');
   const tmp = join(outDir, `checkpoint.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   // With LoRA only the adapters train: they are saved (PEFT's format), not a copy of the frozen base.
-  if (loraLayers(policy).length > 0) await saveLoraAdapter(policy, tmp);
+  if (loraLayers(policy).length > 0) {
+    await saveLoraAdapter(policy, tmp, adapterBase?.base_model_name_or_path ?? '');
+    if (adapterBase) await writeAdapterBase(tmp, adapterBase);
+  }
   else await savePretrainedLlama(policy, tmp);
   const tensors = new Map<string, Tensor>();
   const steps: Record<string, number> = {};

@@ -25,6 +25,8 @@ import { PromptEmbeddingCache } from './prompt-embeddings.js';
 import { CONTRAST_SCOPES, type ContrastScope, type StepContext, type StepOutcome, usesTwoPasses } from './step.js';
 import { planStep } from './step-plan.js';
 import { withRunLock } from './run-lock.js';
+import { baseFingerprint } from '../models/adapter-base.js';
+import { loraLayers } from '../nn/lora.js';
 import { faultPoint } from './fault-points.js';
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
@@ -88,6 +90,11 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   saveEvery?: number;
   /** Continue from outDir/checkpoint (weights, optimizer state, data position). */
   resume?: boolean;
+  /**
+   * With LoRA: the base's folder or hub id, written to the adapter's base_model_name_or_path, with a
+   * fingerprint of the base in relpo_base.json beside it (merge and generate check it).
+   */
+  baseModel?: string;
   /** Recorded as is in the checkpoint's trainer_state.json (relpo train: its resolved flags, restored by --resume). */
   runConfig?: Record<string, number | boolean | string>;
   /** Called with each step's metrics. */
@@ -298,8 +305,10 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       ),
   };
 
+  // The base's fingerprint, taken once (adapters off: the base's own embeddings, which LoRA never trains).
+  const adapterBase = loraLayers(policy).length > 0 ? { base_model_name_or_path: opts.baseModel ?? '', fingerprint: await baseFingerprint(policy) } : undefined;
   const save = async () => {
-    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path);
+    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, adapterBase);
     savedAt = state.step;
   };
 

@@ -80,9 +80,17 @@ test('relpo train runs the built-in default (toy data, tiny LLaMA, rpo) and resu
   t.regex(ev.stdout, /toy-preferences\.jsonl: 24 pairs, loss dpo/);
   t.regex(ev.stdout, /eval_loss 0\.693147/);
   t.regex(ev.stdout, /eval_rewards\/accuracies 0\.000000/);
+  // Without --reference: the run's starting model, which relpo train saved beside its checkpoint.
   const noRef = relpo('eval', '--device', 'cpu', '--model', join(out, 'checkpoint'));
-  t.not(noRef.status, 0);
-  t.regex(noRef.stderr, /needs a reference model/);
+  t.is(noRef.status, 0, noRef.stderr);
+  t.regex(noRef.stdout, /reference: \S*initial-model \(the run's starting model\)/);
+  t.notRegex(noRef.stdout, /eval_loss 0\.693147/);
+  const elsewhere = mkdtempSync(join(tmpdir(), 'relpo-cli-noref-'));
+  copyFileSync(join(out, 'checkpoint', 'config.json'), join(elsewhere, 'config.json'));
+  copyFileSync(join(out, 'checkpoint', 'model.safetensors'), join(elsewhere, 'model.safetensors'));
+  const lone = relpo('eval', '--device', 'cpu', '--model', elsewhere);
+  t.not(lone.status, 0);
+  t.regex(lone.stderr, /needs a reference model/);
   const none = relpo('generate', '--model', join(out, 'nowhere'));
   t.not(none.status, 0);
   t.regex(none.stderr, /no checkpoint at .*nowhere \(no config\.json\); run `npm run train` first or pass --model/);
@@ -163,6 +171,23 @@ test('relpo merge folds a trained adapter into its base: the merged checkpoint g
   const missing = relpo('merge', '--model', baseDir, '--adapter', join(root, 'nowhere'));
   t.is(missing.status, 1);
   t.regex(missing.stderr, /no adapter at .*nowhere/);
+  // The adapter names its base: merge finds it alone, and refuses another base unless forced.
+  const config = JSON.parse(readFileSync(join(root, 'lora', 'checkpoint', 'adapter_config.json'), 'utf8')) as { base_model_name_or_path: string };
+  t.is(config.base_model_name_or_path, baseDir);
+  t.regex(readFileSync(join(root, 'lora', 'checkpoint', 'relpo_base.json'), 'utf8'), /"fingerprint": "[0-9a-f]{16}"/);
+  const alone = relpo('merge', '--device', 'cpu', '--adapter', join(root, 'lora', 'checkpoint'), '--out', join(root, 'merged-alone'));
+  t.is(alone.status, 0, alone.stderr);
+  t.true(readFileSync(join(root, 'merged-alone', 'model.safetensors')).equals(readFileSync(join(merged, 'model.safetensors'))));
+  const otherBase = join(root, 'base', 'initial-model'); // the base run's random start: another model of the same shape
+  const wrong = relpo('merge', '--device', 'cpu', '--model', otherBase, '--adapter', join(root, 'lora', 'checkpoint'), '--out', join(root, 'merged-wrong'));
+  t.is(wrong.status, 1);
+  t.regex(wrong.stderr, /was trained on the base \S*base\/checkpoint \(fingerprint [0-9a-f]+\), but \S*initial-model is another model .*--force/);
+  t.is(relpo('merge', '--device', 'cpu', '--model', otherBase, '--adapter', join(root, 'lora', 'checkpoint'), '--out', join(root, 'merged-forced'), '--force').status, 0);
+  t.regex(gen('--model', otherBase, '--adapter', join(root, 'lora', 'checkpoint')).stderr, /is another model/);
+  // The built-in random model under LoRA: its start is saved, and merge takes it as the base.
+  const tiny = relpo('train', '--device', 'cpu', '--steps', '1', '--lora-r', '2', '--out', join(root, 'tiny-lora'));
+  t.is(tiny.status, 0, tiny.stderr);
+  t.is(relpo('merge', '--device', 'cpu', '--adapter', join(root, 'tiny-lora', 'checkpoint'), '--out', join(root, 'tiny-merged')).status, 0);
 });
 
 test('relpo train --gradient-checkpointing and --precompute-ref-log-probs take the same steps', (t) => {

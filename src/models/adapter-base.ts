@@ -1,0 +1,57 @@
+// Which base a LoRA adapter was trained on. adapter_config.json's base_model_name_or_path names it
+// (a folder or a hub id), and relpo_base.json beside it holds a fingerprint (kept out of
+// adapter_config.json: older PEFT versions reject keys they do not know): the base's architecture
+// and the first values of its token embeddings, enough to tell one checkpoint from another of the
+// same shape. merge and generate compare it with the base they are given.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LlamaForCausalLM } from './llama.js';
+
+export const BASE_FILE = 'relpo_base.json';
+
+export interface AdapterBase {
+  base_model_name_or_path: string;
+  fingerprint: string;
+}
+
+const SIZES = ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads'] as const;
+
+/**
+ * The base model's fingerprint: its sizes (the config.json fields that shape its weights, as
+ * written and as read back) and its first 64 token-embedding values (embeddings are never quantized).
+ */
+export async function baseFingerprint(model: LlamaForCausalLM): Promise<string> {
+  const c = model.config;
+  const sizes = SIZES.map((k) => c[k] ?? (k === 'num_key_value_heads' ? c.num_attention_heads : null));
+  const emb = await model.model.embed_tokens.weight.data();
+  const head = Array.from(emb.subarray(0, 64), (v) => Math.fround(v));
+  return createHash('sha256').update(JSON.stringify({ sizes, head })).digest('hex').slice(0, 16);
+}
+
+export async function writeAdapterBase(dir: string, base: AdapterBase): Promise<void> {
+  await writeFile(join(dir, BASE_FILE), `${JSON.stringify(base, null, 2)}\n`);
+}
+
+/** The record beside an adapter, or null (an adapter from PEFT, or from before relpo recorded it). */
+export function readAdapterBase(dir: string): AdapterBase | null {
+  const path = join(dir, BASE_FILE);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as AdapterBase) : null;
+}
+
+/**
+ * Refuses to apply the adapter in `dir` to `model` when the adapter records another base (unless
+ * forced): the error names both. Call it before the adapter is applied.
+ */
+export async function checkAdapterBase(model: LlamaForCausalLM, dir: string, baseName: string, force: boolean): Promise<void> {
+  const want = readAdapterBase(dir);
+  if (!want || force) return;
+  const got = await baseFingerprint(model);
+  if (got !== want.fingerprint) {
+    throw new Error(
+      `${dir} was trained on the base ${want.base_model_name_or_path || '(unnamed)'} (fingerprint ${want.fingerprint}), ` +
+        `but ${baseName} is another model (fingerprint ${got}); pass that base, or --force to apply the adapter anyway`,
+    );
+  }
+}
