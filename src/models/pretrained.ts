@@ -35,8 +35,15 @@ export async function loadPretrainedLlama(dir: string, opts: Omit<LlamaInitOptio
   }
   // Weights held at lower precision stream in one tensor at a time (a 7B QLoRA base never exists
   // in float32); float models load whole, then copy (every name and shape checked before any change).
-  if (opts.linearStorage && opts.linearStorage !== 'float32') return streamWeightsInto(model, dir, { ...opts, ignore: (n) => n.endsWith('.rotary_emb.inv_freq') });
-  return loadWeightsInto(model, dir, opts);
+  try {
+    if (opts.linearStorage && opts.linearStorage !== 'float32') return await streamWeightsInto(model, dir, { ...opts, ignore: (n) => n.endsWith('.rotary_emb.inv_freq') });
+    return await loadWeightsInto(model, dir, opts);
+  } catch (e) {
+    // (Both loaders have disposed the model.) A config that does not match the weights, or a bad
+    // weights file: say which checkpoint.
+    const msg = (e as Error).message;
+    throw msg.includes(dir) ? e : new Error(`${dir}: its weights do not load into the model its config.json describes: ${msg}`, { cause: e });
+  }
 }
 
 /** Writes the model as a checkpoint folder (config.json and safetensors weights) that loadPretrainedLlama reads back. */

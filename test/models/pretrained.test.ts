@@ -45,7 +45,11 @@ test.serial('loadPretrainedLlama: a foreign architecture, a bad config and a mis
   await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_key_value_heads: 3 }), { device: cpu }), { message: /config\.json: .*num_key_value_heads/ });
   const before = cpu.memory().liveBuffers;
   // A checkpoint whose config asks for a third layer the weights do not have.
-  await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_hidden_layers: 3 }), { device: cpu }), { message: /model\.layers\.2\./ });
+  const err = await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_hidden_layers: 3 }), { device: cpu }), { message: /model\.layers\.2\./ });
+  t.regex(err!.message, /^\/\S+: its weights do not load into the model its config\.json describes: /, 'the message names the checkpoint folder');
+  await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, intermediate_size: Number(GOLDEN.config.intermediate_size) + 2 }), { device: cpu, linearStorage: 'nf4' }), {
+    message: /^\/\S+: /,
+  });
   t.is(cpu.memory().liveBuffers, before);
 });
 
