@@ -82,6 +82,7 @@ export async function runJudge(flags: Flags): Promise<void> {
     return;
   }
   process.stdout.write(`win rate ${pct(w.rate)}% (95% CI ${pct(w.low)}-${pct(w.high)}%): ${w.wins} wins, ${w.losses} losses, ${w.ties} ties over ${w.judged} judged${w.unparsed ? `; ${w.unparsed} replies unreadable (see ${out})` : ''}\n`);
+  process.stdout.write(`wrote ${out} (verdicts) and ${out}.summary.json\n`);
 }
 
 /** A local checkpoint (with its own tokenizer.json) loaded as the judge. */

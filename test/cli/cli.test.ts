@@ -384,16 +384,27 @@ test('relpo train --base-dtype bfloat16 / nf4 keeps the frozen base in bfloat16 
   t.regex(half.stdout, /base weights in bfloat16: 15 matrices \([\d.]+ → [\d.]+ MiB\)/);
   const full = relpo(...args, '--out', join(root, 'f32'));
   t.is(full.status, 0, full.stderr);
-  const losses = (dir: string) => readFileSync(join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss?: number }).filter((m) => m.loss !== undefined).map((m) => m.loss!);
-  const [a, b] = [losses('bf16'), losses('f32')];
-  t.is(a.length, 3);
-  // bfloat16 keeps 8 significant bits: the losses differ, a little.
-  a.forEach((v, i) => t.true(Math.abs(v - b[i]) < 1e-2 && Number.isFinite(v), `step ${i}: ${v} vs ${b[i]}`));
-  // NF4 (4-bit): further from float32, still close on this tiny model.
+  type M = { loss: number; grad_norm: number; 'rewards/margins': number };
+  const steps = (dir: string) => readFileSync(join(root, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as M);
+  // Every run starts at log 2 (the adapters start at zero), so what is compared is how they move:
+  // the loss's fall over three steps, the gradient norms and the last reward margin, relative to float32's.
+  const rel = (x: number, y: number) => Math.abs(x / y - 1);
+  const compare = (dir: string, tol: { grad: number; fall: number; margin: number }, gradSteps: number) => {
+    const [a, b] = [steps(dir), steps('f32')];
+    t.is(a.length, 3);
+    const fall = (m: M[]) => m[0].loss - m[2].loss;
+    t.true(fall(b) > 1e-3, `float32 learns: ${fall(b)}`);
+    t.true(rel(fall(a), fall(b)) < tol.fall, `${dir}: the loss falls ${fall(a)} against float32's ${fall(b)}`);
+    for (let i = 0; i < gradSteps; i++) t.true(rel(a[i].grad_norm, b[i].grad_norm) < tol.grad, `${dir} step ${i + 1}: grad_norm ${a[i].grad_norm} vs ${b[i].grad_norm}`);
+    t.true(rel(a[2]['rewards/margins'], b[2]['rewards/margins']) < tol.margin, `${dir}: margin ${a[2]['rewards/margins']} vs ${b[2]['rewards/margins']}`);
+  };
+  // bfloat16 keeps 8 significant bits: within 0.2-0.3% here (2026-12-06), so 2% and 5%.
+  compare('bf16', { grad: 0.02, fall: 0.05, margin: 0.05 }, 3);
+  // NF4 (4-bit): 1.3% on the first gradient, 7% on the fall and the margin here, so 10% and 30%.
   const nf4 = relpo(...args, '--out', join(root, 'nf4'), '--base-dtype', 'nf4');
   t.is(nf4.status, 0, nf4.stderr);
   t.regex(nf4.stdout, /base weights in nf4: 15 matrices \([\d.]+ → [\d.]+ MiB\)/);
-  losses('nf4').forEach((v, i) => t.true(Math.abs(v - b[i]) < 5e-2 && Number.isFinite(v), `nf4 step ${i}: ${v} vs ${b[i]}`));
+  compare('nf4', { grad: 0.1, fall: 0.3, margin: 0.3 }, 1);
   const refused = relpo('train', '--device', 'cpu', '--steps', '1', '--out', join(root, 'no'), '--base-dtype', 'bfloat16');
   t.not(refused.status, 0);
   t.regex(refused.stderr, /--base-dtype bfloat16 needs --lora-r/);
