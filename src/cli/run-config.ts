@@ -37,6 +37,8 @@ const TRL_KEYS: Record<string, { flag: string; value?: (v: Raw, file: string) =>
   max_prompt_length: { flag: 'max-prompt-length' },
   output_dir: { flag: 'out' },
   save_steps: { flag: 'save-every' },
+  save_total_limit: { flag: 'save-total-limit' },
+  metric_for_best_model: { flag: 'metric-for-best-model', value: (v) => (typeof v === 'string' && !v.startsWith('eval_') ? `eval_${v}` : v) },
   eval_steps: { flag: 'eval-steps' },
   seed: { flag: 'seed' },
   gradient_checkpointing: { flag: 'gradient-checkpointing' },
@@ -52,7 +54,7 @@ const TRL_KEYS: Record<string, { flag: string; value?: (v: Raw, file: string) =>
 /** TRL / transformers keys relpo train does not act on: named in a warning, not an error. */
 const TRL_IGNORED = new Set([
   'bf16', 'fp16', 'tf32', 'bf16_full_eval', 'fp16_full_eval', 'logging_steps', 'logging_strategy', 'logging_first_step', 'logging_dir',
-  'report_to', 'run_name', 'push_to_hub', 'hub_model_id', 'hub_strategy', 'hub_private_repo', 'save_strategy', 'save_total_limit',
+  'report_to', 'run_name', 'push_to_hub', 'hub_model_id', 'hub_strategy', 'hub_private_repo', 'save_strategy', 'load_best_model_at_end', 'greater_is_better',
   'save_only_model', 'eval_strategy', 'evaluation_strategy', 'do_train', 'do_eval', 'overwrite_output_dir', 'gradient_checkpointing_kwargs',
   'dataloader_num_workers', 'dataloader_pin_memory', 'dataloader_drop_last', 'remove_unused_columns', 'ddp_find_unused_parameters',
   'torch_dtype', 'attn_implementation', 'use_liger_kernel', 'trust_remote_code', 'model_revision', 'dataset_test_split', 'dataset_config',

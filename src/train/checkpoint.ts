@@ -1,13 +1,13 @@
-// The trainer's checkpoint folder, outDir/checkpoint/:
+// The trainer's checkpoints, as transformers' Trainer lays them out: outDir/checkpoint-<step>/, each
 //   config.json + model.safetensors   the policy (savePretrainedLlama; loadPretrainedLlama reads it)
 //   optimizer.safetensors             the optimizer's state tensors, "<param>.<state key>"
 //   optimizer.json                    optimizer kind, hyper-parameters, lr, per-parameter step counts
-//   trainer_state.json                step, epoch, batch within the epoch, seed, dataset path, loss
-// Written into a temporary sibling folder and then renamed into place (the previous checkpoint is
-// moved to checkpoint.old first and removed last), so an interrupted save leaves the previous
-// checkpoint readable: under checkpoint/, or under checkpoint.old/ if the crash fell between the
-// two renames. findCheckpoint looks in both.
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+//   trainer_state.json                step, epoch, batch within the epoch, seed, dataset path, loss, …
+// and outDir/checkpoint, a link to the newest (the stable name relpo eval/generate/merge read).
+// A folder is written under a temporary name and renamed once, so a checkpoint-<step>/ is always
+// complete; the link is replaced atomically after it. findCheckpoint takes the newest complete one.
+// With a save limit the oldest are removed (never the newest, nor the best by an eval metric).
+import { access, lstat, mkdir, readFile, readdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { copyTokenizerFiles } from '../io/tokenizer.js';
 import type { Tensor } from '../autograd/tensor.js';
@@ -44,6 +44,9 @@ export interface TrainerState {
   trainerConfig?: TrainerConfig;
   /** The caller's own record of the run (relpo train: its resolved flags, which --resume restores). */
   runConfig?: Record<string, number | boolean | string>;
+  /** With metricForBestModel: the best value so far and the checkpoint folder that had it. */
+  bestMetric?: number;
+  bestCheckpoint?: string;
 }
 
 /** The trainer's settings that a resumed run must keep to take the steps the uninterrupted run takes. */
@@ -109,27 +112,43 @@ const exists = (p: string) => access(p).then(() => true, () => false);
  * LoRA adapter), the optimizer state, trainer_state.json, and the tokenizer's files when
  * `tokenizerFile` (a tokenizer.json path) is given, so the folder loads on its own.
  */
+/** Which checkpoint-<step>/ folders a save keeps (transformers' save_total_limit and best model). */
+export interface CheckpointRetention {
+  /** Keep at most this many (the newest, plus the best one); default: all. */
+  limit?: number;
+  /** A folder name never removed (the best checkpoint by an eval metric). */
+  keep?: string;
+}
+
+const STEP_FOLDER = /^checkpoint-(\d+)$/;
+
+/**
+ * Writes outDir/checkpoint-<step>/ (under a temporary name, renamed once): the weights (or the LoRA
+ * adapter, with the record of its base), the optimizer state, trainer_state.json, and the
+ * tokenizer's files when `tokenizerFile` (a tokenizer.json path) is given, so the folder loads on
+ * its own; then points outDir/checkpoint at it and applies `retention`.
+ */
 export async function saveTrainingCheckpoint(
   outDir: string, policy: LlamaForCausalLM, opt: TrainerOptimizer, state: TrainerState, tokenizerFile?: string, adapterBase?: AdapterBase,
+  retention: CheckpointRetention = {},
 ): Promise<void> {
   await mkdir(outDir, { recursive: true });
-  const final = join(outDir, 'checkpoint');
-  const old = join(outDir, 'checkpoint.old');
+  const name = `checkpoint-${state.step}`;
+  const final = join(outDir, name);
   const tmp = join(outDir, `checkpoint.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   // With LoRA only the adapters train: they are saved (PEFT's format), not a copy of the frozen base.
   if (loraLayers(policy).length > 0) {
     await saveLoraAdapter(policy, tmp, adapterBase?.base_model_name_or_path ?? '');
     if (adapterBase) await writeAdapterBase(tmp, adapterBase);
-  }
-  else await savePretrainedLlama(policy, tmp);
+  } else await savePretrainedLlama(policy, tmp);
   const tensors = new Map<string, Tensor>();
   const steps: Record<string, number> = {};
-  for (const [name, p] of policy.namedParameters()) {
-    const s = opt.stateOf(p) as AnyState | undefined;
-    if (!s) continue;
-    steps[name] = s.step;
-    for (const [k, v] of Object.entries(s)) if (v && typeof v === 'object') tensors.set(`${name}.${k}`, v as Tensor);
+  for (const [pname, p] of policy.namedParameters()) {
+    const st = opt.stateOf(p) as AnyState | undefined;
+    if (!st) continue;
+    steps[pname] = st.step;
+    for (const [k, v] of Object.entries(st)) if (v && typeof v === 'object') tensors.set(`${pname}.${k}`, v as Tensor);
   }
   faultPoint('save: weights written');
   await saveSafetensors(join(tmp, 'optimizer.safetensors'), tensors);
@@ -140,23 +159,60 @@ export async function saveTrainingCheckpoint(
   await writeFile(join(tmp, 'trainer_state.json'), `${JSON.stringify(state, null, 2)}\n`);
   if (tokenizerFile) copyTokenizerFiles(dirname(tokenizerFile), tmp);
   faultPoint('save: folder complete');
-  // checkpoint.old is replaced only by a complete checkpoint/: a run resumed from checkpoint.old
-  // (killed between the renames) keeps it until the new folder is in place.
-  if (await exists(final)) {
-    await rm(old, { recursive: true, force: true });
-    await rename(final, old);
-    faultPoint('save: between the renames');
-  }
+  // A folder of this step from before a crash (its steps redone since) is replaced.
+  await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
   faultPoint('save: renamed into place');
-  await rm(old, { recursive: true, force: true });
+  await pointLatestAt(outDir, name);
+  faultPoint('save: latest points at it');
+  await pruneCheckpoints(outDir, name, retention);
 }
 
-/** The latest complete checkpoint folder under outDir, or null. */
+/** outDir/checkpoint → checkpoint-<step>, replaced atomically (a relative link, so the folder can move). */
+async function pointLatestAt(outDir: string, name: string): Promise<void> {
+  const link = join(outDir, 'checkpoint');
+  const st = await lstat(link).catch(() => null);
+  if (st && !st.isSymbolicLink()) {
+    // A run saved before the layout changed: its checkpoint/ folder becomes checkpoint-<its step>.
+    const old = await readTrainerState(link).catch(() => null);
+    const to = old ? join(outDir, `checkpoint-${old.step}`) : null;
+    if (to && !(await exists(to))) await rename(link, to);
+    else await rm(link, { recursive: true, force: true });
+  }
+  const tmpLink = join(outDir, `checkpoint.link-${process.pid}`);
+  await rm(tmpLink, { force: true });
+  await symlink(name, tmpLink, 'dir');
+  await rename(tmpLink, link);
+  await rm(join(outDir, 'checkpoint.old'), { recursive: true, force: true });
+}
+
+/** The checkpoint-<step>/ folders under outDir, oldest first. */
+export async function stepFolders(outDir: string): Promise<{ name: string; step: number }[]> {
+  const names = await readdir(outDir).catch(() => [] as string[]);
+  return names.flatMap((n) => {
+    const m = STEP_FOLDER.exec(n);
+    return m ? [{ name: n, step: Number(m[1]) }] : [];
+  }).sort((a, b) => a.step - b.step);
+}
+
+async function pruneCheckpoints(outDir: string, newest: string, { limit, keep }: CheckpointRetention): Promise<void> {
+  if (limit === undefined) return;
+  const newestFirst = (await stepFolders(outDir)).reverse().map((f) => f.name);
+  const kept = new Set([newest, ...newestFirst.slice(0, Math.max(limit, 1)), ...(keep ? [keep] : [])]);
+  for (const name of newestFirst) if (!kept.has(name)) await rm(join(outDir, name), { recursive: true, force: true });
+}
+
+/** The newest complete checkpoint folder under outDir (its real path), or null. */
 export async function findCheckpoint(outDir: string): Promise<string | null> {
+  const folders = (await stepFolders(outDir)).reverse();
+  for (const f of folders) {
+    const dir = join(outDir, f.name);
+    if (await exists(join(dir, 'trainer_state.json'))) return dir;
+  }
+  // Runs saved before checkpoint-<step>/ folders: checkpoint/, or checkpoint.old/ between its renames.
   for (const name of ['checkpoint', 'checkpoint.old']) {
     const dir = join(outDir, name);
-    if (await exists(join(dir, 'trainer_state.json'))) return dir;
+    if (await exists(join(dir, 'trainer_state.json'))) return realpath(dir);
   }
   return null;
 }

@@ -46,12 +46,12 @@ function takeLock(dir: string): string {
   throw new Error(`trainPreference: could not take the lock ${path}`);
 }
 
-/** checkpoint.tmp-<pid> folders of processes that no longer exist: what a kill during a save leaves. */
+/** checkpoint.tmp-<pid> folders (and checkpoint.link-<pid> links) of processes that no longer exist: what a kill during a save leaves. */
 export function removeStaleTemporaries(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const removed: string[] = [];
   for (const name of readdirSync(dir)) {
-    const m = /^checkpoint\.tmp-(\d+)$/.exec(name);
+    const m = /^checkpoint\.(?:tmp|link)-(\d+)$/.exec(name);
     if (m && !processAlive(Number(m[1]))) {
       rmSync(join(dir, name), { recursive: true, force: true });
       removed.push(name);

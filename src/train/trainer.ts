@@ -88,6 +88,16 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   outDir?: string;
   /** Save a checkpoint every this many steps (and always at the end, when outDir is set). */
   saveEvery?: number;
+  /** Keep at most this many checkpoint-<step>/ folders, the newest (and the best one); default: all (transformers' save_total_limit). */
+  saveTotalLimit?: number;
+  /**
+   * An evaluation metric ('eval_loss', 'eval_rewards/accuracies', …) by which the best checkpoint is
+   * kept whatever saveTotalLimit says; the trainer state records it (bestCheckpoint, bestMetric).
+   * A save is only ranked when an evaluation ran at its step.
+   */
+  metricForBestModel?: string;
+  /** Whether a larger metricForBestModel is better (default: false for a name ending in 'loss', else true, as transformers). */
+  greaterIsBetter?: boolean;
   /** Continue from outDir/checkpoint (weights, optimizer state, data position). */
   resume?: boolean;
   /**
@@ -186,6 +196,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
     throw new Error(`trainPreference: loss '${loss.name}' does not take ${dataset.paired ? 'paired' : 'unpaired'} data (${dataset.path})`);
   }
   if (opts.saveEvery !== undefined && (!Number.isInteger(opts.saveEvery) || opts.saveEvery < 1)) throw new Error(`trainPreference: saveEvery must be a positive integer, got ${opts.saveEvery}`);
+  if (opts.saveTotalLimit !== undefined && (!Number.isInteger(opts.saveTotalLimit) || opts.saveTotalLimit < 1)) throw new Error(`trainPreference: saveTotalLimit must be a positive integer, got ${opts.saveTotalLimit}`);
   if (opts.resume && !outDir) throw new Error('trainPreference: resume needs outDir (where the checkpoint is)');
   const evalSteps = opts.evalSteps ?? 0;
   if (!Number.isInteger(evalSteps) || evalSteps < 0) throw new Error(`trainPreference: evalSteps must be a non-negative integer, got ${evalSteps}`);
@@ -307,8 +318,17 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
 
   // The base's fingerprint, taken once (adapters off: the base's own embeddings, which LoRA never trains).
   const adapterBase = loraLayers(policy).length > 0 ? { base_model_name_or_path: opts.baseModel ?? '', fingerprint: await baseFingerprint(policy) } : undefined;
+  const best = opts.metricForBestModel;
+  const greater = opts.greaterIsBetter ?? !(best ?? '').endsWith('loss');
   const save = async () => {
-    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, adapterBase);
+    // The best checkpoint by an evaluation at this step, when one ran.
+    const ev = best && evaluatedAt === state.step ? evalHistory.at(-1) : undefined;
+    if (best && ev) {
+      const v = ev[best];
+      if (!Number.isFinite(v)) throw new Error(`trainPreference: metricForBestModel '${best}' is not among the evaluation's metrics (${Object.keys(ev).join(', ')})`);
+      if (state.bestMetric === undefined || (greater ? v > state.bestMetric : v < state.bestMetric)) state = { ...state, bestMetric: v, bestCheckpoint: `checkpoint-${state.step}` };
+    }
+    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, adapterBase, { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
     savedAt = state.step;
   };
 

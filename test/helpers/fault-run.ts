@@ -27,7 +27,7 @@ let passed = 0;
 setFaultHook(() => {
   if (++passed === killAt) process.kill(process.pid, 'SIGKILL');
 });
-const resume = existsSync(join(out, 'checkpoint', 'trainer_state.json')) || existsSync(join(out, 'checkpoint.old', 'trainer_state.json'));
+const resume = (await r.findCheckpoint(out)) !== null;
 await r.trainPreference({
   policy, reference, tokenizer, dataset, loss: 'rpo', lr: 0.02, batchSize: 2, gradientAccumulationSteps: 2, steps: 4, seed: 9,
   warmupSteps: 1, maxGradNorm: 0.5, outDir: out, saveEvery: 1, resume,

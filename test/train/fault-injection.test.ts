@@ -43,6 +43,7 @@ test('kill -9 at 20 seeded fault points, then resume: the uninterrupted run\'s w
     t.is(resumed.status, 0, `point ${k}: resume: ${resumed.stderr.slice(-400)}`);
     t.true(readFileSync(join(out, 'checkpoint', 'model.safetensors')).equals(weights), `point ${k}: the final weights, bit for bit`);
     t.deepEqual(metrics(out), want, `point ${k}: metrics.jsonl`);
-    t.deepEqual(readdirSync(out).filter((f) => f !== 'metrics.jsonl' && f !== 'checkpoint'), [], `point ${k}: nothing else left (temporary folders, checkpoint.old, the lock)`);
+    t.deepEqual(readdirSync(out).filter((f) => !/^(metrics\.jsonl|checkpoint|checkpoint-\d+)$/.test(f)), [], `point ${k}: nothing else left (temporary folders and links, the lock)`);
+    t.deepEqual(readdirSync(out).filter((f) => /^checkpoint-\d+$/.test(f)).sort(), ['checkpoint-1', 'checkpoint-2', 'checkpoint-3', 'checkpoint-4'], `point ${k}: every step's checkpoint`);
   }
 });
