@@ -324,13 +324,13 @@ test('relpo train --resume restores the options the run recorded; a changed one 
   const first = relpo('train', '--device', 'cpu', '--loss', 'dpo', '--beta', '0.3', '--batch', '2', '--lr', '0.002', '--steps', '2', '--out', out);
   t.is(first.status, 0, first.stderr);
   const printed = relpo('train', '--out', out, '--resume', '--steps', '3', '--print-config');
-  t.regex(printed.stdout, /--loss +"dpo" +\S*checkpoint \(loss\)/);
+  t.regex(printed.stdout, /--loss +"dpo" +\S*checkpoint-2 \(loss\)/);
   t.regex(printed.stdout, /--steps +"3" +command line/);
   const resumed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '3');
   t.is(resumed.status, 0, resumed.stderr);
   t.regex(resumed.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0\)/);
   t.regex(resumed.stdout, /steps 3–3:/);
-  t.regex(resumed.stdout, /resuming from step 2 \(\S*checkpoint\)/);
+  t.regex(resumed.stdout, /resuming from step 2 \(\S*checkpoint-2\)/);
   const done = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '3');
   t.is(done.status, 0, done.stderr);
   t.regex(done.stdout, /is at step 3, at or past --steps 3: nothing to train \(raise --steps to continue\)/);
