@@ -80,5 +80,10 @@ export function sumLengths(rows: TokenizedRows): number {
 }
 
 export function disposeTokenized(tok: TrainBatch): void {
-  for (const rows of [tok.chosen, tok.rejected, ...(tok.kl ? [tok.kl] : [])]) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
+  disposeRows(tok.chosen, tok.rejected, tok.kl);
+}
+
+/** Frees tokenized rows' tensors (absent sides are skipped). */
+export function disposeRows(...sides: (TokenizedRows | undefined)[]): void {
+  for (const rows of sides) if (rows) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
 }

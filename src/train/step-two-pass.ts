@@ -17,7 +17,7 @@ import { add, mul } from '../kernels/elementwise/op.js';
 import { sum } from '../kernels/reduce/op.js';
 import { totalGradNorm } from '../kernels/optim/optimizers.js';
 import { type TokenizedRows, tokenizePreferenceBatch, tokenizeRows, tokenizeUnpairedRows } from '../data/tokenize.js';
-import { klRowTexts, sumLengths } from './batch.js';
+import { disposeRows, klRowTexts, sumLengths } from './batch.js';
 import { meanPromptEmbeddings, sideLogps, tokenCounts } from './sequence-logps.js';
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
 import { type PlannedMicroBatch, mergeIndexBatches, recordsAt, whereIs } from './step-plan.js';
@@ -37,9 +37,7 @@ export interface MicroBatchRows {
 const sidesOf = (mb: MicroBatchRows): SideName[] => (['chosen', 'rejected'] as const).filter((s) => mb[s] !== undefined);
 
 export function disposeMicroBatch(mb: MicroBatchRows): void {
-  for (const rows of [mb.chosen, mb.rejected, mb.kl]) {
-    if (rows) for (const t of [rows.ids, rows.targets, rows.completionMask, rows.lengths, rows.tokenCounts]) t.dispose();
-  }
+  disposeRows(mb.chosen, mb.rejected, mb.kl);
 }
 
 /**

@@ -25,7 +25,7 @@ import { PromptEmbeddingCache } from './prompt-embeddings.js';
 import { CONTRAST_SCOPES, type ContrastScope, type StepContext, type StepOutcome, usesTwoPasses } from './step.js';
 import { planStep } from './step-plan.js';
 import { withRunLock } from './run-lock.js';
-import { baseFingerprint } from '../models/adapter-base.js';
+import { type AdapterBase, baseFingerprint } from '../models/adapter-base.js';
 import { loraLayers } from '../nn/lora.js';
 import { faultPoint } from './fault-points.js';
 import { singlePassStep } from './step-single-pass.js';
@@ -245,8 +245,8 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
   const recorded = { contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}), trainerConfig, ...(opts.runConfig ? { runConfig: opts.runConfig } : {}) };
   let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, ...recorded };
   let optimizer: TrainerOptimizer;
+  // (trainPreference made outDir before taking its lock.)
   const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
-  if (outDir) await mkdir(outDir, { recursive: true });
   if (resumeDir && resumed) {
     const dir = resumeDir;
     state = { ...resumed, ...recorded };
@@ -316,8 +316,11 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       ),
   };
 
-  // The base's fingerprint, taken once (adapters off: the base's own embeddings, which LoRA never trains).
-  const adapterBase = loraLayers(policy).length > 0 ? { base_model_name_or_path: opts.baseModel ?? '', fingerprint: await baseFingerprint(policy) } : undefined;
+  // With LoRA, the record of the base, taken at the first save (the base's own embeddings, which
+  // LoRA never trains); a run that saves nothing reads nothing back for it.
+  let adapterBase: AdapterBase | undefined;
+  const adapterBaseOf = async () =>
+    loraLayers(policy).length > 0 ? (adapterBase ??= { base_model_name_or_path: opts.baseModel ?? '', fingerprint: await baseFingerprint(policy) }) : undefined;
   const best = opts.metricForBestModel;
   const greater = opts.greaterIsBetter ?? !(best ?? '').endsWith('loss');
   const save = async () => {
@@ -328,7 +331,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       if (!Number.isFinite(v)) throw new Error(`trainPreference: metricForBestModel '${best}' is not among the evaluation's metrics (${Object.keys(ev).join(', ')})`);
       if (state.bestMetric === undefined || (greater ? v > state.bestMetric : v < state.bestMetric)) state = { ...state, bestMetric: v, bestCheckpoint: `checkpoint-${state.step}` };
     }
-    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, adapterBase, { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
+    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, await adapterBaseOf(), { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
     savedAt = state.step;
   };
 
@@ -382,25 +385,23 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
   };
 }
 
-/** The first trainer setting in which a checkpoint differs from this run, described, or null. */
-function changedTrainerSetting(saved: TrainerConfig | undefined, now: TrainerConfig): string | null {
-  if (!saved) return null;
-  for (const k of Object.keys(now) as (keyof TrainerConfig)[]) {
-    if (saved[k] !== now[k]) return `${k} = ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(now[k])}`;
+/** The first key whose value differs between a checkpoint's record and this run's, described, or null. */
+function firstDifference(was: Record<string, unknown>, now: Record<string, unknown>, where: string): string | null {
+  for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
+    if (was[k] !== now[k]) return `${where}${k} = ${JSON.stringify(was[k])}, this run has ${JSON.stringify(now[k])}`;
   }
   return null;
 }
 
+/** The first trainer setting in which a checkpoint differs from this run, described, or null. */
+function changedTrainerSetting(saved: TrainerConfig | undefined, now: TrainerConfig): string | null {
+  return saved ? firstDifference({ ...saved }, { ...now }, '') : null;
+}
+
 /** The first loss setting in which a checkpoint differs from this run, described, or null (older checkpoints recorded none). */
 function changedLossSetting(saved: TrainerState, config: LossConfig, terms: MixedLoss['mixTerms'] | undefined): string | null {
-  const differ = (was: Record<string, unknown>, now: Record<string, unknown>, where: string): string | null => {
-    for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
-      if (was[k] !== now[k]) return `${where}${k} = ${JSON.stringify(was[k])}, this run has ${JSON.stringify(now[k])}`;
-    }
-    return null;
-  };
   if (saved.lossConfig) {
-    const d = differ(saved.lossConfig, config, `loss '${saved.loss}' option `);
+    const d = firstDifference(saved.lossConfig, config, `loss '${saved.loss}' option `);
     if (d) return d;
   }
   if (saved.lossTerms && terms) {
@@ -408,7 +409,7 @@ function changedLossSetting(saved: TrainerState, config: LossConfig, terms: Mixe
     for (const [i, t] of saved.lossTerms.entries()) {
       const now = terms[i];
       if (t.loss !== now.loss || t.weight !== now.weight) return `term ${i + 1} = ${t.weight}·${t.loss}, this run has ${now.weight}·${now.loss}`;
-      const d = differ(t.config, now.config, `term ${t.label}'s option `);
+      const d = firstDifference(t.config, now.config, `term ${t.label}'s option `);
       if (d) return d;
     }
   }
