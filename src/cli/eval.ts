@@ -30,12 +30,12 @@ export async function runEval(flags: Flags): Promise<void> {
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
   const dataPath = await fetchHubPath(resolveData(String(flags.data)), 'dataset');
   const dataset = await r.readPreferenceData(dataPath, { split: String(flags.split) });
-  const policy = await r.loadPretrainedLlama(modelDir, { device });
+  const policy = await r.loadPretrainedCausalLM(modelDir, { device });
   // No --reference: the run's starting model when relpo train saved one beside the checkpoint.
   const initial = join(dirname(modelDir), 'initial-model');
   const referenceDir = flags.reference ? await fetchHubPath(String(flags.reference), 'model') : !flags.adapter && existsSync(join(initial, 'config.json')) ? initial : '';
   if (referenceDir && !flags.reference) process.stdout.write(`reference: ${referenceDir} (the run's starting model)\n`);
-  const reference = referenceDir ? await r.loadPretrainedLlama(referenceDir, { device }) : undefined;
+  const reference = referenceDir ? await r.loadPretrainedCausalLM(referenceDir, { device }) : undefined;
   try {
     if (flags.adapter) await r.loadLoraAdapter(policy, String(flags.adapter));
     const { metrics, samples } = await r.evaluatePreference({

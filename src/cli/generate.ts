@@ -42,7 +42,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
   // The weights stream in already held as --base-dtype (never the float32 model).
-  const model = await r.loadPretrainedLlama(modelDir, { device, linearStorage: baseDtype as r.WeightStorage });
+  const model = await r.loadPretrainedCausalLM(modelDir, { device, linearStorage: baseDtype as r.WeightStorage });
   if (baseDtype !== 'float32') {
     const held = model.namedModules().filter(([, m]) => m instanceof r.Linear && m.storage === baseDtype).length;
     process.stderr.write(`relpo generate: ${held} weight matrices held in ${baseDtype}\n`);
@@ -77,7 +77,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
   }
 }
 
-async function completeDataset(model: r.LlamaForCausalLM, tokenizer: r.TextTokenizer, flags: Flags, sampling: r.GenerateOptions): Promise<void> {
+async function completeDataset(model: r.CausalLM, tokenizer: r.TextTokenizer, flags: Flags, sampling: r.GenerateOptions): Promise<void> {
   const dataset = await r.readPreferenceData(dataPath(String(flags.data)), { split: String(flags.split) });
   const out = String(flags.out);
   const limit = Number(flags.limit) > 0 ? Math.min(Number(flags.limit), dataset.prompts.length) : dataset.prompts.length;

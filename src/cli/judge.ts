@@ -89,6 +89,6 @@ export async function runJudge(flags: Flags): Promise<void> {
 async function localJudgeFrom(dir: string, flags: Flags): Promise<r.Judge> {
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
   const tokenizer = await r.loadTokenizer(dir);
-  const model = await r.loadPretrainedLlama(dir, { device });
+  const model = await r.loadPretrainedCausalLM(dir, { device });
   return r.localJudge(model, tokenizer, { name: `local ${dir}` });
 }

@@ -23,13 +23,13 @@ export async function runMerge(flags: Flags): Promise<void> {
   const modelDir = await fetchHubPath(String(flags.model) || named, 'model');
   if (!modelDir) throw new Error(`relpo merge: --model (the base checkpoint folder) is required: ${adapterDir}/adapter_config.json names no base`);
   const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
-  const model = await r.loadPretrainedLlama(modelDir, { device });
+  const model = await r.loadPretrainedCausalLM(modelDir, { device });
   try {
     await r.checkAdapterBase(model, adapterDir, modelDir, Boolean(flags.force));
     await r.loadLoraAdapter(model, adapterDir);
     const layers = r.loraLayers(model).length;
     r.mergeLora(model);
-    await r.savePretrainedLlama(model, out);
+    await r.savePretrainedCausalLM(model, out);
     const copied = copyTokenizerFiles(modelDir, out, ['generation_config.json']);
     process.stdout.write(`merged ${layers} LoRA layers of ${adapterDir} into ${modelDir} → ${out}${copied.length ? ` (with ${copied.join(', ')})` : ''}\n`);
   } finally {

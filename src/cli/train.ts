@@ -110,7 +110,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   // A checkpoint's base weights stream in already held as --base-dtype (never the float32 model).
   const build = async (linearStorage: r.WeightStorage = 'float32') =>
     modelDir
-      ? r.loadPretrainedLlama(modelDir, { device, linearStorage })
+      ? r.loadPretrainedCausalLM(modelDir, { device, linearStorage })
       : new r.LlamaForCausalLM({ ...TINY_LLAMA, vocab_size: tokenizer.vocabSize }, { device, seed });
   const embedderDir = String(flags['prompt-embedder']);
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
@@ -123,7 +123,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   // that relpo eval (the reference) and relpo merge (the base) find them without flags.
   const initialModel = join(String(flags.out), 'initial-model');
   if (!modelDir && !existsSync(join(initialModel, 'config.json'))) {
-    await r.savePretrainedLlama(policy, initialModel);
+    await r.savePretrainedCausalLM(policy, initialModel);
     copyTokenizerFiles(dirname(tokenizer.path), initialModel);
     process.stdout.write(`the starting model (random weights): ${initialModel}\n`);
   }

@@ -4,7 +4,7 @@
 import { type PreferenceDataset, type PreferenceText, recordLocation } from '../data/jsonl.js';
 import { recordTexts } from '../data/tokenize.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import { type GenerateOptions, generateIds } from './generate.js';
 
 export interface CompletionRecord {
@@ -45,7 +45,7 @@ export function referenceAnswers(dataset: PreferenceDataset): (string | null)[] 
   return refs;
 }
 
-export async function generateDatasetCompletions(model: LlamaForCausalLM, tokenizer: TextTokenizer, dataset: PreferenceDataset, o: DatasetCompletionOptions): Promise<CompletionRecord[]> {
+export async function generateDatasetCompletions(model: CausalLM, tokenizer: TextTokenizer, dataset: PreferenceDataset, o: DatasetCompletionOptions): Promise<CompletionRecord[]> {
   const batchSize = o.batchSize ?? 8, maxPrompt = o.maxPromptLength ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`completions: batchSize must be a positive integer, got ${o.batchSize}`);
   if (!Number.isInteger(maxPrompt) || maxPrompt < 1) throw new Error(`completions: maxPromptLength must be a positive integer, got ${o.maxPromptLength}`);

@@ -1,7 +1,7 @@
-// Text generation from a LlamaForCausalLM: greedy or sampled (temperature, top-k, top-p, seeded,
+// Text generation from a CausalLM: greedy or sampled (temperature, top-k, top-p, seeded,
 // one random stream per row). Two schedules with the same tokens:
 // - cached (default): all rows in one batch, the right-padded prompts run once into a key/value
-//   cache (LlamaCache, written in place), then one token per row per step attending over its row
+//   cache (KVCache, written in place), then one token per row per step attending over its row
 //   of the cache; a row that finishes leaves the batch;
 // - uncached: all rows in one right-padded batch that grows in place; each step runs the model over
 //   the whole prefixes (keyPadding = each row's length) with the LM head at each row's last
@@ -14,7 +14,8 @@ import { noGrad, tidy } from '../autograd/scope.js';
 import { mulberry32 } from '../autograd/random.js';
 import { reshape } from '../kernels/copy/op.js';
 import { argmax } from '../kernels/reduce/op.js';
-import type { LlamaCache, LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import type { KVCache } from '../models/kv-cache.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { pickToken } from './sampling.js';
@@ -59,12 +60,12 @@ function checkOptions(o: GenerateOptions): void {
  * new tokens of each row (ending with its stop token when one was produced). A row also stops at
  * the model's max_position_embeddings.
  */
-export async function generateIds(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
+export async function generateIds(model: CausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
   // Generation runs in evaluation mode (no dropout), whatever mode the model was left in.
   return model.inEvalMode(() => generateIdsInEvalMode(model, prompts, options));
 }
 
-async function generateIdsInEvalMode(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
+async function generateIdsInEvalMode(model: CausalLM, prompts: number[][], options: GenerateOptions): Promise<number[][]> {
   checkOptions(options);
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token (e.g. BOS)');
   // One stream per row, so a row's samples do not depend on the other rows or on the schedule.
@@ -80,8 +81,8 @@ function stops(options: GenerateOptions, next: number, length: number, limit: nu
   return (options.stopIds ?? []).includes(next) || length >= limit;
 }
 
-async function generateCached(model: LlamaForCausalLM, all: number[][], options: GenerateOptions, allStreams: (() => number)[]): Promise<number[][]> {
-  const limit = model.config.max_position_embeddings ?? Infinity;
+async function generateCached(model: CausalLM, all: number[][], options: GenerateOptions, allStreams: (() => number)[]): Promise<number[][]> {
+  const limit = maxPositions(model);
   // Rows with nothing to add stay out of the batch.
   const rows = all.map((_, b) => b).filter((b) => options.maxNewTokens > 0 && all[b].length < limit);
   const result: number[][] = all.map(() => []);
@@ -134,7 +135,7 @@ async function generateCached(model: LlamaForCausalLM, all: number[][], options:
 }
 
 interface GreedyState {
-  cache: LlamaCache;
+  cache: KVCache;
   /** Rows of the batch (indices into prompts), in batch order. */
   live: number[];
   prompts: number[][];
@@ -201,8 +202,8 @@ async function greedyPipeline(first: Tensor, s: GreedyState): Promise<void> {
   }
 }
 
-async function generateBatched(model: LlamaForCausalLM, prompts: number[][], options: GenerateOptions, streams: (() => number)[]): Promise<number[][]> {
-  const limit = model.config.max_position_embeddings ?? Infinity;
+async function generateBatched(model: CausalLM, prompts: number[][], options: GenerateOptions, streams: (() => number)[]): Promise<number[][]> {
+  const limit = maxPositions(model);
   const rows = prompts.map((p) => [...p]);
   const added: number[][] = prompts.map(() => []);
   const done = prompts.map((p) => p.length >= limit);
@@ -250,7 +251,7 @@ async function pickTokens(logits: () => Tensor, options: GenerateOptions, stream
  * Continues each text prompt: encoded as training encodes prompts (BOS when the tokenizer adds
  * one), stopped at EOS, decoded without special tokens.
  */
-export async function generateText(model: LlamaForCausalLM, tokenizer: TextTokenizer, prompts: string[], options: GenerateOptions): Promise<string[]> {
+export async function generateText(model: CausalLM, tokenizer: TextTokenizer, prompts: string[], options: GenerateOptions): Promise<string[]> {
   const ids = await Promise.all(
     prompts.map(async (p) => {
       const t = await tokenizer.encode(p);
@@ -260,4 +261,10 @@ export async function generateText(model: LlamaForCausalLM, tokenizer: TextToken
   const stopIds = options.stopIds ?? (tokenizer.eosId !== undefined ? [tokenizer.eosId] : []);
   const out = await generateIds(model, ids, { ...options, stopIds });
   return Promise.all(out.map((o) => tokenizer.decode(o, { skipSpecialTokens: true })));
+}
+
+/** The positions the model has (config.json's max_position_embeddings), or Infinity where it does not say. */
+function maxPositions(model: CausalLM): number {
+  const n = model.config['max_position_embeddings'];
+  return typeof n === 'number' && n > 0 ? n : Infinity;
 }

@@ -3,7 +3,7 @@
 // that answers a prompt with text; `openAIChatJudge` talks to any OpenAI-compatible chat endpoint
 // (OpenAI, vLLM, llama.cpp's server, ...), temperature 0; `localJudge` runs a local chat checkpoint.
 import type { Verdict } from './win-rate.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { generateText } from './generate.js';
 import { judgePrompt } from './judge-prompts.js';
@@ -158,7 +158,7 @@ export interface LocalJudgeOptions {
  * the prompt as one user turn through the tokenizer's chat template (plain text when it has none),
  * answered greedily. Offline and deterministic, for when no judge API is at hand.
  */
-export function localJudge(model: LlamaForCausalLM, tokenizer: TextTokenizer, o: LocalJudgeOptions = {}): Judge {
+export function localJudge(model: CausalLM, tokenizer: TextTokenizer, o: LocalJudgeOptions = {}): Judge {
   return {
     name: o.name ?? 'local model',
     async ask(prompt: string): Promise<string> {

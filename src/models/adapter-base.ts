@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LlamaForCausalLM } from './llama.js';
+import type { CausalLM } from './causal-lm.js';
 
 export const BASE_FILE = 'relpo_base.json';
 
@@ -22,10 +22,10 @@ const SIZES = ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_lay
  * The base model's fingerprint: its sizes (the config.json fields that shape its weights, as
  * written and as read back) and its first 64 token-embedding values (embeddings are never quantized).
  */
-export async function baseFingerprint(model: LlamaForCausalLM): Promise<string> {
+export async function baseFingerprint(model: CausalLM): Promise<string> {
   const c = model.config;
   const sizes = SIZES.map((k) => c[k] ?? (k === 'num_key_value_heads' ? c.num_attention_heads : null));
-  const emb = await model.model.embed_tokens.weight.data();
+  const emb = await model.embeddingWeight.data();
   const head = Array.from(emb.subarray(0, 64), (v) => Math.fround(v));
   return createHash('sha256').update(JSON.stringify({ sizes, head })).digest('hex').slice(0, 16);
 }
@@ -44,7 +44,7 @@ export function readAdapterBase(dir: string): AdapterBase | null {
  * Refuses to apply the adapter in `dir` to `model` when the adapter records another base (unless
  * forced): the error names both. Call it before the adapter is applied.
  */
-export async function checkAdapterBase(model: LlamaForCausalLM, dir: string, baseName: string, force: boolean): Promise<void> {
+export async function checkAdapterBase(model: CausalLM, dir: string, baseName: string, force: boolean): Promise<void> {
   const want = readAdapterBase(dir);
   if (!want || force) return;
   const got = await baseFingerprint(model);

@@ -1,12 +1,22 @@
-// src/models: LLaMA / Mistral and BERT (the sentence embedder) with Hugging Face names and numerics.
+// src/models: the causal LM architectures (a registry: LLaMA, Mistral, Qwen2, Gemma-2) and BERT
+// (the sentence embedder), with Hugging Face names and numerics.
 import '../nn/index.js';
 import '../kernels/activation/index.js';
 import '../kernels/dropout/index.js';
 import '../kernels/attention/index.js';
 import '../kernels/rope/index.js';
-export { LlamaForCausalLM, LlamaCache, LayerCache, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';
-export { resolveLlamaConfig, type LlamaConfig, type ResolvedLlamaConfig } from './llama-config.js';
-export { loadPretrainedLlama, savePretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MODEL_TYPES } from './pretrained.js';
+export { type CausalLM, type CausalLMForwardOptions, type CausalLMForwardOptions as LlamaForwardOptions, DecoderForCausalLM, type DecoderSpec } from './causal-lm.js';
+export { KVCache, LlamaCache, LayerCache } from './kv-cache.js';
+export { DecoderAttention, GatedMLP, type DecoderInitOptions, type DecoderShared, type LayerInputs } from './decoder-blocks.js';
+export { DecoderModel, addNorm, type DecoderLayer } from './decoder-model.js';
+export { ConfigReader, type ResolvedDecoderConfig, type ResolvedDecoderConfig as ResolvedLlamaConfig, type GatedActivation } from './decoder-config.js';
+export { LlamaForCausalLM, LlamaDecoderLayer, llamaDecoder, type LlamaInitOptions } from './llama.js';
+export { resolveLlamaConfig, type LlamaConfig } from './llama-config.js';
+export { Qwen2ForCausalLM } from './qwen2.js';
+export { resolveQwen2Config, type Qwen2Config } from './qwen2-config.js';
+export { registerArchitecture, unregisterArchitecture, listArchitectures, architectureOf, createCausalLM, type ArchitectureEntry, type RegisteredArchitecture } from './architectures.js';
+import './builtin-architectures.js';
+export { loadPretrainedCausalLM, savePretrainedCausalLM, loadPretrainedLlama, savePretrainedLlama, type PretrainedOptions } from './pretrained.js';
 export { BertModel, lengthsTensor, type BertInitOptions, type BertForwardOptions } from './bert.js';
 export { resolveBertConfig, type BertConfig, type ResolvedBertConfig } from './bert-config.js';
 export { loadPretrainedBert, BERT_MODEL_TYPES } from './bert-pretrained.js';

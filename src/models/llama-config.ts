@@ -2,6 +2,7 @@
 // and Mistral, whose config adds sliding_window), with transformers' defaults and checks that name
 // the field and the value.
 import type { RopeScalingConfig } from '../kernels/rope/frequencies.js';
+import { ConfigReader, type ResolvedDecoderConfig } from './decoder-config.js';
 
 export interface LlamaConfig {
   vocab_size: number;
@@ -35,57 +36,29 @@ export interface LlamaConfig {
   [key: string]: unknown;
 }
 
-/** A config with every default filled in, as the model uses it. */
-export interface ResolvedLlamaConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  rmsNormEps: number;
-  tieWordEmbeddings: boolean;
-  /** 0: none. */
-  slidingWindow: number;
-  attentionBias: boolean;
-  mlpBias: boolean;
-}
-
-function positiveInt(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`LlamaConfig: ${field} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-export function resolveLlamaConfig(c: LlamaConfig): ResolvedLlamaConfig {
-  const hiddenSize = positiveInt('hidden_size', c.hidden_size);
-  const numHeads = positiveInt('num_attention_heads', c.num_attention_heads);
-  const numKvHeads = positiveInt('num_key_value_heads', c.num_key_value_heads ?? numHeads);
-  if (numHeads % numKvHeads !== 0) throw new Error(`LlamaConfig: num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`);
-  let headDim = c.head_dim ?? null;
-  if (headDim === null) {
-    if (hiddenSize % numHeads !== 0) throw new Error(`LlamaConfig: hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and head_dim is not given`);
-    headDim = hiddenSize / numHeads;
-  }
-  positiveInt('head_dim', headDim);
-  const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new Error(`LlamaConfig: hidden_act '${act}' is not supported (only 'silu')`);
-  const eps = c.rms_norm_eps ?? 1e-6;
-  if (typeof eps !== 'number' || !(eps > 0)) throw new Error(`LlamaConfig: rms_norm_eps must be a positive number, got ${JSON.stringify(eps)}`);
-  const window = c.sliding_window ?? 0;
-  if (window !== 0) positiveInt('sliding_window', window);
+/** A LLaMA / Mistral config.json with transformers' defaults filled in; errors name the field. */
+export function resolveLlamaConfig(c: LlamaConfig): ResolvedDecoderConfig {
+  const r = new ConfigReader('LlamaConfig', c);
+  const sizes = r.attentionSizes();
+  const bias = r.bool('attention_bias', false);
+  const numLayers = r.positiveInt('num_hidden_layers');
+  const window = r.optionalPositive('sliding_window');
+  if (window !== 0) r.positiveInt('sliding_window');
   return {
-    vocabSize: positiveInt('vocab_size', c.vocab_size),
-    hiddenSize,
-    intermediateSize: positiveInt('intermediate_size', c.intermediate_size),
-    numLayers: positiveInt('num_hidden_layers', c.num_hidden_layers),
-    numHeads,
-    numKvHeads,
-    headDim,
-    rmsNormEps: eps,
-    tieWordEmbeddings: c.tie_word_embeddings ?? false,
-    slidingWindow: window,
-    attentionBias: c.attention_bias ?? false,
-    mlpBias: c.mlp_bias ?? false,
+    ...sizes,
+    vocabSize: r.positiveInt('vocab_size'),
+    intermediateSize: r.positiveInt('intermediate_size'),
+    numLayers,
+    rmsNormEps: r.positiveNumber('rms_norm_eps', 1e-6),
+    tieWordEmbeddings: r.bool('tie_word_embeddings', false),
+    layerWindows: new Array<number>(numLayers).fill(window),
+    qkvBias: bias,
+    outputBias: bias,
+    mlpBias: r.bool('mlp_bias', false),
+    activation: r.oneOf('hidden_act', { silu: 'silu' }, 'silu'),
+    attentionScale: 1 / Math.sqrt(sizes.headDim),
+    attnSoftcap: 0,
+    finalSoftcap: 0,
+    scaleEmbeddings: false,
   };
 }

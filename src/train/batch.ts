@@ -5,7 +5,7 @@ import { noGrad, tidy } from '../autograd/scope.js';
 import { cast } from '../kernels/elementwise/op.js';
 import type { lossNeeds } from '../losses/checks.js';
 import type { PreferenceBatch, PreferenceSide } from '../losses/types.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { type PreferenceDataset, recordLocation } from '../data/jsonl.js';
 import type { IndexBatch } from '../data/batches.js';
@@ -43,7 +43,7 @@ export function klRowTexts(tokenizer: TextTokenizer, dataset: PreferenceDataset,
  */
 export type ReferenceLogps = (rows: TokenizedRows) => Tensor;
 
-export function referenceOf(policy: LlamaForCausalLM, reference: LlamaForCausalLM | undefined): ReferenceLogps | undefined {
+export function referenceOf(policy: CausalLM, reference: CausalLM | undefined): ReferenceLogps | undefined {
   if (reference) return (rows) => referenceLogps(reference, rows);
   // In its own tidy, as referenceLogps: the base forward's activations go as soon as it is done.
   if (loraLayers(policy).length > 0) return (rows) => tidy(() => noGrad(() => withAdaptersDisabled(policy, () => sideLogps(policy, rows))));
@@ -52,7 +52,7 @@ export function referenceOf(policy: LlamaForCausalLM, reference: LlamaForCausalL
 
 export function buildBatch(
   tok: TrainBatch,
-  policy: LlamaForCausalLM,
+  policy: CausalLM,
   reference: ReferenceLogps | undefined,
   needs: ReturnType<typeof lossNeeds>,
   dtype: 'float32' | 'float64',

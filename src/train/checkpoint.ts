@@ -1,5 +1,5 @@
 // The trainer's checkpoints, as transformers' Trainer lays them out: outDir/checkpoint-<step>/, each
-//   config.json + model.safetensors   the policy (savePretrainedLlama; loadPretrainedLlama reads it)
+//   config.json + model.safetensors   the policy (savePretrainedCausalLM; loadPretrainedCausalLM reads it)
 //   optimizer.safetensors             the optimizer's state tensors, "<param>.<state key>"
 //   optimizer.json                    optimizer kind, hyper-parameters, lr, per-parameter step counts
 //   trainer_state.json                step, epoch, batch within the epoch, seed, dataset path, loss, …
@@ -16,11 +16,11 @@ import { faultPoint } from './fault-points.js';
 import { saveSafetensors } from '../io/safetensors/save.js';
 import { loadSafetensors } from '../io/safetensors/load.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
-import { savePretrainedLlama } from '../models/pretrained.js';
+import { savePretrainedCausalLM } from '../models/pretrained.js';
 import { loadLoraWeights, saveLoraAdapter } from '../models/lora-adapter.js';
 import { type AdapterBase, writeAdapterBase } from '../models/adapter-base.js';
 import { loraLayers } from '../nn/lora.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import { AdamW, RMSprop, type AdamWOptions, type RMSpropOptions } from '../kernels/optim/optimizers.js';
 
 export type OptimizerName = 'adamw' | 'rmsprop';
@@ -129,7 +129,7 @@ const STEP_FOLDER = /^checkpoint-(\d+)$/;
  * its own; then points outDir/checkpoint at it and applies `retention`.
  */
 export async function saveTrainingCheckpoint(
-  outDir: string, policy: LlamaForCausalLM, opt: TrainerOptimizer, state: TrainerState, tokenizerFile?: string, adapterBase?: AdapterBase,
+  outDir: string, policy: CausalLM, opt: TrainerOptimizer, state: TrainerState, tokenizerFile?: string, adapterBase?: AdapterBase,
   retention: CheckpointRetention = {},
 ): Promise<void> {
   await mkdir(outDir, { recursive: true });
@@ -141,7 +141,7 @@ export async function saveTrainingCheckpoint(
   if (loraLayers(policy).length > 0) {
     await saveLoraAdapter(policy, tmp, adapterBase?.base_model_name_or_path ?? '');
     if (adapterBase) await writeAdapterBase(tmp, adapterBase);
-  } else await savePretrainedLlama(policy, tmp);
+  } else await savePretrainedCausalLM(policy, tmp);
   const tensors = new Map<string, Tensor>();
   const steps: Record<string, number> = {};
   for (const [pname, p] of policy.namedParameters()) {
@@ -222,7 +222,7 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
 }
 
 /** Loads the checkpoint's weights into `policy` (replacing its parameter tensors). */
-export async function loadPolicyWeights(dir: string, policy: LlamaForCausalLM): Promise<void> {
+export async function loadPolicyWeights(dir: string, policy: CausalLM): Promise<void> {
   if (await exists(join(dir, 'adapter_config.json'))) {
     const layers = loraLayers(policy);
     if (layers.length === 0) throw new Error(`${dir} holds a LoRA adapter: apply LoRA to the policy (applyLora, with the run's options) before resuming`);
@@ -239,7 +239,7 @@ export async function loadPolicyWeights(dir: string, policy: LlamaForCausalLM): 
 }
 
 /** Builds the optimizer over policy's (current) parameters with the checkpoint's hyper-parameters and state. */
-export async function loadOptimizer(dir: string, policy: LlamaForCausalLM): Promise<TrainerOptimizer> {
+export async function loadOptimizer(dir: string, policy: CausalLM): Promise<TrainerOptimizer> {
   const j = JSON.parse(await readFile(join(dir, 'optimizer.json'), 'utf8')) as OptimizerJson;
   const named = new Map([...policy.namedParameters()].filter(([, p]) => p.requiresGrad));
   const opt = makeOptimizer(j.kind, [...named.values()], j.lr, j.hyper as AdamWOptions & RMSpropOptions);

@@ -8,7 +8,7 @@ import { concat, reshape } from '../kernels/copy/op.js';
 import { getLoss } from '../losses/registry.js';
 import { lossNeeds } from '../losses/checks.js';
 import type { LossConfig } from '../losses/types.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches } from '../data/batches.js';
@@ -21,7 +21,7 @@ import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.j
 export interface EvaluationSetup {
   loss: ReturnType<typeof getLoss>;
   config: LossConfig;
-  policy: LlamaForCausalLM;
+  policy: CausalLM;
   reference: ReferenceLogps | undefined;
   tokenizer: TextTokenizer;
   dataset: PreferenceDataset;
@@ -70,13 +70,13 @@ async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<
 /** What training and evaluation share: the models, the data, the loss. */
 export interface PreferenceRunOptions {
   /** The model trained or evaluated. */
-  policy: LlamaForCausalLM;
+  policy: CausalLM;
   /**
    * Frozen reference model, for losses that need reference log-probs (dpo, rpo, …). With LoRA
    * (applyLora on the policy) it may be left out: the policy with its adapters off is the
    * reference, as TRL does with PEFT, and no second copy of the weights is held.
    */
-  reference?: LlamaForCausalLM;
+  reference?: CausalLM;
   tokenizer: TextTokenizer;
   /** From readPreferenceJsonl (any of TRL's formats; conversational ones need a chat template). */
   dataset: PreferenceDataset;

@@ -6,19 +6,19 @@ import { tensor } from '../autograd/create.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { sum } from '../kernels/reduce/op.js';
 import { sequenceLogprobs } from '../kernels/logprobs/op.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import type { TokenizedRows } from '../data/tokenize.js';
 
 /** The float dtype the model computes in (that of its first parameter). */
-export function modelDtype(model: LlamaForCausalLM): 'float32' | 'float64' {
-  return model.model.embed_tokens.weight.dtype as 'float32' | 'float64';
+export function modelDtype(model: CausalLM): 'float32' | 'float64' {
+  return model.dtype;
 }
 
 /**
  * [rows]: each row's log-probability of its completion tokens (prompt and padding masked out).
  * Differentiable through the model's parameters unless called under noGrad (the reference).
  */
-export function sideLogps(model: LlamaForCausalLM, side: TokenizedRows): Tensor {
+export function sideLogps(model: CausalLM, side: TokenizedRows): Tensor {
   const logits = model.forward(side.ids, { keyPadding: side.lengths });
   const mask = cast(side.completionMask, logits.dtype);
   return sequenceLogprobs(logits, side.targets, mask);
@@ -29,7 +29,7 @@ export function sideLogps(model: LlamaForCausalLM, side: TokenizedRows): Tensor 
  * are freed as soon as the log-probs exist (inside the step's tidy they would otherwise live until
  * the step ends: on a 7B model, as much memory as the policy's own activations).
  */
-export function referenceLogps(reference: LlamaForCausalLM, side: TokenizedRows): Tensor {
+export function referenceLogps(reference: CausalLM, side: TokenizedRows): Tensor {
   return tidy(() => noGrad(() => sideLogps(reference, side)));
 }
 
@@ -38,7 +38,7 @@ export function referenceLogps(reference: LlamaForCausalLM, side: TokenizedRows)
  * each row's prompt tokens (BOS included), computed without gradient. relpo has no sentence
  * embedder yet; RPO's 'embedding' weighting uses this (see docs/training.md).
  */
-export function meanPromptEmbeddings(model: LlamaForCausalLM, side: TokenizedRows): Tensor {
+export function meanPromptEmbeddings(model: CausalLM, side: TokenizedRows): Tensor {
   return noGrad(() => {
     const [B, T] = side.ids.shape;
     const w = new Float64Array(B * T);
@@ -46,7 +46,7 @@ export function meanPromptEmbeddings(model: LlamaForCausalLM, side: TokenizedRow
       const n = Math.max(1, Math.min(P, T));
       for (let t = 0; t < n; t++) w[b * T + t] = 1 / n;
     });
-    const emb = model.model.embed_tokens.forward(side.ids); // [B, T, d]
+    const emb = model.inputEmbeddings(side.ids); // [B, T, d]
     const weights = tensor(w, [B, T, 1], { device: emb.device, dtype: emb.dtype });
     return sum(mul(emb, weights), 1); // [B, d]
   });

@@ -6,7 +6,7 @@
 import { mix32 } from '../kernels/dropout/contract.js';
 import type { RegisteredLoss } from '../losses/registry.js';
 import type { LossConfig, LossNeeds } from '../losses/types.js';
-import type { LlamaForCausalLM } from '../models/llama.js';
+import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import type { TokenizeOptions } from '../data/tokenize.js';
@@ -24,7 +24,7 @@ export const CONTRAST_SCOPES: readonly ContrastScope[] = ['step', 'micro-batch']
 
 /** What every stage of a step reads. */
 export interface StepContext {
-  policy: LlamaForCausalLM;
+  policy: CausalLM;
   reference: ReferenceLogps | undefined;
   loss: RegisteredLoss;
   config: LossConfig;

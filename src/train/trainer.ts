@@ -185,7 +185,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
   const refCache = opts.precomputeRefLogps && liveReference ? new ReferenceLogpsCache(liveReference) : undefined;
   const referenceLogps = refCache ? refCache.logps : liveReference;
   if (needs.reference && !referenceLogps) {
-    throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedLlama of the starting checkpoint), or train LoRA adapters (applyLora) so the base model serves as the reference`);
+    throw new Error(`trainPreference: loss '${loss.name}' needs reference log-probs under config ${JSON.stringify(config)}; pass a frozen reference model (e.g. a second loadPretrainedCausalLM of the starting checkpoint), or train LoRA adapters (applyLora) so the base model serves as the reference`);
   }
   if (needs.klEstimate && !referenceLogps) throw new Error(`trainPreference: loss '${loss.name}' needs a KL estimate under a reference model; pass reference`);
   if (opts.precomputeRefLogps && needs.klEstimate) {

@@ -18,10 +18,10 @@ function folder(): string {
   return dir;
 }
 const load = () => r.loadPretrainedLlama(folder(), { device: cpu, dtype: 'float64' });
-const logitsOf = async (m: r.LlamaForCausalLM) => values(r.tidy(() => m.forward(r.tensor(GOLDEN.ids, [B, T], { device: cpu, dtype: 'int32' }))));
+const logitsOf = async (m: r.CausalLM) => values(r.tidy(() => m.forward(r.tensor(GOLDEN.ids, [B, T], { device: cpu, dtype: 'int32' }))));
 
 /** Gives every lora_B random values (B starts at zero, which would hide mistakes). */
-function randomizeB(model: r.LlamaForCausalLM, seed: number): void {
+function randomizeB(model: r.CausalLM, seed: number): void {
   let s = seed;
   for (const [, l] of r.loraLayers(model)) {
     const n = l.lora_B.weight.size;

@@ -75,8 +75,8 @@ interface Setup {
   loss: string;
   lossConfig?: Record<string, number | string | boolean>;
   data: PreferenceDataset;
-  policy: r.LlamaForCausalLM;
-  reference?: r.LlamaForCausalLM;
+  policy: r.CausalLM;
+  reference?: r.CausalLM;
   promptEmbedder?: PromptEmbedder;
   precompute?: boolean;
 }
@@ -94,7 +94,7 @@ async function contextOf(s: Setup): Promise<StepContext> {
     reference = cache.logps;
   }
   return {
-    policy: s.policy, reference, loss, config, needs, dtype: s.policy.model.embed_tokens.weight.dtype as 'float32' | 'float64',
+    policy: s.policy, reference, loss, config, needs, dtype: s.policy.dtype,
     prompts: s.promptEmbedder && needs.promptEmbeddings ? new PromptEmbeddingCache(s.promptEmbedder, s.data) : undefined,
     tokenizer: tok, dataset: s.data, tokenize: { device }, seed: 5,
     refuse: (step, where, what, records) => new Error(`step ${step} (${where}): ${what}; records ${records}`),
@@ -118,7 +118,7 @@ function flat(parts: ArrayLike<number>[]): Float64Array {
   return out;
 }
 
-async function grads(m: r.LlamaForCausalLM): Promise<Float64Array> {
+async function grads(m: r.CausalLM): Promise<Float64Array> {
   const parts: ArrayLike<number>[] = [];
   for (const p of m.parameters()) if (p.requiresGrad) parts.push(p.grad ? await p.grad.data() : new Float64Array(p.size));
   for (const p of m.parameters()) p.zeroGrad();
@@ -254,7 +254,7 @@ test('step scope on WebGPU (float32): k micro-batches give the gradients of one 
   lora.dispose();
 });
 
-async function paramValues(m: r.LlamaForCausalLM): Promise<Float64Array> {
+async function paramValues(m: r.CausalLM): Promise<Float64Array> {
   const out: ArrayLike<number>[] = [];
   for (const p of m.parameters()) out.push(await p.data());
   return flat(out);

@@ -30,7 +30,7 @@ function dataFile(): string {
 }
 const outDir = () => mkdtempSync(join(tmpdir(), 'relpo-train-out-'));
 
-async function paramValues(m: r.LlamaForCausalLM): Promise<Map<string, number[]>> {
+async function paramValues(m: r.CausalLM): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   for (const [n, p] of m.namedParameters()) out.set(n, Array.from(await p.data()));
   return out;
