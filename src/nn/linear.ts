@@ -136,14 +136,16 @@ export class Linear extends Module {
 /**
  * The forwards of layers sharing x (a decoder layer's q/k/v, or gate/up) as one product where that
  * computes exactly what they would: few rows (a decoding step, at most SKINNY_MAX_ROWS), no graph to
- * record, plain Linear layers without bias holding their weights alike, and shapes for which the
- * separate products take the skinny kernel too (K ≥ 64 and a multiple of 8, every N ≥ 16). Else
- * each layer's own forward (LoRA layers, training, prefill).
+ * record, plain Linear layers holding their weights alike, and shapes for which the separate
+ * products take the skinny kernel too (K ≥ 64 and a multiple of 8, every N ≥ 16); biases (Qwen2's
+ * q/k/v) are added to each product after, as Linear.forward adds its own. Else each layer's own
+ * forward (LoRA layers, training, prefill).
  */
 export function linearGroup(layers: Module[], x: Tensor): Tensor[] {
-  const plain = groupable(layers, x);
+  const plain = groupable(layers, x, true);
   if (!plain) return layers.map((l) => (l as Module & { forward(x: Tensor): Tensor }).forward(x));
-  return matmulGroup(x, plain.map((l) => l.nf4Weight ?? l.weight));
+  const ys = matmulGroup(x, plain.map((l) => l.nf4Weight ?? l.weight));
+  return ys.map((y, i) => (plain[i].hasBias ? add(y, plain[i].bias!) : y));
 }
 
 /**
@@ -162,9 +164,9 @@ export function swigluLinear(gate: Module, up: Module, x: Tensor): Tensor {
 }
 
 /** The layers as plain Linears if their products can run as one group on x (linearGroup), else null. */
-function groupable(layers: Module[], x: Tensor): Linear[] | null {
+function groupable(layers: Module[], x: Tensor, biases = false): Linear[] | null {
   const K = x.shape.at(-1) ?? 0;
-  const plain = layers.filter((l): l is Linear => l instanceof Linear && !l.hasBias && l.inFeatures === K);
+  const plain = layers.filter((l): l is Linear => l instanceof Linear && (biases || !l.hasBias) && l.inFeatures === K);
   const storage = plain[0]?.storage;
   const grouped = plain.length === layers.length && layers.length > 1 && x.dtype === 'float32' && storage !== 'float64'
     && plain.every((l) => l.storage === storage && l.outFeatures >= 16)

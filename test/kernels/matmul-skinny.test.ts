@@ -254,7 +254,7 @@ test('swigluLinear: one matmulSwiglu for a decoding step\'s gate and up layers, 
   t.truthy(r.swigluLinear(gate, up, x).node, 'with a gradient to record: the separate ops, with their graph');
 });
 
-test('linearGroup: one product for plain bias-free layers at a decoding step, their own forwards otherwise (bias, more rows, a gradient to record)', async (t) => {
+test('linearGroup: one product for plain layers at a decoding step (biases added after, as Qwen2\'s q/k/v), their own forwards otherwise (more rows, a gradient to record)', async (t) => {
   const opts = { device: cpu, seed: 1 };
   const layers = [new r.Linear(64, 32, opts), new r.Linear(64, 16, { ...opts, seed: 2 })];
   const x = r.tensor(f32Values(2 * 64, 3), [1, 2, 64], { device: cpu });
@@ -266,8 +266,12 @@ test('linearGroup: one product for plain bias-free layers at a decoding step, th
   const ys = r.linearGroup(layers, x);
   t.truthy(ys[0].node, 'a graph node: the separate forward ran');
   t.falsy(got[0].node);
-  const biased = [new r.Linear(64, 32, { ...opts, bias: true }), layers[1]];
-  t.deepEqual(await values(r.noGrad(() => r.linearGroup(biased, x))[0]), await values(biased[0].forward(x)));
+  const biased = [new r.Linear(64, 32, { ...opts, bias: true, seed: 3 }), layers[1]];
+  // Random biases (a Linear's start at 0, which would hide a missing add).
+  biased[0].loadStateDict({ bias: r.tensor(f32Values(32, 9), [32], { device: cpu }) }, { strict: false });
+  const grouped = r.noGrad(() => r.linearGroup(biased, x));
+  t.deepEqual(await values(grouped[0]), await values(biased[0].forward(x)));
+  t.deepEqual(await values(grouped[1]), await values(biased[1].forward(x)));
 });
 
 test.serial('webgpu: a group needing more storage buffers than the device allows runs one launch per weight, with the same results', async (t) => {

@@ -39,11 +39,11 @@ test('loadPretrainedLlama: a checkpoint folder gives the golden logits on both d
 
 // Serial: it counts live buffers, which the other test would change concurrently.
 test.serial('loadPretrainedCausalLM: a foreign architecture, a bad config and a missing tensor are clear errors, leaving nothing allocated', async (t) => {
-  const err = await t.throwsAsync(r.loadPretrainedCausalLM(folder({ ...GOLDEN.config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }), { device: cpu }), {
+  const foreign = await t.throwsAsync(r.loadPretrainedCausalLM(folder({ ...GOLDEN.config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }), { device: cpu }), {
     message: /config\.json: model_type "gpt2" .* is not a registered architecture/,
   });
   // It lists what is registered.
-  for (const a of r.listArchitectures()) t.true(err!.message.includes(`${a.modelType} (${a.architectures.join(', ')})`), a.modelType);
+  for (const a of r.listArchitectures()) t.true(foreign!.message.includes(`${a.modelType} (${a.architectures.join(', ')})`), a.modelType);
   await t.throwsAsync(r.loadPretrainedLlama(folder({ ...GOLDEN.config, num_key_value_heads: 3 }), { device: cpu }), { message: /config\.json: .*num_key_value_heads/ });
   const before = cpu.memory().liveBuffers;
   // A checkpoint whose config asks for a third layer the weights do not have.
