@@ -19,6 +19,8 @@ float64 numerics (as in make_llama_golden.py): every tensor float64, transformer
 relpo's CPU float64 arithmetic, to compare to ~1e-9 relative; transformers itself, run in float64,
 would round the islands and cos/sin to float32.
 """
+import json
+
 import torch
 import torch.nn.functional as F
 
@@ -93,3 +95,9 @@ def greedy(forward, prompt, new_tokens):
         logits = forward(torch.tensor([seq]), [len(seq)])
         seq.append(int(logits[0, -1].argmax()))
     return seq[len(prompt):]
+
+
+def write_json(path, out):
+    with open(path, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+        f.write("\n")

@@ -45,7 +45,6 @@ gemma2.json:
   generate         {prompts: [[ids]], new_tokens: N, greedy: [[N ids]]}: float64, one prompt at a
                    time without padding, the whole sequence recomputed for every token
 """
-import json
 import math
 import os
 import sys
@@ -53,7 +52,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from hf_ops import additive_mask, apply_rope, eager_attention, greedy, next_token_targets, rope_cos_sin, sequence_logprobs
+from hf_ops import additive_mask, apply_rope, eager_attention, greedy, next_token_targets, rope_cos_sin, sequence_logprobs, write_json
 from make_llama_golden import f32list, f64list, write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -223,9 +222,7 @@ def main():
         "grads_float64": grads, "generate": {"prompts": prompts, "new_tokens": NEW_TOKENS, "greedy": conts},
     }
     write_safetensors(os.path.join(HERE, "gemma2.safetensors"), weights, "make_gemma2_golden.py")
-    with open(os.path.join(HERE, "gemma2.json"), "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
+    write_json(os.path.join(HERE, "gemma2.json"), out)
 
 
 if __name__ == "__main__":

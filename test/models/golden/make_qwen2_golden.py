@@ -44,7 +44,6 @@ qwen2.json:
                    generate {prompts, new_tokens, greedy}: float64, one prompt at a time without
                    padding, the whole sequence recomputed for every token}}
 """
-import json
 import math
 import os
 import sys
@@ -52,7 +51,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from hf_ops import additive_mask, apply_rope, eager_attention, greedy, next_token_targets, rope_cos_sin, sequence_logprobs
+from hf_ops import additive_mask, apply_rope, eager_attention, greedy, next_token_targets, rope_cos_sin, sequence_logprobs, write_json
 from make_llama_golden import f32list, f64list, rms_norm, write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -214,9 +213,7 @@ def main():
 
     write_safetensors(os.path.join(HERE, "qwen2.safetensors"), body, "make_qwen2_golden.py")
     write_safetensors(os.path.join(HERE, "qwen2-lm_head.safetensors"), head, "make_qwen2_golden.py")
-    with open(os.path.join(HERE, "qwen2.json"), "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
+    write_json(os.path.join(HERE, "qwen2.json"), out)
 
 
 if __name__ == "__main__":
