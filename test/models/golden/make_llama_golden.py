@@ -177,8 +177,8 @@ def raw(t):
     return bytes(t.view(torch.uint8).numpy().tobytes()) if t.numel() else b""
 
 
-def write_safetensors(path, tensors):
-    header = {"__metadata__": {"format": "pt", "source": "make_llama_golden.py"}}
+def write_safetensors(path, tensors, source="make_llama_golden.py"):
+    header = {"__metadata__": {"format": "pt", "source": source}}
     buf = b""
     for name, t in sorted(tensors, key=lambda nt: nt[0]):
         b = raw(t)
