@@ -397,7 +397,8 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
   }
 
   // Token log-probs at a 32k vocabulary, forward + backward: the fused kernels against the
-  // composition logSoftmax + gather (which materialises a [B,T,V] log-softmax and its gradient).
+  // composition logSoftmax + gather (which materialises a [B,T,V] log-softmax and its gradient);
+  // the same with Gemma-2's soft-capping (cap 30): in the kernel against softcap then the composition.
   const [B, T, V] = small ? [2, 32, 32000] : [16, 512, 32000];
   const ids = (n: number, seed: number) => Int32Array.from({ length: n }, (_, i) => (i * 7919 + seed * 104729) % V);
   const forwardBackward = (logp: (x: r.Tensor, t: r.Tensor) => r.Tensor) => ([x, t]: r.Tensor[]) => {
@@ -416,6 +417,8 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
     variants: [
       { name: 'unfused logSoftmax+gather', run: forwardBackward((x, t) => r.reshape(r.gather(r.logSoftmax(x, -1), 2, r.reshape(t, [B, T, 1])), [B, T])) },
       { name: 'fused', run: forwardBackward((x, t) => r.tokenLogprobs(x, t)) },
+      { name: 'unfused softcap+logSoftmax+gather', run: forwardBackward((x, t) => r.reshape(r.gather(r.logSoftmax(r.softcap(x, 30), -1), 2, r.reshape(t, [B, T, 1])), [B, T])) },
+      { name: 'fused softcap', run: forwardBackward((x, t) => r.tokenLogprobs(x, t, undefined, { softcap: 30 })) },
     ],
     cost: { flops: fwd.flops + bwd.flops, bytes: fwd.bytes + bwd.bytes },
     rate: 'bytes',

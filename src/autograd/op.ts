@@ -31,7 +31,7 @@ export const SAVES_NOTHING: Saves = Object.freeze({});
 export const SAVES_EACH_OTHER: SaveSpec = ([a, b]) => ({ inputs: [...(b.requiresGrad ? [0] : []), ...(a.requiresGrad ? [1] : [])] });
 
 /** The kernels that read bfloat16 tensors (storage only: src/kernels/bfloat16). */
-const READS_BFLOAT16 = new Set(['fromBfloat16', 'matmulStored', 'matmulGroup', 'matmulSwiglu']);
+const READS_BFLOAT16 = new Set(['fromBfloat16', 'matmulStored', 'matmulGroup', 'matmulGated']);
 
 /** Runs kernel `name` and returns all its outputs. */
 export function runOpMulti<A>(name: string, inputs: Tensor[], attrs: A, grad?: GradFn<A>, saves?: SaveSpec, onDevice?: Device): Tensor[] {

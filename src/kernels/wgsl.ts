@@ -62,6 +62,24 @@ export class Meta {
  */
 export const FROM_BITS = 'fn from_bits(b: u32) -> f32 { return bitcast<f32>(b); }';
 
+/**
+ * tanh in float32, finite and accurate on the whole line (WGSL's tanh may overflow exp() for |x| in
+ * the thousands). Below 0.625, Cephes' tanhf polynomial x + x³·P(x²), which keeps relative
+ * accuracy near 0 where (1 − e)/(1 + e) cancels; above, (1 − e)/(1 + e) with e = exp(−2|x|) ≤ 0.29,
+ * so nothing cancels and nothing overflows (±Inf gives ±1, NaN stays NaN).
+ */
+export const TANH_WGSL = /* wgsl */ `
+fn stable_tanh(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.625) {
+    let z = x * x;
+    let p = (((-5.70498872745e-3 * z + 2.06390887954e-2) * z - 5.37397155531e-2) * z + 1.33314422036e-1) * z - 3.33332819422e-1;
+    return fma(x * z, p, x);
+  }
+  let e = exp(-2.0 * a);
+  return sign(x) * ((1.0 - e) / (1.0 + e));
+}`;
+
 /** A WGSL literal for a value of the given type (exact: the f32 bit pattern). */
 export function wgslLiteral(value: number, type: 'f32' | 'i32'): string {
   if (type === 'i32') return `${value | 0}i`;

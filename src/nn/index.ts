@@ -7,7 +7,7 @@ import '../kernels/copy/index.js';
 import '../kernels/bfloat16/index.js';
 import '../kernels/nf4/index.js';
 export { Module, ModuleList, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';
-export { Linear, linearGroup, swigluLinear, type LinearOptions, type WeightStorage } from './linear.js';
+export { Linear, gatedLinear, linearGroup, swigluLinear, type LinearOptions, type WeightStorage } from './linear.js';
 export { Embedding, type EmbeddingOptions } from './embedding.js';
 export { RMSNorm } from './rms-norm.js';
 export { LayerNorm } from './layer-norm.js';

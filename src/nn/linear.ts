@@ -1,8 +1,9 @@
 // Linear: y = x·Wᵀ + b with W stored [out, in] as in PyTorch (and in Hugging Face checkpoints), so
 // the forward is one matmul with transposeB and no transposed copy of the weight.
 import type { Tensor } from '../autograd/tensor.js';
-import { matmul, matmulBfloat16Weight, matmulGroup, matmulSwiglu } from '../kernels/matmul/op.js';
-import { swiglu } from '../kernels/activation/op.js';
+import { matmul, matmulBfloat16Weight, matmulGated, matmulGroup } from '../kernels/matmul/op.js';
+import { gatedActivation } from '../kernels/activation/op.js';
+import type { GatedActivation } from '../kernels/activation/contract.js';
 import { SKINNY_MAX_ROWS } from '../kernels/matmul/skinny.js';
 import { sizeOf } from '../autograd/shape.js';
 import { type Nf4Weight, dequantizeNf4, matmulNf4Weight, quantizeNf4 } from '../kernels/nf4/op.js';
@@ -149,18 +150,24 @@ export function linearGroup(layers: Module[], x: Tensor): Tensor[] {
 }
 
 /**
- * swiglu(gate(x), up(x)), a LLaMA MLP's first half: one launch (matmulSwiglu) where linearGroup
- * would group the two layers, their weights are of one shape and K fits the skinny kernel's fast
- * body (a decoding step); else swiglu over linearGroup's results.
+ * act(gate(x)) ⊙ up(x), a gated MLP's first half (act 'silu': LLaMA's SwiGLU; 'gelu_tanh': Gemma-2's
+ * GeGLU): one launch (matmulGated) where linearGroup would group the two layers, their weights are
+ * of one shape and K fits the skinny kernel's fast body (a decoding step); else swiglu or geglu over
+ * linearGroup's results.
  */
-export function swigluLinear(gate: Module, up: Module, x: Tensor): Tensor {
+export function gatedLinear(gate: Module, up: Module, x: Tensor, activation: GatedActivation): Tensor {
   const plain = groupable([gate, up], x);
   const K = x.shape.at(-1) ?? 0;
   if (plain && plain[0].outFeatures === plain[1].outFeatures && K % (plain[0].nf4Weight ? 32 : 8) === 0) {
-    return matmulSwiglu(x, plain[0].nf4Weight ?? plain[0].weight, plain[1].nf4Weight ?? plain[1].weight);
+    return matmulGated(x, plain[0].nf4Weight ?? plain[0].weight, plain[1].nf4Weight ?? plain[1].weight, activation);
   }
   const [g, u] = linearGroup([gate, up], x);
-  return swiglu(g, u);
+  return gatedActivation(g, u, activation);
+}
+
+/** gatedLinear with SiLU: swiglu(gate(x), up(x)), a LLaMA MLP's first half. */
+export function swigluLinear(gate: Module, up: Module, x: Tensor): Tensor {
+  return gatedLinear(gate, up, x, 'silu');
 }
 
 /** The layers as plain Linears if their products can run as one group on x (linearGroup), else null. */

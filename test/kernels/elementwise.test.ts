@@ -132,6 +132,14 @@ test('sigmoid and tanh stay finite and exact at ±1e4', async (t) => {
   }
 });
 
+test('tanh keeps float32 relative accuracy near 0 and across 0.625 (where its two forms meet)', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const xs = [1e-30, -1e-6, 1e-3, -0.01, 0.1, 0.3, -0.6, 0.624, 0.625, -0.626, 0.7, 1, -2, 5, 9].map(Math.fround);
+  const got = await values(r.tanh(r.tensor(xs, [xs.length], { device: gpu })));
+  got.forEach((v, i) => t.true(Math.abs(v - Math.tanh(xs[i])) <= 3e-7 * Math.abs(Math.tanh(xs[i])), `tanh(${xs[i]}) = ${v}, want ${Math.tanh(xs[i])}`));
+});
+
 test('empty tensors pass through elementwise ops', async (t) => {
   const gpu = await gpuOrSkip(t);
   for (const device of gpu ? [cpu, gpu] : [cpu]) {

@@ -42,14 +42,14 @@ function makeInputs({ shape, seed, mask }: Case) {
 }
 
 /** Forward output and the gradient of Σ w ⊙ out, on one device. */
-async function run(device: Device, c: Case) {
+async function run(device: Device, c: Case, softcap = 0) {
   const { lead, logits, ids, m, w } = makeInputs(c);
   const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
   const x = r.tensor(logits, c.shape, { device, dtype, requiresGrad: true });
   const targets = r.tensor(ids, lead, { device, dtype: 'int32' });
   const mask = c.mask === 'none' ? undefined : r.tensor(m, lead, { device, dtype: c.mask === 'int' ? 'int32' : dtype });
   const out = r.tidy(() => {
-    const y = tokenLogprobs(x, targets, mask);
+    const y = tokenLogprobs(x, targets, mask, { softcap });
     r.sum(r.mul(y, r.tensor(w, lead, { device, dtype }))).backward();
     return y;
   });
@@ -180,6 +180,120 @@ test('tokenLogprobs: value and gradient equal autograd through logSoftmax + gath
   }
 });
 
+/** Soft-capped log-probs as existing ops compute them: logSoftmax(softcap(x)) gathered, times the mask. */
+function cappedComposition(x: Tensor, targets: Tensor, mask: Tensor, cap: number): Tensor {
+  return r.mul(r.squeeze(r.gather(r.logSoftmax(r.softcap(x, cap)), -1, r.unsqueeze(targets, -1)), -1), mask);
+}
+
+test('tokenLogprobs with softcap: value and gradient equal autograd through softcap + logSoftmax + gather, on both devices', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  // Logits past the cap (±60 at cap 5 and 30) so that the capping bends them; vocabularies 11 and 1000.
+  for (const [shape, cap] of [[[3, 4, 11], 5], [[2, 3, 1000], 30]] as const) {
+    const lead = shape.slice(0, -1), rows = size(lead);
+    const g = rng(15);
+    const ids = Array.from({ length: rows }, () => Math.floor(g() * shape[2]));
+    const m = Array.from({ length: rows }, (_, i) => [1, 0, 0.5, 2][i % 4]);
+    const w = randomValues(rows, 16);
+    for (const device of gpu ? [cpu, gpu] : [cpu]) {
+      const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+      const results: number[][] = [];
+      for (const fused of [true, false]) {
+        const x = r.tensor(randomValues(size([...shape]), 14, -60, 60), [...shape], { device, dtype, requiresGrad: true });
+        const targets = r.tensor(ids, lead, { device, dtype: 'int32' });
+        const mask = r.tensor(m, lead, { device, dtype });
+        const y = r.tidy(() => {
+          const out = fused ? tokenLogprobs(x, targets, mask, { softcap: cap }) : cappedComposition(x, targets, mask, cap);
+          r.sum(r.mul(out, r.tensor(w, lead, { device, dtype }))).backward();
+          return out;
+        });
+        results.push([...(await values(y)), ...(await values(x.grad!))]);
+        for (const z of [x, targets, mask, y]) z.dispose();
+      }
+      const what = `${device.kind} [${shape}] cap ${cap}`;
+      assertClose(t, results[0], results[1], device.kind === 'cpu' ? { rtol: 1e-12, atol: 1e-14 } : { rtol: 1e-5, atol: 2e-6 }, what);
+    }
+  }
+});
+
+test('tokenLogprobs with softcap: webgpu matches the cpu reference, and a cap far above the logits changes nothing', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  for (const c of CASES.filter((k) => size(k.shape) < 1e5)) {
+    const what = `[${c.shape}] mask ${c.mask}`;
+    for (const cap of [3, 30]) {
+      const want = await run(cpu, c, cap);
+      const got = await run(gpu, c, cap);
+      assertClose(t, got.out, want.out, { rtol: 1e-5, atol: 2e-5 }, `${what} cap ${cap} out`);
+      assertClose(t, got.grad, want.grad, { rtol: 1e-4, atol: 1e-6 }, `${what} cap ${cap} grad`);
+    }
+  }
+  // Logits in [−6, 6] with a cap of 1e6: tanh(x/cap)·cap = x to float32 rounding.
+  const c = CASES[2];
+  const capped = await run(gpu, c, 1e6), plain = await run(gpu, c);
+  assertClose(t, capped.out, plain.out, { rtol: 1e-6, atol: 1e-6 }, 'huge cap out');
+  assertClose(t, capped.grad, plain.grad, { rtol: 1e-6, atol: 1e-7 }, 'huge cap grad');
+});
+
+test('tokenLogprobs with softcap: logits at ±1e4 and ±Inf cap to ±cap, finite values and gradients, on both devices', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  const cap = 30;
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const x = r.tensor([[1e4, -1e4, 0, 5], [Infinity, -Infinity, 0, 30], [-1e4, -1e4, -1e4, -1e4]], undefined, { device, requiresGrad: true });
+    const targets = r.tensor([1, 3, 2], [3], { device, dtype: 'int32' });
+    const y = r.tidy(() => {
+      const out = tokenLogprobs(x, targets, undefined, { softcap: cap });
+      r.sum(out).backward();
+      return out;
+    });
+    const c = (rowValues: number[]) => rowValues.map((v) => cap * Math.tanh(v / cap));
+    const lse = (cs: number[]) => Math.log(cs.reduce((a, v) => a + Math.exp(v), 0));
+    const rows = [c([1e4, -1e4, 0, 5]), c([Infinity, -Infinity, 0, 30]), c([-1e4, -1e4, -1e4, -1e4])];
+    const want = rows.map((cs, i) => cs[[1, 3, 2][i]] - lse(cs));
+    assertClose(t, await values(y), want, { rtol: 1e-5, atol: 1e-5 }, `${device.kind} out`);
+    const grad = await values(x.grad!);
+    t.true(grad.every(Number.isFinite), `${device.kind} grad finite: ${grad}`);
+    // At ±1e4 and ±Inf the slope 1 − tanh² is 0: no gradient reaches those logits.
+    t.deepEqual([grad[0], grad[1], grad[4], grad[5], ...grad.slice(8)].map(Math.abs), Array(8).fill(0), `${device.kind} saturated logits`);
+    for (const z of [x, targets, y]) z.dispose();
+  }
+});
+
+test('tokenLogprobs with softcap: gradcheck (float64 on the cpu), tokenLogprobs and sequenceLogprobs', async (t) => {
+  const shape = [2, 3, 5];
+  const x = r.tensor(randomValues(30, 3, -8, 8), shape, { device: cpu, dtype: 'float64', requiresGrad: true });
+  const ids = r.tensor([0, 4, 2, 1, 3, 3], [2, 3], { device: cpu, dtype: 'int32' });
+  const mask = r.tensor([1, 0, 0.5, 2, 1, 0], [2, 3], { device: cpu, dtype: 'float64' });
+  for (const [what, f] of [
+    ['no mask', (a: Tensor) => tokenLogprobs(a, ids, undefined, { softcap: 4 })],
+    ['float mask', (a: Tensor) => tokenLogprobs(a, ids, mask, { softcap: 2.5 })],
+    ['sequenceLogprobs', (a: Tensor) => sequenceLogprobs(a, ids, mask, { softcap: 4 })],
+  ] as const) {
+    const res = await r.gradcheck(f, [x]);
+    t.true(res.ok, `${what}: ${JSON.stringify(res)}`);
+  }
+  const soft = await r.gradcheck((a: Tensor) => r.softcap(a, 4), [x]);
+  t.true(soft.ok, `softcap: ${JSON.stringify(soft)}`);
+});
+
+test('softcap: cap·tanh(x/cap) on both devices; softcap options are checked', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  const xs = [-1e4, -60, -3, -1e-3, 0, 1e-6, 0.5, 29, 1e4];
+  for (const device of gpu ? [cpu, gpu] : [cpu]) {
+    const got = await values(r.softcap(r.tensor(xs, [xs.length], { device }), 30));
+    // float32 on the GPU: relative accuracy near 0 too (tanh's small-argument polynomial).
+    assertClose(t, got, xs.map((v) => 30 * Math.tanh(Math.fround(v / 30))), { rtol: 1e-6, atol: 0 }, device.kind);
+  }
+  const x = r.tensor(randomValues(6, 1), [2, 3], { device: cpu });
+  const ids = r.tensor([0, 1], [2], { device: cpu, dtype: 'int32' });
+  for (const bad of [-1, NaN, Infinity]) {
+    t.throws(() => tokenLogprobs(x, ids, undefined, { softcap: bad }), { message: /tokenLogprobs: softcap must be a finite number ≥ 0/ });
+    t.throws(() => sequenceLogprobs(r.reshape(x, [1, 2, 3]), r.reshape(ids, [1, 2]), r.ones([1, 2], { device: cpu }), { softcap: bad }), { message: /sequenceLogprobs: softcap/ });
+  }
+  for (const bad of [0, -2, NaN]) t.throws(() => r.softcap(x, bad), { message: /softcap: cap must be a finite number > 0/ });
+  // 0 means no capping: the plain kernel's values exactly.
+  t.deepEqual(await values(tokenLogprobs(x, ids, undefined, { softcap: 0 })), await values(tokenLogprobs(x, ids)));
+});
+
 test('sequenceLogprobs sums the token log-probs over positions', async (t) => {
   const x = r.tensor(randomValues(2 * 3 * 4, 8, -2, 2), [2, 3, 4], { device: cpu, dtype: 'float64' });
   const ids = r.tensor([0, 1, 2, 3, 3, 0], [2, 3], { device: cpu, dtype: 'int32' });
@@ -218,26 +332,27 @@ async function allocations(device: Device, fn: () => Promise<void>): Promise<{ s
   return { sizes, peak, before };
 }
 
-test.serial('tokenLogprobs: forward + backward allocate nothing logits-sized besides the gradient (B=2, T=16, V=32000)', async (t) => {
+test.serial('tokenLogprobs: forward + backward allocate nothing logits-sized besides the gradient (B=2, T=16, V=32000), with and without softcap', async (t) => {
   const gpu = await gpuOrSkip(t);
   const [B, T, V] = [2, 16, 32000];
-  for (const device of gpu ? [gpu, cpu] : [cpu]) {
+  for (const [device, softcap] of (gpu ? [gpu, cpu] : [cpu]).flatMap((d) => [[d, 0], [d, 30]] as const)) {
     const x = r.tensor(randomValues(B * T * V, 12, -4, 4), [B, T, V], { device, requiresGrad: true });
     const ids = r.tensor(Array.from({ length: B * T }, (_, i) => (i * 7919) % V), [B, T], { device, dtype: 'int32' });
     const mask = r.tensor(Array.from({ length: B * T }, (_, i) => (i % T < 5 ? 0 : 1)), [B, T], { device });
     await device.sync();
     const logitsBytes = B * T * V * 4;
     const { sizes, peak, before } = await allocations(device, async () => {
-      r.tidy(() => r.sum(sequenceLogprobs(x, ids, mask)).backward());
+      r.tidy(() => r.sum(sequenceLogprobs(x, ids, mask, { softcap })).backward());
       await x.grad!.data();
     });
     const big = sizes.filter((s) => s >= logitsBytes / 2);
-    t.is(big.length, 1, `${device.kind}: one logits-sized allocation (the gradient), got ${big}`);
-    t.true(big[0] >= logitsBytes && big[0] <= logitsBytes * 1.125, `${device.kind}: gradient buffer ${big[0]} bytes`);
+    const what = `${device.kind} softcap ${softcap}`;
+    t.is(big.length, 1, `${what}: one logits-sized allocation (the gradient), got ${big}`);
+    t.true(big[0] >= logitsBytes && big[0] <= logitsBytes * 1.125, `${what}: gradient buffer ${big[0]} bytes`);
     // Beyond the gradient: O(B·T) words (the output with its statistics, sums, seeds, meta words).
     const extra = peak - before - big[0];
-    t.true(extra <= 64 * B * T * 4 + 16384, `${device.kind}: ${extra} bytes live besides the gradient at the peak`);
-    t.log(`${device.kind}: peak live bytes over the logits ${peak - before} (gradient ${big[0]}, other ${extra}); ${sizes.length} allocations`);
+    t.true(extra <= 64 * B * T * 4 + 16384, `${what}: ${extra} bytes live besides the gradient at the peak`);
+    t.log(`${what}: peak live bytes over the logits ${peak - before} (gradient ${big[0]}, other ${extra}); ${sizes.length} allocations`);
     for (const z of [x, ids, mask]) z.dispose();
   }
 });
@@ -276,6 +391,8 @@ test('cost: FLOPs and compulsory bytes', (t) => {
   t.deepEqual(tokenLogprobsCost([2, 3, 10]), { flops: 4 * 60 + 24, bytes: 240 + 24 + 24 + 72 });
   t.deepEqual(tokenLogprobsCost([6, 10], 'float32', false), { flops: 264, bytes: 240 + 24 + 72 });
   t.deepEqual(tokenLogprobsGradCost([6, 10]), { flops: 306, bytes: 480 + 24 + 24 + 72 });
+  t.deepEqual(tokenLogprobsCost([6, 10], 'float32', true, true), { flops: 7 * 60 + 24, bytes: 240 + 24 + 24 + 72 });
+  t.deepEqual(tokenLogprobsGradCost([6, 10], 'float32', true, true), { flops: 13 * 60 + 6, bytes: 480 + 24 + 24 + 72 });
 });
 
 test.after.always(async () => {

@@ -203,56 +203,69 @@ test.serial('webgpu: every choice of columns per lane (1, 2, 4) gives the widene
   }
 });
 
-test.serial('matmulSwiglu: the gate and up products and SwiGLU in one launch are swiglu(matmulGroup) bit for bit, every format and columns per lane, both devices', async (t) => {
-  const run = async (device: r.Device, format: string, f: (typeof FORMATS)[keyof typeof FORMATS] | null, M: number, K: number, N: number, what: string) => {
-    const ws = [0, 1].map((i) => r.tidy(() => {
-      const w = r.tensor(f32Values(N * K, 300 + i), [N, K], { device });
-      return f ? f.store(w) : w;
-    })) as (r.Tensor | r.Nf4Weight)[];
-    const x = r.tensor(f32Values(M * K, 310), [1, M, K], { device });
-    const got = r.noGrad(() => r.matmulSwiglu(x, ws[0], ws[1]));
-    const want = r.noGrad(() => r.swiglu(...(r.matmulGroup(x, ws) as [r.Tensor, r.Tensor])));
-    t.deepEqual([...got.shape], [1, M, N], what);
-    t.deepEqual(await values(got), await values(want), what);
-    for (const z of [x, got, want]) z.dispose();
-    for (const w of ws) (f ? f.dispose(w) : (w as r.Tensor).dispose());
-  };
-  // Partial column groups (N not a multiple of 256 / L columns); two row groups at 9 rows, the
-  // second partial (the CPU only: lavapipe compiles an 8-row shader for seconds, and the row
-  // groups are the separate products' code, tested there).
-  const all = [[1, 64, 24], [3, 128, 40], [9, 64, 17]];
-  for (const device of await bothDevices(t)) {
-    for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) {
-      for (const [M, K, N] of device.kind === 'cpu' ? all : all.slice(0, format === 'float32' ? 2 : 1)) await run(device, format, f, M, K, N, `${device.kind} ${format} ${M}×${K}×${N}`);
+for (const [activation, separate] of [['silu', r.swiglu], ['gelu_tanh', r.geglu]] as const) {
+  test.serial(`matmulGated ${activation}: the gate and up products and the activation in one launch are ${separate.name}(matmulGroup) bit for bit, every format and columns per lane, both devices`, async (t) => {
+    const run = async (device: r.Device, format: string, f: (typeof FORMATS)[keyof typeof FORMATS] | null, M: number, K: number, N: number, what: string) => {
+      const ws = [0, 1].map((i) => r.tidy(() => {
+        // Gate values spread to ±4 by a larger x below, so the activation's tail and both sides matter.
+        const w = r.tensor(f32Values(N * K, 300 + i), [N, K], { device });
+        return f ? f.store(w) : w;
+      })) as (r.Tensor | r.Nf4Weight)[];
+      const x = r.tensor(f32Values(M * K, 310).map((v) => Math.fround(v * 4)), [1, M, K], { device });
+      const got = r.noGrad(() => r.matmulGated(x, ws[0], ws[1], activation));
+      const want = r.noGrad(() => separate(...(r.matmulGroup(x, ws) as [r.Tensor, r.Tensor])));
+      t.deepEqual([...got.shape], [1, M, N], what);
+      t.deepEqual(await values(got), await values(want), what);
+      if (activation === 'silu') t.deepEqual(await values(r.noGrad(() => r.matmulSwiglu(x, ws[0], ws[1]))), await values(got), `${what} matmulSwiglu`);
+      for (const z of [x, got, want]) z.dispose();
+      for (const w of ws) (f ? f.dispose(w) : (w as r.Tensor).dispose());
+    };
+    // Partial column groups (N not a multiple of 256 / L columns); two row groups at 9 rows, the
+    // second partial (the CPU only: lavapipe compiles an 8-row shader for seconds, and the row
+    // groups are the separate products' code, tested there).
+    const all = [[1, 64, 24], [3, 128, 40], [9, 64, 17]];
+    for (const device of await bothDevices(t)) {
+      for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) {
+        for (const [M, K, N] of device.kind === 'cpu' ? all : all.slice(0, format === 'float32' ? 2 : 1)) await run(device, format, f, M, K, N, `${device.kind} ${format} ${M}×${K}×${N}`);
+      }
     }
-  }
-  const gpu = await gpuOrSkip(t);
-  if (!gpu) return;
-  try {
-    for (const C of [2, 4]) {
-      setSkinnyColumns(C);
-      for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) await run(gpu, format, f, 1, 64, 40, `webgpu C ${C} ${format}`);
+    // Columns per lane change the sums only, which the two activations share: checked once (lavapipe
+    // compiles each of these shaders for seconds).
+    const gpu = await gpuOrSkip(t);
+    if (!gpu || activation !== 'silu') return;
+    try {
+      for (const C of [2, 4]) {
+        setSkinnyColumns(C);
+        for (const [format, f] of [['float32', null], ...Object.entries(FORMATS)] as const) await run(gpu, format, f, 1, 64, 40, `webgpu C ${C} ${format}`);
+      }
+    } finally {
+      setSkinnyColumns(undefined);
     }
-  } finally {
-    setSkinnyColumns(undefined);
-  }
+  });
+}
+
+test('matmulGated: refuses more than 16 rows, weights of two shapes and unknown activations', (t) => {
   const w = r.tensor(f32Values(24 * 64, 1), [24, 64], { device: cpu });
   const x = r.tensor(f32Values(17 * 64, 2), [17, 64], { device: cpu });
-  t.throws(() => r.noGrad(() => r.matmulSwiglu(x, w, w)), { message: /at most 16 rows/ });
-  t.throws(() => r.noGrad(() => r.matmulSwiglu(r.narrow(x, 0, 0, 2), w, r.narrow(w, 0, 0, 20))), { message: /must have one shape/ });
+  t.throws(() => r.noGrad(() => r.matmulSwiglu(x, w, w)), { message: /matmulGated: x \[17,64\] must have at most 16 rows/ });
+  t.throws(() => r.noGrad(() => r.matmulGated(r.narrow(x, 0, 0, 2), w, r.narrow(w, 0, 0, 20), 'gelu_tanh')), { message: /must have one shape/ });
+  t.throws(() => r.noGrad(() => r.matmulGated(r.narrow(x, 0, 0, 2), w, w, 'relu' as r.GatedActivation)), { message: /matmulGated: activation must be one of 'silu', 'gelu_tanh', got 'relu'/ });
 });
 
-test('swigluLinear: one matmulSwiglu for a decoding step\'s gate and up layers, swiglu over their forwards otherwise (more rows, a gradient to record)', async (t) => {
-  const opts = { device: cpu, seed: 1 };
-  const [gate, up] = [new r.Linear(64, 32, opts), new r.Linear(64, 32, { ...opts, seed: 2 })];
-  for (const rows of [2, 20]) {
-    const x = r.tensor(f32Values(rows * 64, 3), [1, rows, 64], { device: cpu });
-    const want = await values(r.noGrad(() => r.swiglu(gate.forward(x), up.forward(x))));
-    t.deepEqual(await values(r.noGrad(() => r.swigluLinear(gate, up, x))), want, `${rows} rows`);
-  }
-  const x = r.tensor(f32Values(2 * 64, 3), [1, 2, 64], { device: cpu });
-  t.truthy(r.swigluLinear(gate, up, x).node, 'with a gradient to record: the separate ops, with their graph');
-});
+for (const [activation, separate] of [['silu', r.swiglu], ['gelu_tanh', r.geglu]] as const) {
+  test(`gatedLinear ${activation}: one matmulGated for a decoding step's gate and up layers, ${separate.name} over their forwards otherwise (more rows, a gradient to record)`, async (t) => {
+    const opts = { device: cpu, seed: 1 };
+    const [gate, up] = [new r.Linear(64, 32, opts), new r.Linear(64, 32, { ...opts, seed: 2 })];
+    for (const rows of [2, 20]) {
+      const x = r.tensor(f32Values(rows * 64, 3), [1, rows, 64], { device: cpu });
+      const want = await values(r.noGrad(() => separate(gate.forward(x), up.forward(x))));
+      t.deepEqual(await values(r.noGrad(() => r.gatedLinear(gate, up, x, activation))), want, `${rows} rows`);
+      if (activation === 'silu') t.deepEqual(await values(r.noGrad(() => r.swigluLinear(gate, up, x))), want, `${rows} rows, swigluLinear`);
+    }
+    const x = r.tensor(f32Values(2 * 64, 3), [1, 2, 64], { device: cpu });
+    t.truthy(r.gatedLinear(gate, up, x, activation).node, 'with a gradient to record: the separate ops, with their graph');
+  });
+}
 
 test('linearGroup: one product for plain layers at a decoding step (biases added after, as Qwen2\'s q/k/v), their own forwards otherwise (more rows, a gradient to record)', async (t) => {
   const opts = { device: cpu, seed: 1 };

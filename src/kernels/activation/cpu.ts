@@ -8,6 +8,8 @@ import { checkFloat, checkSame } from './contract.js';
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+/** 2·√(2/π): geluTanh's 2u = TWO_SQRT_2_OVER_PI·x·(1 + 0.044715·x²). */
+const TWO_SQRT_2_OVER_PI = 2 * Math.sqrt(2 / Math.PI);
 
 /**
  * erf(x) to ~1e-15 relative. |x| < 2.5: the series erf(x) = 2/√π · x·e^(−x²) · Σₙ (2x²)ⁿ / (1·3·…·(2n+1))
@@ -59,6 +61,17 @@ export function sigmoidPair(g: number): [number, number] {
   return g >= 0 ? [p, q] : [q, p];
 }
 
+/** geluTanh(x) = ½·x·(1 + tanh(u)) = x·σ(2u), u = √(2/π)·(x + 0.044715·x³) (see contract.ts). */
+export function geluTanh(x: number): number {
+  return x * sigmoidPair(TWO_SQRT_2_OVER_PI * x * (1 + 0.044715 * x * x))[0];
+}
+
+/** d geluTanh/dx = σ(2u) + x·σ(2u)·(1 − σ(2u))·2u′ (x² capped in 2u′: see contract.ts). */
+export function geluTanhGrad(x: number): number {
+  const [s, oneMinus] = sigmoidPair(TWO_SQRT_2_OVER_PI * x * (1 + 0.044715 * x * x));
+  return s + x * s * oneMinus * TWO_SQRT_2_OVER_PI * (1 + 0.134145 * Math.min(x * x, 1e6));
+}
+
 function like(device: Device, x: TensorInfo): TensorInfo {
   return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
 }
@@ -93,6 +106,32 @@ export function registerActivationCpu(): void {
       dg[i] = d[i] * u[i] * s * (1 + g[i] * oneMinus);
     }
     return [dgate, dup];
+  });
+  registerKernel('geglu', 'cpu', (device, [gate, up]) => {
+    checkSame('geglu', ['gate', 'up'], [gate, up]);
+    const y = like(device, gate);
+    const g = cpuArray(gate.storage), u = cpuArray(up.storage), dst = cpuArray(y.storage);
+    for (let i = 0; i < dst.length; i++) dst[i] = geluTanh(g[i]) * u[i];
+    return [y];
+  });
+  registerKernel('gegluBackward', 'cpu', (device, [gate, up, dy]) => {
+    checkSame('gegluBackward', ['gate', 'up', 'dy'], [gate, up, dy]);
+    const dgate = like(device, gate), dup = like(device, gate);
+    const g = cpuArray(gate.storage), u = cpuArray(up.storage), d = cpuArray(dy.storage);
+    const dg = cpuArray(dgate.storage), du = cpuArray(dup.storage);
+    for (let i = 0; i < dg.length; i++) {
+      du[i] = d[i] * geluTanh(g[i]);
+      dg[i] = d[i] * u[i] * geluTanhGrad(g[i]);
+    }
+    return [dgate, dup];
+  });
+  unary('geluTanh', geluTanh);
+  registerKernel('geluTanhBackward', 'cpu', (device, [x, dy]) => {
+    checkSame('geluTanhBackward', ['x', 'dy'], [x, dy]);
+    const dx = like(device, x);
+    const src = cpuArray(x.storage), d = cpuArray(dy.storage), dst = cpuArray(dx.storage);
+    for (let i = 0; i < dst.length; i++) dst[i] = d[i] * geluTanhGrad(src[i]);
+    return [dx];
   });
   unary('gelu', (v) => v * normalCdf(v));
   unary('erf', erf);

@@ -1,4 +1,5 @@
-// WGSL kernels for the activation family: one thread per element, f32.
+// WGSL kernels for the activation family: one thread per element, f32. SwiGLU and the tanh-form
+// GELU (geluTanh, geglu) build on sigmoid_pair (no tanh, no overflow: contract.ts).
 //
 // erf and erfc in float32 (WGSL has neither). Two pieces, with coefficients fitted for this file by
 // test/kernels/golden/fit_erf_coefficients.py (Chebyshev least squares against mpmath, rounded to
@@ -72,6 +73,19 @@ fn sigmoid_pair(g: f32) -> vec2<f32> {
   return select(vec2<f32>(q, p), vec2<f32>(p, q), g >= 0.0);
 }`;
 
+/**
+ * GELU's tanh form as x·σ(2u), and its derivative (see contract.ts); needs SIGMOID_WGSL. One
+ * definition for the geluTanh and geglu kernels and the gated skinny product, so they agree bit
+ * for bit.
+ */
+export const GELU_TANH_WGSL = /* wgsl */ `
+fn gelu_tanh_2u(x: f32) -> f32 { return 1.5957691216057308 * x * (1.0 + 0.044715 * x * x); }
+fn gelu_tanh(x: f32) -> f32 { return x * sigmoid_pair(gelu_tanh_2u(x)).x; }
+fn gelu_tanh_grad(x: f32) -> f32 {
+  let s = sigmoid_pair(gelu_tanh_2u(x));
+  return s.x + x * s.x * s.y * (1.5957691216057308 * (1.0 + 0.134145 * min(x * x, 1e6)));
+}`;
+
 /** An elementwise kernel: bindings params, the inputs, the outputs; `body` sees index i. meta: n. */
 function elementwise(inputs: string[], outputs: string[], helpers: string, body: string): string {
   let b = 1;
@@ -102,6 +116,23 @@ const SWIGLU_BACKWARD = elementwise(['gate', 'up', 'dy'], ['dgate', 'dup'], SIGM
   let s = sigmoid_pair(g);
   dup[i] = d * (g * s.x);
   dgate[i] = d * up[i] * s.x * (1.0 + g * s.y);`);
+
+const GELU_TANH_HELPERS = SIGMOID_WGSL + GELU_TANH_WGSL;
+
+const GEGLU = elementwise(['gate', 'up'], ['y'], GELU_TANH_HELPERS, `
+  y[i] = gelu_tanh(gate[i]) * up[i];`);
+
+const GEGLU_BACKWARD = elementwise(['gate', 'up', 'dy'], ['dgate', 'dup'], GELU_TANH_HELPERS, `
+  let g = gate[i];
+  let d = dy[i];
+  dup[i] = d * gelu_tanh(g);
+  dgate[i] = d * up[i] * gelu_tanh_grad(g);`);
+
+const GELU_TANH = elementwise(['x'], ['y'], GELU_TANH_HELPERS, `
+  y[i] = gelu_tanh(x[i]);`);
+
+const GELU_TANH_BACKWARD = elementwise(['x', 'dy'], ['dx'], GELU_TANH_HELPERS, `
+  dx[i] = dy[i] * gelu_tanh_grad(x[i]);`);
 
 const GELU = elementwise(['x'], ['y'], ERF_WGSL, `
   let v = x[i];
@@ -136,6 +167,22 @@ export function registerActivationWebGPU(): void {
   registerKernel('swigluBackward', 'webgpu', (device, [gate, up, dy]) => {
     checkSame('swigluBackward', ['gate', 'up', 'dy'], [gate, up, dy]);
     return launch(gpu(device), 'swigluBackward', SWIGLU_BACKWARD, [gate, up, dy], 2);
+  });
+  registerKernel('geglu', 'webgpu', (device, [gate, up]) => {
+    checkSame('geglu', ['gate', 'up'], [gate, up]);
+    return launch(gpu(device), 'geglu', GEGLU, [gate, up], 1);
+  });
+  registerKernel('gegluBackward', 'webgpu', (device, [gate, up, dy]) => {
+    checkSame('gegluBackward', ['gate', 'up', 'dy'], [gate, up, dy]);
+    return launch(gpu(device), 'gegluBackward', GEGLU_BACKWARD, [gate, up, dy], 2);
+  });
+  registerKernel('geluTanh', 'webgpu', (device, [x]) => {
+    checkFloat('geluTanh', x);
+    return launch(gpu(device), 'geluTanh', GELU_TANH, [x], 1);
+  });
+  registerKernel('geluTanhBackward', 'webgpu', (device, [x, dy]) => {
+    checkSame('geluTanhBackward', ['x', 'dy'], [x, dy]);
+    return launch(gpu(device), 'geluTanhBackward', GELU_TANH_BACKWARD, [x, dy], 1);
   });
   registerKernel('gelu', 'webgpu', (device, [x]) => {
     checkFloat('gelu', x);

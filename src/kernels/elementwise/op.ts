@@ -117,6 +117,17 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 }
 
 /**
+ * cap·tanh(x/cap): soft-capping (Gemma-2's attention and final-logit soft-capping). cap must be a
+ * finite number > 0. For the whole sequence's log-probs, tokenLogprobs's `softcap` option caps
+ * inside the kernel instead (no capped copy of the logits); this is for the few logits of a
+ * generation step. Gradient through tanh's: dy·(1 − tanh²(x/cap)).
+ */
+export function softcap(x: Tensor, cap: number): Tensor {
+  if (!(Number.isFinite(cap) && cap > 0)) throw new Error(`softcap: cap must be a finite number > 0, got ${cap}`);
+  return mul(tanh(div(x, cap)), cap);
+}
+
+/**
  * A copy in another dtype; float → int truncates toward zero; → bfloat16 rounds to nearest even.
  * Gradients pass through casts between float32 and float64.
  */

@@ -1,4 +1,4 @@
-import { FROM_BITS } from '../wgsl.js';
+import { FROM_BITS, TANH_WGSL } from '../wgsl.js';
 
 // The elementwise op set: for each op, a CPU reference (plain JS math) and a WGSL expression,
 // written independently so that the test comparing them means something.
@@ -82,7 +82,7 @@ export const BINARY_WGSL: Record<BinaryOp | CompareOp, string> = {
 
 /**
  * Float helpers. WGSL's tanh and the naive sigmoid overflow exp() for |x| in the thousands, and
- * pow() is undefined for negative bases, so these spell out the stable forms.
+ * pow() is undefined for negative bases, so these spell out the stable forms (tanh: TANH_WGSL).
  */
 export const WGSL_HELPERS = /* wgsl */ `
 ${FROM_BITS}
@@ -90,10 +90,7 @@ fn stable_sigmoid(x: f32) -> f32 {
   let e = exp(-abs(x));
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
-fn stable_tanh(x: f32) -> f32 {
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}
+${TANH_WGSL}
 fn signed_pow(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
   let p = pow(abs(a), b);

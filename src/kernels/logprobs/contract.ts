@@ -24,6 +24,14 @@
 // written by one kernel straight into the new gradient buffer: forward + backward allocate the
 // gradient and O(rows) besides the logits.
 //
+// Soft-capping (Gemma-2's final_logit_softcapping, attrs.softcap = cap > 0): the kernels read the
+// raw logits x and work on c = cap·tanh(x/cap) in registers, never a capped copy:
+//   out[r]         = mask[r] · (c[r, t] − logsumexp(c[r, :]))          (m and ℓ are those of c)
+//   dlogits[r, v]  = dy[r] · mask[r] · (1[v = t] − exp(c[r, v] − m[r] − ℓ[r])) · (1 − tanh²(x[r, v]/cap))
+// 1 − tanh²(u) is evaluated as 4e/(1 + e)², e = exp(−2|u|): no cancellation where tanh → ±1.
+// Capped logits are finite for any finite or infinite x (±Inf caps to ±cap), so only NaN rows give
+// NaN then.
+//
 // Rows whose log-sum-exp is not finite (all −Inf, any +Inf or NaN) give NaN, as log_softmax does
 // in PyTorch. A target outside [0, V) at an unmasked row is an error on the CPU device; on WebGPU
 // (where ids are not read back) it gives NaN in the output and the gradient of that row.
@@ -34,6 +42,21 @@ import type { KernelCost } from '../cost.js';
 export interface TokenLogprobsAttrs {
   /** Whether a mask tensor is among the inputs (logits, targets[, mask]). */
   masked: boolean;
+  /** cap of the soft-capping c = cap·tanh(x/cap) applied before the softmax; 0 or absent: none. */
+  softcap?: number;
+}
+
+/** tokenLogprobs's and sequenceLogprobs's options. */
+export interface TokenLogprobsOptions {
+  /** Soft-cap the logits first, cap·tanh(logits/cap) (Gemma-2's final_logit_softcapping); 0 or absent: none. */
+  softcap?: number;
+}
+
+/** The softcap option checked: a finite number ≥ 0 (0: none). */
+export function checkSoftcap(op: string, softcap: number | undefined): number {
+  const cap = softcap ?? 0;
+  if (!(Number.isFinite(cap) && cap >= 0)) throw new Error(`${op}: softcap must be a finite number ≥ 0 (0 for none), got ${softcap}`);
+  return cap;
 }
 
 /** logits seen as [rows, V]; the output has the leading shape. */
@@ -66,29 +89,31 @@ export function badTarget(row: number, id: number, vocab: number): Error {
 
 /**
  * Forward: per logit a compare, a subtract, an exp and an add (online max + sum: one exp per
- * element); per row a log, the gather and two subtractions and the mask multiply. Bytes: logits
- * once, targets and mask once, out and the two statistics written.
+ * element), and with soft-capping a divide, a tanh (counted as one, like exp) and a multiply; per
+ * row a log, the gather and two subtractions and the mask multiply. Bytes: logits once, targets and
+ * mask once, out and the two statistics written.
  */
-export function tokenLogprobsCost(logitsShape: Shape, dtype: DType = 'float32', masked = true): KernelCost {
+export function tokenLogprobsCost(logitsShape: Shape, dtype: DType = 'float32', masked = true, capped = false): KernelCost {
   const vocab = logitsShape.length ? logitsShape[logitsShape.length - 1] : 1;
   const rows = vocab === 0 ? sizeOf(logitsShape.slice(0, -1)) : sizeOf(logitsShape) / vocab;
   const b = bytesPerElement(dtype);
   return {
-    flops: 4 * rows * vocab + 4 * rows,
+    flops: (capped ? 7 : 4) * rows * vocab + 4 * rows,
     bytes: rows * vocab * b + rows * 4 + (masked ? rows * b : 0) + 3 * rows * b,
   };
 }
 
 /**
- * Backward: per logit two subtractions, an exp, the one-hot subtract and a multiply. Bytes: logits
- * read, gradient written, and per row target, mask, statistics and dy read.
+ * Backward: per logit two subtractions, an exp, the one-hot subtract and a multiply; with
+ * soft-capping also the capped logit (3) and 1 − tanh² (exp, add, square, divide, multiply: 5).
+ * Bytes: logits read, gradient written, and per row target, mask, statistics and dy read.
  */
-export function tokenLogprobsGradCost(logitsShape: Shape, dtype: DType = 'float32', masked = true): KernelCost {
+export function tokenLogprobsGradCost(logitsShape: Shape, dtype: DType = 'float32', masked = true, capped = false): KernelCost {
   const vocab = logitsShape.length ? logitsShape[logitsShape.length - 1] : 1;
   const rows = vocab === 0 ? sizeOf(logitsShape.slice(0, -1)) : sizeOf(logitsShape) / vocab;
   const b = bytesPerElement(dtype);
   return {
-    flops: 5 * rows * vocab + rows,
+    flops: (capped ? 13 : 5) * rows * vocab + rows,
     bytes: 2 * rows * vocab * b + rows * 4 + (masked ? rows * b : 0) + 3 * rows * b,
   };
 }

@@ -4,3 +4,4 @@ import { registerLogprobsWebGPU } from './webgpu.js';
 registerLogprobsCpu();
 registerLogprobsWebGPU();
 export * from './op.js';
+export type { TokenLogprobsOptions } from './contract.js';

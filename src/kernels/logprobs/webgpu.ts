@@ -11,11 +11,14 @@
 //   and target are the same address for every thread: one cached load), each thread writes
 //   dy·mask·(1[v = t] − exp((x − m) − ℓ)) for 4 coalesced elements. Rows with dy·mask = 0 write
 //   zeros without reading the logits.
+// - Soft-capping (attrs.softcap > 0, the cap in params): both kernels read the raw logit x and use
+//   c = cap·stable_tanh(x/cap) where they used x; the backward multiplies by 1 − tanh²(x/cap)
+//   (sech2 below, from e = exp(−2|x/cap|)). Whether to cap is baked into the shader.
 // Workgroup size of the forward: ≈16 logits per thread, a power of two in [32, 1024] (as the
 // softmax rows kernel, whose measurements chose it); a 32k vocabulary gets 1024 threads.
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, TANH_WGSL, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
 import { type TokenLogprobsAttrs, STATS, logprobsLayout } from './contract.js';
 
 const NAN = 'from_bits(0x7fc00000u)';
@@ -24,11 +27,26 @@ const HELPERS = /* wgsl */ `
 ${FROM_BITS}
 fn is_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }`;
 
+/** Soft-capping's helpers: the capped logit and its slope 1 − tanh²(u) = 4e/(1 + e)², e = exp(−2|u|). */
+const SOFTCAP_HELPERS = /* wgsl */ `
+${TANH_WGSL}
+fn cap_logit(v: f32, cap: f32) -> f32 { return cap * stable_tanh(v / cap); }
+fn sech2(u: f32) -> f32 {
+  let e = exp(-2.0 * abs(u));
+  let d = 1.0 + e;
+  return 4.0 * e / (d * d);
+}`;
+
+/** WGSL reading logit `at` as the softmax sees it: capped (the cap in the variable `cap`) or as is. */
+function logitAt(at: string, capped: boolean): string {
+  return capped ? `cap_logit(x[${at}], cap)` : `x[${at}]`;
+}
+
 /** Backward: threads per workgroup and logits per thread. */
 const GRAD_WG = 256;
 const GRAD_EPT = 4;
 
-function forwardKernelSource(wg: number, maskType: 'f32' | 'i32' | null): string {
+function forwardKernelSource(wg: number, maskType: 'f32' | 'i32' | null, capped: boolean): string {
   const out = maskType ? 4 : 3;
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
@@ -37,6 +55,7 @@ function forwardKernelSource(wg: number, maskType: 'f32' | 'i32' | null): string
 ${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;` : ''}
 @group(0) @binding(${out}) var<storage, read_write> out: array<f32>;
 ${HELPERS}
+${capped ? SOFTCAP_HELPERS : ''}
 var<workgroup> pm: array<f32, ${wg}>;
 var<workgroup> ps: array<f32, ${wg}>;
 @compute @workgroup_size(${wg})
@@ -45,6 +64,7 @@ fn main(${BUILTINS_1D}) {
   let row = wg_flat;
   let vocab = params[0];
   let rows = params[1];
+  ${capped ? 'let cap = bitcast<f32>(params[2]);' : ''}
   if (row >= rows) { return; }
   let weight = ${maskType ? 'f32(mask[row])' : '1.0'};
   if (weight == 0.0) {
@@ -56,7 +76,7 @@ fn main(${BUILTINS_1D}) {
   var m = ${LOWEST};
   var s = 0.0;
   for (var k = lid.x; k < vocab; k += ${wg}u) {
-    let v = x[base + k];
+    let v = ${logitAt('base + k', capped)};
     if (v > m) { s = s * exp(m - v) + 1.0; m = v; } else { s += exp(v - m); }
   }
   pm[lid.x] = m;
@@ -77,7 +97,7 @@ fn main(${BUILTINS_1D}) {
     let ls = log(ps[0]);
     let t = ids[row];
     let ok = t >= 0 && u32(t) < vocab && is_finite(mx + ls);
-    let xt = x[base + select(0u, u32(t), ok)];
+    let xt = ${logitAt('base + select(0u, u32(t), ok)', capped)};
     out[row] = select(${NAN}, weight * ((xt - mx) - ls), ok);
     out[rows + row] = mx;
     out[2u * rows + row] = select(${NAN}, ls, ok);
@@ -85,7 +105,7 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-function backwardKernelSource(maskType: 'f32' | 'i32' | null): string {
+function backwardKernelSource(maskType: 'f32' | 'i32' | null, capped: boolean): string {
   const b = maskType ? 4 : 3;
   const chunk = GRAD_WG * GRAD_EPT;
   return /* wgsl */ `
@@ -96,12 +116,14 @@ ${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;
 @group(0) @binding(${b}) var<storage, read> saved: array<f32>;
 @group(0) @binding(${b + 1}) var<storage, read> dy: array<f32>;
 @group(0) @binding(${b + 2}) var<storage, read_write> dx: array<f32>;
+${capped ? SOFTCAP_HELPERS : ''}
 @compute @workgroup_size(${GRAD_WG})
 fn main(${BUILTINS_1D}) {
   ${FLAT_WORKGROUP}
   let vocab = params[0];
   let rows = params[1];
   let chunks = params[2];
+  ${capped ? 'let cap = bitcast<f32>(params[3]);' : ''}
   if (wg_flat >= rows * chunks) { return; }
   let row = wg_flat / chunks;
   let first = (wg_flat % chunks) * ${chunk}u + lid.x;
@@ -114,7 +136,9 @@ fn main(${BUILTINS_1D}) {
     let v = first + j * ${GRAD_WG}u;
     if (v < vocab) {
       var g = 0.0;
-      if (c != 0.0) { g = c * (select(0.0, 1.0, i32(v) == t) - exp((x[base + v] - m) - ls)); }
+      if (c != 0.0) {
+        g = c * (select(0.0, 1.0, i32(v) == t) - exp((${logitAt('base + v', capped)} - m) - ls))${capped ? ' * sech2(x[base + v] / cap)' : ''};
+      }
       dx[base + v] = g;
     }
   }
@@ -134,7 +158,7 @@ function forwardWorkgroup(device: WebGPUDevice, vocab: number): number {
 }
 
 export function registerLogprobsWebGPU(): void {
-  registerKernel<TokenLogprobsAttrs>('tokenLogprobs', 'webgpu', (dev, inputs, { masked }) => {
+  registerKernel<TokenLogprobsAttrs>('tokenLogprobs', 'webgpu', (dev, inputs, { masked, softcap = 0 }) => {
     const device = dev as WebGPUDevice;
     const [logits, targets] = inputs;
     const mask = masked ? inputs[2] : undefined;
@@ -145,8 +169,8 @@ export function registerLogprobsWebGPU(): void {
       const wg = forwardWorkgroup(device, vocab);
       device.dispatch({
         name: 'tokenLogprobs',
-        code: forwardKernel(wg, maskTypeOf(mask)),
-        meta: new Meta().u32(vocab, rows).build(),
+        code: forwardKernel(wg, maskTypeOf(mask), softcap > 0),
+        meta: new Meta().u32(vocab, rows).f32(softcap).build(),
         inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : [])],
         outputs: [o],
         workgroups: grid1d(rows),
@@ -155,7 +179,7 @@ export function registerLogprobsWebGPU(): void {
     return [{ storage: o, shape: outShape, dtype: logits.dtype }];
   });
 
-  registerKernel<TokenLogprobsAttrs>('tokenLogprobsGrad', 'webgpu', (dev, inputs, { masked }) => {
+  registerKernel<TokenLogprobsAttrs>('tokenLogprobsGrad', 'webgpu', (dev, inputs, { masked, softcap = 0 }) => {
     const device = dev as WebGPUDevice;
     const [logits, targets] = inputs;
     const mask = masked ? inputs[2] : undefined;
@@ -166,8 +190,8 @@ export function registerLogprobsWebGPU(): void {
     if (rows * chunks > 0) {
       device.dispatch({
         name: 'tokenLogprobsGrad',
-        code: backwardKernel(maskTypeOf(mask)),
-        meta: new Meta().u32(vocab, rows, chunks).build(),
+        code: backwardKernel(maskTypeOf(mask), softcap > 0),
+        meta: new Meta().u32(vocab, rows, chunks).f32(softcap).build(),
         inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : []), saved.storage, dy.storage],
         outputs: [g],
         workgroups: grid1d(rows * chunks),

@@ -8,6 +8,7 @@
 //   batch entry (batch stride 0). transposeA: a is stored [K, M]; transposeB: b is stored [N, K].
 // Cost: 2·M·N·K flops per batch entry; bytes moved at least one read of each operand and one write
 // of the result (the compulsory traffic; tiling decides how close a kernel gets to it).
+import type { GatedActivation } from '../activation/contract.js';
 import type { DType } from '../../autograd/dtype.js';
 import { bytesPerElement } from '../../autograd/dtype.js';
 import { type Shape, broadcastShapes, sameShape, sizeOf } from '../../autograd/shape.js';
@@ -173,6 +174,14 @@ export interface GroupMatmulAttrs {
   format: 'float32' | 'bfloat16' | 'nf4';
   /** Each weight's [Nᵢ, K]. */
   shapes: Shape[];
+}
+
+/**
+ * Attributes of the 'matmulGated' kernel: a group of two weights of one shape (gate, up) and the
+ * gated activation applied to their products, Y = act(x·Gᵀ) ⊙ x·Uᵀ (silu: SwiGLU, gelu_tanh: GeGLU).
+ */
+export interface GatedMatmulAttrs extends GroupMatmulAttrs {
+  activation: GatedActivation;
 }
 
 /** Checks a group product's shapes; gives M, K and the Nᵢ. */

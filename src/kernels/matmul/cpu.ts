@@ -4,10 +4,10 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
+import { type GatedMatmulAttrs, type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
 import { bfloat16Value } from '../bfloat16/contract.js';
 import { nf4Value } from '../nf4/contract.js';
-import { sigmoidPair } from '../activation/cpu.js';
+import { geluTanh, sigmoidPair } from '../activation/cpu.js';
 
 /** C[b] = op(A[b]) · op(B[b]) on host arrays, with the layout's strides. */
 export function matmulReference(A: ArrayLike<number>, B: ArrayLike<number>, C: TypedArray | number[], l: MatmulLayout, transposeA: boolean, transposeB: boolean): void {
@@ -75,11 +75,13 @@ export function registerStoredMatmulCpu(): void {
     });
   };
   registerKernel<GroupMatmulAttrs>('matmulGroup', 'cpu', group);
-  // The two products, then SwiGLU's reference expression (as the swiglu kernel computes it).
-  registerKernel<GroupMatmulAttrs>('matmulSwiglu', 'cpu', (device, inputs, attrs) => {
+  // The two products, then the activation's reference expression (as the swiglu or geglu kernel
+  // computes it).
+  registerKernel<GatedMatmulAttrs>('matmulGated', 'cpu', (device, inputs, attrs) => {
     const [gate, up] = group(device, inputs, attrs);
     const g = cpuArray(gate.storage), u = cpuArray(up.storage);
-    for (let i = 0; i < g.length; i++) g[i] = g[i] * sigmoidPair(g[i])[0] * u[i];
+    if (attrs.activation === 'silu') for (let i = 0; i < g.length; i++) g[i] = g[i] * sigmoidPair(g[i])[0] * u[i];
+    else for (let i = 0; i < g.length; i++) g[i] = geluTanh(g[i]) * u[i];
     device.release(up.storage);
     return [gate];
   });

@@ -8,7 +8,8 @@ import { fromBfloat16 } from '../bfloat16/op.js';
 import { type Shape, sameShape, sizeOf } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
-import { type GroupMatmulAttrs, type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
+import { type GatedMatmulAttrs, type GroupMatmulAttrs, type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
+import { type GatedActivation, checkGatedActivation } from '../activation/contract.js';
 import type { Nf4Weight } from '../nf4/op.js';
 import { SKINNY_MAX_ROWS } from './skinny.js';
 
@@ -110,20 +111,26 @@ export function matmulGroup(x: Tensor, weights: (Tensor | Nf4Weight)[]): Tensor[
 }
 
 /**
- * swiglu(x·Gᵀ, x·Uᵀ) = silu(x·Gᵀ) ⊙ x·Uᵀ for a gate and an up weight [N, K] held alike (a LLaMA
- * MLP's first half): one launch on WebGPU (the skinny kernel computing both products' sums and
- * SwiGLU's expression on them), the values of matmulGroup then swiglu, bit for bit on lavapipe
- * and the CPU. For few rows (at most SKINNY_MAX_ROWS) with K a multiple of 8 (32 for NF4): a
- * decoding step. No gradient.
+ * act(x·Gᵀ) ⊙ x·Uᵀ for a gate and an up weight [N, K] held alike (a gated MLP's first half; act
+ * 'silu': SwiGLU, LLaMA's; 'gelu_tanh': GeGLU, Gemma-2's): one launch on WebGPU (the skinny kernel
+ * computing both products' sums and the activation kernel's expression on them), the values of
+ * matmulGroup then swiglu or geglu, bit for bit on lavapipe and the CPU. For few rows (at most
+ * SKINNY_MAX_ROWS) with K a multiple of 8 (32 for NF4): a decoding step. No gradient.
  */
-export function matmulSwiglu(x: Tensor, gate: Tensor | Nf4Weight, up: Tensor | Nf4Weight): Tensor {
-  const { inputs, attrs } = groupInputs('matmulSwiglu', x, [gate, up]);
+export function matmulGated(x: Tensor, gate: Tensor | Nf4Weight, up: Tensor | Nf4Weight, activation: GatedActivation): Tensor {
+  checkGatedActivation('matmulGated', activation);
+  const { inputs, attrs } = groupInputs('matmulGated', x, [gate, up]);
   const [[N], [Nu]] = attrs.shapes, K = x.shape[x.rank - 1], M = sizeOf(x.shape.slice(0, -1));
-  if (N !== Nu) throw new Error(`matmulSwiglu: gate [${attrs.shapes[0]}] and up [${attrs.shapes[1]}] must have one shape`);
+  if (N !== Nu) throw new Error(`matmulGated: gate [${attrs.shapes[0]}] and up [${attrs.shapes[1]}] must have one shape`);
   if (M > SKINNY_MAX_ROWS || K % (attrs.format === 'nf4' ? 32 : 8) !== 0) {
-    throw new Error(`matmulSwiglu: x [${x.shape}] must have at most ${SKINNY_MAX_ROWS} rows and K a multiple of ${attrs.format === 'nf4' ? 32 : 8} (a decoding step's shape); use swiglu(...matmulGroup(x, [gate, up]))`);
+    throw new Error(`matmulGated: x [${x.shape}] must have at most ${SKINNY_MAX_ROWS} rows and K a multiple of ${attrs.format === 'nf4' ? 32 : 8} (a decoding step's shape); use gatedActivation(...matmulGroup(x, [gate, up]), activation)`);
   }
-  return reshape(runOp<GroupMatmulAttrs>('matmulSwiglu', inputs, attrs), [...x.shape.slice(0, -1), N]);
+  return reshape(runOp<GatedMatmulAttrs>('matmulGated', inputs, { ...attrs, activation }), [...x.shape.slice(0, -1), N]);
+}
+
+/** matmulGated with SwiGLU: silu(x·Gᵀ) ⊙ x·Uᵀ, the values of swiglu(...matmulGroup(x, [gate, up])). */
+export function matmulSwiglu(x: Tensor, gate: Tensor | Nf4Weight, up: Tensor | Nf4Weight): Tensor {
+  return matmulGated(x, gate, up, 'silu');
 }
 
 /** A group product's kernel inputs (x as [M, K], each weight's parts) and attributes; refuses a graph. */

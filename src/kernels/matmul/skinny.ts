@@ -36,7 +36,8 @@ import type { TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { NF4_BLOCK, NF4_LEVELS } from '../nf4/contract.js';
 import { MAX_WORKGROUPS_PER_DIM, Meta, memoShader } from '../wgsl.js';
-import { SIGMOID_WGSL } from '../activation/webgpu.js';
+import { GELU_TANH_WGSL, SIGMOID_WGSL } from '../activation/webgpu.js';
+import type { GatedActivation } from '../activation/contract.js';
 import type { MatmulLayout } from './contract.js';
 
 /** How B is held: float32, bfloat16 (src/kernels/bfloat16) or NF4 codes and block maxima (src/kernels/nf4). */
@@ -170,10 +171,10 @@ function decodeElement(format: SkinnyFormat, i: number): string {
  * One weight's share of the shader: the columns `firstGroup` (a workgroup index) onwards of output
  * y{i}, N columns, C per lane: the k loop, the tree over the lanes (one column at a time), the store.
  * gated (the fast body only): weights 0 (gate) and 1 (up) of one shape in the same loop, each
- * lane's columns of both, and y0 = silu(gate) ⊙ up written in place of the two (the SwiGLU kernel's
- * expression on the two sums the separate products compute).
+ * lane's columns of both, and y0 = act(gate) ⊙ up written in place of the two (the SwiGLU or GeGLU
+ * kernel's expression on the two sums the separate products compute).
  */
-function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, gated = false): string {
+function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: string, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, gated: GatedActivation | false = false): string {
   const rows = Array.from({ length: R }, (_, r) => r), cols = Array.from({ length: C }, (_, c) => c);
   const ws = gated ? [0, 1] : [i];
   const chunk = skinnyChunk(format);
@@ -220,7 +221,7 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
   if (lane == 0u) { ${rows.map((r) => `g${r} = red[${r * WG}u + lid.x];`).join(' ')} }
   ${tree(1, c)}
   if (lane == 0u && col0 + ${c}u < N) {
-    ${rows.map((r) => `if (m0 + ${r}u < M) { y0[${at(r, c)}] = g${r} * sigmoid_pair(g${r}).x * red[${r * WG}u + lid.x]; }`).join('\n    ')}
+    ${rows.map((r) => `if (m0 + ${r}u < M) { y0[${at(r, c)}] = ${gatedExpression(gated as GatedActivation, `g${r}`, `red[${r * WG}u + lid.x]`)}; }`).join('\n    ')}
   }`
     : `${tree(i, c)}
   if (lane == 0u && col0 + ${c}u < N) {
@@ -238,15 +239,20 @@ function weightBlock(format: SkinnyFormat, i: number, N: string, firstGroup: str
   ${reduce}`;
 }
 
+/** WGSL of act(g) ⊙ u, exactly as the swiglu and geglu kernels write it (so the results agree bit for bit). */
+function gatedExpression(activation: GatedActivation, g: string, u: string): string {
+  return activation === 'silu' ? `${g} * sigmoid_pair(${g}).x * ${u}` : `gelu_tanh(${g}) * ${u}`;
+}
+
 /**
  * count = 1: params [M, N, K, strideA, strideB, strideC], grid z over batch entries. count > 1 (a
  * group of weights sharing x, one batch entry): params [M, 0, K, 0, 0, 0, N₀ … N₍count−1₎, first
  * workgroup of each weight's columns …]; each workgroup computes columns of one weight only (a
  * branch on its index, uniform across the workgroup). gated (count 2, X·Wᵀ, the fast body): params
  * [M, N, K, 0, 0, 0]; every workgroup computes the same columns of both weights and writes
- * silu(gate) ⊙ up to the one output.
+ * act(gate) ⊙ up to the one output (act: the `gated` activation).
  */
-function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, count = 1, gated = false): string {
+function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: number, fast: boolean, tA: boolean, tB: boolean, count = 1, gated: GatedActivation | false = false): string {
   const nf4Levels = format === 'nf4' ? `if (lid.x < 16u) { var levels = ${LEVELS}; lv[lid.x] = levels[lid.x]; }
   workgroupBarrier();` : '';
   const bf16 = format === 'bfloat16'
@@ -265,6 +271,7 @@ function skinnyShaderSource(format: SkinnyFormat, R: number, L: number, C: numbe
 var<workgroup> red: array<f32, ${R * WG}>;
 ${bf16}
 ${gated ? SIGMOID_WGSL : ''}
+${gated === 'gelu_tanh' ? GELU_TANH_WGSL : ''}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let M = params[0]; let K = params[2];
@@ -304,19 +311,19 @@ export function dispatchSkinny(device: WebGPUDevice, a: TensorInfo, b: Storage[]
 }
 
 /**
- * Queues Y = silu(X·Gᵀ) ⊙ (X·Uᵀ) (a decoding step's gate/up projections and SwiGLU) as one launch,
- * the same sums as the two products (skinnyColumns depends on the format and rows only) and the
- * SwiGLU kernel's expression on them. X [M, K] with M ≤ SKINNY_MAX_ROWS, G and U [N, K] held in
+ * Queues Y = act(X·Gᵀ) ⊙ (X·Uᵀ) (a decoding step's gate/up projections and SwiGLU or GeGLU) as one
+ * launch, the same sums as the two products (skinnyColumns depends on the format and rows only) and
+ * the activation kernel's expression on them. X [M, K] with M ≤ SKINNY_MAX_ROWS, G and U [N, K] held in
  * `format`, K a multiple of the fast body's chunk (skinnyFast).
  */
-export function dispatchSkinnyGated(device: WebGPUDevice, a: TensorInfo, gate: Storage[], up: Storage[], out: TensorInfo, M: number, K: number, N: number, format: SkinnyFormat): void {
+export function dispatchSkinnyGated(device: WebGPUDevice, a: TensorInfo, gate: Storage[], up: Storage[], out: TensorInfo, M: number, K: number, N: number, format: SkinnyFormat, activation: GatedActivation = 'silu'): void {
   if (M === 0 || N === 0) return;
   if (!skinnyFast(format, K, false, true)) throw new Error(`matmul (skinny, gated): K = ${K} is not a multiple of ${skinnyChunk(format)} (${format})`);
   const R = Math.min(M, SKINNY_ROWS);
   const L = skinnyLanes(format, K, true), C = skinnyColumns(R, true, format, device.softwareAdapter);
   device.dispatch({
-    name: `matmul skinny ${format} Bᵀ gated`,
-    code: skinnyShader(format, R, L, C, true, false, true, 2, true),
+    name: `matmul skinny ${format} Bᵀ gated${activation === 'silu' ? '' : ` ${activation}`}`,
+    code: skinnyShader(format, R, L, C, true, false, true, 2, activation),
     meta: new Meta().u32(M, N, K, 0, 0, 0).build(),
     inputs: [a.storage, ...gate, ...up],
     outputs: [out.storage],

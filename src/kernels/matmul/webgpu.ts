@@ -34,7 +34,7 @@
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { MAX_WORKGROUPS_PER_DIM, Meta, grid1d, memoShader } from '../wgsl.js';
-import { type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
+import { type GatedMatmulAttrs, type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
 import { checkMatmulDtypes, groupParts } from './cpu.js';
 import { SKINNY_MAX_ROWS, SKINNY_ROWS, SKINNY_THREADS, dispatchSkinny, dispatchSkinnyGated, dispatchSkinnyGroup, skinnyFast, skinnyWorkgroupBytes } from './skinny.js';
 import { type Vec4TileConfig, splitKReduceShader, vec4Alignment, vec4Invocations, vec4Shader, vec4Splits, vec4WorkgroupBytes } from './vec4.js';
@@ -397,13 +397,13 @@ export function registerMatmulWebGPU(): void {
     dispatchSkinnyGroup(device, x, groupParts(format, parts).map((w) => w.map((p) => p.storage)), outs, M, K, Ns, format);
     return outs;
   });
-  registerKernel<GroupMatmulAttrs>('matmulSwiglu', 'webgpu', (dev, [x, ...parts], { format, shapes }) => {
+  registerKernel<GatedMatmulAttrs>('matmulGated', 'webgpu', (dev, [x, ...parts], { format, shapes, activation }) => {
     const device = dev as WebGPUDevice;
-    if (x.dtype !== 'float32') throw new Error(`matmulSwiglu: x must be float32 on WebGPU, got ${x.dtype}`);
+    if (x.dtype !== 'float32') throw new Error(`matmulGated: x must be float32 on WebGPU, got ${x.dtype}`);
     const { M, K, Ns: [N] } = groupMatmulDims(x.shape, shapes);
     const [gate, up] = groupParts(format, parts).map((w) => w.map((p) => p.storage));
     const out: TensorInfo = { storage: device.alloc('float32', M * N), shape: [M, N], dtype: 'float32' };
-    dispatchSkinnyGated(device, x, gate, up, out, M, K, N, format);
+    dispatchSkinnyGated(device, x, gate, up, out, M, K, N, format, activation);
     return [out];
   });
 }
