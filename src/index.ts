@@ -29,6 +29,7 @@ export * from './kernels/gather/index.js';
 export * from './losses/index.js';
 export * from './kernels/logprobs/index.js';
 export * from './kernels/optim/index.js';
+export * from './optim/index.js';
 export * from './kernels/norm/index.js';
 export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';

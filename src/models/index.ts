@@ -5,6 +5,7 @@ import '../kernels/dropout/index.js';
 import '../kernels/attention/index.js';
 import '../kernels/rope/index.js';
 export { LlamaForCausalLM, LlamaCache, LayerCache, type LlamaInitOptions, type LlamaForwardOptions } from './llama.js';
+export { ropeFrequencies, ropeInvFreqTensor, type RopeConfig, type RopeScalingConfig, type RopeFrequencies } from './rope-config.js';
 export { resolveLlamaConfig, type LlamaConfig, type ResolvedLlamaConfig } from './llama-config.js';
 export { loadPretrainedLlama, savePretrainedLlama, LLAMA_ARCHITECTURES, LLAMA_MODEL_TYPES } from './pretrained.js';
 export { BertModel, lengthsTensor, type BertInitOptions, type BertForwardOptions } from './bert.js';
