@@ -4,7 +4,7 @@
 // the same math, and the cost of one launch (src/kernels/<family>/contract.ts).
 import type * as TF from '@tensorflow/tfjs-core';
 import * as r from '../src/index.js';
-import { chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
+import { MATMUL_SKINNY, MATMUL_VEC4_TALL_BLOCK_SPLIT_K, MATMUL_VERSIONS, chooseMatmulVersion } from '../src/kernels/matmul/webgpu.js';
 import { matmulLayout } from '../src/kernels/matmul/contract.js';
 import { SKINNY_ROWS, setSkinnyColumns, skinnyColumns } from '../src/kernels/matmul/skinny.js';
 import { softmaxCost, logSigmoidCost } from '../src/kernels/softmax/contract.js';
@@ -78,7 +78,7 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
       kernel: 'matmul',
       shape: `${label} (${M}×${K}×${N})`,
       inputs: [{ shape: [M, K] }, { shape: [K, N] }],
-      variants: r.MATMUL_VERSIONS.filter((v) => !(v.version === 0 && M * N * K > 2 ** 31 && !small)) // naive at 4096³ takes minutes
+      variants: MATMUL_VERSIONS.filter((v) => !(v.version === 0 && M * N * K > 2 ** 31 && !small)) // naive at 4096³ takes minutes
         .map((v) => ({
           name: `v${v.version} ${v.name}${v.version === chosen ? ' (default)' : ''}`,
           run: ([a, b]) => r.matmul(a, b, { version: v.version }),
@@ -101,7 +101,7 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
       kernel: 'matmul',
       shape: `${label}, X·Wᵀ (${M}×${K}×${N})`,
       inputs: [{ shape: [M, K] }, { shape: [N, K] }],
-      variants: r.MATMUL_VERSIONS.filter((v) => v.vec4)
+      variants: MATMUL_VERSIONS.filter((v) => v.vec4)
         .map((v) => ({
           name: `v${v.version} ${v.name}${v.version === chosen ? ' (default)' : ''}`,
           run: ([a, b]) => r.matmul(a, b, { version: v.version, transposeB: true }),
@@ -138,7 +138,7 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
     : [['TinyLlama up', 1, 2048, 5632], ['TinyLlama up', 8, 2048, 5632], ['TinyLlama up', 16, 2048, 5632], ['TinyLlama LM head', 8, 2048, 32000], ['Mistral-7B up', 1, 4096, 14336], ['Mistral-7B up', 4, 4096, 14336], ['Mistral-7B up', 8, 4096, 14336], ['Mistral-7B o', 8, 4096, 4096]];
   for (const [label, M, K, N] of decodeShapes) {
     const chosen = chooseMatmulVersion(matmulLayout([M, K], [N, K], false, true), false, true);
-    const rungs = r.MATMUL_VERSIONS.filter((v) => v.version === 0 || v.skinny || v.version === r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+    const rungs = MATMUL_VERSIONS.filter((v) => v.version === 0 || v.skinny || v.version === MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
     cases.push({
       group: 'decode',
       kernel: 'matmul',
@@ -170,7 +170,7 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
         inputs: [{ shape: [M, K] }, { shape: [N, K] }],
         variants: [
           { name: baseline, run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: 0 }) },
-          { name: 'widen, then the skinny float32 product', run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: r.MATMUL_SKINNY }) },
+          { name: 'widen, then the skinny float32 product', run: ([a, b]) => r.matmul(a, widen(store(b)), { transposeB: true, version: MATMUL_SKINNY }) },
           { name: 'read as stored (skinny, default)', run: ([a, b]) => product(a, store(b)) },
           ...columnVariants(M, format, ([a, b]) => product(a, store(b))),
         ],

@@ -10,7 +10,7 @@ import * as r from '../src/index.js';
 import type { TensorInfo } from '../src/autograd/kernel.js';
 import { matmulLayout } from '../src/kernels/matmul/contract.js';
 import type { Vec4TileConfig } from '../src/kernels/matmul/vec4.js';
-import { type MatmulVersion, chooseMatmulVersion, dispatchMatmulKernel, matmulKernelFits } from '../src/kernels/matmul/webgpu.js';
+import { type MatmulVersion, MATMUL_VERSIONS, chooseMatmulVersion, dispatchMatmulKernel, matmulKernelFits } from '../src/kernels/matmul/webgpu.js';
 import { DAWN_OPTIONS } from '../src/device/webgpu/create.js';
 import { adapterSlug, maxRelErr, randnHost } from './harness.js';
 import { installNavigatorGpu, loadPeer } from './peer.js';
@@ -48,7 +48,7 @@ const tA = transpose.includes('a'), tB = transpose.includes('b');
 // --tag NAME: appended to the result files' name (e.g. the Dawn options the run used).
 const tag = argv.includes('--tag') ? `-${argv[argv.indexOf('--tag') + 1].replace(/[^a-z0-9-]+/gi, '')}` : '';
 const kernels: MatmulVersion[] = [
-  ...r.MATMUL_VERSIONS.filter((v) => v.version > 0 && (!versionsArg || versionsArg.includes(v.version))),
+  ...MATMUL_VERSIONS.filter((v) => v.version > 0 && (!versionsArg || versionsArg.includes(v.version))),
   // --no-candidates: the rungs only.
   ...(argv.includes('--no-candidates') ? [] : candidates.map(([name, vec4], i) => ({ version: 100 + i, name, vec4 }))),
 ];

@@ -2,7 +2,7 @@
 // The WebGPU device's types come with relpo (a dependency), so a consumer's tsc finds them.
 /// <reference types="@webgpu/types" preserve="true" />
 import './kernels/fill/index.js';
-import './tensor-methods.js';
+import './autograd/tensor-methods.js';
 
 export { Tensor } from './autograd/tensor.js';
 export type { DType, TypedArray } from './autograd/dtype.js';
@@ -11,6 +11,7 @@ export type { Device, DeviceKind, MemoryStats } from './autograd/device.js';
 export { getDefaultDevice, setDefaultDevice } from './autograd/device.js';
 export { tidy, keep, noGrad, enableGrad, isGradEnabled } from './autograd/scope.js';
 export { checkpoint } from './autograd/checkpoint.js';
+export { sumToShape } from './autograd/sum-to-shape.js';
 export { backward } from './autograd/backward.js';
 export { gradcheck } from './autograd/gradcheck.js';
 export { manualSeed, nextDropoutSeed, getDropoutState, setDropoutState } from './autograd/random.js';
@@ -28,6 +29,7 @@ export * from './kernels/gather/index.js';
 export * from './losses/index.js';
 export * from './kernels/logprobs/index.js';
 export * from './kernels/optim/index.js';
+export * from './optim/index.js';
 export * from './kernels/norm/index.js';
 export * from './kernels/rope/index.js';
 export * from './kernels/activation/index.js';

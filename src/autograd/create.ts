@@ -1,5 +1,5 @@
 // Making tensors: from host data (uploaded), or filled on the device.
-import { bfloat16Bits } from '../kernels/bfloat16/contract.js';
+import { bfloat16Bits } from './bfloat16.js';
 import { Tensor } from './tensor.js';
 import { type Device, getDefaultDevice } from './device.js';
 import { type DType, type TypedArray, allocArray, isFloat, toTypedArray } from './dtype.js';

@@ -3,10 +3,21 @@
 // as soon as it is done with them; the memory a backward needs stays until backward has used it.
 // A node lives while one of its outputs is undisposed or a live node consumes one of them; when the
 // last goes, the node releases its saved tensors and lets go of its inputs' nodes in turn.
-import type { Tensor, GraphNode } from './tensor.js';
+
+/**
+ * A node (GraphNode, in tensor.ts) as its lifetime sees it: tensor.ts drops a holder here when a
+ * tensor is disposed, so this module knows nodes and tensors only by these fields.
+ */
+export interface HeldNode {
+  released: boolean;
+  holders: number;
+  saved: { dispose(): void }[];
+  readonly inputs: readonly { readonly node: HeldNode | null }[];
+  readonly outputs: readonly WeakRef<{ node: HeldNode | null }>[];
+}
 
 /** Frees what a node saved and detaches it from its outputs. Does not touch its inputs' nodes. */
-export function releaseNode(node: GraphNode): void {
+export function releaseNode(node: HeldNode): void {
   if (node.released) return;
   node.released = true;
   for (const s of node.saved) s.dispose();
@@ -18,7 +29,7 @@ export function releaseNode(node: GraphNode): void {
 }
 
 /** One holder of `node` (an output disposed, or a consumer released) has gone. */
-export function dropHolder(node: GraphNode): void {
+export function dropHolder(node: HeldNode): void {
   if (node.released || --node.holders > 0) return;
   // Iterative: a deep model's graph would overflow the stack as a recursion.
   const stack = [node];
@@ -34,7 +45,7 @@ export function dropHolder(node: GraphNode): void {
 }
 
 /** A consumer of `t` was recorded: t's node must outlive it. */
-export function addHolder(t: Tensor): void {
+export function addHolder(t: { readonly node: HeldNode | null }): void {
   const p = t.node;
   if (p && !p.released) p.holders++;
 }

@@ -1,16 +1,25 @@
 // Explicit memory: GPU buffers are not freed by the JS garbage collector in time, so every tensor
 // created inside tidy() is disposed when it ends, except what it returns (TF.js's model).
-import type { Tensor } from './tensor.js';
 
-const scopes: Set<Tensor>[] = [];
+/**
+ * A tensor as scopes see it. tensor.ts tracks every new tensor here, so this module knows tensors
+ * only by these fields (importing the class would make the two import each other).
+ */
+export interface Scoped {
+  readonly isTensor: true;
+  isKept: boolean;
+  dispose(): void;
+}
+
+const scopes: Set<Scoped>[] = [];
 let gradDisabled = 0;
 
-export function track(t: Tensor): void {
+export function track(t: Scoped): void {
   const top = scopes[scopes.length - 1];
   if (top) top.add(t);
 }
 
-export function untrack(t: Tensor): void {
+export function untrack(t: Scoped): void {
   for (const s of scopes) s.delete(t);
 }
 
@@ -20,7 +29,7 @@ export function untrack(t: Tensor): void {
  * synchronous: work queued inside it is still on the device when tidy returns, which is fine.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Tensor>();
+  const scope = new Set<Scoped>();
   scopes.push(scope);
   let result: T;
   try {
@@ -28,7 +37,7 @@ export function tidy<T>(fn: () => T): T {
     if (result instanceof Promise) throw new Error('tidy() takes a synchronous function; await outside it');
   } finally {
     scopes.pop();
-    const kept = new Set<Tensor>();
+    const kept = new Set<Scoped>();
     if (result! !== undefined) collectTensors(result, kept);
     for (const t of scope) {
       if (kept.has(t)) track(t);
@@ -39,16 +48,16 @@ export function tidy<T>(fn: () => T): T {
 }
 
 /** Exempts a tensor from every enclosing tidy(); it lives until disposed by hand. */
-export function keep<T extends Tensor>(t: T): T {
+export function keep<T extends Scoped>(t: T): T {
   untrack(t);
   t.isKept = true;
   return t;
 }
 
-export function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
+export function collectTensors(value: unknown, into: Set<Scoped>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 8) return;
   if ((value as { isTensor?: boolean }).isTensor === true) {
-    into.add(value as Tensor);
+    into.add(value as Scoped);
     return;
   }
   if (Array.isArray(value)) for (const v of value) collectTensors(v, into, depth + 1);

@@ -3,7 +3,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { cast } from './ops.js';
 import type { LossConfig, LossNeeds, PreferenceBatch, PreferenceLoss, PreferenceSide } from './types.js';
-import { listLosses } from './registry.js';
+import { listLosses } from './catalog.js';
 
 export type SideName = 'chosen' | 'rejected';
 

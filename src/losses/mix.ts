@@ -3,7 +3,7 @@
 // registered loss, so each keeps its config, its data checks and its metrics, which are prefixed
 // with the term's label ('dpo/rewards/chosen'); '<label>/loss' holds each unweighted term.
 import type { LossConfig, LossNeeds, PreferenceBatch, PreferenceLoss } from './types.js';
-import { getLoss, type RegisteredLoss } from './registry.js';
+import { getLoss, type RegisteredLoss } from './catalog.js';
 import { lossNeeds } from './checks.js';
 import { add, mul, noGrad } from './ops.js';
 import type { Tensor } from '../autograd/tensor.js';

@@ -1,29 +1,19 @@
 // The loss registry: plugins by name. registerLoss checks the object once, so that a malformed
-// plugin fails where it is registered and not in the middle of a training run.
+// plugin fails where it is registered and not in the middle of a training run; the registered
+// losses themselves are kept in catalog.ts.
 import type { LossConfig, LossOutput, PreferenceBatch, PreferenceLoss } from './types.js';
 import { resolveConfig } from './config.js';
 import { checkBatch } from './checks.js';
+import { type RegisteredLoss, addToCatalog, isRegistered } from './catalog.js';
 
-/**
- * A loss as the registry hands it out: compute() takes a partial config (merged over the defaults
- * and checked) and checks the batch before the plugin's own compute runs.
- */
-export interface RegisteredLoss<C extends LossConfig = LossConfig> extends PreferenceLoss<C> {
-  compute(batch: PreferenceBatch, config?: Partial<C>): LossOutput;
-  /** The defaults overridden by `partial`; throws naming an unknown key or a value of the wrong type. */
-  resolveConfig(partial?: Partial<C>): C;
-  /** The object that was registered. */
-  readonly plugin: PreferenceLoss<C>;
-}
-
-const registry = new Map<string, RegisteredLoss>();
+export { getLoss, listLosses, unregisterLoss, type RegisteredLoss } from './catalog.js';
 
 const NEEDS = ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const;
 const OPTIONAL_NEEDS = ['meanOverPairs'] as const;
 
 export function registerLoss<C extends LossConfig>(loss: PreferenceLoss<C>): RegisteredLoss<C> {
   validatePlugin(loss as unknown as PreferenceLoss);
-  if (registry.has(loss.name)) throw new Error(`registerLoss: a loss named '${loss.name}' is already registered (unregisterLoss('${loss.name}') first to replace it)`);
+  if (isRegistered(loss.name)) throw new Error(`registerLoss: a loss named '${loss.name}' is already registered (unregisterLoss('${loss.name}') first to replace it)`);
   const plugin = loss;
   const registered: RegisteredLoss<C> = Object.freeze({
     ...plugin,
@@ -39,28 +29,8 @@ export function registerLoss<C extends LossConfig>(loss: PreferenceLoss<C>): Reg
       return { loss: out.loss, metrics: out.metrics ?? {} };
     },
   });
-  registry.set(loss.name, registered as unknown as RegisteredLoss);
+  addToCatalog(registered as unknown as RegisteredLoss);
   return registered;
-}
-
-/** The registered loss called `name`; an unknown name is an error listing the known ones. */
-export function getLoss<C extends LossConfig = LossConfig>(name: string): RegisteredLoss<C> {
-  const loss = registry.get(name);
-  if (!loss) {
-    const known = [...registry.keys()].sort();
-    throw new Error(`unknown loss '${name}'; registered losses: ${known.length ? known.join(', ') : '(none)'}`);
-  }
-  return loss as unknown as RegisteredLoss<C>;
-}
-
-/** Every registered loss, in registration order (the built-ins first). */
-export function listLosses(): RegisteredLoss[] {
-  return [...registry.values()];
-}
-
-/** Removes a loss; returns whether one was registered under that name. */
-export function unregisterLoss(name: string): boolean {
-  return registry.delete(name);
 }
 
 function validatePlugin(loss: PreferenceLoss): void {

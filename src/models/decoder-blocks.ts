@@ -8,7 +8,7 @@ import { permute, reshape } from '../kernels/copy/op.js';
 import { attention } from '../kernels/attention/op.js';
 import { decodeAttention } from '../kernels/decode/op.js';
 import { applyRopePair } from '../kernels/rope/op.js';
-import type { RopeFrequencies } from '../kernels/rope/frequencies.js';
+import type { RopeFrequencies } from './rope-config.js';
 import { isGradEnabled } from '../autograd/scope.js';
 import { Module } from '../nn/module.js';
 import { Linear, type WeightStorage, linearGroup, swigluLinear } from '../nn/linear.js';

@@ -9,7 +9,8 @@ export { type CausalLM, type CausalLMForwardOptions, type CausalLMForwardOptions
 export { KVCache, LlamaCache, LayerCache } from './kv-cache.js';
 export { DecoderAttention, GatedMLP, type DecoderInitOptions, type DecoderShared, type LayerInputs } from './decoder-blocks.js';
 export { DecoderModel, addNorm, type DecoderLayer } from './decoder-model.js';
-export { ConfigReader, type ResolvedDecoderConfig, type ResolvedDecoderConfig as ResolvedLlamaConfig, type GatedActivation } from './decoder-config.js';
+export { ConfigReader, type ResolvedDecoderConfig, type ResolvedDecoderConfig as ResolvedLlamaConfig } from './decoder-config.js';
+export { ropeFrequencies, ropeInvFreqTensor, type RopeConfig, type RopeScalingConfig, type RopeFrequencies } from './rope-config.js';
 export { LlamaForCausalLM, LlamaDecoderLayer, llamaDecoder, type LlamaInitOptions } from './llama.js';
 export { resolveLlamaConfig, type LlamaConfig } from './llama-config.js';
 export { Qwen2ForCausalLM } from './qwen2.js';

@@ -1,7 +1,7 @@
 // LlamaConfig: the fields of a Hugging Face config.json that LlamaForCausalLM reads (LLaMA 1/2/3
 // and Mistral, whose config adds sliding_window), with transformers' defaults and checks that name
 // the field and the value.
-import type { RopeScalingConfig } from '../kernels/rope/frequencies.js';
+import type { RopeScalingConfig } from './rope-config.js';
 import { ConfigReader, type ResolvedDecoderConfig } from './decoder-config.js';
 
 export interface LlamaConfig {

@@ -1,12 +1,12 @@
 // Linear: y = x·Wᵀ + b with W stored [out, in] as in PyTorch (and in Hugging Face checkpoints), so
 // the forward is one matmul with transposeB and no transposed copy of the weight.
 import type { Tensor } from '../autograd/tensor.js';
-import { matmul, matmulBfloat16Weight, matmulGated, matmulGroup } from '../kernels/matmul/op.js';
+import { matmul, matmulBfloat16Weight, matmulGated, matmulGroup, matmulNf4Weight } from '../kernels/matmul/op.js';
 import { gatedActivation } from '../kernels/activation/op.js';
 import type { GatedActivation } from '../kernels/activation/contract.js';
 import { SKINNY_MAX_ROWS } from '../kernels/matmul/skinny.js';
 import { sizeOf } from '../autograd/shape.js';
-import { type Nf4Weight, dequantizeNf4, matmulNf4Weight, quantizeNf4 } from '../kernels/nf4/op.js';
+import { type Nf4Weight, dequantizeNf4, quantizeNf4 } from '../kernels/nf4/op.js';
 import { isGradEnabled, noGrad, tidy } from '../autograd/scope.js';
 import { add, cast } from '../kernels/elementwise/op.js';
 import { toBfloat16 } from '../kernels/bfloat16/op.js';

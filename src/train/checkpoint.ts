@@ -21,7 +21,7 @@ import { loadLoraWeights, saveLoraAdapter } from '../models/lora-adapter.js';
 import { type AdapterBase, writeAdapterBase } from '../models/adapter-base.js';
 import { loraLayers } from '../nn/lora.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import { AdamW, RMSprop, type AdamWOptions, type RMSpropOptions } from '../kernels/optim/optimizers.js';
+import { AdamW, RMSprop, type AdamWOptions, type RMSpropOptions } from '../optim/optimizers.js';
 
 export type OptimizerName = 'adamw' | 'rmsprop';
 

@@ -9,7 +9,7 @@ import { setDropoutState } from '../autograd/random.js';
 import { zerosLike } from '../autograd/create.js';
 import { cast, mul } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
-import { totalGradNorm } from '../kernels/optim/optimizers.js';
+import { totalGradNorm } from '../optim/grad-norm.js';
 import { tokenizePreferenceBatch } from '../data/tokenize.js';
 import { type TrainBatch, buildBatch, disposeTokenized, sumLengths, tokenizeKlRows } from './batch.js';
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';

@@ -15,7 +15,7 @@ import { setDropoutState } from '../autograd/random.js';
 import { tensor, zerosLike } from '../autograd/create.js';
 import { add, mul } from '../kernels/elementwise/op.js';
 import { sum } from '../kernels/reduce/op.js';
-import { totalGradNorm } from '../kernels/optim/optimizers.js';
+import { totalGradNorm } from '../optim/grad-norm.js';
 import { type TokenizedRows, tokenizePreferenceBatch, tokenizeRows, tokenizeUnpairedRows } from '../data/tokenize.js';
 import { disposeRows, klRowTexts, sumLengths } from './batch.js';
 import { meanPromptEmbeddings, sideLogps, tokenCounts } from './sequence-logps.js';

@@ -16,7 +16,7 @@ import type { LossConfig } from '../losses/types.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
 import { ProgressBar } from '../io/progress.js';
-import { type AdamWOptions, type RMSpropOptions, clipGradNormScale } from '../kernels/optim/optimizers.js';
+import { type AdamWOptions, type RMSpropOptions, clipGradNormScale } from '../optim/index.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
 import { referenceOf } from './batch.js';

@@ -8,19 +8,20 @@ import test from 'ava';
 import * as r from '../../src/index.js';
 import { assertMaxRel, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 import { dispatchSkinnyGroup, setSkinnyColumns, skinnyColumns } from '../../src/kernels/matmul/skinny.js';
+import { MATMUL_SKINNY } from '../../src/kernels/matmul/webgpu.js';
 
 const f32Values = (n: number, seed: number) => randomValues(n, seed).map(Math.fround);
 
 
 test('the default picks the skinny rung for a decoding step (≤ 16 rows, X·Wᵀ, K a multiple of 8) and only there', (t) => {
   const choose = (M: number, K: number, N: number, tA: boolean, tB: boolean) => r.chooseMatmulVersion({ M, N, K, batch: 1, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, tA, tB);
-  t.is(choose(1, 4096, 14336, false, true), r.MATMUL_SKINNY);
-  t.is(choose(8, 576, 49152, false, true), r.MATMUL_SKINNY);
-  t.is(choose(16, 576, 1536, false, true), r.MATMUL_SKINNY, 'two row groups');
-  t.not(choose(17, 576, 1536, false, true), r.MATMUL_SKINNY);
-  t.not(choose(1, 4096, 4096, false, false), r.MATMUL_SKINNY, 'a weight stored [in, out] is read across rows: not this kernel');
-  t.not(choose(1, 4100, 4096, false, true), r.MATMUL_SKINNY, 'K not a multiple of 8');
-  t.not(choose(4, 64, 8, false, true), r.MATMUL_SKINNY, 'N under 16: the naive kernel');
+  t.is(choose(1, 4096, 14336, false, true), MATMUL_SKINNY);
+  t.is(choose(8, 576, 49152, false, true), MATMUL_SKINNY);
+  t.is(choose(16, 576, 1536, false, true), MATMUL_SKINNY, 'two row groups');
+  t.not(choose(17, 576, 1536, false, true), MATMUL_SKINNY);
+  t.not(choose(1, 4096, 4096, false, false), MATMUL_SKINNY, 'a weight stored [in, out] is read across rows: not this kernel');
+  t.not(choose(1, 4100, 4096, false, true), MATMUL_SKINNY, 'K not a multiple of 8');
+  t.not(choose(4, 64, 8, false, true), MATMUL_SKINNY, 'N under 16: the naive kernel');
 });
 
 // [batch of a, M, K, N, batch of b]: X·Wᵀ shapes for the fast body (K % 8 == 0), with partial
@@ -38,7 +39,7 @@ test('webgpu: the skinny rung (v12) matches the cpu reference on its fast body: 
     const aShape = ba === 1 ? [M, K] : [ba, M, K], bShape = bb === 1 ? [N, K] : [bb, N, K];
     const av = f32Values(ba * M * K, 20 + k), bv = f32Values(bb * N * K, 40 + k);
     const want = r.matmul(r.tensor(av, aShape, { device: cpu, dtype: 'float64' }), r.tensor(bv, bShape, { device: cpu, dtype: 'float64' }), { transposeB: true });
-    const got = r.matmul(r.tensor(av, aShape, { device: gpu }), r.tensor(bv, bShape, { device: gpu }), { transposeB: true, version: r.MATMUL_SKINNY });
+    const got = r.matmul(r.tensor(av, aShape, { device: gpu }), r.tensor(bv, bShape, { device: gpu }), { transposeB: true, version: MATMUL_SKINNY });
     t.deepEqual([...got.shape], [...want.shape]);
     assertMaxRel(t, await values(got), await values(want), 1e-5, `[${aShape}] @ [${bShape}]ᵀ`);
     got.dispose();
@@ -181,14 +182,14 @@ test.serial('webgpu: every choice of columns per lane (1, 2, 4) gives the widene
           const wide = f ? f.widen(stored) : w;
           const x = r.tensor(f32Values(M * K, 220 + k), [M, K], { device: gpu });
           const want = r.matmul(r.tensor(await values(x), [M, K], { device: cpu, dtype: 'float64' }), r.tensor(await values(wide), [N, K], { device: cpu, dtype: 'float64' }), { transposeB: true });
-          const got = r.noGrad(() => (f ? f.product(x, stored, true) : r.matmul(x, w, { transposeB: true, version: r.MATMUL_SKINNY })));
+          const got = r.noGrad(() => (f ? f.product(x, stored, true) : r.matmul(x, w, { transposeB: true, version: MATMUL_SKINNY })));
           assertMaxRel(t, await values(got), await values(want), 1e-5, what);
           // With a narrower weight, as one group: each output is its separate product (one row: the
           // 8-row group shaders take lavapipe long to compile).
           const w2 = r.tensor(f32Values(5 * K, 240 + k), [5, K], { device: gpu });
           const stored2 = f ? r.tidy(() => f.store(w2)) : w2;
           const grouped = M === 1 ? r.noGrad(() => r.matmulGroup(x, [stored, stored2] as (r.Tensor | r.Nf4Weight)[])) : [];
-          const alone2 = r.noGrad(() => (f ? f.product(x, stored2, true) : r.matmul(x, w2, { transposeB: true, version: r.MATMUL_SKINNY })));
+          const alone2 = r.noGrad(() => (f ? f.product(x, stored2, true) : r.matmul(x, w2, { transposeB: true, version: MATMUL_SKINNY })));
           if (M === 1) {
             t.deepEqual(await values(grouped[0]), await values(got), `${what}: group, first weight`);
             t.deepEqual(await values(grouped[1]), await values(alone2), `${what}: group, second weight`);

@@ -3,6 +3,7 @@ import * as r from '../../src/index.js';
 import type { Device, Tensor } from '../../src/index.js';
 import { assertMaxRel, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 import { vec4Splits } from '../../src/kernels/matmul/vec4.js';
+import { MATMUL_VEC4_LARGE_BLOCK, MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, MATMUL_VEC4_LARGE_BLOCK_SPLIT_384, MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, MATMUL_VEC4_SPLIT_K, MATMUL_VEC4_TALL_BLOCK_SPLIT_K, MATMUL_VEC4_TINY_BLOCK_SPLIT_K, MATMUL_VERSIONS, matmulVersionFits, matmulVersionNeeds } from '../../src/kernels/matmul/webgpu.js';
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -103,7 +104,7 @@ test('cpu reference: transpose flags agree with materialised transposes, and sha
   }
 });
 
-for (const v of r.MATMUL_VERSIONS) {
+for (const v of MATMUL_VERSIONS) {
   test(`webgpu v${v.version} (${v.name}) matches the cpu reference on awkward shapes`, async (t) => {
     const gpu = await gpuOrSkip(t);
     if (!gpu) return;
@@ -118,7 +119,7 @@ for (const v of r.MATMUL_VERSIONS) {
 }
 
 /** Every rung but the naive one, and the default choice (undefined). */
-const TILED_VERSIONS = [undefined, ...r.MATMUL_VERSIONS.filter((v) => v.version > 0).map((v) => v.version)];
+const TILED_VERSIONS = [undefined, ...MATMUL_VERSIONS.filter((v) => v.version > 0).map((v) => v.version)];
 
 for (const [M, K, N] of [[513, 257, 129], [516, 260, 132]]) {
   test(`webgpu: ${M}×${K} @ ${K}×${N} matches the cpu reference to 1e-5 relative, in every transpose combination and tiled version`, async (t) => {
@@ -139,7 +140,7 @@ for (const [M, K, N] of [[513, 257, 129], [516, 260, 132]]) {
 test('webgpu: the vec4 rungs are right whichever of M, K, N are multiples of 4, in every transpose combination, batched and with b shared', async (t) => {
   const gpu = await gpuOrSkip(t);
   if (!gpu) return;
-  const vec4 = r.MATMUL_VERSIONS.filter((v) => v.vec4).map((v) => v.version);
+  const vec4 = MATMUL_VERSIONS.filter((v) => v.vec4).map((v) => v.version);
   t.true(vec4.length > 0);
   let k = 0;
   for (const M of [36, 37]) {
@@ -165,12 +166,12 @@ test('webgpu: the vec4 rungs are right whichever of M, K, N are multiples of 4, 
 });
 
 /** The rungs that split K (v5-v8, v10, v11). */
-const SPLIT_K_VERSIONS = r.MATMUL_VERSIONS.filter((v) => v.vec4?.splitK);
+const SPLIT_K_VERSIONS = MATMUL_VERSIONS.filter((v) => v.vec4?.splitK);
 
 test('split-K plans: slices of at least minK, multiples of BK, covering K, and only for outputs of few blocks', (t) => {
-  t.deepEqual(SPLIT_K_VERSIONS.map((v) => v.version), [r.MATMUL_VEC4_SPLIT_K, r.MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K, r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K, r.MATMUL_VEC4_LARGE_BLOCK_SPLIT_384]);
+  t.deepEqual(SPLIT_K_VERSIONS.map((v) => v.version), [MATMUL_VEC4_SPLIT_K, MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, MATMUL_VEC4_TINY_BLOCK_SPLIT_K, MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, MATMUL_VEC4_TALL_BLOCK_SPLIT_K, MATMUL_VEC4_LARGE_BLOCK_SPLIT_384]);
   const plan = (version: number, M: number, K: number, N: number, batch = 1) =>
-    vec4Splits(r.MATMUL_VERSIONS[version].vec4!, { M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, 2 ** 31);
+    vec4Splits(MATMUL_VERSIONS[version].vec4!, { M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] }, 2 ** 31);
   // [M, K, N, batch] → S for v5 (128×128, target 256), v6 (64×64, target 512), v7 (32×64, target
   // 1024), v8 (128×128, BK 16, target 256), v10 (128×64, BK 8, target 512), v11 (v8, target 384). 2053 = 16 slices of 136 and a last one of 13 for v5 (BK 8), 15 of 144 (last 37) for
   // v6/v7 (BK 16); no split when K is too shallow for two slices of 128 or the output is big
@@ -223,38 +224,38 @@ for (const v of SPLIT_K_VERSIONS) {
 
 test('the default version for the bench shapes is the one docs/kernels.md reports (H200 timings)', (t) => {
   const choose = (M: number, K: number, N: number, batch = 1) => r.chooseMatmulVersion({ M, N, K, batch, strideA: 0, strideB: 0, strideC: 0, outShape: [] });
-  t.is(choose(1024, 1024, 1024), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
-  t.is(choose(4096, 4096, 4096), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
-  t.is(choose(2048, 2048, 2048), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
-  t.is(choose(512, 576, 1536), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
-  t.is(choose(512, 2048, 5632), r.MATMUL_VEC4_LARGE_BLOCK_SPLIT_384);
-  t.is(choose(512, 5632, 2048), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(1024, 1024, 1024), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(4096, 4096, 4096), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(2048, 2048, 2048), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(512, 576, 1536), MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(512, 2048, 5632), MATMUL_VEC4_LARGE_BLOCK_SPLIT_384);
+  t.is(choose(512, 5632, 2048), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
   // The train step's projections (SmolLM-135M, 8192 tokens): 576 and 192 wide outputs pad their
   // 128×128 blocks by 11% and 33%, and so does the lm_head's input gradient (8192×49152 @ 49152×576);
   // its logits (8192×49152) and weight gradient (49152×576, 1920 blocks) are big enough for v8.
-  t.is(choose(8192, 576, 576), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
-  t.is(choose(8192, 1536, 576), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
-  t.is(choose(8192, 576, 192), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
-  t.is(choose(576, 8192, 1536), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
-  t.is(choose(8192, 576, 1536), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
-  t.is(choose(8192, 576, 49152), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
-  t.is(choose(8192, 49152, 576), r.MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
-  t.is(choose(49152, 8192, 576), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
-  t.is(choose(4160, 4096, 4096), r.MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, '1.5% padding');
+  t.is(choose(8192, 576, 576), MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(8192, 1536, 576), MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(8192, 576, 192), MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(576, 8192, 1536), MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(8192, 576, 1536), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(8192, 576, 49152), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(8192, 49152, 576), MATMUL_VEC4_TALL_BLOCK_SPLIT_K);
+  t.is(choose(49152, 8192, 576), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER);
+  t.is(choose(4160, 4096, 4096), MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, '1.5% padding');
   t.is(choose(2, 3, 1), 0);
   t.is(choose(8, 64, 4096), 0, 'thin');
 });
 
 test('every version fits WebGPU\'s default limits (256 invocations, 16 KiB of workgroup memory)', (t) => {
   const defaults = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 };
-  for (const { version } of r.MATMUL_VERSIONS) {
-    const n = r.matmulVersionNeeds(version);
-    t.true(r.matmulVersionFits(version, defaults), `v${version}: ${JSON.stringify(n)}`);
+  for (const { version } of MATMUL_VERSIONS) {
+    const n = matmulVersionNeeds(version);
+    t.true(matmulVersionFits(version, defaults), `v${version}: ${JSON.stringify(n)}`);
   }
-  t.false(r.matmulVersionFits(r.MATMUL_VEC4_LARGE_BLOCK, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 16384 }));
+  t.false(matmulVersionFits(MATMUL_VEC4_LARGE_BLOCK, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 16384 }));
   // v7's 32×64 block: 128 threads and 12 KiB, so it also runs where v3-v6 do not.
-  t.deepEqual(r.matmulVersionNeeds(r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K), { invocations: 128, workgroupBytes: 12288 });
-  t.true(r.matmulVersionFits(r.MATMUL_VEC4_TINY_BLOCK_SPLIT_K, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 12288 }));
+  t.deepEqual(matmulVersionNeeds(MATMUL_VEC4_TINY_BLOCK_SPLIT_K), { invocations: 128, workgroupBytes: 12288 });
+  t.true(matmulVersionFits(MATMUL_VEC4_TINY_BLOCK_SPLIT_K, { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 12288 }));
 });
 
 test('webgpu: more than 65535 batch entries run as several launches', async (t) => {
@@ -272,7 +273,7 @@ test.serial('webgpu: the pipeline cache holds one pipeline per version, transpos
   if (!gpu) return;
   const combos = [{}, { transposeA: true }, { transposeB: true }, { transposeA: true, transposeB: true }];
   const shaped = (m: number, k: number, n: number, opts: r.MatmulOptions): Case => ({ a: opts.transposeA ? [k, m] : [m, k], b: opts.transposeB ? [n, k] : [k, n], opts, out: [m, n] });
-  for (const { version, vec4, skinny } of r.MATMUL_VERSIONS) {
+  for (const { version, vec4, skinny } of MATMUL_VERSIONS) {
     // v0-v2: one shader per transpose combination. The vec4 rungs: also one per alignment class
     // (which of M, K, N are multiples of 4), so warm up with all eight classes. The skinny rung:
     // one per row-group height (1-8), lanes per column (1-32, from K) and whether its fast body

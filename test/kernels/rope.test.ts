@@ -1,7 +1,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as r from '../../src/index.js';
-import { applyRope, ropeCost, ropeFrequencies, ropeInvFreqTensor, type RopeConfig } from '../../src/kernels/rope/index.js';
+import { applyRope, ropeCost } from '../../src/kernels/rope/index.js';
+import { ropeFrequencies, ropeInvFreqTensor, type RopeConfig } from '../../src/models/rope-config.js';
 import { assertClose, bothDevices, cpu, gpuOrSkip, randomValues, values } from '../helpers/devices.js';
 
 interface GoldenCase {

@@ -1,9 +1,9 @@
-// CPU reference for the bfloat16 conversions (see contract.ts), element by element.
+// CPU reference for the bfloat16 conversions (the format: src/autograd/bfloat16.ts), element by element.
 import { registerKernel } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { DType } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { bfloat16Bits, bfloat16Value } from './contract.js';
+import { bfloat16Bits, bfloat16Value } from '../../autograd/bfloat16.js';
 
 export function registerBfloat16Cpu(): void {
   registerKernel<Record<string, never>>('toBfloat16', 'cpu', (device, [x]) => {

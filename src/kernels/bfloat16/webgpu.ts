@@ -1,4 +1,4 @@
-// WGSL bfloat16 conversions. bfloat16 buffers are array<u32>, two elements per word (contract.ts).
+// WGSL bfloat16 conversions. bfloat16 buffers are array<u32>, two elements per word (src/autograd/bfloat16.ts).
 // toBfloat16: one thread per word, packing two rounded elements; fromBfloat16: one thread per
 // element, shifting its half-word into the high bits of a float32.
 import { registerKernel } from '../../autograd/kernel.js';

@@ -3,7 +3,7 @@
 import { Tensor, viewOf } from '../../autograd/tensor.js';
 import { runOp, recordNode, SAVES_NOTHING } from '../../autograd/op.js';
 import { type Shape, broadcastShapes, broadcastStrides, normalizeAxis, sameShape, sizeOf, stridesOf } from '../../autograd/shape.js';
-import { sumToShape } from '../reduce/op.js';
+import { sumToShape } from '../../autograd/sum-to-shape.js';
 import { fromBfloat16, toBfloat16 } from '../bfloat16/op.js';
 
 /** Same data, new shape (one dimension may be -1). Shares memory with x. */

@@ -5,7 +5,7 @@ import { runOp, SAVES_EACH_OTHER, SAVES_NOTHING, type SaveSpec } from '../../aut
 import { scalarLike } from '../../autograd/create.js';
 import type { DType } from '../../autograd/dtype.js';
 import { INT_OPS, type BinaryOp, type CompareOp, type UnaryOp } from './ops-table.js';
-import { sumToShape } from '../reduce/op.js';
+import { sumToShape } from '../../autograd/sum-to-shape.js';
 import { fromBfloat16, toBfloat16 } from '../bfloat16/op.js';
 
 export type TensorLike = Tensor | number;

@@ -5,7 +5,7 @@ import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
 import { type GatedMatmulAttrs, type GroupMatmulAttrs, type MatmulAttrs, type MatmulLayout, type StoredMatmulAttrs, groupMatmulDims, matmulLayout, storedMatmulLayout } from './contract.js';
-import { bfloat16Value } from '../bfloat16/contract.js';
+import { bfloat16Value } from '../../autograd/bfloat16.js';
 import { nf4Value } from '../nf4/contract.js';
 import { geluTanh, sigmoidPair } from '../activation/cpu.js';
 

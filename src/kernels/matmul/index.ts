@@ -4,10 +4,9 @@ import './methods.js';
 registerMatmulCpu();
 registerStoredMatmulCpu();
 registerMatmulWebGPU();
-export { matmul, matmulBfloat16Weight, matmulGated, matmulGroup, matmulSwiglu } from './op.js';
-export { matmulCost, planMatmul, type MatmulOptions, type MatmulAttrs } from './contract.js';
-export {
-  MATMUL_VERSIONS, MATMUL_VEC4_SMALL_BLOCK, MATMUL_VEC4_LARGE_BLOCK, MATMUL_VEC4_SPLIT_K, MATMUL_VEC4_SMALL_BLOCK_SPLIT_K, MATMUL_VEC4_TINY_BLOCK_SPLIT_K, MATMUL_VEC4_LARGE_BLOCK_ONE_BUFFER, MATMUL_VEC4_TALL_BLOCK, MATMUL_VEC4_TALL_BLOCK_SPLIT_K, MATMUL_VEC4_LARGE_BLOCK_SPLIT_384, MATMUL_SKINNY, chooseMatmulVersion, launchMatmul, matmulVersionNeeds, matmulVersionFits,
-  type MatmulVersion, type TileConfig,
-} from './webgpu.js';
-export { type Vec4TileConfig } from './vec4.js';
+export { matmul, matmulBfloat16Weight, matmulNf4Weight, matmulGated, matmulGroup, matmulSwiglu } from './op.js';
+export { matmulCost, matmulLayout, planMatmul, type MatmulOptions, type MatmulAttrs, type MatmulLayout } from './contract.js';
+// The default and the controls; the ladder itself (its rungs, tile configs, limits) stays inside:
+// a product picks a rung with matmul(a, b, { version }), docs/kernels.md lists them.
+export { chooseMatmulVersion } from './webgpu.js';
+export { setSkinnyColumns } from './skinny.js';

@@ -10,7 +10,7 @@ import { reshape, broadcastTo } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
 import { type GatedMatmulAttrs, type GroupMatmulAttrs, type MatmulAttrs, type StoredMatmulAttrs, planMatmul } from './contract.js';
 import { type GatedActivation, checkGatedActivation } from '../activation/contract.js';
-import type { Nf4Weight } from '../nf4/op.js';
+import { type Nf4Weight, dequantizeNf4 } from '../nf4/op.js';
 import { SKINNY_MAX_ROWS } from './skinny.js';
 
 /**
@@ -97,6 +97,11 @@ export function matmulStoredWeight(name: string, x: Tensor, parts: Tensor[], sha
 export function matmulBfloat16Weight(x: Tensor, w: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
   if (w.dtype !== 'bfloat16') throw new Error(`matmulBfloat16Weight: w must be bfloat16, got ${w.dtype}`);
   return matmulStoredWeight('matmulBfloat16Weight', x, [w], w.shape, 'bfloat16', ([b], dtype) => fromBfloat16(b, dtype), opts.transposeB);
+}
+
+/** matmulStoredWeight for a weight held in NF4 (QLoRA's frozen base): the graph saves codes and maxima. */
+export function matmulNf4Weight(x: Tensor, q: Nf4Weight, opts: { transposeB?: boolean } = {}): Tensor {
+  return matmulStoredWeight('matmulNf4Weight', x, [q.codes, q.absmax], q.shape, 'nf4', ([codes, absmax], dtype) => dequantizeNf4({ codes, absmax, shape: q.shape }, dtype), opts.transposeB);
 }
 
 /**

@@ -3,5 +3,5 @@ import { registerNf4Cpu } from './cpu.js';
 import { registerNf4WebGPU } from './webgpu.js';
 registerNf4Cpu();
 registerNf4WebGPU();
-export { quantizeNf4, dequantizeNf4, matmulNf4Weight, type Nf4Weight } from './op.js';
+export { quantizeNf4, dequantizeNf4, type Nf4Weight } from './op.js';
 export { NF4_LEVELS, NF4_BLOCK } from './contract.js';

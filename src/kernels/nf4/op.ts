@@ -4,7 +4,6 @@ import type { Tensor } from '../../autograd/tensor.js';
 import type { Shape } from '../../autograd/shape.js';
 import { runOpMulti, runOp } from '../../autograd/op.js';
 import { noGrad } from '../../autograd/scope.js';
-import { matmulStoredWeight } from '../matmul/op.js';
 
 export interface Nf4Attrs {
   shape: Shape;
@@ -29,9 +28,4 @@ export function quantizeNf4(w: Tensor): Nf4Weight {
 /** The float values an NF4 weight stands for: level[code] · absmax of its block. */
 export function dequantizeNf4(q: Nf4Weight, dtype: 'float32' | 'float64' = 'float32'): Tensor {
   return runOp<Nf4Attrs>('dequantizeNf4', [q.codes, q.absmax], { shape: q.shape, dtype });
-}
-
-/** matmulStoredWeight for a weight held in NF4 (QLoRA's frozen base): the graph saves codes and maxima. */
-export function matmulNf4Weight(x: Tensor, q: Nf4Weight, opts: { transposeB?: boolean } = {}): Tensor {
-  return matmulStoredWeight('matmulNf4Weight', x, [q.codes, q.absmax], q.shape, 'nf4', ([codes, absmax], dtype) => dequantizeNf4({ codes, absmax, shape: q.shape }, dtype), opts.transposeB);
 }

@@ -3,7 +3,7 @@ import { Tensor } from '../../autograd/tensor.js';
 import { runOp, recordNode, SAVES_NOTHING } from '../../autograd/op.js';
 import { noGrad } from '../../autograd/scope.js';
 import { isFloat } from '../../autograd/dtype.js';
-import { type Shape, broadcastAxes, normalizeAxis, sameShape } from '../../autograd/shape.js';
+import { type Shape, normalizeAxis } from '../../autograd/shape.js';
 import { reshape, broadcastTo } from '../copy/op.js';
 import { mul, div, equal } from '../elementwise/op.js';
 import type { ReduceOp } from './contract.js';
@@ -96,11 +96,4 @@ function noGradReduce(op: ReduceOp, x: Tensor, axes: number[], readsValues: bool
   const y = noGrad(() => reduceKeep(op, x, axes));
   recordNode(op, [x], [y], ([dy], { inputs, outputs }) => [dy ? grad(dy, inputs[0], outputs[0]) : null], readsValues ? undefined : SAVES_NOTHING);
   return y;
-}
-
-/** Sums a broadcast gradient back to the shape of the input that was broadcast. */
-export function sumToShape(g: Tensor, shape: Shape): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const axes = broadcastAxes(shape, g.shape);
-  return reshape(sum(g, axes, true), shape);
 }

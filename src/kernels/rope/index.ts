@@ -1,8 +1,8 @@
-// RoPE: ropeFrequencies (host, from a Hugging Face config) and applyRope (kernel); see contract.ts.
+// RoPE: the rotation kernels (applyRope, applyRopePair); see contract.ts. The frequencies from a
+// Hugging Face config are src/models/rope-config.ts.
 import { registerRopeCpu } from './cpu.js';
 import { registerRopeWebGPU } from './webgpu.js';
 registerRopeCpu();
 registerRopeWebGPU();
 export * from './op.js';
-export { ropeFrequencies, type RopeConfig, type RopeScalingConfig, type RopeFrequencies } from './frequencies.js';
 export { ropeCost } from './contract.js';

@@ -3,15 +3,13 @@
 import { Tensor } from '../../autograd/tensor.js';
 import { runOp, runOpMulti } from '../../autograd/op.js';
 import { isGradEnabled } from '../../autograd/scope.js';
-import { tensor, type TensorOptions } from '../../autograd/create.js';
-import type { RopeFrequencies } from './frequencies.js';
 import { type RopeAttrs, ropeLayout, ropePairLayout } from './contract.js';
 
 /**
  * Rotates x [B, H, T, D] by position (Hugging Face's apply_rotary_pos_emb, rotate-half): the first
  * rotaryDim dims of each head rotate in pairs (j, j + rotaryDim/2) by θ = position · invFreq[j],
  * the rest pass through. positions: int32 [B, T] or [T]. invFreq: [rotaryDim / 2], from
- * ropeFrequencies(config) (rotaryDim defaults to twice its length). inverse rotates by −θ.
+ * ropeFrequencies(config) in src/models/rope-config.ts (rotaryDim defaults to twice its length). inverse rotates by −θ.
  */
 export function applyRope(x: Tensor, positions: Tensor, invFreq: Tensor, rotaryDim = 2 * invFreq.size, inverse = false): Tensor {
   ropeLayout(x, positions, invFreq, rotaryDim);
@@ -32,12 +30,4 @@ export function applyRopePair(q: Tensor, k: Tensor, positions: Tensor, invFreq: 
   if (isGradEnabled() && (q.requiresGrad || k.requiresGrad)) return [applyRope(q, positions, invFreq, rotaryDim), applyRope(k, positions, invFreq, rotaryDim)];
   const [qr, kr] = runOpMulti<RopeAttrs>('applyRopePair', [q, k, positions, invFreq], { rotaryDim, inverse: false });
   return [qr, kr];
-}
-
-/**
- * ropeFrequencies(config).invFreq as the tensor applyRope takes: float32 (what transformers keeps,
- * and all WebGPU has) unless opts.dtype says otherwise, on opts.device or the default device.
- */
-export function ropeInvFreqTensor(freqs: RopeFrequencies, opts: TensorOptions = {}): Tensor {
-  return tensor(freqs.invFreq, [freqs.invFreq.length], { dtype: 'float32', ...opts });
 }

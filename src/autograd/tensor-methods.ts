@@ -1,12 +1,13 @@
 // Tensor methods that belong to no kernel family: backward() and to(device). (Each kernel family
-// installs its own op methods from its methods.ts.) They live here, above src/autograd, because
-// to() creates tensors and backward() is the graph walk in autograd/backward.ts.
-import { Tensor } from './autograd/tensor.js';
-import { backward, type BackwardOptions } from './autograd/backward.js';
-import type { Device } from './autograd/device.js';
-import { tensor } from './autograd/create.js';
+// installs its own op methods from its methods.ts.) They are installed from a file of their own,
+// which the public entry imports and nothing in autograd does, because to() creates tensors
+// (create.ts) and backward() is the graph walk (backward.ts), and both of those import tensor.ts.
+import { Tensor } from './tensor.js';
+import { backward, type BackwardOptions } from './backward.js';
+import type { Device } from './device.js';
+import { tensor } from './create.js';
 
-declare module './autograd/tensor.js' {
+declare module './tensor.js' {
   interface Tensor {
     backward(gradient?: Tensor, opts?: BackwardOptions): void;
     /** A copy on another device (read back, then uploaded); the same tensor if already there. */

@@ -1,5 +1,6 @@
-// RoPE inverse frequencies from a Hugging Face config, on the host in float64. Transcribed from
-// transformers' modeling_rope_utils.py (ROPE_INIT_FUNCTIONS):
+// RoPE inverse frequencies from a Hugging Face config, on the host in float64, and as the tensor
+// the rotation kernels take (applyRope, src/kernels/rope). Transcribed from transformers'
+// modeling_rope_utils.py (ROPE_INIT_FUNCTIONS):
 //
 //   _compute_default_rope_parameters
 //     head_dim = config.head_dim or hidden_size // num_attention_heads
@@ -21,6 +22,8 @@
 // float64 and round once when the tensor is made, so a value may differ from transformers' by an
 // ulp of float32 (test/kernels/golden/rope.json holds both). All three types have
 // attention_scaling 1 (cos and sin are not rescaled).
+import type { Tensor } from '../autograd/tensor.js';
+import { tensor, type TensorOptions } from '../autograd/create.js';
 
 export interface RopeScalingConfig {
   /** "default", "linear" or "llama3" (older configs spell the key `type`). */
@@ -116,4 +119,12 @@ export function ropeFrequencies(config: RopeConfig): RopeFrequencies {
     throw new Error(`ropeFrequencies: rope_scaling type '${type}' is not supported (supported: default, linear, llama3)`);
   }
   return { invFreq, rotaryDim: dim, headDim, ropeType: type, attentionScaling: 1 };
+}
+
+/**
+ * ropeFrequencies(config).invFreq as the tensor applyRope takes: float32 (what transformers keeps,
+ * and all WebGPU has) unless opts.dtype says otherwise, on opts.device or the default device.
+ */
+export function ropeInvFreqTensor(freqs: RopeFrequencies, opts: TensorOptions = {}): Tensor {
+  return tensor(freqs.invFreq, [freqs.invFreq.length], { dtype: 'float32', ...opts });
 }

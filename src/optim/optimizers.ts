@@ -1,16 +1,13 @@
 // Optimizers for the trainer: AdamW and RMSprop over a list of parameters, one fused kernel per
-// parameter per step. PyTorch's behaviour: state is created on a parameter's first step with a
+// parameter per step (the update kernels: src/kernels/optim). PyTorch's behaviour: state is created on a parameter's first step with a
 // gradient, parameters without a gradient are skipped (their step count does not advance), and
 // zeroGrad() drops the gradients (set_to_none). State tensors are kept out of every tidy() and freed
 // by dispose().
-import type { Tensor } from '../../autograd/tensor.js';
-import { keep } from '../../autograd/scope.js';
-import { zeros } from '../../autograd/create.js';
-import { isFloat } from '../../autograd/dtype.js';
-import { adamwUpdate, rmspropUpdate } from './op.js';
-import { add, mul, sqrt } from '../elementwise/op.js';
-import { sum } from '../reduce/op.js';
-import { noGrad } from '../../autograd/scope.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { keep } from '../autograd/scope.js';
+import { zeros } from '../autograd/create.js';
+import { isFloat } from '../autograd/dtype.js';
+import { adamwUpdate, rmspropUpdate } from '../kernels/optim/op.js';
 
 abstract class Optimizer<S extends { step: number }> {
   readonly params: readonly Tensor[];
@@ -184,24 +181,4 @@ export class RMSprop extends Optimizer<RMSpropState> {
       lr: this.lr, alpha: this.alpha, eps: this.eps, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered, gradScale: this.gradScale,
     });
   }
-}
-
-/**
- * torch.nn.utils.clip_grad_norm_'s factor for a total gradient norm: min(1, maxNorm / (norm + 1e-6)).
- * Pass it to optimizer.step(). A non-finite norm gives NaN (torch would scale by it too; the
- * trainer refuses such a step before it gets here).
- */
-export function clipGradNormScale(totalNorm: number, maxNorm: number): number {
-  if (!(maxNorm > 0)) throw new Error(`clipGradNormScale: maxNorm must be > 0, got ${maxNorm}`);
-  return Math.min(1, maxNorm / (totalNorm + 1e-6));
-}
-
-/**
- * The L2 norm of all the parameters' gradients together, √(Σ_p Σ g²) (clip_grad_norm_'s total
- * norm), as a scalar tensor on their device, without a graph; null when no parameter has a gradient.
- */
-export function totalGradNorm(params: readonly Tensor[]): Tensor | null {
-  const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null && g !== undefined);
-  if (grads.length === 0) return null;
-  return noGrad(() => sqrt(grads.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b))));
 }

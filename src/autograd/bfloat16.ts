@@ -1,11 +1,14 @@
 // bfloat16: the top 16 bits of a float32 (8 exponent bits, 7 mantissa bits). relpo stores frozen
 // weights in it (a LoRA base at half the memory) and computes in float32: a bfloat16 tensor is
-// storage only. Two kernels convert: toBfloat16 rounds float32 to the nearest bfloat16, ties to
+// storage only. Two kernels convert (src/kernels/bfloat16): toBfloat16 rounds float32 to the nearest bfloat16, ties to
 // even, as torch's .to(torch.bfloat16) (NaN stays a quiet NaN, ±Inf and overflow to ±Inf);
 // fromBfloat16 widens exactly (the 16 bits become the high half of a float32).
 //
 // Memory: two elements per 32-bit word, element i in the low half of word ⌊i/2⌋ when i is even,
 // the high half when odd (little-endian, as a Uint16Array over the same bytes).
+//
+// The format lives here, with the dtypes, because tensor() encodes host values with it; the
+// kernels' CPU references use the same two functions.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
