@@ -396,6 +396,36 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
     }
   }
 
+  // Gemma-2's attention: head_dim 256 with soft-capping (attn_logit_softcapping 50), forward +
+  // backward; at 32 KiB of workgroup memory or less the backward stages head_dim in chunks.
+  {
+    const T = small ? 128 : 1024, H = small ? 4 : 8, D = 256;
+    const shape = [1, H, T, D];
+    const cost = attentionCost({ B: 1, H, Hkv: H, T, D }, { causal: true });
+    const grad = (f: typeof r.attention) => (xs: r.Tensor[]) => {
+      for (const x of xs) {
+        x.requiresGrad = true;
+        x.zeroGrad();
+      }
+      const y = f(xs[0], xs[1], xs[2], { causal: true, softcap: 50 });
+      r.sum(y).backward();
+      return y;
+    };
+    cases.push({
+      group: 'attention',
+      kernel: 'attention',
+      shape: `[${shape}] softcap 50 fwd+bwd`,
+      inputs: [{ shape }, { shape }, { shape }],
+      variants: [
+        { name: 'unfused composition', run: grad(r.attentionUnfused) },
+        { name: 'fused (flash-style)', run: grad(r.attention) },
+      ],
+      cost: { flops: cost.forward.flops + cost.backward.flops, bytes: cost.forward.bytes + cost.backward.bytes },
+      rate: 'flops',
+      baseline: 'unfused composition',
+    });
+  }
+
   // Token log-probs at a 32k vocabulary, forward + backward: the fused kernels against the
   // composition logSoftmax + gather (which materialises a [B,T,V] log-softmax and its gradient);
   // the same with Gemma-2's soft-capping (cap 30): in the kernel against softcap then the composition.

@@ -337,6 +337,131 @@ test('tile choice: the largest tile that fits, then the most threads (v6 at 48 K
   t.throws(() => chooseAttentionTile(adapter(32768, 1024), 'dq', 64, 6), { message: /tile version 6 needs \d+ bytes of workgroup memory for the dq kernel at head_dim 64; this adapter has 32768/ });
 });
 
+// Soft-capping (Gemma-2) and head_dim in chunks (head_dim 256, or 16 KiB of workgroup memory).
+
+/** Masks with softcap on: a cap that bends the scores (1.5) and Gemma-2's (50). */
+const CAPPED: Mask[] = [
+  { name: 'causal+padding softcap 1.5', opts: { softcap: 1.5 }, pad: true },
+  { name: 'window 4+padding softcap 50', opts: { window: 4, softcap: 50, scale: 2 }, pad: true },
+  { name: 'full softcap 1.5', opts: { causal: false, softcap: 1.5 } },
+];
+
+test('cpu: soft-capped attention, forward and backward, matches the unfused composition (tanh)', async (t) => {
+  const cases: Case[] = [{ B: 2, H: 4, Hkv: 2, T: 9, D: 8 }, { B: 2, H: 4, Hkv: 1, T: 17, D: 5 }];
+  for (const [n, c] of cases.entries()) {
+    for (const m of CAPPED) {
+      const want = await run(attentionUnfused, inputs(c, m, cpu, 11 * n, true, -2, 2), 11 * n);
+      const got = await run(attention, inputs(c, m, cpu, 11 * n, true, -2, 2), 11 * n);
+      for (const key of ['out', 'dq', 'dk', 'dv'] as const) assertClose(t, got[key], want[key], { rtol: 1e-9, atol: 1e-11 }, `${label(c, m)} ${key}`);
+    }
+  }
+  // The cap changes the result: without it the outputs differ.
+  const c = cases[0], m = CAPPED[0];
+  const plain = await forward(attention, inputs(c, { ...m, opts: { ...m.opts, softcap: 0 } }, cpu, 1, false, -2, 2));
+  const capped = await forward(attention, inputs(c, m, cpu, 1, false, -2, 2));
+  t.true(plain.some((x, i) => Math.abs(x - capped[i]) > 1e-3), 'softcap 1.5 changes the output');
+});
+
+for (const [c, m] of [
+  [{ B: 2, H: 2, Hkv: 1, T: 5, D: 3 }, CAPPED[0]],
+  [{ B: 2, H: 4, Hkv: 2, T: 6, D: 3 }, { name: 'window 2+padding softcap 0.7', opts: { window: 2, softcap: 0.7 }, pad: true }],
+] as [Case, Mask][]) {
+  test(`gradcheck (cpu float64) through the softcap: ${label(c, m)}`, async (t) => {
+    const x = inputs(c, m, cpu, 98, true, -2, 2);
+    const res = await r.gradcheck((q, k, v) => attention(q, k, v, x.opts), [x.q, x.k, x.v]);
+    t.true(res.ok, JSON.stringify(res));
+  });
+}
+
+// lavapipe compiles every (tile, head_dim, variant) pipeline with LLVM, seconds each, so the WebGPU
+// cases below are few and small.
+test('webgpu: soft-capped forward and backward match the cpu reference (whole rows)', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const c: Case = { B: 2, H: 4, Hkv: 2, T: 33, D: 16 };
+  for (const [n, m] of CAPPED.slice(0, 2).entries()) {
+    const want = await run(attention, inputs(c, m, cpu, 13 * n, true, -2, 2), 13 * n);
+    const got = await run(attention, inputs(c, m, gpu, 13 * n, true, -2, 2), 13 * n);
+    for (const key of ['out', 'dq', 'dk', 'dv'] as const) assertClose(t, got[key], want[key], { rtol: 1e-3, atol: 2e-5 }, `${label(c, m)} ${key}`);
+  }
+});
+
+test('webgpu: head_dim staged in chunks matches the cpu reference (partial last chunk, head_dim not a multiple of 4, softcap, both GQA strategies)', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const c: Case = { B: 2, H: 4, Hkv: 1, T: 21, D: 38 };
+  const runs: [Mask, AttentionOpOptions][] = [[CAPPED[0], { headChunk: 32 }], [MASKS[4], { headChunk: 32, splitGroups: true }], [MASKS[4], { headChunk: 32, splitGroups: false }]];
+  for (const [n, [m, extra]] of runs.entries()) {
+    const want = await run(attention, inputs(c, m, cpu, 17 * n, true, -2, 2), 17 * n);
+    const got = await run((q, k, v, o) => attention(q, k, v, { ...o, ...extra }), inputs(c, m, gpu, 17 * n, true, -2, 2), 17 * n);
+    for (const key of ['out', 'dq', 'dk', 'dv'] as const) assertClose(t, got[key], want[key], { rtol: 1e-3, atol: 2e-5 }, `${label(c, m)} ${JSON.stringify(extra)} ${key}`);
+  }
+});
+
+/** Runs f with the adapter's workgroup memory limit reported as `bytes` (what the tile chooser reads). */
+async function withWorkgroupBytes<T>(gpu: WebGPUDevice, bytes: number, f: () => Promise<T>): Promise<T> {
+  const real = gpu.limits;
+  const limits = new Proxy(real, { get: (l, key) => (key === 'maxComputeWorkgroupStorageSize' ? bytes : (l as unknown as Record<string | symbol, unknown>)[key]) });
+  Object.defineProperty(gpu, 'limits', { value: limits, configurable: true });
+  try {
+    return await f();
+  } finally {
+    delete (gpu as { limits?: unknown }).limits;
+  }
+}
+
+/** Gemma-2-like: head_dim 256, GQA, padding, a window and softcap 50 (scale 1/√256 · 4 so the cap bends some scores). */
+const GEMMA: Mask = { name: 'window 7+padding softcap 50', opts: { window: 7, softcap: 50, scale: 0.25 }, pad: true };
+
+// Serial: the limit override must not reach other tests' launches.
+for (const [n, c] of [{ B: 2, H: 4, Hkv: 2, T: 19, D: 256 }, { B: 2, H: 4, Hkv: 1, T: 19, D: 128 }].entries()) {
+  test.serial(`webgpu: head_dim ${c.D} under the WebGPU default of 16384 bytes of workgroup memory matches the cpu reference`, async (t) => {
+    const gpu = await gpuOrSkip(t);
+    if (!gpu) return;
+    const want = await run(attention, inputs(c, GEMMA, cpu, 23 * n, true, -2, 2), 23 * n);
+    const got = await withWorkgroupBytes(gpu, 16384, async () => {
+      const tiles = (['forward', 'dq', 'dkv'] as const).map((k) => chooseAttentionTile(gpu, k, c.D));
+      for (const [i, k] of (['forward', 'dq', 'dkv'] as const).entries()) t.true(attentionSharedBytes(k, tiles[i], c.D) <= 16384, `${k} fits 16 KiB`);
+      t.true(tiles.slice(c.D === 256 ? 0 : 1).every((x) => x.headChunk !== undefined), 'the kernels that need them stage chunks');
+      return run(attention, inputs(c, GEMMA, gpu, 23 * n, true, -2, 2), 23 * n);
+    });
+    for (const key of ['out', 'dq', 'dk', 'dv'] as const) assertClose(t, got[key], want[key], { rtol: 1e-3, atol: 2e-5 }, `${label(c, GEMMA)} 16 KiB ${key}`);
+  });
+}
+
+test('webgpu: head_dim 256 (Gemma-2) forward and backward with the adapter\'s own limit match the cpu reference and autograd through attentionUnfused', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu) return;
+  const c: Case = { B: 2, H: 4, Hkv: 2, T: 19, D: 256 };
+  const want = await run(attention, inputs(c, GEMMA, cpu, 29, true, -2, 2), 29);
+  const got = await run(attention, inputs(c, GEMMA, gpu, 29, true, -2, 2), 29);
+  const unfused = await run(attentionUnfused, inputs(c, GEMMA, gpu, 29, true, -2, 2), 29);
+  for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
+    assertClose(t, got[key], want[key], { rtol: 1e-3, atol: 2e-5 }, `fused vs cpu ${key}`);
+    assertClose(t, unfused[key], want[key], { rtol: 1e-3, atol: 2e-5 }, `unfused on webgpu vs cpu ${key}`);
+  }
+});
+
+test('tile choice: whole rows while they fit; head_dim in chunks when none does (16 KiB at head_dim 256, and any head_dim)', (t) => {
+  const adapter = (bytes: number) =>
+    ({ limits: { maxComputeWorkgroupStorageSize: bytes, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256 } }) as unknown as WebGPUDevice;
+  const kernels = ['forward', 'dq', 'dkv'] as const;
+  // head_dim 64 and 128 keep whole rows at 16 and 32 KiB.
+  for (const bytes of [16384, 32768]) for (const D of [64, 128]) for (const k of kernels) {
+    if (D === 128 && bytes === 16384 && k !== 'forward') continue;
+    t.is(chooseAttentionTile(adapter(bytes), k, D).headChunk, undefined, `${k} D ${D} at ${bytes}`);
+  }
+  for (const D of [256, 512, 1000]) {
+    for (const k of kernels) {
+      const tile = chooseAttentionTile(adapter(16384), k, D);
+      t.true(tile.headChunk !== undefined && attentionSharedBytes(k, tile, D) <= 16384, `${k} D ${D}: ${JSON.stringify(tile)}`);
+    }
+  }
+  t.throws(() => chooseAttentionTile(adapter(32768), 'dq', 64, 0, 20), { message: /headChunk must be a positive multiple of 32/ });
+  t.throws(() => chooseAttentionTile(adapter(32768), 'dq', 64, undefined, 20), { message: /headChunk must be a positive multiple of 32/ });
+  t.throws(() => attention(r.zeros([1, 1, 2, 4], { device: cpu }), r.zeros([1, 1, 2, 4], { device: cpu }), r.zeros([1, 1, 2, 4], { device: cpu }), { softcap: -1 }), { message: /softcap must be a finite number ≥ 0/ });
+});
+
 test('cost: visible pairs, FLOPs and bytes', (t) => {
   t.is(visiblePairs(4, 4, false, 0), 16);
   t.is(visiblePairs(4, 4, true, 0), 10);

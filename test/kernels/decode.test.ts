@@ -79,6 +79,47 @@ test('decodeAttention v2 (columns split across workgroups, then merged): chunks 
   t.deepEqual(Array.from(got.slice(2 * perRow)), new Array(perRow).fill(0), 'row 2 sees nothing: zeros');
 });
 
+test('decodeAttention with a softcap (options object) matches its composition (tanh) on both devices, every WebGPU version, head_dim 256 included', async (t) => {
+  const cases: Case[] = [CASES[0], CASES[3], { B: 2, H: 4, Hkv: 2, C: 30, L: 23, D: 256 }];
+  for (const [k, c] of cases.entries()) {
+    for (const opts of [{ softcap: 0.8 }, { softcap: 50, scale: 2 }]) {
+      const want = await values(r.tidy(() => r.decodeAttentionUnfused(...(inputs(c, cpu, 'float64', 5 * k) as [r.Tensor, r.Tensor, r.Tensor, r.Tensor]), opts)));
+      for (const device of await bothDevices(t)) {
+        const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+        for (const { version } of device.kind === 'cpu' ? [{ version: 0 }] : r.DECODE_ATTENTION_VERSIONS) {
+          const [q, kc, vc, vis] = inputs(c, device, dtype, 5 * k);
+          const got = r.tidy(() => r.decodeAttention(q, kc, vc, vis, { ...opts, version }));
+          assertMaxRel(t, await values(got), want, device.kind === 'cpu' ? 1e-12 : 2e-5, `${device.kind} v${version} ${JSON.stringify(opts)} ${JSON.stringify(c)}`);
+          for (const z of [got, q, kc, vc, vis]) z.dispose();
+        }
+      }
+    }
+  }
+});
+
+test('decodeAttention with scale and softcap equals the last row of the full attention (causal, padding, window, GQA, head_dim 256)', async (t) => {
+  for (const { B, H, Hkv, T, D, window } of [{ B: 2, H: 4, Hkv: 2, T: 13, D: 16, window: 0 }, { B: 2, H: 4, Hkv: 2, T: 19, D: 256, window: 7 }]) {
+    const lengths = [T - 4, T];
+    const opts = { scale: 0.3, softcap: 1.5 };
+    for (const device of await bothDevices(t)) {
+      const dtype = device.kind === 'cpu' ? 'float64' : 'float32';
+      const q = r.tensor(randomValues(B * H * T * D, 1), [B, H, T, D], { device, dtype });
+      const k = r.tensor(randomValues(B * Hkv * T * D, 2, -2, 2), [B, Hkv, T, D], { device, dtype });
+      const v = r.tensor(randomValues(B * Hkv * T * D, 3), [B, Hkv, T, D], { device, dtype });
+      const keyPadding = r.tensor(lengths, [B], { device, dtype: 'int32' });
+      const full = r.attention(q, k, v, { ...opts, keyPadding, ...(window ? { window } : {}) });
+      const want = await values(r.narrow(full, 2, T - 1, 1));
+      // The last query (position T − 1) sees the keys j < length with j > T − 1 − window.
+      const vis = Array.from({ length: B * T }, (_, i) => {
+        const [b, j] = [Math.floor(i / T), i % T];
+        return j < lengths[b] && (!window || j > T - 1 - window) ? 1 : 0;
+      });
+      const got = await values(r.decodeAttention(r.narrow(q, 2, T - 1, 1), k, v, r.tensor(vis, [B, T], { device, dtype }), opts));
+      assertMaxRel(t, got, want, device.kind === 'cpu' ? 1e-12 : 2e-5, `${device.kind} D ${D}`);
+    }
+  }
+});
+
 test('decodeAttention refuses inputs that want a gradient, and names the shapes that do not fit', (t) => {
   const c = { B: 1, H: 2, Hkv: 1, C: 4, L: 4, D: 4 };
   const [q, k, v, vis] = inputs(c, cpu, 'float32', 1);
@@ -87,6 +128,7 @@ test('decodeAttention refuses inputs that want a gradient, and names the shapes 
   t.notThrows(() => r.noGrad(() => r.decodeAttention(qg, k, v, vis)));
   t.throws(() => r.decodeAttention(q, k, v, r.tensor(new Array(5).fill(1), [1, 5], { device: cpu })), { message: /visible \[1,5\]/ });
   t.throws(() => r.decodeAttention(r.reshape(q, [1, 2, 4]) as r.Tensor, k, v, vis), { message: /4-D/ });
+  t.throws(() => r.decodeAttention(q, k, v, vis, { softcap: Number.NaN }), { message: /decodeAttention: softcap must be a finite number ≥ 0/ });
 });
 
 test('cacheWrite writes columns in place, as a concatenation would place them, on both devices', async (t) => {

@@ -5,7 +5,8 @@
 // head next to each other, so this is the same pairing). The result is [B, H, T, D]:
 //
 //   O[b,h,i] = Σ_j P_ij v[b,hk,j],  P_ij = exp(S_ij − LSE_i) over the keys j visible to query i,
-//   S_ij = scale · q[b,h,i] · k[b,hk,j],  LSE_i = log Σ_{visible j} exp(S_ij),  scale = 1/√D.
+//   S_ij = scale · q[b,h,i] · k[b,hk,j],  LSE_i = log Σ_{visible j} exp(S_ij),  scale = 1/√D;
+//   with a softcap c > 0 (Gemma-2's attn_logit_softcapping), S_ij = c · tanh(scale · q·k / c).
 //
 // Key j is visible to query i (in batch entry b, with valid length L = keyPadding[b]) iff
 //   j < L                          right padding: keys at padded positions are never attended to
@@ -29,6 +30,8 @@ export interface AttentionOptions {
   window?: number;
   /** Multiplies q·k (default 1/√D). */
   scale?: number;
+  /** Logit soft-capping (Gemma-2): scores become softcap · tanh(scores / softcap) after the scale, before the mask. 0 or absent: none. */
+  softcap?: number;
 }
 
 /** Attributes of the 'attention' and 'attentionBackward' kernels. */
@@ -37,6 +40,8 @@ export interface AttentionAttrs {
   /** 0: no window. */
   window: number;
   scale: number;
+  /** 0: no soft-capping. */
+  softcap: number;
   /** Whether the last input is the int32 [B] keyPadding tensor. */
   hasPadding: boolean;
   /**
@@ -50,6 +55,12 @@ export interface AttentionAttrs {
    * webgpu.ts). The CPU reference ignores it.
    */
   splitGroups?: boolean;
+  /**
+   * WebGPU: stage head_dim in chunks of this many columns (a multiple of 32; 64 with the
+   * 256-thread tiles) instead of whole rows. By default whole rows when a tile fits the adapter's
+   * workgroup memory, chunks when none does (head_dim 256). The CPU reference ignores it.
+   */
+  headChunk?: number;
 }
 
 export interface AttentionDims {
@@ -98,7 +109,19 @@ export function attentionAttrs(D: number, opts: AttentionOptions): AttentionAttr
   }
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   if (!Number.isFinite(scale)) throw new Error(`attention: scale must be finite, got ${scale}`);
-  return { causal, window, scale, hasPadding: !!opts.keyPadding };
+  return { causal, window, scale, softcap: checkSoftcap('attention', opts.softcap), hasPadding: !!opts.keyPadding };
+}
+
+/** A softcap option as kernels read it: 0 for none; else finite and positive. */
+export function checkSoftcap(op: string, softcap: number | undefined): number {
+  const c = softcap ?? 0;
+  if (!Number.isFinite(c) || c < 0) throw new Error(`${op}: softcap must be a finite number ≥ 0 (0: none), got ${softcap}`);
+  return c;
+}
+
+/** A scaled score soft-capped: c · tanh(s / c), or s itself when c is 0 (float64, the references). */
+export function softcapScore(s: number, c: number): number {
+  return c > 0 ? c * Math.tanh(s / c) : s;
 }
 
 /** Whether query i sees key j; L is the batch entry's valid length, already clamped to [0, T]. */

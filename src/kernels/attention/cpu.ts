@@ -5,7 +5,7 @@ import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type AttentionAttrs, type AttentionDims, attentionDims, clampLength, keyVisible } from './contract.js';
+import { type AttentionAttrs, type AttentionDims, attentionDims, clampLength, keyVisible, softcapScore } from './contract.js';
 
 function alloc(device: Device, like: TensorInfo, shape: number[]): TensorInfo {
   return { storage: device.alloc(like.dtype, shape.reduce((a, b) => a * b, 1)), shape, dtype: like.dtype };
@@ -25,7 +25,8 @@ function rowBases(d: AttentionDims, b: number, h: number) {
 
 /**
  * O_i = Σ_j softmax_j(S_i) v_j and LSE_i = log Σ_j exp(S_ij) over the visible keys, with
- * S_ij = scale · q_i · k_j; a query that sees no key gets O_i = 0 and LSE_i = −Inf.
+ * S_ij = scale · q_i · k_j (soft-capped: c · tanh(S_ij / c)); a query that sees no key gets O_i = 0
+ * and LSE_i = −Inf.
  */
 export function attentionForwardCpu(d: AttentionDims, lens: number[], attrs: AttentionAttrs, q: TypedArray, k: TypedArray, v: TypedArray, o: TypedArray, lse: TypedArray): void {
   const { T, D } = d;
@@ -41,7 +42,7 @@ export function attentionForwardCpu(d: AttentionDims, lens: number[], attrs: Att
           if (!keyVisible(i, j, lens[b], attrs.causal, attrs.window)) continue;
           let dot = 0;
           for (let c = 0; c < D; c++) dot += q[qi + c] * k[base.kv + j * D + c];
-          s[j] = dot * attrs.scale;
+          s[j] = softcapScore(dot * attrs.scale, attrs.softcap);
           if (s[j] > m) m = s[j];
         }
         acc.fill(0);
@@ -63,7 +64,8 @@ export function attentionForwardCpu(d: AttentionDims, lens: number[], attrs: Att
  * Gradients of attention from the saved O and LSE, as the flash backward computes them:
  *   Di = dO_i · O_i,  P_ij = exp(S_ij − LSE_i),  dP_ij = dO_i · v_j,  dS_ij = P_ij (dP_ij − Di)
  *   dQ_i = scale Σ_j dS_ij k_j,  dK_j = scale Σ_i dS_ij q_i,  dV_j = Σ_i P_ij dO_i
- * (dK and dV summed over the query heads that share a kv head).
+ * (dK and dV summed over the query heads that share a kv head). Soft-capped, S_ij = c · t_ij with
+ * t_ij = tanh(scale · q_i·k_j / c), and dS_ij carries the cap's derivative 1 − t_ij².
  */
 export function attentionBackwardCpu(
   d: AttentionDims, lens: number[], attrs: AttentionAttrs,
@@ -88,8 +90,10 @@ export function attentionBackwardCpu(
             dot += q[qi + c] * k[kj + c];
             dp += dO[qi + c] * v[kj + c];
           }
-          const p = Math.exp(dot * attrs.scale - l);
-          const ds = p * (dp - di) * attrs.scale;
+          const c = attrs.softcap;
+          const t = c > 0 ? Math.tanh((dot * attrs.scale) / c) : 0;
+          const p = Math.exp((c > 0 ? c * t : dot * attrs.scale) - l);
+          const ds = p * (dp - di) * (c > 0 ? 1 - t * t : 1) * attrs.scale;
           for (let c = 0; c < D; c++) {
             gq[qi + c] += ds * k[kj + c];
             gk[kj + c] += ds * q[qi + c];

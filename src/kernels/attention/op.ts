@@ -3,7 +3,7 @@
 import { Tensor } from '../../autograd/tensor.js';
 import { runOpMulti } from '../../autograd/op.js';
 import { arange, full, tensor } from '../../autograd/create.js';
-import { cast, greater, less, lessEqual, maximum, mul, sub, where } from '../elementwise/op.js';
+import { cast, greater, less, lessEqual, maximum, mul, sub, tanh, where } from '../elementwise/op.js';
 import { max } from '../reduce/op.js';
 import { reshape } from '../copy/op.js';
 import { matmul } from '../matmul/op.js';
@@ -18,6 +18,8 @@ export interface AttentionOpOptions extends AttentionOptions {
   version?: number;
   /** WebGPU GQA backward strategy (see AttentionAttrs.splitGroups); chosen by grid size by default. */
   splitGroups?: boolean;
+  /** WebGPU: head_dim columns staged per step (AttentionAttrs.headChunk); whole rows when they fit by default. */
+  headChunk?: number;
 }
 
 /**
@@ -25,7 +27,8 @@ export interface AttentionOpOptions extends AttentionOptions {
  * flash-style backward that recomputes P from the saved log-sum-exp (memory O(T·D) per head, never
  * a T×T buffer). q [B, H, T, D]; k, v [B, Hkv, T, D] with Hkv dividing H (grouped-query); options:
  * causal (default true), keyPadding (int32 [B] lengths, right padding), window (Mistral's sliding
- * window, with causal), scale (default 1/√D). Queries that see no key output zeros. Gradients flow
+ * window, with causal), scale (default 1/√D), softcap (Gemma-2's logit soft-capping,
+ * softcap · tanh(scores / softcap) after the scale; 0 or absent: none). Queries that see no key output zeros. Gradients flow
  * to q, k and v (dK, dV summed over the query heads sharing a kv head); keyPadding gets none.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOptions = {}): Tensor {
@@ -35,6 +38,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
     ...attentionAttrs(dims.D, opts),
     ...(opts.version === undefined ? {} : { version: opts.version }),
     ...(opts.splitGroups === undefined ? {} : { splitGroups: opts.splitGroups }),
+    ...(opts.headChunk === undefined ? {} : { headChunk: opts.headChunk }),
   };
   const inputs = pad ? [q, k, v, pad] : [q, k, v];
   const [o, lse] = runOpMulti<AttentionAttrs>('attention', inputs, attrs, ([dO], { inputs: ins, outputs: [out, l] }) => {
@@ -55,7 +59,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
 
 /**
  * The same attention as a composition of existing ops: kv heads repeated with indexSelect (GQA),
- * S = scale · q·kᵀ (matmul with transposeB), masked positions filled with −Inf by where, softmax,
+ * S = scale · q·kᵀ (matmul with transposeB; soft-capped with tanh), masked positions filled with −Inf by where, softmax,
  * P·v. Rows with no visible key are softmaxed unmasked and multiplied by 0, so they output zeros
  * with zero (not NaN) gradients, as the fused kernel does. Materialises [B, H, T, T]: for tests and
  * benchmarks, not for long sequences.
@@ -63,7 +67,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOpti
 export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpOptions = {}): Tensor {
   const pad = opts.keyPadding;
   const { B, H, Hkv, T } = attentionDims(q, k, v, pad);
-  const { causal, window, scale } = attentionAttrs(q.shape[3], opts);
+  const { causal, window, scale, softcap } = attentionAttrs(q.shape[3], opts);
   const device = q.device, dtype = q.dtype;
   let kr = k, vr = v;
   if (H !== Hkv) {
@@ -72,7 +76,8 @@ export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
     kr = indexSelect(k, 1, heads);
     vr = indexSelect(v, 1, heads);
   }
-  const scores = mul(matmul(q, kr, { transposeB: true }), scale);
+  let scores = mul(matmul(q, kr, { transposeB: true }), scale);
+  if (softcap > 0) scores = mul(tanh(mul(scores, 1 / softcap)), softcap);
   // The causal/window part of the mask, built on the device from two position vectors (as a
   // PyTorch user would with torch.tril or a comparison of aranges): visible iff j ≤ i (causal) and
   // j > i − window. Building the T×T mask on the host instead cost 2.6 ms of JavaScript per call

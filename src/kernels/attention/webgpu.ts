@@ -24,6 +24,16 @@
 //     one workgroup per query head instead, writing per-head shares that a small kernel sums.
 //   Nothing of size T×T exists: every P and dS tile lives in workgroup memory.
 //
+// head_dim in chunks: when no tile of whole rows fits the adapter's workgroup memory (head_dim 256:
+// the backward's smallest whole-row tile needs 34 KiB; the WebGPU default is 16), every staged row
+// holds a chunk of head_dim columns instead. Dot products over D loop over the chunks, staging each
+// (Q's and K's chunks per key tile: nothing is staged once for the whole loop); the accumulations
+// into output rows run in a loop over the chunks (a thread's accumulators an array per row, indexed
+// by the chunk), restaging the operand (V, K, or Q and dO) per chunk. More barriers and re-reads, memory independent of D.
+//
+// Soft-capping (Gemma-2) is baked in: scores become c·tanh(scale·q·k/c) (times log2 e), and the
+// backward's dS carries 1 − tanh².
+//
 // Workgroup-memory layout: staged rows (Q, K, V, dO) are vec4 arrays, row-major, with one vec4 of
 // padding per row (stride ⌈D/4⌉ + 1 vec4s). The dot-product loops read a vec4 of each of TM + TN
 // rows per step (4 FMAs per load instead of 1: on NVIDIA, workgroup-memory load instructions, not
@@ -33,7 +43,7 @@
 // (query, key) pair is visible skip the mask test.
 //
 // params (binding 0, u32): T, H, Hkv, causal, window, scale·log2 e (f32 bits), scale (f32 bits),
-// H / Hkv, then the B valid lengths (i32, copied on the device from the keyPadding tensor, so
+// H / Hkv, scale / softcap and softcap·log2 e (f32 bits; 0 without a cap), then the B valid lengths (i32, copied on the device from the keyPadding tensor, so
 // they are never read back). D and the tile sizes are baked into the source.
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import type { Storage } from '../../autograd/device.js';
@@ -51,6 +61,8 @@ export interface AttentionTile {
   BK: number;
   WX: number;
   WY: number;
+  /** head_dim columns staged per step (a multiple of 4·WX); absent: whole rows. */
+  headChunk?: number;
 }
 
 export interface AttentionVersion {
@@ -87,13 +99,31 @@ export const ATTENTION_VERSIONS: readonly AttentionVersion[] = [
 
 export type AttentionKernel = 'forward' | 'dq' | 'dkv';
 
-/** vec4s per staged row: ⌈D/4⌉ of data and one of padding (see the file comment). */
-const rowVec4s = (D: number) => Math.ceil(D / 4) + 1;
+/**
+ * How a kernel stages head_dim in workgroup memory: whole rows (CV = ⌈D/4⌉ vec4s, staged once where
+ * the schedule allows), or chunks of CV vec4s (tile.headChunk / 4) staged and consumed one after
+ * another, so that the memory no longer grows with D (NC chunks; the last one zero-filled past D).
+ * R4: the staged row stride in vec4s (one of padding, see the file comment).
+ */
+interface Staging {
+  chunked: boolean;
+  CV: number;
+  R4: number;
+  NC: number;
+}
+
+function staging(t: AttentionTile, D: number): Staging {
+  const V4 = Math.ceil(D / 4);
+  if (!t.headChunk) return { chunked: false, CV: V4, R4: V4 + 1, NC: 1 };
+  const CV = t.headChunk / 4;
+  return { chunked: true, CV, R4: CV + 1, NC: Math.ceil(V4 / CV) };
+}
 
 /** Workgroup memory (bytes) a kernel needs with this tile and head_dim. */
 export function attentionSharedBytes(kernel: AttentionKernel, t: AttentionTile, D: number): number {
-  // Staged rows, plus WX vec4s of slack read (never used) by threads past the last column.
-  const rows = (n: number) => 16 * (n * rowVec4s(D) + t.WX);
+  const { chunked, R4 } = staging(t, D);
+  // Staged rows; whole rows add WX vec4s of slack read (never used) by threads past the last column.
+  const rows = (n: number) => 16 * (n * R4 + (chunked ? 0 : t.WX));
   switch (kernel) {
     case 'forward': return rows(t.BQ) + rows(t.BK) + 4 * t.BQ * (t.BK + 1) + 4 * t.BQ * t.WX;
     case 'dq': return 2 * rows(t.BQ) + 2 * rows(t.BK) + 4 * t.BQ * (t.BK + 1);
@@ -110,35 +140,62 @@ function fits(device: WebGPUDevice, kernel: AttentionKernel, t: AttentionTile, D
 /** Tiles the automatic choice also considers, beyond the presets' (dQ at head_dim 128 with 48 KiB). */
 const EXTRA_TILES: Record<AttentionKernel, AttentionTile[]> = { forward: [], dq: [{ BQ: 32, BK: 8, WX: 8, WY: 8 }], dkv: [] };
 
-/** Every tile a kernel may run with, most work per workgroup first (ties: more threads first). */
+/** Every whole-row tile a kernel may run with, most work per workgroup first (ties: more threads first). */
 function candidateTiles(kernel: AttentionKernel): AttentionTile[] {
   return [...ATTENTION_VERSIONS.map((v) => v[kernel]), ...EXTRA_TILES[kernel]]
     .sort((a, b) => b.BQ * b.BK - a.BQ * a.BK || b.WX * b.WY - a.WX * a.WY);
 }
 
+/** Chunk widths (head_dim columns) a tile may stage: multiples of 4·WX, so each chunk holds whole vec4 columns of every thread. */
+const chunkWidths = (t: AttentionTile): number[] => [8 * t.WX, 4 * t.WX];
+
+/** The head-dim-chunked versions of the tiles, in the same order, wider chunks first. */
+function chunkedCandidates(tiles: AttentionTile[], headChunk?: number): AttentionTile[] {
+  return tiles.flatMap((t) => (headChunk === undefined ? chunkWidths(t) : [headChunk]).map((c) => ({ ...t, headChunk: c })));
+}
+
+function checkHeadChunk(t: AttentionTile, headChunk: number): void {
+  if (!Number.isInteger(headChunk) || headChunk <= 0 || headChunk % (4 * t.WX) !== 0) {
+    throw new Error(`attention: headChunk must be a positive multiple of ${4 * t.WX} (4 × the tile's ${t.WX} threads across) for tile ${tileName(t)}, got ${headChunk}`);
+  }
+}
+
 /**
  * The tile a kernel runs with: the asked-for preset (which must fit), else the candidate with the
- * most work per workgroup that fits the adapter's workgroup memory and size limits.
+ * most work per workgroup that fits the adapter's workgroup memory and size limits, staging whole
+ * rows of head_dim; when no whole-row tile fits (head_dim 256 at 32 KiB or less), the same search
+ * over tiles that stage head_dim in chunks. headChunk forces chunks of that width.
  */
-export function chooseAttentionTile(device: WebGPUDevice, kernel: AttentionKernel, D: number, version?: number): AttentionTile {
+export function chooseAttentionTile(device: WebGPUDevice, kernel: AttentionKernel, D: number, version?: number, headChunk?: number): AttentionTile {
+  const limit = device.limits.maxComputeWorkgroupStorageSize;
   if (version !== undefined) {
     const v = ATTENTION_VERSIONS[version];
     if (!v) throw new Error(`attention: no tile version ${version} (have 0..${ATTENTION_VERSIONS.length - 1})`);
-    if (!fits(device, kernel, v[kernel], D)) {
-      throw new Error(`attention: tile version ${version} needs ${attentionSharedBytes(kernel, v[kernel], D)} bytes of workgroup memory for the ${kernel} kernel at head_dim ${D}; this adapter has ${device.limits.maxComputeWorkgroupStorageSize}`);
+    let tile = v[kernel];
+    if (headChunk !== undefined) {
+      checkHeadChunk(tile, headChunk);
+      tile = { ...tile, headChunk };
     }
-    return v[kernel];
+    if (!fits(device, kernel, tile, D)) {
+      throw new Error(`attention: tile version ${version} needs ${attentionSharedBytes(kernel, tile, D)} bytes of workgroup memory for the ${kernel} kernel at head_dim ${D}; this adapter has ${limit}`);
+    }
+    return tile;
   }
-  const tile = candidateTiles(kernel).find((t) => fits(device, kernel, t, D));
+  const tiles = candidateTiles(kernel);
+  const candidates = headChunk === undefined
+    ? [...tiles, ...chunkedCandidates(tiles)]
+    : chunkedCandidates(tiles.filter((t) => headChunk % (4 * t.WX) === 0), headChunk);
+  if (headChunk !== undefined && candidates.length === 0) checkHeadChunk(tiles[tiles.length - 1], headChunk);
+  const tile = candidates.find((t) => fits(device, kernel, t, D));
   if (!tile) {
-    const least = Math.min(...candidateTiles(kernel).map((t) => attentionSharedBytes(kernel, t, D)));
-    throw new Error(`attention: head_dim ${D} is too large for this adapter's ${device.limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory (the smallest ${kernel} tile needs ${least})`);
+    const least = Math.min(...candidates.map((t) => attentionSharedBytes(kernel, t, D)));
+    throw new Error(`attention: head_dim ${D} is too large for this adapter's ${limit} bytes of workgroup memory (the smallest ${kernel} tile needs ${least})`);
   }
   return tile;
 }
 
-/** A tile as it appears in kernel names: BQ×BK. */
-const tileName = (t: AttentionTile) => `${t.BQ}×${t.BK}`;
+/** A tile as it appears in kernel names: BQ×BK, and its head-dim chunk. */
+const tileName = (t: AttentionTile) => `${t.BQ}×${t.BK}${t.headChunk ? `, head_dim in chunks of ${t.headChunk}` : ''}`;
 
 const NEG = wgslLiteral(-3.4028234663852886e38, 'f32');
 const NEG_INF = wgslLiteral(-Infinity, 'f32');
@@ -161,29 +218,107 @@ fn all_visible(i0: u32, bq: u32, j0: u32, bk: u32, L: u32, causal: bool, window:
   return j0 + bk <= L && (!causal || j0 + bk <= i0 + 1u) && (window == 0u || j0 + window + 1u > i0 + bq);
 }`;
 
+/** Words of params before the B lengths. */
+const META_WORDS = 10;
+
 /** Reads params into named values; b comes from the grid's z. */
 const PROLOGUE = /* wgsl */ `
   let T = params[0]; let H = params[1]; let HKV = params[2];
   let causal = params[3] != 0u; let window = params[4];
   let c2 = bitcast<f32>(params[5]); let scale = bitcast<f32>(params[6]); let G = params[7];
+  let sinv = bitcast<f32>(params[8]); let cap2 = bitcast<f32>(params[9]);
   let b = wid.z;
-  let L = min(u32(max(bitcast<i32>(params[8u + b]), 0i)), T);
+  let L = min(u32(max(bitcast<i32>(params[${META_WORDS}u + b]), 0i)), T);
   let tx = lid.x; let ty = lid.y;`;
+
+// Soft-capping: tanh's argument is clamped where tanh(x) is ±1 in f32 (and exp inside tanh cannot overflow).
+const CAP_CLAMP = '15.0';
+
+/**
+ * A raw score q·k turned into the exponent base 2 of its softmax weight: s·scale·log₂e, or with
+ * soft-capping c·log₂e·tanh(s·scale/c), reading t = tanh(…) (defined by capTanh) for the gradient.
+ */
+const logit2 = (s: string, softcap: boolean): string => (softcap ? `cap2 * tanh(clamp(${s} * sinv, -${CAP_CLAMP}, ${CAP_CLAMP}))` : `${s} * c2`);
+const capTanh = (s: string) => `let t = tanh(clamp(${s} * sinv, -${CAP_CLAMP}, ${CAP_CLAMP}));`;
 
 /**
  * Copies `n` rows starting at global row `first` of `src` (rows of D floats from `base`) into the
- * vec4 array `dst` (row stride rowVec4s(D)); rows at or past T, and columns past D, read as zeros.
+ * vec4 array `dst`: whole rows, or the chunk of vec4 columns from `c0`; rows at or past T, and
+ * columns past D, read as zeros.
  */
-function stage(dst: string, src: string, base: string, first: string, n: number, D: number, NT: number): string {
+function stage(dst: string, src: string, base: string, first: string, n: number, D: number, NT: number, st: Staging, c0 = '0u'): string {
   const V4 = Math.ceil(D / 4);
   const load = D % 4 === 0
     ? `x = vec4f(${src}[at], ${src}[at + 1u], ${src}[at + 2u], ${src}[at + 3u]);`
     : rep(4, (c) => `if (4u * c4 + ${c}u < ${D}u) { x[${c}] = ${src}[at + ${c}u]; }`);
-  return `for (var e = li; e < ${n * V4}u; e += ${NT}u) {
-      let r = e / ${V4}u; let c4 = e % ${V4}u; let gr = ${first} + r;
+  const { CV } = st;
+  const inside = st.chunked && V4 % CV !== 0 ? 'gr < T && c4 < ' + `${V4}u` : 'gr < T';
+  return `for (var e = li; e < ${n * CV}u; e += ${NT}u) {
+      let r = e / ${CV}u; let c = e % ${CV}u; let c4 = ${st.chunked ? `${c0} + c` : 'c'}; let gr = ${first} + r;
       var x = vec4f(0.0);
-      if (gr < T) { let at = ${base} + gr * ${D}u + 4u * c4; ${load} }
-      ${dst}[r * ${rowVec4s(D)}u + c4] = x;
+      if (${inside}) { let at = ${base} + gr * ${D}u + 4u * c4; ${load} }
+      ${dst}[r * ${st.R4}u + c] = x;
+    }`;
+}
+
+/**
+ * Dot products over head_dim between staged rows (`body` reads vec4 column d of each). Whole rows:
+ * the arrays staged per tile (`inner`) are staged, then one pass (the others were staged once
+ * before the loop: outer); chunks: every array is staged chunk by chunk, each consumed before the
+ * next replaces it.
+ */
+function overHeadDim(st: Staging, D: number, outer: (c0: string) => string, inner: (c0: string) => string, body: string): string {
+  if (!st.chunked) {
+    return `${inner('0u')}
+    workgroupBarrier();
+    for (var d = 0u; d < ${Math.ceil(D / 4)}u; d++) {
+      ${body}
+    }`;
+  }
+  return `for (var c0 = 0u; c0 < ${Math.ceil(D / 4)}u; c0 += ${st.CV}u) {
+      ${outer('c0')}
+      ${inner('c0')}
+      workgroupBarrier();
+      for (var d = 0u; d < ${st.CV}u; d++) {
+        ${body}
+      }
+      workgroupBarrier();
+    }`;
+}
+
+/**
+ * A thread's output accumulators: TE vec4s per row, `${name}${i}_${e}` registers for whole rows; for
+ * chunks an array per row (`${name}${i}[e]`), so that one loop body serves every chunk.
+ */
+function accumulators(st: Staging, TM: number, TE: number, names: string[]) {
+  return {
+    decl: rep(TM, (i) => names.map((n) => (st.chunked ? `var ${n}${i}: array<vec4f, ${TE}>;` : rep(TE, (e) => `var ${n}${i}_${e} = vec4f(0.0);`))).join(' ')),
+    /** Output vec4 e of row i (e a constant). */
+    at: (n: string, i: number, e: number) => (st.chunked ? `${n}${i}[${e}]` : `${n}${i}_${e}`),
+  };
+}
+
+/**
+ * The accumulation into a thread's output columns: `body(es, col, acc)` for the vec4s es it owns
+ * among the staged columns (col(e): e's column in the staged rows; acc(name, i, e): the
+ * accumulator), after `restage` has put them there: once for whole rows, else in a loop over the
+ * chunks (one body, not NC unrolled copies: lavapipe compiles every barrier of an unrolled copy
+ * into its own coroutine step, minutes for head_dim 256).
+ */
+function overOutputChunks(st: Staging, TE: number, WX: number, restage: (c0: string) => string,
+  body: (es: number[], col: (e: number) => string, acc: (n: string, i: number, e: number) => string) => string): string {
+  if (!st.chunked) {
+    return `${restage('0u')}
+    workgroupBarrier();
+    ${body(Array.from({ length: TE }, (_, e) => e), (e) => `(tx + ${e * WX}u)`, (n, i, e) => `${n}${i}_${e}`)}
+    workgroupBarrier();`;
+  }
+  const m = st.CV / WX;
+  return `for (var ch = 0u; ch < ${st.NC}u; ch++) {
+      ${restage(`ch * ${st.CV}u`)}
+      workgroupBarrier();
+      ${body(Array.from({ length: m }, (_, e) => e), (e) => `(tx + ${e * WX}u)`, (n, i, e) => `${n}${i}[ch * ${m}u + ${e}u]`)}
+      workgroupBarrier();
     }`;
 }
 
@@ -208,8 +343,10 @@ function keyRange(BQ: number, BK: number): string {
 /** Shape constants of a tile at head_dim D. */
 function tileConsts(t: AttentionTile, D: number, rowsPerThread: number, colsPerThread: number) {
   const V4 = Math.ceil(D / 4);
+  const st = staging(t, D);
   return {
-    NT: t.WX * t.WY, TM: rowsPerThread, TN: colsPerThread, V4, R4: V4 + 1, TE: Math.ceil(V4 / t.WX),
+    NT: t.WX * t.WY, TM: rowsPerThread, TN: colsPerThread, V4, st, R4: st.R4,
+    TE: st.chunked ? (st.NC * st.CV) / t.WX : Math.ceil(V4 / t.WX),
     rowL: (i: number) => `(ty + ${i * t.WY}u)`,
     colL: (j: number) => `(tx + ${j * t.WX}u)`,
     /** The thread's e-th vec4 column of an output row. */
@@ -217,13 +354,18 @@ function tileConsts(t: AttentionTile, D: number, rowsPerThread: number, colsPerT
   };
 }
 
-function forwardShaderSource(t: AttentionTile, D: number): string {
+/** The staged arrays: rows of vec4s, with WX of slack for whole rows (attentionSharedBytes). */
+const stagedArray = (name: string, rows: number, t: AttentionTile, st: Staging) => `var<workgroup> ${name}: array<vec4f, ${rows * st.R4 + (st.chunked ? 0 : t.WX)}>;`;
+
+function forwardShaderSource(t: AttentionTile, D: number, softcap = false): string {
   const { BQ, BK, WX } = t;
-  const { NT, TM, TN, V4, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
+  const { NT, TM, TN, st, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
   const BKP = BK + 1;
-  // Scaled, masked scores: interior tiles (every pair visible) skip the mask test.
-  const scoreSelect = (i: number) => rep(TN, (j) => `s${i}_${j} = select(${NEG}, s${i}_${j} * c2, visible(row, j0 + ${colL(j)}, L, causal, window)); mx = max(mx, s${i}_${j});`, '\n        ');
-  const scorePlain = (i: number) => rep(TN, (j) => `s${i}_${j} = s${i}_${j} * c2; mx = max(mx, s${i}_${j});`, ' ');
+  // Scaled (soft-capped), masked scores: interior tiles (every pair visible) skip the mask test.
+  const scoreSelect = (i: number) => rep(TN, (j) => `s${i}_${j} = select(${NEG}, ${logit2(`s${i}_${j}`, softcap)}, visible(row, j0 + ${colL(j)}, L, causal, window)); mx = max(mx, s${i}_${j});`, '\n        ');
+  const scorePlain = (i: number) => rep(TN, (j) => `s${i}_${j} = ${logit2(`s${i}_${j}`, softcap)}; mx = max(mx, s${i}_${j});`, ' ');
+  const stageQ = (c0: string) => stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT, st, c0);
+  const A = accumulators(st, TM, TE, ['acc']);
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -232,8 +374,8 @@ function forwardShaderSource(t: AttentionTile, D: number): string {
 @group(0) @binding(4) var<storage, read_write> o: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 ${COMMON}
-var<workgroup> Qs: array<vec4f, ${BQ * R4 + WX}>;
-var<workgroup> KV: array<vec4f, ${BK * R4 + WX}>;
+${stagedArray('Qs', BQ, t, st)}
+${stagedArray('KV', BK, t, st)}
 var<workgroup> Ps: array<f32, ${BQ * BKP}>;
 var<workgroup> red: array<f32, ${BQ * WX}>;
 @compute @workgroup_size(${WX}, ${t.WY})
@@ -242,19 +384,15 @@ fn main(${ENTRY}) {${PROLOGUE}
   let i0 = wid.x * ${BQ}u;
   let qBase = (b * H + h) * T * ${D}u;
   let kBase = (b * HKV + hk) * T * ${D}u;
-  ${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT)}
+  ${st.chunked ? '' : stageQ('0u')}
   ${keyRange(BQ, BK)}
   ${rep(TM, (i) => `var m${i} = ${NEG}; var l${i} = 0.0;`)}
-  ${rep2(TM, TE, (i, e) => `var acc${i}_${e} = vec4f(0.0);`)}
+  ${A.decl}
   for (var j0 = tStart; j0 < kEnd; j0 += ${BK}u) {
-    ${stage('KV', 'k', 'kBase', 'j0', BK, D, NT)}
-    workgroupBarrier();
     ${rep2(TM, TN, (i, j) => `var s${i}_${j} = 0.0;`)}
-    for (var d = 0u; d < ${V4}u; d++) {
-      ${rep(TM, (i) => `let a${i} = Qs[${rowL(i)} * ${R4}u + d];`)}
+    ${overHeadDim(st, D, stageQ, (c0) => stage('KV', 'k', 'kBase', 'j0', BK, D, NT, st, c0), `${rep(TM, (i) => `let a${i} = Qs[${rowL(i)} * ${R4}u + d];`)}
       ${rep(TN, (j) => `let b${j} = KV[${colL(j)} * ${R4}u + d];`)}
-      ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(a${i}, b${j});`)}
-    }
+      ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(a${i}, b${j});`)}`)}
     let interior = all_visible(i0, ${BQ}u, j0, ${BK}u, L, causal, window);
     ${rep(TM, (i) => `{
       let row = i0 + ${rowL(i)};
@@ -265,23 +403,21 @@ fn main(${ENTRY}) {${PROLOGUE}
       red[${rowL(i)} * ${WX}u + tx] = mx;
     }`, '\n    ')}
     workgroupBarrier();
-    ${stage('KV', 'v', 'kBase', 'j0', BK, D, NT)}
     ${rep(TM, (i) => `{
       var mt = m${i};
       for (var x = 0u; x < ${WX}u; x++) { mt = max(mt, red[${rowL(i)} * ${WX}u + x]); }
       let alpha = exp2(m${i} - mt);
       m${i} = mt;
       l${i} *= alpha;
-      ${rep(TE, (e) => `acc${i}_${e} *= alpha;`)}
+      ${rep(TE, (e) => `${A.at('acc', i, e)} *= alpha;`)}
       ${rep(TN, (j) => `{ let p = select(0.0, exp2(s${i}_${j} - mt), s${i}_${j} > ${NEG}); l${i} += p; Ps[${rowL(i)} * ${BKP}u + ${colL(j)}] = p; }`, '\n      ')}
     }`, '\n    ')}
-    workgroupBarrier();
-    for (var jj = 0u; jj < ${BK}u; jj++) {
+    // V replaces K (whole rows, or chunk by chunk) while P is written.
+    ${overOutputChunks(st, TE, WX, (c0) => stage('KV', 'v', 'kBase', 'j0', BK, D, NT, st, c0), (es, col, acc) => `for (var jj = 0u; jj < ${BK}u; jj++) {
       ${rep(TM, (i) => `let pa${i} = Ps[${rowL(i)} * ${BKP}u + jj];`)}
-      ${rep(TE, (e) => `let vb${e} = KV[jj * ${R4}u + ${dim(e)}];`)}
-      ${rep2(TM, TE, (i, e) => `acc${i}_${e} += pa${i} * vb${e};`)}
-    }
-    workgroupBarrier();
+      ${es.map((e) => `let vb${e} = KV[jj * ${R4}u + ${col(e)}];`).join(' ')}
+      ${rep(TM, (i) => es.map((e) => `${acc('acc', i, e)} += pa${i} * vb${e};`).join(' '), ' ')}
+    }`)}
   }
   ${rep(TM, (i) => `red[${rowL(i)} * ${WX}u + tx] = l${i};`)}
   workgroupBarrier();
@@ -291,7 +427,7 @@ fn main(${ENTRY}) {${PROLOGUE}
     for (var x = 0u; x < ${WX}u; x++) { lt += red[${rowL(i)} * ${WX}u + x]; }
     if (row < T) {
       let inv = select(0.0, 1.0 / lt, lt > 0.0);
-      ${rep(TE, (e) => storeRow('o', 'qBase', 'row', dim(e), `acc${i}_${e} * inv`, D), '\n      ')}
+      ${rep(TE, (e) => storeRow('o', 'qBase', 'row', dim(e), `${A.at('acc', i, e)} * inv`, D), '\n      ')}
       if (tx == 0u) { lse[(b * H + h) * T + row] = select(${NEG_INF}, (m${i} + log2(lt)) * ${LN2}, lt > 0.0); }
     }
   }`, '\n  ')}
@@ -318,14 +454,29 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-function dqShaderSource(t: AttentionTile, D: number): string {
+/**
+ * P and dS of one (query, key) pair from its raw score s, dP and the row's LSE·log₂e and Di, hidden
+ * pairs (vis false) giving 0; soft-capped, dS carries tanh's derivative 1 − t².
+ */
+function probAndGrad(s: string, dp: string, lse: string, di: string, vis: string, softcap: boolean): string {
+  const e = `exp2(${softcap ? 'cap2 * t' : `${s} * c2`} - ${lse})`;
+  return `${softcap ? capTanh(s) : ''}
+        let p = ${vis === 'true' ? e : `select(0.0, ${e}, ${vis})`};
+        let ds = p * (${dp} - ${di})${softcap ? ' * (1.0 - t * t)' : ''};`;
+}
+
+function dqShaderSource(t: AttentionTile, D: number, softcap = false): string {
   const { BQ, BK, WX } = t;
-  const { NT, TM, TN, V4, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
+  const { NT, TM, TN, st, R4, TE, rowL, colL, dim } = tileConsts(t, D, BQ / t.WY, BK / WX);
   const BKP = BK + 1;
   const dsOf = (i: number, j: number, vis: string) => `{
-        let p = ${vis === 'true' ? `exp2(s${i}_${j} * c2 - lse${i})` : `select(0.0, exp2(s${i}_${j} * c2 - lse${i}), ${vis})`};
-        dSs[${rowL(i)} * ${BKP}u + ${colL(j)}] = p * (dp${i}_${j} - di${i});
+        ${probAndGrad(`s${i}_${j}`, `dp${i}_${j}`, `lse${i}`, `di${i}`, vis, softcap)}
+        dSs[${rowL(i)} * ${BKP}u + ${colL(j)}] = ds;
       }`;
+  const stageQ = (c0: string) => `${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT, st, c0)}
+  ${stage('dOs', 'dO', 'qBase', 'i0', BQ, D, NT, st, c0)}`;
+  const stageK = (c0: string) => stage('Ks', 'k', 'kBase', 'j0', BK, D, NT, st, c0);
+  const A = accumulators(st, TM, TE, ['acc']);
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -335,10 +486,10 @@ function dqShaderSource(t: AttentionTile, D: number): string {
 @group(0) @binding(5) var<storage, read> stats: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dq: array<f32>;
 ${COMMON}
-var<workgroup> Qs: array<vec4f, ${BQ * R4 + WX}>;
-var<workgroup> dOs: array<vec4f, ${BQ * R4 + WX}>;
-var<workgroup> Ks: array<vec4f, ${BK * R4 + WX}>;
-var<workgroup> Vs: array<vec4f, ${BK * R4 + WX}>;
+${stagedArray('Qs', BQ, t, st)}
+${stagedArray('dOs', BQ, t, st)}
+${stagedArray('Ks', BK, t, st)}
+${stagedArray('Vs', BK, t, st)}
 var<workgroup> dSs: array<f32, ${BQ * BKP}>;
 @compute @workgroup_size(${WX}, ${t.WY})
 fn main(${ENTRY}) {${PROLOGUE}
@@ -347,39 +498,32 @@ fn main(${ENTRY}) {${PROLOGUE}
   let qBase = (b * H + h) * T * ${D}u;
   let kBase = (b * HKV + hk) * T * ${D}u;
   let sBase = (b * H + h) * T;
-  ${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT)}
-  ${stage('dOs', 'dO', 'qBase', 'i0', BQ, D, NT)}
+  ${st.chunked ? '' : stageQ('0u')}
   ${rep(TM, (i) => `var lse${i} = 0.0; var di${i} = 0.0;
   { let row = i0 + ${rowL(i)}; if (row < T) { lse${i} = stats[2u * (sBase + row)]; di${i} = stats[2u * (sBase + row) + 1u]; } }`, '\n  ')}
   ${keyRange(BQ, BK)}
-  ${rep2(TM, TE, (i, e) => `var acc${i}_${e} = vec4f(0.0);`)}
+  ${A.decl}
   for (var j0 = tStart; j0 < kEnd; j0 += ${BK}u) {
-    ${stage('Ks', 'k', 'kBase', 'j0', BK, D, NT)}
-    ${stage('Vs', 'v', 'kBase', 'j0', BK, D, NT)}
-    workgroupBarrier();
     ${rep2(TM, TN, (i, j) => `var s${i}_${j} = 0.0; var dp${i}_${j} = 0.0;`)}
-    for (var d = 0u; d < ${V4}u; d++) {
-      ${rep(TM, (i) => `let a${i} = Qs[${rowL(i)} * ${R4}u + d]; let g${i} = dOs[${rowL(i)} * ${R4}u + d];`)}
+    ${overHeadDim(st, D, stageQ, (c0) => `${stageK(c0)}
+    ${stage('Vs', 'v', 'kBase', 'j0', BK, D, NT, st, c0)}`, `${rep(TM, (i) => `let a${i} = Qs[${rowL(i)} * ${R4}u + d]; let g${i} = dOs[${rowL(i)} * ${R4}u + d];`)}
       ${rep(TN, (j) => `let kb${j} = Ks[${colL(j)} * ${R4}u + d]; let vb${j} = Vs[${colL(j)} * ${R4}u + d];`)}
-      ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(a${i}, kb${j}); dp${i}_${j} += dot(g${i}, vb${j});`)}
-    }
+      ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(a${i}, kb${j}); dp${i}_${j} += dot(g${i}, vb${j});`)}`)}
     if (all_visible(i0, ${BQ}u, j0, ${BK}u, L, causal, window)) {
       ${rep2(TM, TN, (i, j) => dsOf(i, j, 'true'), '\n      ')}
     } else {
       ${rep2(TM, TN, (i, j) => dsOf(i, j, `visible(i0 + ${rowL(i)}, j0 + ${colL(j)}, L, causal, window)`), '\n      ')}
     }
-    workgroupBarrier();
-    for (var jj = 0u; jj < ${BK}u; jj++) {
+    ${overOutputChunks(st, TE, WX, (c0) => (st.chunked ? stageK(c0) : ''), (es, col, acc) => `for (var jj = 0u; jj < ${BK}u; jj++) {
       ${rep(TM, (i) => `let da${i} = dSs[${rowL(i)} * ${BKP}u + jj];`)}
-      ${rep(TE, (e) => `let kb${e} = Ks[jj * ${R4}u + ${dim(e)}];`)}
-      ${rep2(TM, TE, (i, e) => `acc${i}_${e} += da${i} * kb${e};`)}
-    }
-    workgroupBarrier();
+      ${es.map((e) => `let kb${e} = Ks[jj * ${R4}u + ${col(e)}];`).join(' ')}
+      ${rep(TM, (i) => es.map((e) => `${acc('acc', i, e)} += da${i} * kb${e};`).join(' '), ' ')}
+    }`)}
   }
   ${rep(TM, (i) => `{
     let row = i0 + ${rowL(i)};
     if (row < T) {
-      ${rep(TE, (e) => storeRow('dq', 'qBase', 'row', dim(e), `acc${i}_${e} * scale`, D), '\n      ')}
+      ${rep(TE, (e) => storeRow('dq', 'qBase', 'row', dim(e), `${A.at('acc', i, e)} * scale`, D), '\n      ')}
     }
   }`, '\n  ')}
 }`;
@@ -391,16 +535,21 @@ fn main(${ENTRY}) {${PROLOGUE}
  * [B, H, T, D] buffers that groupSumShader adds up; more workgroups when B·Hkv·⌈T/BK⌉ is too few
  * to fill a GPU (GQA with small batches).
  */
-function dkvShaderSource(t: AttentionTile, D: number, split = false): string {
+function dkvShaderSource(t: AttentionTile, D: number, split = false, softcap = false): string {
   const { BQ, BK, WX } = t;
   // Here a thread's rows are keys and its columns are queries.
-  const { NT, TM, TN, V4, R4, TE, rowL: keyL, colL: qL, dim } = tileConsts(t, D, BK / t.WY, BQ / WX);
+  const { NT, TM, TN, st, R4, TE, rowL: keyL, colL: qL, dim } = tileConsts(t, D, BK / t.WY, BQ / WX);
   const BQP = BQ + 1;
   const pdsOf = (i: number, j: number, vis: string) => `{
-          let p = ${vis === 'true' ? `exp2(s${i}_${j} * c2 - st[2u * ${qL(j)}])` : `select(0.0, exp2(s${i}_${j} * c2 - st[2u * ${qL(j)}]), ${vis})`};
+          ${probAndGrad(`s${i}_${j}`, `dp${i}_${j}`, `st[2u * ${qL(j)}]`, `st[2u * ${qL(j)} + 1u]`, vis, softcap)}
           Ps[${keyL(i)} * ${BQP}u + ${qL(j)}] = p;
-          dSs[${keyL(i)} * ${BQP}u + ${qL(j)}] = p * (dp${i}_${j} - st[2u * ${qL(j)} + 1u]);
+          dSs[${keyL(i)} * ${BQP}u + ${qL(j)}] = ds;
         }`;
+  const stageK = (c0: string) => `${stage('Ks', 'k', 'kBase', 'j0', BK, D, NT, st, c0)}
+  ${stage('Vs', 'v', 'kBase', 'j0', BK, D, NT, st, c0)}`;
+  const stageQ = (c0: string) => `${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT, st, c0)}
+        ${stage('dOs', 'dO', 'qBase', 'i0', BQ, D, NT, st, c0)}`;
+  const A = accumulators(st, TM, TE, ['dk', 'dv']);
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -411,10 +560,10 @@ function dkvShaderSource(t: AttentionTile, D: number, split = false): string {
 @group(0) @binding(6) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dv: array<f32>;
 ${COMMON}
-var<workgroup> Ks: array<vec4f, ${BK * R4 + WX}>;
-var<workgroup> Vs: array<vec4f, ${BK * R4 + WX}>;
-var<workgroup> Qs: array<vec4f, ${BQ * R4 + WX}>;
-var<workgroup> dOs: array<vec4f, ${BQ * R4 + WX}>;
+${stagedArray('Ks', BK, t, st)}
+${stagedArray('Vs', BK, t, st)}
+${stagedArray('Qs', BQ, t, st)}
+${stagedArray('dOs', BQ, t, st)}
 var<workgroup> Ps: array<f32, ${BK * BQP}>;
 var<workgroup> dSs: array<f32, ${BK * BQP}>;
 var<workgroup> st: array<f32, ${2 * BQ}>;
@@ -425,9 +574,8 @@ fn main(${ENTRY}) {${PROLOGUE}
   let kBase = (b * HKV + hk) * T * ${D}u;
   // Where this workgroup's dK, dV rows go: the kv head's, or (split) the query head's share.
   let outBase = ${split ? '(b * H + wid.y) * T' : '(b * HKV + hk) * T'} * ${D}u;
-  ${stage('Ks', 'k', 'kBase', 'j0', BK, D, NT)}
-  ${stage('Vs', 'v', 'kBase', 'j0', BK, D, NT)}
-  ${rep2(TM, TE, (i, e) => `var dk${i}_${e} = vec4f(0.0); var dv${i}_${e} = vec4f(0.0);`)}
+  ${st.chunked ? '' : stageK('0u')}
+  ${A.decl}
   if (j0 < L) {
     // Queries that can see keys [j0, j0 + BK): causal ones at or after j0, windowed ones before
     // the last key + window.
@@ -441,41 +589,34 @@ fn main(${ENTRY}) {${PROLOGUE}
       let qBase = (b * H + hq) * T * ${D}u;
       let sBase = (b * H + hq) * T;
       for (var i0 = tStart; i0 < iEnd; i0 += ${BQ}u) {
-        ${stage('Qs', 'q', 'qBase', 'i0', BQ, D, NT)}
-        ${stage('dOs', 'dO', 'qBase', 'i0', BQ, D, NT)}
         for (var e = li; e < ${BQ}u; e += ${NT}u) {
           let row = i0 + e;
           var ls = 0.0; var di = 0.0;
           if (row < T) { ls = stats[2u * (sBase + row)]; di = stats[2u * (sBase + row) + 1u]; }
           st[2u * e] = ls; st[2u * e + 1u] = di;
         }
-        workgroupBarrier();
         ${rep2(TM, TN, (i, j) => `var s${i}_${j} = 0.0; var dp${i}_${j} = 0.0;`)}
-        for (var d = 0u; d < ${V4}u; d++) {
-          ${rep(TM, (i) => `let ka${i} = Ks[${keyL(i)} * ${R4}u + d]; let va${i} = Vs[${keyL(i)} * ${R4}u + d];`)}
+        ${overHeadDim(st, D, stageK, stageQ, `${rep(TM, (i) => `let ka${i} = Ks[${keyL(i)} * ${R4}u + d]; let va${i} = Vs[${keyL(i)} * ${R4}u + d];`)}
           ${rep(TN, (j) => `let qb${j} = Qs[${qL(j)} * ${R4}u + d]; let gb${j} = dOs[${qL(j)} * ${R4}u + d];`)}
-          ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(ka${i}, qb${j}); dp${i}_${j} += dot(va${i}, gb${j});`)}
-        }
+          ${rep2(TM, TN, (i, j) => `s${i}_${j} += dot(ka${i}, qb${j}); dp${i}_${j} += dot(va${i}, gb${j});`)}`)}
         if (i0 + ${BQ}u <= T && all_visible(i0, ${BQ}u, j0, ${BK}u, L, causal, window)) {
           ${rep2(TM, TN, (i, j) => pdsOf(i, j, 'true'), '\n          ')}
         } else {
           ${rep2(TM, TN, (i, j) => pdsOf(i, j, `i0 + ${qL(j)} < T && visible(i0 + ${qL(j)}, j0 + ${keyL(i)}, L, causal, window)`), '\n          ')}
         }
-        workgroupBarrier();
-        for (var jj = 0u; jj < ${BQ}u; jj++) {
+        ${overOutputChunks(st, TE, WX, (c0) => (st.chunked ? stageQ(c0) : ''), (es, col, acc) => `for (var jj = 0u; jj < ${BQ}u; jj++) {
           ${rep(TM, (i) => `let pa${i} = Ps[${keyL(i)} * ${BQP}u + jj]; let da${i} = dSs[${keyL(i)} * ${BQP}u + jj];`)}
-          ${rep(TE, (e) => `let ob${e} = dOs[jj * ${R4}u + ${dim(e)}]; let qb${e} = Qs[jj * ${R4}u + ${dim(e)}];`)}
-          ${rep2(TM, TE, (i, e) => `dv${i}_${e} += pa${i} * ob${e}; dk${i}_${e} += da${i} * qb${e};`)}
-        }
-        workgroupBarrier();
+          ${es.map((e) => `let ob${e} = dOs[jj * ${R4}u + ${col(e)}]; let qb${e} = Qs[jj * ${R4}u + ${col(e)}];`).join(' ')}
+          ${rep(TM, (i) => es.map((e) => `${acc('dv', i, e)} += pa${i} * ob${e}; ${acc('dk', i, e)} += da${i} * qb${e};`).join(' '), ' ')}
+        }`)}
       }
     }
   }
   ${rep(TM, (i) => `{
     let key = j0 + ${keyL(i)};
     if (key < T) {
-      ${rep(TE, (e) => `${storeRow('dk', 'outBase', 'key', dim(e), `dk${i}_${e} * scale`, D)}
-      ${storeRow('dv', 'outBase', 'key', dim(e), `dv${i}_${e}`, D)}`, '\n      ')}
+      ${rep(TE, (e) => `${storeRow('dk', 'outBase', 'key', dim(e), `${A.at('dk', i, e)} * scale`, D)}
+      ${storeRow('dv', 'outBase', 'key', dim(e), A.at('dv', i, e), D)}`, '\n      ')}
     }
   }`, '\n  ')}
 }`;
@@ -520,10 +661,11 @@ function paramsBuffer(device: WebGPUDevice, d: AttentionDims, attrs: AttentionAt
     .u32(d.T, d.H, d.Hkv, attrs.causal ? 1 : 0, attrs.window >= d.T ? 0 : attrs.window)
     .f32(attrs.scale * Math.LOG2E, attrs.scale)
     .u32(d.Hkv === 0 ? 1 : d.H / d.Hkv)
+    .f32(attrs.softcap > 0 ? attrs.scale / attrs.softcap : 0, attrs.softcap * Math.LOG2E)
     .u32(...new Array<number>(d.B).fill(d.T))
     .build();
   const s = device.upload('int32', new Int32Array(meta.buffer, meta.byteOffset, meta.length));
-  if (padding) device.copy(padding.storage, 0, s, 8 * 4, d.B * 4);
+  if (padding) device.copy(padding.storage, 0, s, META_WORDS * 4, d.B * 4);
   return s;
 }
 
@@ -541,10 +683,11 @@ export function launchAttention(device: WebGPUDevice, inputs: TensorInfo[], attr
   const o: TensorInfo = { storage: device.alloc(q.dtype, q.shape.reduce((a, b) => a * b, 1)), shape: [...q.shape], dtype: q.dtype };
   const lse: TensorInfo = { storage: device.alloc(q.dtype, d.B * d.H * d.T), shape: [d.B, d.H, d.T], dtype: q.dtype };
   if (d.B * d.H * d.T === 0) return [o, lse];
-  const tile = chooseAttentionTile(device, 'forward', d.D, attrs.version);
+  const tile = chooseAttentionTile(device, 'forward', d.D, attrs.version, attrs.headChunk);
+  const capped = attrs.softcap > 0;
   const params = paramsBuffer(device, d, attrs, padding);
   device.dispatch({
-    name: `attention forward ${tileName(tile)}`, code: forwardShader(tile, d.D),
+    name: `attention forward ${tileName(tile)}${capped ? ' soft-capped' : ''}`, code: forwardShader(tile, d.D, capped),
     inputs: [params, q.storage, k.storage, v.storage], outputs: [o.storage, lse.storage],
     workgroups: [Math.ceil(d.T / tile.BQ), d.H, d.B],
   });
@@ -563,8 +706,9 @@ export function launchAttentionBackward(device: WebGPUDevice, inputs: TensorInfo
   const dq = like(q), dk = like(k), dv = like(v);
   const rows = d.B * d.H * d.T;
   if (rows === 0) return [dq, dk, dv];
-  const fq = chooseAttentionTile(device, 'dq', d.D, attrs.version);
-  const fkv = chooseAttentionTile(device, 'dkv', d.D, attrs.version);
+  const fq = chooseAttentionTile(device, 'dq', d.D, attrs.version, attrs.headChunk);
+  const fkv = chooseAttentionTile(device, 'dkv', d.D, attrs.version, attrs.headChunk);
+  const capped = attrs.softcap > 0;
   const params = paramsBuffer(device, d, attrs, padding);
   const stats = device.alloc('float32', 2 * rows);
   device.dispatch({
@@ -572,7 +716,7 @@ export function launchAttentionBackward(device: WebGPUDevice, inputs: TensorInfo
     inputs: [o.storage, dO.storage, lse.storage], outputs: [stats], workgroups: grid1d(Math.ceil(rows / 64)),
   });
   device.dispatch({
-    name: `attention backward dQ ${tileName(fq)}`, code: dqShader(fq, d.D),
+    name: `attention backward dQ ${tileName(fq)}${capped ? ' soft-capped' : ''}`, code: dqShader(fq, d.D, capped),
     inputs: [params, q.storage, k.storage, v.storage, dO.storage, stats], outputs: [dq.storage],
     workgroups: [Math.ceil(d.T / fq.BQ), d.H, d.B],
   });
@@ -580,7 +724,7 @@ export function launchAttentionBackward(device: WebGPUDevice, inputs: TensorInfo
   // Split: each query head's share of dK, dV first, then the sum over each group.
   const [dkH, dvH] = split ? [device.alloc('float32', d.B * d.H * d.T * d.D), device.alloc('float32', d.B * d.H * d.T * d.D)] : [dk.storage, dv.storage];
   device.dispatch({
-    name: `attention backward dK/dV ${tileName(fkv)}${split ? ' per query head' : ''}`, code: dkvShader(fkv, d.D, split),
+    name: `attention backward dK/dV ${tileName(fkv)}${split ? ' per query head' : ''}${capped ? ' soft-capped' : ''}`, code: dkvShader(fkv, d.D, split, capped),
     inputs: [params, q.storage, k.storage, v.storage, dO.storage, stats], outputs: [dkH, dvH],
     workgroups: [Math.ceil(d.T / fkv.BK), split ? d.H : d.Hkv, d.B],
   });

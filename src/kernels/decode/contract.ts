@@ -6,7 +6,8 @@
 // several caches of one shape at once (a layer's keys and values: one launch).
 // decodeAttention: q [B, H, 1, D] (one query per row and head), k, v [B, Hkv, C, D] (the cache),
 // visible [B, L] (0/1 as floats, L ≤ C: which of the first L columns row b's query sees; columns at
-// or past L are never read). Output [B, H, 1, D]: softmax(scale · q·kⱼᵀ over the visible j) · vⱼ,
+// or past L are never read). Output [B, H, 1, D]: softmax(scale · q·kⱼᵀ over the visible j) · vⱼ
+// (with a softcap c > 0, Gemma-2's, each score becomes c · tanh(score / c) before the softmax),
 // query head h reading kv head ⌊h / (H / Hkv)⌋ (grouped-query). A row that sees no column outputs
 // zeros. No gradient: generation only (training uses the fused attention).
 // rotateAndCache: a decoding step's RoPE and cache write in one launch: q [B, H, n, D] rotated into
@@ -29,7 +30,19 @@ export interface RotateAndCacheAttrs {
 
 export interface DecodeAttentionAttrs {
   scale: number;
+  /** 0: no soft-capping. */
+  softcap: number;
   /** WebGPU kernel version (DECODE_ATTENTION_VERSIONS; default 0). The CPU reference ignores it. */
+  version?: number;
+}
+
+/** decodeAttention's options (a bare number is the scale, as before). */
+export interface DecodeAttentionOptions {
+  /** Multiplies q·k (default 1/√D; Gemma-2: query_pre_attn_scalar^-0.5). */
+  scale?: number;
+  /** Logit soft-capping after the scale (Gemma-2's attn_logit_softcapping); 0 or absent: none. */
+  softcap?: number;
+  /** WebGPU kernel version (DECODE_ATTENTION_VERSIONS). */
   version?: number;
 }
 

@@ -5,6 +5,7 @@ import { type Device } from '../../autograd/device.js';
 import { ropeCpu } from '../rope/cpu.js';
 import { ropePairLayout } from '../rope/contract.js';
 import { type CacheWriteAttrs, type DecodeAttentionAttrs, type RotateAndCacheAttrs, cacheWriteColumns, decodeDims } from './contract.js';
+import { softcapScore } from '../attention/contract.js';
 
 /** cacheWrite of sources into caches of one shape (see contract.ts). */
 function writeColumns(caches: TensorInfo[], srcs: TensorInfo[], offset: number): void {
@@ -34,7 +35,7 @@ export function registerDecodeCpu(): void {
     return [];
   });
   registerKernel<RotateAndCacheAttrs>('rotateAndCache', 'cpu', rotateAndCacheCpu);
-  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'cpu', (device, [q, k, v, visible], { scale }) => {
+  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'cpu', (device, [q, k, v, visible], { scale, softcap }) => {
     const { B, H, Hkv, C, D, L } = decodeDims(q.shape, k.shape, v.shape, visible.shape);
     const o = device.alloc(q.dtype, B * H * D);
     const [qs, ks, vs, vis, out] = [q, k, v, visible].map((t) => cpuArray(t.storage)).concat([cpuArray(o)]);
@@ -48,7 +49,7 @@ export function registerDecodeCpu(): void {
           if (!(vis[b * L + j] > 0)) { s[j] = -Infinity; continue; }
           let dot = 0;
           for (let d = 0; d < D; d++) dot += qs[qb + d] * ks[kb + j * D + d];
-          s[j] = dot * scale;
+          s[j] = softcapScore(dot * scale, softcap);
           m = Math.max(m, s[j]);
         }
         let total = 0;

@@ -5,5 +5,5 @@ import { registerDecodeWebGPU } from './webgpu.js';
 registerDecodeCpu();
 registerDecodeWebGPU();
 export { cacheWrite, decodeAttention, decodeAttentionUnfused, rotateAndCache } from './op.js';
-export { decodeAttentionCost, decodeDims, type DecodeDims } from './contract.js';
+export { decodeAttentionCost, decodeDims, type DecodeAttentionOptions, type DecodeDims } from './contract.js';
 export { DECODE_ATTENTION_VERSIONS } from './webgpu.js';

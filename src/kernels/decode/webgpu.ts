@@ -6,7 +6,8 @@
 //
 // decodeAttention: one workgroup of 256 threads per (row, query head); the query is staged in
 // workgroup memory. (1) Thread t scores columns t, t + 256, …: a visible column's scale · q·kⱼ (vec4
-// dot products when D is a multiple of 4), an invisible one a sentinel; the row maximum by a tree.
+// dot products when D is a multiple of 4; soft-capped when softcap > 0), an invisible one a
+// sentinel; the row maximum by a tree.
 // (2) Each thread turns its scores into exp(s − max) in place and the sum is reduced. (3) The
 // threads split into ⌊256 / D⌋ groups of D lanes (one group of 256 when D > 256); group g sums
 // pⱼ·vⱼ over columns j ≡ g, lane d reading element d of each vⱼ (a group reads a whole row of v at
@@ -100,7 +101,7 @@ function scoresByLaneGroups(D: number): string {
     if (lane1 == 0u && j < L) {
       var sc = 0.0;
       for (var u = 0u; u < ${G}u; u++) { sc += part[lid.x + u]; }
-      let s = select(${HIDDEN}, sc * scale, seen);
+      let s = select(${HIDDEN}, capped(sc * scale, softcap), seen);
       p[pb + j] = s;
       m = max(m, s);
     }
@@ -133,6 +134,12 @@ var<workgroup> red: array<f32, ${WG}>;
 var<workgroup> acc: array<f32, ${groups * D}>;
 ${grouped ? `var<workgroup> part: array<f32, ${WG}>;` : ''}
 
+/** Gemma-2's logit soft-capping, c·tanh(s/c) (tanh's argument clamped where it is ±1 in f32); c = 0: none. */
+fn capped(s: f32, c: f32) -> f32 {
+  if (c > 0.0) { return c * tanh(clamp(s / c, -15.0, 15.0)); }
+  return s;
+}
+
 fn reduce(x: f32, lid: u32, isMax: bool) -> f32 {
   red[lid] = x;
   workgroupBarrier();
@@ -149,9 +156,9 @@ fn reduce(x: f32, lid: u32, isMax: bool) -> f32 {
 fn main(${BUILTINS_1D}) {
   ${FLAT_WORKGROUP}
   let H = params[1]; let Hkv = params[2]; let C = params[3]; let L = params[4];
-  let scale = bitcast<f32>(params[5]);
-  ${split ? `let S = params[6]; let bh = wg_flat / S; let chunk = wg_flat % S;
-  let j0 = chunk * params[7]; let j1 = min(L, j0 + params[7]);` : 'let bh = wg_flat; let j0 = 0u; let j1 = L;'}
+  let scale = bitcast<f32>(params[5]); let softcap = bitcast<f32>(params[6]);
+  ${split ? `let S = params[7]; let bh = wg_flat / S; let chunk = wg_flat % S;
+  let j0 = chunk * params[8]; let j1 = min(L, j0 + params[8]);` : 'let bh = wg_flat; let j0 = 0u; let j1 = L;'}
   let b = bh / H; let h = bh % H;
   let kb = (b * Hkv + h / (H / Hkv)) * C * ${D}u;
   let pb = bh * L;
@@ -164,7 +171,7 @@ fn main(${BUILTINS_1D}) {
     var s = ${HIDDEN};
     if (visible[b * L + j] > 0.0) {
       ${dot}
-      s = sc * scale;
+      s = capped(sc * scale, softcap);
     }
     p[pb + j] = s;
     m = max(m, s);
@@ -265,13 +272,13 @@ export function registerDecodeWebGPU(): void {
     }
     return [{ storage: qr, shape: q.shape, dtype: q.dtype }];
   });
-  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'webgpu', (dev, [q, k, v, visible], { scale, version = 0 }) => {
+  registerKernel<DecodeAttentionAttrs>('decodeAttention', 'webgpu', (dev, [q, k, v, visible], { scale, softcap, version = 0 }) => {
     const device = dev as WebGPUDevice;
     const { B, H, Hkv, C, D, L } = decodeDims(q.shape, k.shape, v.shape, visible.shape);
     const o = device.alloc('float32', B * H * D);
     if (B * H * D > 0) {
       const p = device.alloc('float32', Math.max(1, B * H * L));
-      const meta = new Meta().u32(B, H, Hkv, C, L).f32(scale);
+      const meta = new Meta().u32(B, H, Hkv, C, L).f32(scale, softcap);
       const inputs = [q.storage, k.storage, v.storage, visible.storage];
       if (version === 2) {
         // Chunks of DECODE_SPLIT_COLUMNS columns, a workgroup each; their partials merged by a second launch.
