@@ -464,7 +464,7 @@ export function benchCases({ small, limits, software = false }: CaseOptions): Be
     : { vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, tie_word_embeddings: true };
   const [pairs, stepT] = small ? [2, 64] : [8, 512];
   const rows = 2 * pairs;
-  let step: { policy: r.LlamaForCausalLM; reference: r.LlamaForCausalLM; opt: r.AdamW } | null = null;
+  let step: { policy: r.CausalLM; reference: r.CausalLM; opt: r.AdamW } | null = null;
   const model = (device: r.Device) => {
     if (!step) {
       const policy = new r.LlamaForCausalLM(stepCfg, { seed: 1, device });

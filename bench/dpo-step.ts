@@ -3,7 +3,7 @@
 // β = 0.1 over `pairs` chosen rows followed by as many rejected rows, backward, optimizer step.
 import * as r from '../src/index.js';
 
-export function dpoStep(policy: r.LlamaForCausalLM, referenceForward: (ids: r.Tensor) => r.Tensor, opt: r.AdamW, pairs: number, [ids, targets, mask]: r.Tensor[]): r.Tensor {
+export function dpoStep(policy: r.CausalLM, referenceForward: (ids: r.Tensor) => r.Tensor, opt: r.AdamW, pairs: number, [ids, targets, mask]: r.Tensor[]): r.Tensor {
   const lp = r.sequenceLogprobs(policy.forward(ids), targets, mask);
   const ref = r.tidy(() => r.noGrad(() => r.sequenceLogprobs(referenceForward(ids), targets, mask)));
   const side = (x: r.Tensor, k: number) => r.narrow(x, 0, k * pairs, pairs);

@@ -29,7 +29,7 @@ type BaseDtype = 'float32' | 'bfloat16' | 'nf4';
  * A cache holding the ragged prompts (right-padded, run once) with room for `steps` more tokens,
  * and a decoding step's input: one token per row, [B, 1]. The caller disposes both.
  */
-function prefilled(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][], steps: number): { cache: r.LlamaCache; next: r.Tensor } {
+function prefilled(device: r.Device, model: r.CausalLM, prompts: number[][], steps: number): { cache: r.KVCache; next: r.Tensor } {
   const B = prompts.length, T = Math.max(...prompts.map((p) => p.length));
   const cache = model.newCache(prompts.map((p) => p.length), steps);
   const ids = new Int32Array(B * T);
@@ -43,7 +43,7 @@ function prefilled(device: r.Device, model: r.LlamaForCausalLM, prompts: number[
  * summed, and the most frequent names. The launch count is what a GPU's decoding step is mostly
  * made of at small batch.
  */
-async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][]): Promise<string> {
+async function kernelsPerStep(device: r.Device, model: r.CausalLM, prompts: number[][]): Promise<string> {
   const gpu = device as r.Device & { canProfile?: boolean; profile?: <T>(fn: () => T) => Promise<{ result: T; kernels: { name: string; ms: number }[] }> };
   if (!gpu.profile || !gpu.canProfile) return 'not profiled (no timestamp queries on this device)';
   const { cache, next } = prefilled(device, model, prompts, 1);
@@ -69,7 +69,7 @@ async function kernelsPerStep(device: r.Device, model: r.LlamaForCausalLM, promp
  * forward timed as called, then with its logits read back; medians). The host part is the
  * JavaScript and WebGPU calls that record the step: on a GPU it bounds a small model's step.
  */
-async function stepTimes(device: r.Device, model: r.LlamaForCausalLM, prompts: number[][], steps = 24): Promise<string> {
+async function stepTimes(device: r.Device, model: r.CausalLM, prompts: number[][], steps = 24): Promise<string> {
   const { cache, next } = prefilled(device, model, prompts, steps);
   const host: number[] = [], wall: number[] = [];
   try {

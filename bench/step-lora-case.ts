@@ -28,7 +28,7 @@ export function loraStepCase(small: boolean): BenchCase {
   const [pairs, T] = small ? [2, 64] : [2, 512];
   const rows = 2 * pairs;
   const block = small ? 1 << 10 : 1 << 20;
-  let built: { model: r.LlamaForCausalLM; opt: r.AdamW } | null = null;
+  let built: { model: r.CausalLM; opt: r.AdamW } | null = null;
   const build = (device: r.Device) => {
     if (built) return built;
     const model = new r.LlamaForCausalLM(cfg, { device, initStd: 0 });

@@ -70,7 +70,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 ];
 
 /** A tiny LLaMA over the tokenizer's vocabulary: enough to run the whole pipeline in seconds. */
-const TINY_LLAMA = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
+const TINY_LLAMA = { model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
 
 export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = new Set()): Promise<void> {
   let run = resolveRun(given, givenNames, TRAIN_FLAGS);
@@ -111,7 +111,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   const build = async (linearStorage: r.WeightStorage = 'float32') =>
     modelDir
       ? r.loadPretrainedCausalLM(modelDir, { device, linearStorage })
-      : new r.LlamaForCausalLM({ ...TINY_LLAMA, vocab_size: tokenizer.vocabSize }, { device, seed });
+      : r.createCausalLM({ ...TINY_LLAMA, vocab_size: tokenizer.vocabSize }, { device, seed });
   const embedderDir = String(flags['prompt-embedder']);
   const promptEmbedder = embedderDir ? await r.loadSentenceEmbedder(embedderDir, { device }) : undefined;
   const loraR = Number(flags['lora-r']);

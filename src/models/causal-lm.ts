@@ -5,7 +5,7 @@
 // registration (architectures.ts); docs/models.md says how to add one.
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
-import { div, mul, tanh } from '../kernels/elementwise/op.js';
+import { softcap } from '../kernels/elementwise/op.js';
 import { reshape } from '../kernels/copy/op.js';
 import { indexSelect } from '../kernels/gather/op.js';
 import { matmul } from '../kernels/matmul/op.js';
@@ -172,8 +172,7 @@ export class DecoderForCausalLM<L extends DecoderLayer = DecoderLayer> extends M
     }
     const logits = this.lm_head ? this.lm_head.forward(h) : matmul(h, this.model.embed_tokens.weight, { transposeB: true });
     const cap = this.resolved.finalSoftcap;
-    // transformers: logits / cap, tanh, · cap.
-    return cap > 0 && !opts.uncappedLogits ? mul(tanh(div(logits, cap)), cap) : logits;
+    return cap > 0 && !opts.uncappedLogits ? softcap(logits, cap) : logits;
   }
 
   /**

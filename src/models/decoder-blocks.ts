@@ -11,7 +11,7 @@ import { applyRopePair } from '../kernels/rope/op.js';
 import type { RopeFrequencies } from './rope-config.js';
 import { isGradEnabled } from '../autograd/scope.js';
 import { Module } from '../nn/module.js';
-import { Linear, type WeightStorage, linearGroup, swigluLinear } from '../nn/linear.js';
+import { Linear, type WeightStorage, gatedLinear, linearGroup } from '../nn/linear.js';
 import { type FloatDType, ParamRng } from '../nn/init.js';
 import type { Device } from '../autograd/device.js';
 import type { ResolvedDecoderConfig } from './decoder-config.js';
@@ -53,7 +53,7 @@ export class DecoderAttention extends Module {
   readonly v_proj: Linear;
   readonly o_proj: Linear;
 
-  constructor(private readonly s: DecoderShared, readonly window: number, rng: ParamRng, std: number, opts: DecoderInitOptions) {
+  constructor(private readonly s: DecoderShared, private readonly layer: number, rng: ParamRng, std: number, opts: DecoderInitOptions) {
     super();
     const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, qkvBias, outputBias } = s.cfg;
     const p = { ...opts, rng, std, storage: opts.linearStorage };
@@ -84,14 +84,15 @@ export class DecoderAttention extends Module {
       if (isGradEnabled() && qx.requiresGrad) throw new Error('attention: a filled key/value cache is for generation; run forward with a cache under noGrad()');
       // The queries' and keys' rotations and the cache write in one launch.
       const q = cache.writeRotated(heads(qx, H), heads(kx, Hkv), v, positions, invFreq, rope.rotaryDim);
-      o = decodeAttention(q, cache.k!, cache.v!, visible!/*MERGE-ATTN, scoring*/);
+      o = decodeAttention(q, cache.k!, cache.v!, visible!, scoring);
     } else {
       // One launch for both rotations where no graph is recorded (applyRopePair), else two.
       const [q, k] = applyRopePair(heads(qx, H), heads(kx, Hkv), positions, invFreq, rope.rotaryDim);
+      const window = this.s.cfg.layerWindows[this.layer];
       o = attention(q, k, v, {
         causal: true,
         ...scoring,
-        ...(this.window > 0 ? { window: this.window } : {}),
+        ...(window > 0 ? { window } : {}),
         ...(keyPadding ? { keyPadding } : {}),
       });
       if (cache) cache.write(k, v);
@@ -113,10 +114,8 @@ export class GatedMLP extends Module {
     this.down_proj = this.registerModule('down_proj', new Linear(cfg.intermediateSize, cfg.hiddenSize, p));
   }
 
-  /** down_proj(act(gate_proj(x)) ⊙ up_proj(x)); SiLU's gate, up and product one launch in a decoding step (swigluLinear). */
+  /** down_proj(act(gate_proj(x)) ⊙ up_proj(x)); the gate, up and product one launch in a decoding step (gatedLinear). */
   forward(x: Tensor): Tensor {
-    if (this.cfg.activation === 'silu') return this.down_proj.forward(swigluLinear(this.gate_proj, this.up_proj, x));
-    const [g, u] = linearGroup([this.gate_proj, this.up_proj], x);
-    throw new Error(`MERGE-KERN ${String(g)}${String(u)}`);
+    return this.down_proj.forward(gatedLinear(this.gate_proj, this.up_proj, x, this.cfg.activation));
   }
 }

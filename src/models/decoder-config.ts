@@ -4,8 +4,7 @@
 // with transformers' defaults, and the shared blocks (decoder-blocks.ts, decoder-model.ts) read
 // only this.
 
-/** Activations of the gated MLP: down(act(gate(x)) ⊙ up(x)). */
-export type GatedActivation = 'silu' | 'gelu_tanh';
+import type { GatedActivation } from '../kernels/activation/contract.js';
 
 export interface ResolvedDecoderConfig {
   vocabSize: number;
@@ -25,6 +24,7 @@ export interface ResolvedDecoderConfig {
   outputBias: boolean;
   /** Bias on gate/up/down_proj. */
   mlpBias: boolean;
+  /** The gated MLP's: down(act(gate(x)) ⊙ up(x)). */
   activation: GatedActivation;
   /** Multiplies q·k (1/√head_dim, or Gemma-2's query_pre_attn_scalar^-½). */
   attentionScale: number;

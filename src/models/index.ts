@@ -15,6 +15,8 @@ export { LlamaForCausalLM, LlamaDecoderLayer, llamaDecoder, type LlamaInitOption
 export { resolveLlamaConfig, type LlamaConfig } from './llama-config.js';
 export { Qwen2ForCausalLM } from './qwen2.js';
 export { resolveQwen2Config, type Qwen2Config } from './qwen2-config.js';
+export { Gemma2ForCausalLM, Gemma2DecoderLayer } from './gemma2.js';
+export { resolveGemma2Config, type Gemma2Config } from './gemma2-config.js';
 export { registerArchitecture, unregisterArchitecture, listArchitectures, architectureOf, createCausalLM, type ArchitectureEntry, type RegisteredArchitecture } from './architectures.js';
 import './builtin-architectures.js';
 export { loadPretrainedCausalLM, savePretrainedCausalLM, loadPretrainedLlama, savePretrainedLlama, type PretrainedOptions } from './pretrained.js';

@@ -25,7 +25,7 @@ export class LlamaDecoderLayer extends Module implements DecoderLayer {
   constructor(s: DecoderShared, layer: number, rng: ParamRng, std: number, opts: DecoderInitOptions) {
     super();
     const { cfg } = s;
-    this.self_attn = this.registerModule('self_attn', new DecoderAttention(s, cfg.layerWindows[layer], rng, std, opts));
+    this.self_attn = this.registerModule('self_attn', new DecoderAttention(s, layer, rng, std, opts));
     this.mlp = this.registerModule('mlp', new GatedMLP(cfg, rng, std, opts));
     this.input_layernorm = this.registerModule('input_layernorm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, opts));
     this.post_attention_layernorm = this.registerModule('post_attention_layernorm', new RMSNorm(cfg.hiddenSize, cfg.rmsNormEps, opts));

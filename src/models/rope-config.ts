@@ -18,9 +18,13 @@
 //     is_medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen)
 //     inv_freq_llama = is_medium ? smoothed : inv_freq_llama
 //
-// transformers computes these in float32 and keeps inv_freq as a float32 buffer; we compute in
-// float64 and round once when the tensor is made, so a value may differ from transformers' by an
-// ulp of float32 (test/kernels/golden/rope.json holds both). All three types have
+// transformers computes these in float32 and keeps inv_freq as a float32 buffer. The default
+// frequencies here round where torch's float32 ops do (exponent 2i/dim, base^exponent, 1/that:
+// each rounded to float32), which gives torch's bits for all but a few of them (torch's float32
+// pow is not always correctly rounded; measured: 2889 of 2912 over 8 bases and 9 head sizes), where
+// rounding once from float64 gave 1726: at rope_theta 1e6 the difference shows in float64 logits at
+// 1e-8. Scaling is then computed in float64 and rounded once when the tensor is made, so a scaled
+// value may differ from transformers' by an ulp of float32 (test/kernels/golden/rope.json holds both). All three types have
 // attention_scaling 1 (cos and sin are not rescaled).
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor, type TensorOptions } from '../autograd/create.js';
@@ -76,7 +80,8 @@ function defaultInvFreq(config: RopeConfig): { invFreq: Float64Array; dim: numbe
   const dim = Math.trunc(headDim * factor);
   if (dim < 2 || dim % 2 !== 0) throw new Error(`ropeFrequencies: the rotary dimension int(head_dim · partial_rotary_factor) = int(${headDim} · ${factor}) = ${dim} must be even and ≥ 2`);
   const invFreq = new Float64Array(dim / 2);
-  for (let i = 0; i < invFreq.length; i++) invFreq[i] = 1 / base ** ((2 * i) / dim);
+  const b = Math.fround(base);
+  for (let i = 0; i < invFreq.length; i++) invFreq[i] = Math.fround(1 / Math.fround(b ** Math.fround((2 * i) / dim)));
   return { invFreq, dim, headDim };
 }
 

@@ -16,12 +16,13 @@ export function modelDtype(model: CausalLM): 'float32' | 'float64' {
 
 /**
  * [rows]: each row's log-probability of its completion tokens (prompt and padding masked out).
- * Differentiable through the model's parameters unless called under noGrad (the reference).
+ * Differentiable through the model's parameters unless called under noGrad (the reference). A final
+ * soft-cap of the logits (Gemma-2) is applied inside the log-prob kernel, not as a capped copy.
  */
 export function sideLogps(model: CausalLM, side: TokenizedRows): Tensor {
-  const logits = model.forward(side.ids, { keyPadding: side.lengths });
+  const logits = model.forward(side.ids, { keyPadding: side.lengths, uncappedLogits: true });
   const mask = cast(side.completionMask, logits.dtype);
-  return sequenceLogprobs(logits, side.targets, mask);
+  return sequenceLogprobs(logits, side.targets, mask, { softcap: model.finalLogitSoftcap });
 }
 
 /**
