@@ -81,8 +81,9 @@ export interface AttentionVersion {
  * (256 threads each). On the H200, forward + backward at T = 512 took 0.612 ms with v6's tiles,
  * 0.733 with v5's (128 threads) and 1.157 with the 64-thread tiles chosen before v5 and v6 existed
  * (2048: 6.43, 8.19, 12.1 ms): with 64 threads and T = 512 the grid held too few warps to hide
- * workgroup-memory latency. head_dim 128 needs 32 KiB for the backward (the WebGPU default is
- * 16 KiB; desktop adapters offer 32 KiB or more).
+ * workgroup-memory latency. Whole rows of head_dim 128 need 32 KiB for the backward, of 256 more
+ * (the WebGPU default is 16 KiB; desktop adapters offer 32 KiB or more): below that the kernels
+ * stage head_dim in chunks (AttentionTile.headChunk).
  */
 export const ATTENTION_VERSIONS: readonly AttentionVersion[] = [
   { version: 0, name: 'tiles 8×8', forward: { BQ: 8, BK: 8, WX: 8, WY: 8 }, dq: { BQ: 8, BK: 8, WX: 8, WY: 8 }, dkv: { BQ: 8, BK: 8, WX: 8, WY: 8 } },
