@@ -95,6 +95,17 @@ export class ConfigReader {
     return { hiddenSize, numHeads, numKvHeads, headDim };
   }
 
+  /** The sizes every decoder has, with the architecture's defaults where config.json may omit them. */
+  decoderSizes(defaults: { vocab_size?: number; intermediate_size?: number; num_hidden_layers?: number } = {}): Pick<ResolvedDecoderConfig, 'hiddenSize' | 'numHeads' | 'numKvHeads' | 'headDim' | 'vocabSize' | 'intermediateSize' | 'numLayers' | 'rmsNormEps'> {
+    return {
+      ...this.attentionSizes(),
+      vocabSize: this.positiveInt('vocab_size', defaults.vocab_size),
+      intermediateSize: this.positiveInt('intermediate_size', defaults.intermediate_size),
+      numLayers: this.positiveInt('num_hidden_layers', defaults.num_hidden_layers),
+      rmsNormEps: this.positiveNumber('rms_norm_eps', 1e-6),
+    };
+  }
+
   /**
    * transformers' layer_types (a list of 'full_attention' / 'sliding_attention', one per layer) as
    * windows, or null where the config has none. A sliding layer without a window (Qwen2 with

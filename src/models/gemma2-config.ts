@@ -22,8 +22,8 @@ export interface Gemma2Config extends LlamaConfig {
 
 export function resolveGemma2Config(c: Gemma2Config): ResolvedDecoderConfig {
   const r = new ConfigReader('Gemma2Config', c);
-  const sizes = r.attentionSizes();
-  const numLayers = r.positiveInt('num_hidden_layers', 26);
+  const sizes = r.decoderSizes({ vocab_size: 256000, intermediate_size: 9216, num_hidden_layers: 26 });
+  const numLayers = sizes.numLayers;
   const window = r.optionalPositive('sliding_window', 4096);
   // transformers: "sliding_attention" if bool((i + 1) % 2) else "full_attention".
   const layerWindows = r.layerTypes(numLayers, window) ?? Array.from({ length: numLayers }, (_, i) => ((i + 1) % 2 ? window : 0));
@@ -33,10 +33,6 @@ export function resolveGemma2Config(c: Gemma2Config): ResolvedDecoderConfig {
   }
   return {
     ...sizes,
-    vocabSize: r.positiveInt('vocab_size', 256000),
-    intermediateSize: r.positiveInt('intermediate_size', 9216),
-    numLayers,
-    rmsNormEps: r.positiveNumber('rms_norm_eps', 1e-6),
     tieWordEmbeddings: r.bool('tie_word_embeddings', true),
     layerWindows,
     qkvBias: bias,

@@ -39,19 +39,14 @@ export interface LlamaConfig {
 /** A LLaMA / Mistral config.json with transformers' defaults filled in; errors name the field. */
 export function resolveLlamaConfig(c: LlamaConfig): ResolvedDecoderConfig {
   const r = new ConfigReader('LlamaConfig', c);
-  const sizes = r.attentionSizes();
+  const sizes = r.decoderSizes();
   const bias = r.bool('attention_bias', false);
-  const numLayers = r.positiveInt('num_hidden_layers');
   const window = r.optionalPositive('sliding_window');
   if (window !== 0) r.positiveInt('sliding_window');
   return {
     ...sizes,
-    vocabSize: r.positiveInt('vocab_size'),
-    intermediateSize: r.positiveInt('intermediate_size'),
-    numLayers,
-    rmsNormEps: r.positiveNumber('rms_norm_eps', 1e-6),
     tieWordEmbeddings: r.bool('tie_word_embeddings', false),
-    layerWindows: new Array<number>(numLayers).fill(window),
+    layerWindows: new Array<number>(sizes.numLayers).fill(window),
     qkvBias: bias,
     outputBias: bias,
     mlpBias: r.bool('mlp_bias', false),

@@ -17,8 +17,8 @@ export interface Qwen2Config extends LlamaConfig {
 
 export function resolveQwen2Config(c: Qwen2Config): ResolvedDecoderConfig {
   const r = new ConfigReader('Qwen2Config', c);
-  const sizes = r.attentionSizes();
-  const numLayers = r.positiveInt('num_hidden_layers');
+  const sizes = r.decoderSizes({ vocab_size: 151936, intermediate_size: 22016 });
+  const numLayers = sizes.numLayers;
   // transformers: sliding_window = sliding_window if use_sliding_window else None; layer i slides
   // iff the window is set and i ≥ max_window_layers (the code's rule; the config's docstring says
   // the opposite), unless layer_types is given.
@@ -27,10 +27,6 @@ export function resolveQwen2Config(c: Qwen2Config): ResolvedDecoderConfig {
   const layerWindows = r.layerTypes(numLayers, window) ?? Array.from({ length: numLayers }, (_, i) => (window > 0 && i >= maxWindowLayers ? window : 0));
   return {
     ...sizes,
-    vocabSize: r.positiveInt('vocab_size', 151936),
-    intermediateSize: r.positiveInt('intermediate_size', 22016),
-    numLayers,
-    rmsNormEps: r.positiveNumber('rms_norm_eps', 1e-6),
     tieWordEmbeddings: r.bool('tie_word_embeddings', false),
     layerWindows,
     qkvBias: true,
