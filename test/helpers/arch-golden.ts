@@ -101,23 +101,49 @@ export async function checkLogits(t: ExecutionContext, g: ArchGolden, device: De
   model.dispose();
 }
 
-/** d(Σ sequence log-probs)/d(parameters) in float64 on the CPU against torch autograd. */
+/**
+ * d(Σ sequence log-probs)/d(parameters) in float64 on the CPU against torch autograd, without and
+ * with gradient checkpointing (which recomputes each layer in backward: the same gradients).
+ */
 export async function checkGradients(t: ExecutionContext, g: ArchGolden): Promise<void> {
-  const model = await goldenModel(g, cpu, 'float64');
-  const rows = goldenRows(g, cpu);
-  const loss = r.tidy(() => {
-    const l = r.sum(sideLogps(model, rows));
-    l.backward();
-    return l;
-  });
-  assertClose(t, [await loss.item()], [g.loss_float64], { rtol: 1e-10, atol: 0 }, 'loss');
-  const params = model.namedParameters();
-  for (const [name, want] of Object.entries(g.grads_float64)) {
-    t.truthy(params.get(name), `${name} is a parameter`);
-    assertClose(t, await values(params.get(name)!.grad!), want, { rtol: 1e-8, atol: 1e-10 }, `d loss / d ${name}`);
+  for (const checkpointing of [false, true]) {
+    const model = await goldenModel(g, cpu, 'float64');
+    model.gradientCheckpointingEnable(checkpointing);
+    const rows = goldenRows(g, cpu);
+    const loss = r.tidy(() => {
+      const l = r.sum(sideLogps(model, rows));
+      l.backward();
+      return l;
+    });
+    assertClose(t, [await loss.item()], [g.loss_float64], { rtol: 1e-10, atol: 0 }, 'loss');
+    const params = model.namedParameters();
+    for (const [name, want] of Object.entries(g.grads_float64)) {
+      t.truthy(params.get(name), `${name} is a parameter`);
+      assertClose(t, await values(params.get(name)!.grad!), want, { rtol: 1e-8, atol: 1e-10 }, `d loss / d ${name}${checkpointing ? ', checkpointing' : ''}`);
+    }
+    loss.dispose();
+    disposeRows(rows);
+    model.dispose();
   }
-  loss.dispose();
-  disposeRows(rows);
+}
+
+/** LoRA on every projection, with random B: merged into the weights, the same logits (float64). */
+export async function checkLoraMerge(t: ExecutionContext, g: ArchGolden): Promise<void> {
+  const model = await goldenModel(g, cpu, 'float64');
+  r.applyLora(model, { r: 2, alpha: 4, seed: 3, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] });
+  let seed = 11;
+  for (const [name, p] of model.namedParameters()) {
+    if (!name.includes('lora_B')) continue;
+    const b = r.tensor(Float64Array.from({ length: p.size }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2), p.shape, { device: cpu, dtype: 'float64' });
+    model.loadStateDict(new Map([[name, b]]), { strict: false });
+    b.dispose();
+  }
+  const adapted = await logitsOf(model, g, cpu);
+  const gap = Math.max(...adapted.map((v, i) => Math.abs(v - validRows(g, g.logits_float64)[i])));
+  t.true(gap > 1e-3, `the adapters move the logits (${gap})`);
+  r.mergeLora(model);
+  t.false([...model.namedParameters().keys()].some((n) => n.includes('lora_')), 'merged: plain Linears again');
+  assertClose(t, await logitsOf(model, g, cpu), adapted, { rtol: 1e-10, atol: 1e-12 }, 'merged logits');
   model.dispose();
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as r from '../../src/index.js';
 import { assertClose, cpu, gpuOrSkip } from '../helpers/devices.js';
 import {
-  type ArchGolden, checkGradients, checkGreedy, checkLogits, checkNf4, checkRpoTraining, checkSaveLoad, checkSwitchesMatter,
+  type ArchGolden, checkGradients, checkGreedy, checkLoraMerge, checkLogits, checkNf4, checkRpoTraining, checkSaveLoad, checkSwitchesMatter,
 } from '../helpers/arch-golden.js';
 
 /** Written by test/models/golden/make_gemma2_golden.py (a plain-torch transcription of transformers' Gemma2ForCausalLM, eager attention). */
@@ -62,6 +62,8 @@ test('gemma2: greedy generation, cached and uncached, gives the transcription\'s
 });
 
 test('gemma2: loaded from a folder by its model_type, saved and loaded back', (t) => checkSaveLoad(t, golden, 'Gemma2ForCausalLM'));
+
+test('gemma2: LoRA on every projection merges into the weights', (t) => checkLoraMerge(t, golden));
 
 test('gemma2: an NF4 base with LoRA on every projection', (t) => checkNf4(t, golden, cpu));
 

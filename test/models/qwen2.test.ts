@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as r from '../../src/index.js';
 import { cpu, gpuOrSkip } from '../helpers/devices.js';
 import {
-  type ArchGolden, checkGradients, checkGreedy, checkLogits, checkNf4, checkRpoTraining, checkSaveLoad, checkSwitchesMatter,
+  type ArchGolden, checkGradients, checkGreedy, checkLoraMerge, checkLogits, checkNf4, checkRpoTraining, checkSaveLoad, checkSwitchesMatter,
 } from '../helpers/arch-golden.js';
 
 /** Written by test/models/golden/make_qwen2_golden.py (a plain-torch transcription of transformers' Qwen2ForCausalLM). */
@@ -67,6 +67,8 @@ test('qwen2: each switch matters (the golden test would catch its absence)', asy
 });
 
 test('qwen2: loaded from a folder by its model_type, saved and loaded back', (t) => checkSaveLoad(t, golden('qwen2-window'), 'Qwen2ForCausalLM'));
+
+test('qwen2: LoRA on every projection merges into the weights', (t) => checkLoraMerge(t, golden('qwen2-window')));
 
 test('qwen2: an NF4 base with LoRA on every projection (biased q/k/v too)', (t) => checkNf4(t, golden('qwen2'), cpu));
 
