@@ -8,5 +8,5 @@ export { matmul, matmulBfloat16Weight, matmulNf4Weight, matmulGated, matmulGroup
 export { matmulCost, matmulLayout, planMatmul, type MatmulOptions, type MatmulAttrs, type MatmulLayout } from './contract.js';
 // The default and the controls; the ladder itself (its rungs, tile configs, limits) stays inside:
 // a product picks a rung with matmul(a, b, { version }), docs/kernels.md lists them.
-export { chooseMatmulVersion } from './webgpu.js';
+export { chooseMatmulVersion, setMatmulVersion, listMatmulVersions } from './webgpu.js';
 export { setSkinnyColumns } from './skinny.js';

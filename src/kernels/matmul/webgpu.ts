@@ -320,12 +320,34 @@ function shaderFor(v: MatmulVersion, l: MatmulLayout, tA: boolean, tB: boolean):
   return { code: tiledShader(v.tile, tA, tB), rows: v.tile.BM, cols: v.tile.BN };
 }
 
+/** Set by setMatmulVersion; undefined: chooseMatmulVersion's choice per shape. */
+let versionOverride: number | undefined;
+
 /**
- * Queues C = op(A)·op(B) with a given layout into `out` with the version asked for (or the
- * default for the shape).
+ * Forces the ladder rung of every later float32 product that does not name its own version (to
+ * compare rungs across a whole model, or to pin one on an adapter where the default misbehaves), or
+ * restores the per-shape default (undefined). The skinny rung serves few rows only: it is chosen by
+ * shape, never forced.
+ */
+export function setMatmulVersion(version: number | undefined): void {
+  if (version !== undefined) {
+    ladderRung(version);
+    if (version === MATMUL_SKINNY) throw new Error(`setMatmulVersion: v${version} (the skinny rung) is chosen per shape, for at most ${SKINNY_MAX_ROWS} rows; force a tiled rung`);
+  }
+  versionOverride = version;
+}
+
+/** The ladder's rungs by number and name (docs/kernels.md times them). */
+export function listMatmulVersions(): { version: number; name: string }[] {
+  return MATMUL_VERSIONS.map((v) => ({ version: v.version, name: v.name }));
+}
+
+/**
+ * Queues C = op(A)·op(B) with a given layout into `out` with the version asked for (or the one
+ * setMatmulVersion forces, or the default for the shape).
  */
 export function dispatchMatmul(device: WebGPUDevice, a: TensorInfo, b: TensorInfo, out: TensorInfo, l: MatmulLayout, attrs: MatmulAttrs = {}): void {
-  const { transposeA = false, transposeB = false, version = chooseMatmulVersion(l, transposeA, transposeB) } = attrs;
+  const { transposeA = false, transposeB = false, version = versionOverride ?? chooseMatmulVersion(l, transposeA, transposeB) } = attrs;
   dispatchMatmulKernel(device, a, b, out, l, ladderRung(version), transposeA, transposeB);
 }
 
