@@ -44,3 +44,4 @@ export * from './models/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
 export * from './eval/index.js';
+export * from './experiment/index.js';

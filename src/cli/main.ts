@@ -11,6 +11,7 @@ import { JUDGE_FLAGS, runJudge } from './judge.js';
 import { MERGE_FLAGS, runMerge } from './merge.js';
 import { describeLoss } from './loss-flags.js';
 import { PLOT_FLAGS, runPlot } from './plot.js';
+import { EXPERIMENT_FLAGS, runExperimentCommand } from './experiment.js';
 
 interface Command {
   about: string;
@@ -43,6 +44,11 @@ const COMMANDS: Record<string, Command> = {
     about: 'Fold a LoRA adapter into its base model and save an ordinary checkpoint (PEFT merge_and_unload).',
     flags: MERGE_FLAGS,
     run: runMerge,
+  },
+  experiment: {
+    about: "The paper's comparison in one command: arms of losses from one SFT start on one data order, judged; a table and charts (built-in: the miniature with an exact oracle judge).",
+    flags: EXPERIMENT_FLAGS,
+    run: runExperimentCommand,
   },
   plot: {
     about: "Draw a run's metrics.jsonl (loss, reward margin and accuracy, gradient norm, lr; evaluations as dots) as an SVG: relpo plot RUN_DIR.",
@@ -108,8 +114,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(formatHelp(`usage: relpo ${name} [options]`, cmd.about, cmd.flags));
     return;
   }
-  // `relpo plot RUN_DIR`: a first argument that is not a flag is the command's first flag's value.
-  const args = rest.length > 0 && !rest[0].startsWith('--') && name === 'plot' ? [`--${cmd.flags[0].name}`, ...rest] : rest;
+  // `relpo plot RUN_DIR`, `relpo experiment CONFIG`: a first argument that is not a flag is the command's first flag's value.
+  const args = rest.length > 0 && !rest[0].startsWith('--') && (name === 'plot' || name === 'experiment') ? [`--${cmd.flags[0].name}`, ...rest] : rest;
   const flags = parseFlags(args, cmd.flags, name);
   checkFlags(flags, cmd.flags, name);
   await cmd.run(flags, flagsGiven(args));

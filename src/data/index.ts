@@ -9,7 +9,7 @@ export {
   type PreferenceBatchOptions, type IndexBatch, type SplitOptions,
 } from './batches.js';
 export {
-  tokenizeRows, tokenizePreferenceBatch, tokenizePromptCompletions, recordTexts, batchRowTexts,
+  tokenizeRows, tokenizedFromIds, tokenizePreferenceBatch, tokenizePromptCompletions, recordTexts, batchRowTexts,
   type TokenizeOptions, type TokenizedRows, type TokenizedPreferenceBatch, type TokenizedGroup,
 } from './tokenize.js';
 export { readPreferenceParquet } from './parquet.js';

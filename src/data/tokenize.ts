@@ -131,6 +131,14 @@ async function tokenizeGroup(tok: TextTokenizer, g: Group, o: TokenizeOptions): 
   return { prompt: [...bos, ...prompt], completions, truncated: cut };
 }
 
+/**
+ * Token id rows already made (BOS + prompt + completion each, e.g. sampled continuations) as
+ * TokenizedRows: the first promptLengths[b] tokens of row b are prompt, the rest is scored.
+ */
+export function tokenizedFromIds(tok: TextTokenizer, rows: number[][], promptLengths: number[], options: TokenizeOptions = {}): TokenizedRows {
+  return toRows(tok, rows, promptLengths, rows.map(() => false), options);
+}
+
 /** Pads host rows into the tensors of TokenizedRows. */
 function toRows(tok: TextTokenizer, rows: number[][], promptLengths: number[], truncated: boolean[], o: TokenizeOptions, minLength = 1): TokenizedRows {
   const B = rows.length;

@@ -77,10 +77,12 @@ export function openAIChatJudge(o: OpenAIJudgeOptions): Judge {
 }
 
 /**
- * Which response the reply names: 1, 2, or null. Accepts "1", "Response 2", "**2**", "Summary 1."
- * and sentences naming exactly one of them; a reply naming both or neither is unreadable.
+ * Which response the reply names: 1, 2, 'tie', or null. Accepts "1", "Response 2", "**2**",
+ * "Summary 1." and sentences naming exactly one of them; a reply that is "tie" (a judge allowed to
+ * call one, as the synthetic task's oracle) is a tie; a reply naming both or neither is unreadable.
  */
-export function parseVerdict(reply: string): 1 | 2 | null {
+export function parseVerdict(reply: string): 1 | 2 | 'tie' | null {
+  if (/^[\s*"'`([]*tie\b/i.test(reply)) return 'tie';
   const lead = /^[\s*"'`([]*(?:(?:response|summary)\s*)?([12])(?![0-9]|\.[0-9])/i.exec(reply);
   if (lead) return Number(lead[1]) as 1 | 2;
   const named = new Set([...reply.matchAll(/(?<![0-9.])([12])(?![0-9.]*[0-9])/g)].map((m) => m[1]));
@@ -137,7 +139,7 @@ export async function judgeComparisons(items: Comparison[], judge: Judge, o: Jud
       const [r1, r2] = first ? [c.candidate, c.baseline] : [c.baseline, c.candidate];
       const reply = await judge.ask(judgePrompt(o.template, c.history, r1, r2));
       const picked = parseVerdict(reply);
-      const verdict: Verdict = picked === null ? 'unparsed' : (picked === 1) === first ? 'win' : 'loss';
+      const verdict: Verdict = picked === null ? 'unparsed' : picked === 'tie' ? 'tie' : (picked === 1) === first ? 'win' : 'loss';
       out[i] = { id: c.id, candidateFirst: first, reply, verdict, judge: judge.name };
       await o.onResult?.(out[i]);
     }

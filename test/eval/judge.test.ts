@@ -24,7 +24,8 @@ test('winRate counts a tie as half a win and leaves unreadable replies out', (t)
 });
 
 test('parseVerdict reads the forms judges answer in, and refuses ambiguous replies', (t) => {
-  const cases: [string, 1 | 2 | null][] = [
+  const cases: [string, 1 | 2 | 'tie' | null][] = [
+    ['tie', 'tie'], ['Tie.', 'tie'], ['**tie**', 'tie'], ['Tie: both answer 2 words', 'tie'], ['untie 2', 2],
     ['1', 1], ['2', 2], [' 2\n', 2], ['**2**', 2], ['"1"', 1], ['Response 2', 2], ['response 1.', 1], ['Summary 2 is better.', 2],
     ['I prefer Response 1 because it is concise.', 1], ['The second one: 2', 2],
     ['Response 1 is more helpful than response 2', 1], // leads with its pick
