@@ -434,7 +434,7 @@ test('pass 2 replays pass 1: backpropagate alone gives the gradient of Σ g·log
   const { micro } = plans(p, 1, 3);
   const [mb] = await tokenizeStep(ctx, 1, micro);
   const g = { chosen: Float64Array.from([0.5, -1, 2]), rejected: Float64Array.from([1, 0, -0.25]) };
-  backpropagate(ctx, mb, g, 0);
+  backpropagate(ctx, mb, { chosen: { policyLogps: g.chosen }, rejected: { policyLogps: g.rejected } }, 0);
   const got = await grads(policy);
   r.tidy(() => {
     const lc = sideLogps(policy, mb.chosen!), lr = sideLogps(policy, mb.rejected!);
