@@ -28,6 +28,7 @@ export * from './kernels/softmax/index.js';
 export * from './kernels/gather/index.js';
 export * from './losses/index.js';
 export * from './kernels/logprobs/index.js';
+export * from './kernels/aligned-logprobs/index.js';
 export * from './kernels/optim/index.js';
 export * from './optim/index.js';
 export * from './kernels/norm/index.js';

@@ -45,6 +45,11 @@ export interface TokenizedRows {
   promptLengths: number[];
   /** Whether each row was cut by maxLength or maxPromptLength. */
   truncated: boolean[];
+  /**
+   * Host [B·T]: per-token weights that replace completionMask in the sequence log-probs (LD-DPO's
+   * verbose part, set by desensitizeLengths); absent: every completion token weighs 1.
+   */
+  completionWeights?: Float64Array;
   /** T, and the id used for padding. */
   length: number;
   padId: number;

@@ -54,6 +54,9 @@ export function checkBatch(loss: PreferenceLoss<LossConfig>, batch: PreferenceBa
     if (!batch.paired) requireEmbeddings(loss.name, batch, 'rejected', why);
   }
   if (needs.klEstimate) requireKl(loss.name, batch);
+  if (needs.promptTokens) requirePromptTokens(loss.name, batch);
+  if (needs.wpoWeights) requireWpoWeights(loss.name, batch);
+  if ((needs.verboseWeight ?? 1) !== 1 && !batch.paired) throw new Error(`${who}: LD-DPO's verbose-part weight (${needs.verboseWeight}) splits each pair's answers at the shorter one's length, so it needs paired data`);
   if (batch.kl) {
     const { policyLogps: p, refLogps: q } = batch.kl;
     if (!p || !q || p.rank !== 1 || q.rank !== 1 || p.shape[0] !== q.shape[0]) {
@@ -70,7 +73,7 @@ function checkSide(who: string, batch: PreferenceBatch, side: SideName): number 
   if (p.rank !== 1) throw new Error(`${who}: batch.${side}.policyLogps must be 1-D [rows], got [${p.shape}]`);
   const rows = p.shape[0];
   if (rows === 0) throw new Error(`${who}: batch.${side} has no rows`);
-  for (const key of ['refLogps', 'tokenCounts'] as const) {
+  for (const key of ['refLogps', 'tokenCounts', 'wpoWeights', 'fullLogps', 'fullTokenCounts'] as const) {
     const t = s[key];
     if (t && (t.rank !== 1 || t.shape[0] !== rows)) throw new Error(`${who}: batch.${side}.${key} must be [${rows}] like policyLogps, got [${t.shape}]`);
   }
@@ -102,6 +105,22 @@ export function requireTokenCounts(lossName: string, batch: PreferenceBatch, sid
 
 function missingTokenCounts(lossName: string, side: SideName, why = ''): Error {
   return new Error(`loss '${lossName}' needs batch.${side}.tokenCounts${why ? ` (${why})` : ''}: it divides log-probs by the number of completion tokens`);
+}
+
+/** The chosen rows' log-probs over prompt and completion, and their token counts (in the log-probs' dtype). */
+export function requirePromptTokens(lossName: string, batch: PreferenceBatch): { logps: Tensor; counts: Tensor } {
+  const { fullLogps, fullTokenCounts } = batch.chosen;
+  if (!fullLogps || !fullTokenCounts) {
+    throw new Error(`loss '${lossName}' needs batch.chosen.fullLogps and batch.chosen.fullTokenCounts (needs.promptTokens): the chosen rows' log-probs over prompt and completion tokens`);
+  }
+  return { logps: fullLogps, counts: fullTokenCounts.dtype === fullLogps.dtype ? fullTokenCounts : cast(fullTokenCounts, fullLogps.dtype) };
+}
+
+/** WPO's per-row weights of both sides. */
+export function requireWpoWeights(lossName: string, batch: PreferenceBatch): { chosen: Tensor; rejected: Tensor } {
+  const c = batch.chosen.wpoWeights, r = batch.rejected.wpoWeights;
+  if (!c || !r) throw new Error(`loss '${lossName}' needs batch.${!c ? 'chosen' : 'rejected'}.wpoWeights (needs.wpoWeights): WPO's per-row weights under the policy`);
+  return { chosen: c, rejected: r };
 }
 
 export function requireEmbeddings(lossName: string, batch: PreferenceBatch, side: SideName, why: string): Tensor {

@@ -45,6 +45,11 @@ export function mixLosses(terms: MixTerm[], name?: string): MixedLoss {
   const partNeeds = parts.map((p) => lossNeeds(p.loss.plugin, p.config));
   const needs = {} as LossNeeds;
   for (const k of ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const) needs[k] = partNeeds.some((n) => n[k]);
+  for (const k of ['promptTokens', 'wpoWeights'] as const) if (partNeeds.some((n) => n[k])) needs[k] = true;
+  // The verbose part's weight is one per batch (it is in the completion mask every term reads).
+  const ld = [...new Set(partNeeds.map((n) => n.verboseWeight ?? 1))];
+  if (ld.length > 1) throw new Error(`mixLosses: terms weigh the verbose part of the answers differently (${ld.join(', ')}); LD-DPO's weight is one per batch`);
+  if (ld[0] !== 1) needs.verboseWeight = ld[0];
   // A weighted sum of means over pairs is one; a single coupled term couples the mix.
   needs.meanOverPairs = partNeeds.every((n) => n.meanOverPairs === true);
   return {

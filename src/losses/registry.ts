@@ -9,7 +9,7 @@ import { type RegisteredLoss, addToCatalog, isRegistered } from './catalog.js';
 export { getLoss, listLosses, unregisterLoss, type RegisteredLoss } from './catalog.js';
 
 const NEEDS = ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const;
-const OPTIONAL_NEEDS = ['meanOverPairs'] as const;
+const OPTIONAL_NEEDS = ['meanOverPairs', 'promptTokens', 'wpoWeights'] as const;
 
 export function registerLoss<C extends LossConfig>(loss: PreferenceLoss<C>): RegisteredLoss<C> {
   validatePlugin(loss as unknown as PreferenceLoss);
@@ -49,7 +49,9 @@ function validatePlugin(loss: PreferenceLoss): void {
   if (!n || typeof n !== 'object') throw new Error(`${who}: 'needs' must be { ${NEEDS.map((k) => `${k}: boolean`).join(', ')} }`);
   for (const k of NEEDS) if (typeof n[k] !== 'boolean') throw new Error(`${who}: 'needs.${k}' must be a boolean, got ${typeof n[k]}`);
   for (const k of OPTIONAL_NEEDS) if (n[k] !== undefined && typeof n[k] !== 'boolean') throw new Error(`${who}: 'needs.${k}' must be a boolean when given, got ${typeof n[k]}`);
-  const known: readonly string[] = [...NEEDS, ...OPTIONAL_NEEDS];
+  const w = n.verboseWeight;
+  if (w !== undefined && !(typeof w === 'number' && w >= 0 && w <= 1)) throw new Error(`${who}: 'needs.verboseWeight' must be a number in [0, 1] when given, got ${String(w)}`);
+  const known: readonly string[] = [...NEEDS, ...OPTIONAL_NEEDS, 'verboseWeight'];
   for (const k of Object.keys(n)) if (!known.includes(k)) throw new Error(`${who}: unknown key 'needs.${k}' (known: ${known.join(', ')})`);
   const defs = loss.defaults;
   if (!defs || typeof defs !== 'object' || Array.isArray(defs)) throw new Error(`${who}: 'defaults' must be an object of config key: default value`);

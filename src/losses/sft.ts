@@ -1,20 +1,26 @@
-// Supervised fine-tuning on the chosen answers, as a loss to mix with a preference loss:
-// L = mean(−πc/nc), the per-token negative log-likelihood averaged over rows.
+// Supervised fine-tuning on the chosen answers, as a loss to mix with a preference loss: the
+// negative log-likelihood of the chosen answers, by default as TRL's `sft` loss type computes it
+// (one cross-entropy over every chosen token of the batch, −Σπc / Σnc); nllAverage 'rows' gives
+// the mean over rows of each row's per-token NLL, mean(−πc/nc).
 import type { PreferenceLoss } from './types.js';
-import { perToken } from './terms.js';
-import { mean, neg, noGrad } from './ops.js';
+import { NLL_AVERAGES, NLL_AVERAGE_HELP, type NllAverage, chosenNll, withNllNeeds } from './nll.js';
+import { mean, noGrad } from './ops.js';
 
-export type SftConfig = Record<string, never>;
+export type SftConfig = { nllAverage: NllAverage };
+
+const base = { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true };
 
 export const sft: PreferenceLoss<SftConfig> = {
   name: 'sft',
   description: 'Negative log-likelihood of the chosen answers per token (for mixing with a preference loss)',
   data: { paired: true, unpaired: true },
-  needs: { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true },
-  defaults: {},
-  configHelp: {},
-  compute(batch) {
-    const loss = mean(neg(perToken('sft', batch, 'chosen', batch.chosen.policyLogps)));
+  needs: withNllNeeds(base, 'tokens'),
+  needsFor: (c) => withNllNeeds(base, c.nllAverage),
+  defaults: { nllAverage: 'tokens' },
+  configHelp: { nllAverage: NLL_AVERAGE_HELP },
+  choices: { nllAverage: NLL_AVERAGES },
+  compute(batch, { nllAverage }) {
+    const loss = chosenNll('sft', batch, nllAverage);
     const metrics = noGrad(() => ({ 'logps/chosen': mean(batch.chosen.policyLogps) }));
     return { loss, metrics };
   },

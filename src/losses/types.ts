@@ -14,6 +14,19 @@ export interface PreferenceSide {
   promptEmbeddings?: Tensor;
   /** Which prompt each row came from (host integers), for metrics on same-prompt cells. */
   promptIds?: readonly number[];
+  /**
+   * Chosen side only: Σ log p over every scored token of the row, prompt (after BOS) and completion
+   * alike: [rows], differentiable (ORPO's NLL as TRL computes it). Needed when `needs.promptTokens`.
+   */
+  fullLogps?: Tensor;
+  /** Chosen side only: how many tokens fullLogps sums (each row's length − 1): [rows]. */
+  fullTokenCounts?: Tensor;
+  /**
+   * WPO's weight of each row (Zhou et al., 2024, Eq. 2, as TRL's use_weighting):
+   * exp(mean over completion tokens of (log p(token) − log Σ_v p(v)²)) under the policy: [rows],
+   * no gradient. Needed when `needs.wpoWeights`.
+   */
+  wpoWeights?: Tensor;
 }
 
 export interface PreferenceBatch {
@@ -53,6 +66,22 @@ export interface LossNeeds {
    * it is evaluated once over all the rows of the step (docs/writing-a-loss.md).
    */
   meanOverPairs?: boolean;
+  /**
+   * chosen.fullLogps and chosen.fullTokenCounts: the chosen rows' log-probs over prompt and
+   * completion. Costs a log-sum-exp over the vocabulary at each prompt position of the chosen rows.
+   */
+  promptTokens?: boolean;
+  /**
+   * wpoWeights on both sides: one more vocabulary-wide pass (a fused kernel) over the policy's
+   * logits at the completion positions, without gradient.
+   */
+  wpoWeights?: boolean;
+  /**
+   * LD-DPO (Liu et al., 2024; TRL's ld_alpha): in policyLogps and refLogps, each answer's tokens past
+   * the pair's shorter answer's length count with this weight (per-token weights in the completion
+   * mask; tokenCounts stay counts). 1 or absent: every token counts fully. Paired data only.
+   */
+  verboseWeight?: number;
 }
 
 export interface PreferenceLoss<C extends LossConfig = LossConfig> {

@@ -3,14 +3,14 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { cast } from '../kernels/elementwise/op.js';
-import type { lossNeeds } from '../losses/checks.js';
-import type { PreferenceBatch, PreferenceSide } from '../losses/types.js';
+import type { LossNeeds, PreferenceBatch, PreferenceSide } from '../losses/types.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { type PreferenceDataset, recordLocation } from '../data/jsonl.js';
 import type { IndexBatch } from '../data/batches.js';
 import { batchRowTexts, tokenizeRows, type TokenizeOptions, type TokenizedPreferenceBatch, type TokenizedRows } from '../data/tokenize.js';
-import { meanPromptEmbeddings, referenceLogps, sideLogps, tokenCounts } from './sequence-logps.js';
+import { type WantedFields, meanPromptEmbeddings, referenceLogps, sideFields, sideLogps, tokenCounts } from './sequence-logps.js';
+import { desensitizeLengths } from './length-desensitize.js';
 import type { PromptEmbeddingCache } from './prompt-embeddings.js';
 import { loraLayers, withAdaptersDisabled } from '../nn/lora.js';
 
@@ -54,23 +54,40 @@ export function buildBatch(
   tok: TrainBatch,
   policy: CausalLM,
   reference: ReferenceLogps | undefined,
-  needs: ReturnType<typeof lossNeeds>,
+  needs: LossNeeds,
   dtype: 'float32' | 'float64',
   prompts?: PromptEmbeddingCache,
 ): PreferenceBatch {
-  const side = (rows: TokenizedRows, promptIds: number[]): PreferenceSide => {
-    const s: PreferenceSide = { policyLogps: sideLogps(policy, rows), promptIds };
+  applyVerboseWeight(tok, needs);
+  const side = (rows: TokenizedRows, promptIds: number[], name: 'chosen' | 'rejected'): PreferenceSide => {
+    const f = sideFields(policy, rows, wantedFields(needs, name));
+    const s: PreferenceSide = { policyLogps: f.logps, promptIds };
+    if (f.fullLogps) Object.assign(s, { fullLogps: f.fullLogps, fullTokenCounts: f.fullTokenCounts });
+    if (f.wpoWeights) s.wpoWeights = f.wpoWeights;
     if (needs.reference && reference) s.refLogps = castTo(reference(rows), dtype);
     if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
     if (needs.promptEmbeddings) s.promptEmbeddings = prompts ? prompts.rows(promptIds, policy.device, dtype) : meanPromptEmbeddings(policy, rows);
     return s;
   };
-  const batch: PreferenceBatch = { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds), rejected: side(tok.rejected, tok.rejectedPromptIds) };
+  const batch: PreferenceBatch = { paired: tok.paired, chosen: side(tok.chosen, tok.chosenPromptIds, 'chosen'), rejected: side(tok.rejected, tok.rejectedPromptIds, 'rejected') };
   if (tok.kl && reference) {
     // Without gradient on both sides, as TRL computes them.
     batch.kl = { policyLogps: noGrad(() => sideLogps(policy, tok.kl!)), refLogps: castTo(reference(tok.kl), dtype) };
   }
   return batch;
+}
+
+/** What a side's forward must yield besides its log-probs: the prompt's tokens on the chosen side only. */
+export function wantedFields(needs: LossNeeds, side: 'chosen' | 'rejected'): WantedFields {
+  return { full: needs.promptTokens === true && side === 'chosen', wpo: needs.wpoWeights === true };
+}
+
+/** LD-DPO's per-token weights on a paired batch's rows, when the loss asks for them. */
+export function applyVerboseWeight(tok: { paired: boolean; chosen?: TokenizedRows; rejected?: TokenizedRows }, needs: LossNeeds): void {
+  const alpha = needs.verboseWeight ?? 1;
+  if (alpha === 1) return;
+  if (!tok.paired || !tok.chosen || !tok.rejected) throw new Error(`LD-DPO (verbose weight ${alpha}) needs paired data: it splits each pair's answers at the shorter one's length`);
+  desensitizeLengths(tok.chosen, tok.rejected, alpha);
 }
 
 const castTo = (t: Tensor, dtype: 'float32' | 'float64') => (t.dtype === dtype ? t : cast(t, dtype));

@@ -3,9 +3,10 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { tensor } from '../autograd/create.js';
-import { cast, mul } from '../kernels/elementwise/op.js';
+import { cast, div, exp, maximum, mul } from '../kernels/elementwise/op.js';
 import { sum } from '../kernels/reduce/op.js';
-import { sequenceLogprobs } from '../kernels/logprobs/op.js';
+import { sequenceLogprobs, tokenLogprobs } from '../kernels/logprobs/op.js';
+import { alignedTokenLogprobs } from '../kernels/aligned-logprobs/op.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { TokenizedRows } from '../data/tokenize.js';
 
@@ -20,9 +21,63 @@ export function modelDtype(model: CausalLM): 'float32' | 'float64' {
  * soft-cap of the logits (Gemma-2) is applied inside the log-prob kernel, not as a capped copy.
  */
 export function sideLogps(model: CausalLM, side: TokenizedRows): Tensor {
+  return sideFields(model, side).logps;
+}
+
+/** Which per-row fields besides the sequence log-probs one forward should yield (a loss's needs). */
+export interface WantedFields {
+  /** fullLogps and fullTokenCounts: over prompt and completion (LossNeeds.promptTokens). */
+  full?: boolean;
+  /** wpoWeights (LossNeeds.wpoWeights). */
+  wpo?: boolean;
+}
+
+/** A side's per-row fields from one forward: logps differentiable (and fullLogps), the rest constants. */
+export interface SideFields {
+  logps: Tensor;
+  fullLogps?: Tensor;
+  fullTokenCounts?: Tensor;
+  wpoWeights?: Tensor;
+}
+
+/** sideLogps, and whatever else `want` asks of the same forward's logits. */
+export function sideFields(model: CausalLM, side: TokenizedRows, want: WantedFields = {}): SideFields {
   const logits = model.forward(side.ids, { keyPadding: side.lengths, uncappedLogits: true });
-  const mask = cast(side.completionMask, logits.dtype);
-  return sequenceLogprobs(logits, side.targets, mask, { softcap: model.finalLogitSoftcap });
+  return fieldsFromLogits(logits, side, want, model.finalLogitSoftcap);
+}
+
+/** The rows' parts fieldsFromLogits reads. */
+export type LogitRows = Pick<TokenizedRows, 'targets' | 'completionMask' | 'completionWeights' | 'rows'>;
+
+/**
+ * The per-row fields from logits [B, T, V] (uncapped; `softcap` is applied inside the kernels):
+ *   logps       Σ_t w_t·log p(target_t), w the completion mask or its LD-DPO weights;
+ *   fullLogps   Σ over every target of the row (prompt after BOS, and completion), unweighted:
+ *               one tokenLogprobs pass over all positions then serves both sums;
+ *   wpoWeights  exp(Σ_t m_t·(log p(target_t) − log Σ_v p(v)²) / max(Σ_t m_t, 1)), m the 0/1 completion
+ *               mask, as TRL's use_weighting; no gradient.
+ */
+export function fieldsFromLogits(logits: Tensor, side: LogitRows, want: WantedFields = {}, softcap?: number): SideFields {
+  const dtype = logits.dtype as 'float32' | 'float64';
+  const [B, T] = side.targets.shape;
+  const host = (v: Float64Array) => tensor(dtype === 'float32' ? Float32Array.from(v) : v, [B, T], { device: logits.device, dtype });
+  const mask = cast(side.completionMask, dtype);
+  const weights = side.completionWeights ? host(side.completionWeights) : mask;
+  const out: SideFields = { logps: undefined as unknown as Tensor };
+  if (want.full) {
+    const all = new Float64Array(B * T);
+    side.rows.forEach((row, b) => all.fill(1, b * T, b * T + Math.max(0, row.length - 1)));
+    const tok = tokenLogprobs(logits, side.targets, host(all), { softcap });
+    out.logps = sum(mul(tok, weights), -1);
+    out.fullLogps = sum(tok, -1);
+    out.fullTokenCounts = tensor(side.rows.map((row) => Math.max(0, row.length - 1)), [B], { device: logits.device, dtype });
+  } else {
+    out.logps = sequenceLogprobs(logits, side.targets, weights, { softcap });
+  }
+  if (want.wpo) {
+    out.wpoWeights = noGrad(() => exp(div(sum(alignedTokenLogprobs(logits, side.targets, mask, { softcap }), -1), maximum(sum(mask, -1), 1))));
+  }
+  return out;
 }
 
 /**

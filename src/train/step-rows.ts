@@ -23,6 +23,27 @@ export interface SideScalars {
   /** KTO's mismatched row at this row's position of the step: its policy and reference log-probs. */
   klPolicyLogps?: Float64Array;
   klRefLogps?: Float64Array;
+  /** Chosen side: Σ log p over prompt and completion, differentiable (pass 2 re-computes it with a graph), and its token counts. */
+  fullLogps?: Float64Array;
+  fullTokenCounts?: Float64Array;
+  /** WPO's per-row weights (constants). */
+  wpoWeights?: Float64Array;
+}
+
+/** The per-row fields a loss may differentiate; ∂L/∂ each is what pass 2 back-propagates. */
+export const DIFFERENTIABLE = ['policyLogps', 'fullLogps'] as const;
+export type DifferentiableField = (typeof DIFFERENTIABLE)[number];
+/** Fields only the chosen side carries. */
+export const CHOSEN_ONLY: readonly string[] = ['fullLogps', 'fullTokenCounts'];
+
+/** ∂L/∂(each differentiable field a side carries), one value per row. */
+export type RowGrads = Record<'chosen' | 'rejected', Partial<Record<DifferentiableField, Float64Array>>>;
+
+/** The rows [from, to) of each side's gradients. */
+export function sliceRowGrads(g: RowGrads, chosen: [number, number], rejected: [number, number]): RowGrads {
+  const cut = (side: RowGrads['chosen'], [from, to]: [number, number]) =>
+    Object.fromEntries(Object.entries(side).map(([f, v]) => [f, v!.subarray(from, to)])) as RowGrads['chosen'];
+  return { chosen: cut(g.chosen, chosen), rejected: cut(g.rejected, rejected) };
 }
 
 /** The rows of a micro-batch, of a step, or (later) of one process's share of a step. */
@@ -33,7 +54,7 @@ export interface RowScalars {
   embeddingDim?: number;
 }
 
-const FIELDS = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'klPolicyLogps', 'klRefLogps'] as const;
+const FIELDS = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'klPolicyLogps', 'klRefLogps', 'fullLogps', 'fullTokenCounts', 'wpoWeights'] as const;
 
 function concatArrays(parts: Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
@@ -68,8 +89,9 @@ export function gatherStepRows(parts: RowScalars[]): RowScalars {
 }
 
 /**
- * The PreferenceBatch of some rows, as tensors on `device` in `dtype`; each side's policyLogps is a
- * fresh leaf that requires grad, so after backward its .grad holds ∂L/∂(that side's log-probs).
+ * The PreferenceBatch of some rows, as tensors on `device` in `dtype`; each differentiable field
+ * (policyLogps, fullLogps) is a fresh leaf that requires grad, so after backward its .grad holds
+ * ∂L/∂(that field).
  */
 export function stepBatch(rows: RowScalars, device: Device, dtype: 'float32' | 'float64'): PreferenceBatch {
   const t = (v: Float64Array, shape: number[], requiresGrad = false): Tensor =>
@@ -80,6 +102,9 @@ export function stepBatch(rows: RowScalars, device: Device, dtype: 'float32' | '
     if (s.refLogps) out.refLogps = t(s.refLogps, [R]);
     if (s.tokenCounts) out.tokenCounts = t(s.tokenCounts, [R]);
     if (s.promptEmbeddings) out.promptEmbeddings = t(s.promptEmbeddings, [R, rows.embeddingDim!]);
+    if (s.fullLogps) out.fullLogps = t(s.fullLogps, [R], true);
+    if (s.fullTokenCounts) out.fullTokenCounts = t(s.fullTokenCounts, [R]);
+    if (s.wpoWeights) out.wpoWeights = t(s.wpoWeights, [R]);
     return out;
   };
   const batch: PreferenceBatch = { paired: rows.paired, chosen: side(rows.chosen), rejected: side(rows.rejected) };

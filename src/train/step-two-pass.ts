@@ -4,8 +4,9 @@
 //           graph, kept): the per-row scalars the loss reads (policy and reference log-probs,
 //           token counts, prompt embeddings, KTO's KL rows);
 //   loss    the loss over the step's rows with a graph on those scalars only: ∂L/∂(each row's
-//           policy log-prob), the one differentiable field a loss reads;
-//   pass 2  back-propagating Σ g·log p (g held constant): the last micro-batch through the graph
+//           differentiable fields: its policy log-prob, and over prompt and completion when the
+//           loss reads that);
+//   pass 2  back-propagating Σ g·field (g held constant): the last micro-batch through the graph
 //           it kept, each other one through its policy forward run again with a graph. The
 //           parameter gradients are those of one batch of k·b rows.
 // Only k − 1 policy forwards run twice; each micro-batch replays its pass-1 dropout masks.
@@ -17,11 +18,14 @@ import { add, mul } from '../kernels/elementwise/op.js';
 import { sum } from '../kernels/reduce/op.js';
 import { totalGradNorm } from '../optim/grad-norm.js';
 import { type TokenizedRows, tokenizePreferenceBatch, tokenizeRows, tokenizeUnpairedRows } from '../data/tokenize.js';
-import { disposeRows, klRowTexts, sumLengths } from './batch.js';
-import { meanPromptEmbeddings, sideLogps, tokenCounts } from './sequence-logps.js';
+import { applyVerboseWeight, disposeRows, klRowTexts, sumLengths, wantedFields } from './batch.js';
+import { meanPromptEmbeddings, sideFields, sideLogps, tokenCounts } from './sequence-logps.js';
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
 import { type PlannedMicroBatch, mergeIndexBatches, recordsAt, whereIs } from './step-plan.js';
-import { type RowScalars, type SideScalars, gatherStepRows, packTensors, stepBatch, unpackValues } from './step-rows.js';
+import {
+  CHOSEN_ONLY, DIFFERENTIABLE, type DifferentiableField, type RowGrads, type RowScalars, type SideScalars,
+  gatherStepRows, packTensors, sliceRowGrads, stepBatch, unpackValues,
+} from './step-rows.js';
 
 type SideName = 'chosen' | 'rejected';
 
@@ -70,6 +74,7 @@ export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: Plann
         const side: SideName = index.m > 0 ? 'chosen' : 'rejected';
         mb[side] = await tokenizeUnpairedRows(ctx.tokenizer, ctx.dataset, index[side], ctx.tokenize);
       }
+      applyVerboseWeight({ paired: index.paired, chosen: mb.chosen, rejected: mb.rejected }, ctx.needs);
       if (kl) mb.kl = await tokenizeRows(ctx.tokenizer, [...kl.slice(c, c + index.m), ...kl.slice(r, r + index.n)], ctx.tokenize);
       c += index.m;
       r += index.n;
@@ -81,8 +86,8 @@ export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: Plann
   return out;
 }
 
-/** The policy log-probs of a micro-batch's sides, with their graph. */
-type SideLogps = Partial<Record<SideName, Tensor>>;
+/** The differentiable fields of a micro-batch's sides, with their graph. */
+type SideLogps = Partial<Record<SideName, Partial<Record<DifferentiableField, Tensor>>>>;
 
 /** What pass 1 leaves of a micro-batch: its scalars packed for one read-back, and its graph when kept. */
 interface Scored {
@@ -107,9 +112,12 @@ export function scoreMicroBatch(ctx: StepContext, mb: MicroBatchRows, dropoutSee
     const graph: SideLogps = {};
     const sides = sidesOf(mb);
     for (const s of sides) {
-      const logps = keepGraph ? sideLogps(policy, mb[s]!) : noGrad(() => sideLogps(policy, mb[s]!));
-      if (keepGraph) graph[s] = logps;
-      named.push([`${s}.policyLogps`, logps]);
+      const run = () => sideFields(policy, mb[s]!, wantedFields(needs, s));
+      const f = keepGraph ? run() : noGrad(run);
+      if (keepGraph) graph[s] = { policyLogps: f.logps, ...(f.fullLogps ? { fullLogps: f.fullLogps } : {}) };
+      named.push([`${s}.policyLogps`, f.logps]);
+      if (f.fullLogps) named.push([`${s}.fullLogps`, f.fullLogps], [`${s}.fullTokenCounts`, f.fullTokenCounts!]);
+      if (f.wpoWeights) named.push([`${s}.wpoWeights`, f.wpoWeights]);
     }
     return noGrad(() => {
       for (const s of sides) {
@@ -135,14 +143,14 @@ function rowScalarsOf(ctx: StepContext, mb: MicroBatchRows, values: Map<string, 
     chosen: { promptIds: index.chosenPromptIds, policyLogps: new Float64Array(0) },
     rejected: { promptIds: index.rejectedPromptIds, policyLogps: new Float64Array(0) },
   };
-  const fields = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings'] as const;
+  const fields = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'fullLogps', 'fullTokenCounts', 'wpoWeights'] as const;
   for (const s of ['chosen', 'rejected'] as const) {
     const side: SideScalars = out[s];
     const rows = s === 'chosen' ? index.m : index.n;
     for (const f of fields) {
       const v = values.get(`${s}.${f}`);
       if (v) side[f] = v;
-      else if (rows === 0 && values.has(`${s === 'chosen' ? 'rejected' : 'chosen'}.${f}`)) side[f] = new Float64Array(0);
+      else if (rows === 0 && values.has(`${s === 'chosen' ? 'rejected' : 'chosen'}.${f}`) && !(s === 'rejected' && CHOSEN_ONLY.includes(f))) side[f] = new Float64Array(0);
     }
     if (side.promptEmbeddings && rows > 0) out.embeddingDim = side.promptEmbeddings.length / rows;
     if (ctx.prompts && ctx.needs.promptEmbeddings) {
@@ -169,8 +177,8 @@ function nonFinite(values: Map<string, Float64Array>): string | null {
   return null;
 }
 
-/** The loss over the step's rows, its metrics, and ∂L/∂(each row's policy log-prob), read back once. */
-export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<{ loss: number; metrics: Record<string, number>; gradChosen: Float64Array; gradRejected: Float64Array }> {
+/** The loss over the step's rows, its metrics, and ∂L/∂(each row's differentiable fields), read back once. */
+export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<{ loss: number; metrics: Record<string, number>; grads: RowGrads }> {
   const device = ctx.policy.device;
   let names: string[] = [];
   const { packed, layout } = tidy(() => {
@@ -178,9 +186,15 @@ export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<
     const out = ctx.loss.compute(batch, ctx.config);
     out.loss.backward();
     names = Object.keys(out.metrics);
-    // A loss may leave one side's log-probs unread (sft): its rows then get no gradient.
-    const grad = (s: SideName) => batch[s].policyLogps.grad ?? zerosLike(batch[s].policyLogps);
-    return packTensors([['loss', out.loss], ...names.map((n): [string, Tensor] => [`metric/${n}`, out.metrics[n]]), ['grad.chosen', grad('chosen')], ['grad.rejected', grad('rejected')]], ctx.dtype);
+    // A loss may leave a field unread (sft the rejected side's log-probs): its rows then get no gradient.
+    const grads: [string, Tensor][] = [];
+    for (const s of ['chosen', 'rejected'] as const) {
+      for (const f of DIFFERENTIABLE) {
+        const leaf = batch[s][f];
+        if (leaf) grads.push([`grad/${s}/${f}`, leaf.grad ?? zerosLike(leaf)]);
+      }
+    }
+    return packTensors([['loss', out.loss], ...names.map((n): [string, Tensor] => [`metric/${n}`, out.metrics[n]]), ...grads], ctx.dtype);
   });
   let values: Map<string, Float64Array>;
   try {
@@ -190,33 +204,44 @@ export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<
   }
   const metrics: Record<string, number> = {};
   for (const n of names) metrics[n] = values.get(`metric/${n}`)![0];
-  return { loss: values.get('loss')![0], metrics, gradChosen: values.get('grad.chosen')!, gradRejected: values.get('grad.rejected')! };
+  const grads: RowGrads = { chosen: {}, rejected: {} };
+  for (const [k, v] of values) {
+    const [head, s, f] = k.split('/');
+    if (head === 'grad') grads[s as SideName][f as DifferentiableField] = v;
+  }
+  return { loss: values.get('loss')![0], metrics, grads };
 }
 
-/** Back-propagates Σ g·log p through policy log-probs that carry their graph, into the parameters' .grad. */
-function backwardRows(ctx: StepContext, logps: SideLogps, grads: { chosen: Float64Array; rejected: Float64Array }): void {
+/** Back-propagates Σ g·field through differentiable fields that carry their graph, into the parameters' .grad. */
+function backwardRows(ctx: StepContext, logps: SideLogps, grads: RowGrads): void {
   const { policy, dtype } = ctx;
   tidy(() => {
     let total: Tensor | undefined;
     for (const s of ['chosen', 'rejected'] as const) {
-      const lp = logps[s];
-      if (!lp) continue;
-      const g = tensor(dtype === 'float32' ? Float32Array.from(grads[s]) : grads[s], [grads[s].length], { device: policy.device, dtype });
-      const term = sum(mul(lp, g));
-      total = total ? add(total, term) : term;
+      for (const f of DIFFERENTIABLE) {
+        const field = logps[s]?.[f], rowGrads = grads[s][f];
+        if (!field || !rowGrads) continue;
+        const g = tensor(dtype === 'float32' ? Float32Array.from(rowGrads) : rowGrads, [rowGrads.length], { device: policy.device, dtype });
+        const term = sum(mul(field, g));
+        total = total ? add(total, term) : term;
+      }
     }
-    total!.backward();
+    total?.backward();
   });
 }
 
-/** Pass 2 of a micro-batch: its policy log-probs again, with a graph, back-propagating Σ g·log p into the parameters' .grad. */
-export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: { chosen: Float64Array; rejected: Float64Array }, dropoutSeed: number): void {
+/** Pass 2 of a micro-batch: its differentiable fields again, with a graph, back-propagating Σ g·field into the parameters' .grad. */
+export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGrads, dropoutSeed: number): void {
   const { policy } = ctx;
   setDropoutState(dropoutSeed);
   policy.train();
   tidy(() => {
     const logps: SideLogps = {};
-    for (const s of sidesOf(mb)) logps[s] = sideLogps(policy, mb[s]!);
+    for (const s of sidesOf(mb)) {
+      // WPO's weights are constants: only the fields with a gradient are computed again.
+      const f = sideFields(policy, mb[s]!, { full: wantedFields(ctx.needs, s).full });
+      logps[s] = { policyLogps: f.logps, ...(f.fullLogps ? { fullLogps: f.fullLogps } : {}) };
+    }
     backwardRows(ctx, logps, grads);
   });
 }
@@ -225,7 +250,8 @@ export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: { cho
 export async function twoPassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[]): Promise<StepOutcome> {
   const k = plan.length;
   const micro = await tokenizeStep(ctx, stepNo, plan);
-  const stepRecords = () => recordsAt(ctx.dataset, mergeIndexBatches(plan.map((m) => m.index)).indices);
+  const merged = mergeIndexBatches(plan.map((m) => m.index));
+  const stepRecords = () => recordsAt(ctx.dataset, merged.indices);
   const whereStep = `epoch ${plan[0].epoch}, batch ${plan[0].batchInEpoch}, ${k} micro-batches`;
   try {
     // Pass 1: every micro-batch is recorded before any is read back, so the device never waits; the
@@ -243,23 +269,24 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
       }
       step = await lossOverStep(ctx, gatherStepRows(parts));
       if (!Number.isFinite(step.loss)) throw ctx.refuse(stepNo, whereStep, `loss is ${step.loss}`, stepRecords());
-      const badGrad = nonFinite(new Map([['∂loss/∂chosen log-prob', step.gradChosen], ['∂loss/∂rejected log-prob', step.gradRejected]]));
+      const gradMap = new Map<string, Float64Array>();
+      for (const s of ['chosen', 'rejected'] as const) for (const [f, v] of Object.entries(step.grads[s])) gradMap.set(`∂loss/∂${s} ${f}`, v!);
+      const badGrad = nonFinite(gradMap);
       if (badGrad) throw ctx.refuse(stepNo, whereStep, badGrad, stepRecords());
       // The last micro-batch back-propagates through the graph pass 1 kept.
       const { m, n } = micro[k - 1].plan.index;
-      const rows = { chosen: step.gradChosen.subarray(step.gradChosen.length - m), rejected: step.gradRejected.subarray(step.gradRejected.length - n) };
-      backwardRows(ctx, scored[k - 1].graph!, rows);
+      backwardRows(ctx, scored[k - 1].graph!, sliceRowGrads(step.grads, [merged.m - m, merged.m], [merged.n - n, merged.n]));
     } finally {
       for (const s of scored) {
         s.packed.dispose();
-        for (const t of Object.values(s.graph ?? {})) t.dispose();
+        for (const side of Object.values(s.graph ?? {})) for (const t of Object.values(side)) t.dispose();
       }
     }
     // Pass 2, every other micro-batch with its share of the row gradients.
     let c = 0, r = 0;
     for (const [i, mb] of micro.slice(0, k - 1).entries()) {
       const { m, n } = mb.plan.index;
-      backpropagate(ctx, mb, { chosen: step.gradChosen.subarray(c, c + m), rejected: step.gradRejected.subarray(r, r + n) }, dropoutSeedOf(ctx.seed, stepNo, i));
+      backpropagate(ctx, mb, sliceRowGrads(step.grads, [c, c + m], [r, r + n]), dropoutSeedOf(ctx.seed, stepNo, i));
       c += m;
       r += n;
     }
@@ -268,7 +295,7 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
     norm?.dispose();
     if (!Number.isFinite(gradNorm)) throw ctx.refuse(stepNo, whereStep, `the gradient norm is ${gradNorm}`, stepRecords());
     const tokens = micro.reduce((t, mb) => t + sidesOf(mb).reduce((u, s) => u + sumLengths(mb[s]!), 0), 0);
-    return { loss: step.loss, metrics: step.metrics, gradNorm, tokens, lossRows: { chosen: step.gradChosen.length, rejected: step.gradRejected.length } };
+    return { loss: step.loss, metrics: step.metrics, gradNorm, tokens, lossRows: { chosen: merged.m, rejected: merged.n } };
   } finally {
     micro.forEach(disposeMicroBatch);
   }

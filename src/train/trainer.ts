@@ -191,6 +191,9 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
   if (opts.precomputeRefLogps && needs.klEstimate) {
     throw new Error(`trainPreference: precomputeRefLogps does not cover loss '${loss.name}': its KL pairs change with every batch's composition, so the reference must run each step`);
   }
+  if (opts.precomputeRefLogps && (needs.verboseWeight ?? 1) !== 1) {
+    throw new Error(`trainPreference: precomputeRefLogps does not cover loss '${loss.name}' with LD-DPO's verbose weight ${needs.verboseWeight}: a row's weighted reference log-prob depends on its pair's other answer, which the cache does not key on`);
+  }
   if (reference === policy) throw new Error('trainPreference: reference must be a separate, frozen model, not the policy itself');
   if (!loss.data[dataset.paired ? 'paired' : 'unpaired']) {
     throw new Error(`trainPreference: loss '${loss.name}' does not take ${dataset.paired ? 'paired' : 'unpaired'} data (${dataset.path})`);

@@ -71,12 +71,12 @@ test('a config is the defaults overridden by a partial config', (t) => {
   t.deepEqual(r.resolveConfig(r.getLoss('rpo_simpo').plugin, {}), { beta: 10, gammaBetaRatio: 0.3, tau: 0.5, alpha: 0.8, weighting: 'embedding', weightScale: 'mean' });
   t.deepEqual(r.getLoss('simpo').resolveConfig(), { beta: 2, gammaBetaRatio: 0.25, labelSmoothing: 0 });
   t.deepEqual(r.getLoss('kto').resolveConfig({ desirableWeight: 1.33 }), { beta: 0.1, desirableWeight: 1.33, undesirableWeight: 1 });
-  t.deepEqual(r.getLoss('sft').resolveConfig(), {});
+  t.deepEqual(r.getLoss('sft').resolveConfig(), { nllAverage: 'tokens' });
 });
 
 test('an unknown config key or a wrong type is an error naming the key', (t) => {
   const dpo = r.getLoss('dpo');
-  t.throws(() => dpo.resolveConfig({ betta: 0.2 } as never), { message: /loss 'dpo': unknown config key 'betta' \(did you mean 'beta'\?\) \(known keys: beta, labelSmoothing\)/ });
+  t.throws(() => dpo.resolveConfig({ betta: 0.2 } as never), { message: /loss 'dpo': unknown config key 'betta' \(did you mean 'beta'\?\) \(known keys: beta, labelSmoothing, useWeighting, ldAlpha\)/ });
   t.throws(() => dpo.resolveConfig({ beta: '0.2' } as never), { message: /config key 'beta' must be a number, got string '0.2'/ });
   t.throws(() => dpo.resolveConfig({ beta: Infinity }), { message: /'beta' must be a finite number/ });
   t.throws(() => dpo.resolveConfig({ beta: 0 }), { message: /'beta' must be > 0/ });
@@ -162,7 +162,8 @@ test('mixing: a weighted sum of losses, metrics prefixed by loss name', async (t
     const mixed = r.mixLosses([{ loss: 'dpo', weight: 1, config: { beta: 0.2 } }, { loss: 'sft', weight: 0.2 }]);
     const registered = r.registerLoss({ ...mixed, name: `mix_test_${device.kind}` });
     t.deepEqual(registered.data, { paired: true, unpaired: false });
-    t.deepEqual(registered.needs, { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true });
+    // sft's NLL is TRL's token sum over the batch, which couples rows.
+    t.deepEqual(registered.needs, { reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: false });
     const got = await evaluate(registered, buildBatch(P, device, dtype));
     const dpo = await evaluate('dpo', buildBatch(P, device, dtype), { beta: 0.2 });
     const sft = await evaluate('sft', buildBatch(P, device, dtype));
@@ -211,7 +212,12 @@ test("mixing: each term's needs under its own config; one term that couples rows
 
 test('which built-in losses are a mean over pairs (one pass per micro-batch) and which couple rows', (t) => {
   const coupled = r.listLosses().filter((l) => r.lossNeeds(l.plugin, l.resolveConfig()).meanOverPairs !== true).map((l) => l.name).sort();
-  t.deepEqual(coupled.filter((n) => r.builtinLosses.some((b) => b.name === n)), ['aot', 'aot_unpaired', 'kto', 'orpo', 'rpo', 'rpo_simpo']);
+  t.deepEqual(coupled.filter((n) => r.builtinLosses.some((b) => b.name === n)), ['aot', 'aot_unpaired', 'cpo', 'kto', 'orpo', 'rpo', 'rpo_simpo', 'sft']);
+  // TRL's NLL sums tokens over rows; the per-row mean does not couple them (ORPO's odds ratio does not either).
+  for (const name of ['sft', 'cpo', 'orpo']) {
+    const l = r.getLoss(name);
+    t.true(r.lossNeeds(l.plugin, l.resolveConfig({ nllAverage: 'rows' })).meanOverPairs, `${name} with nllAverage 'rows'`);
+  }
   t.throws(() => r.registerLoss({ ...r.getLoss('dpo').plugin, name: 'bad_mean_flag', needs: { ...r.getLoss('dpo').needs, meanOverPairs: 1 as unknown as boolean } }), {
     message: /'needs.meanOverPairs' must be a boolean when given/,
   });

@@ -177,6 +177,24 @@ test('step scope, float64 on the CPU: k micro-batches give the gradients of one 
   }
 });
 
+test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orpo over prompt and completion), WPO and LD-DPO give the gradients of one batch of k·b', async (t) => {
+  const [p, u] = [await paired(), await unpaired()];
+  const cases: [string, Omit<Setup, 'policy' | 'reference' | 'data'> & { data: PreferenceDataset }, number, number][] = [
+    ['sft, Σ over the step\'s tokens', { loss: 'sft', data: p }, 4, 2],
+    ['sft unpaired, micro-batches with no rejected row', { loss: 'sft', data: u }, 4, 2],
+    ['cpo', { loss: 'cpo', data: p }, 2, 3],
+    ['orpo, NLL over prompt and completion', { loss: 'orpo', data: p, lossConfig: { nllPrompt: true } }, 4, 2],
+    ['dpo with WPO weights and LD-DPO', { loss: 'dpo', data: p, lossConfig: { useWeighting: true, ldAlpha: 0.4 } }, 4, 2],
+  ];
+  for (const [what, s, k, b] of cases) {
+    const policy = tiny(), reference = otherRef();
+    const { two } = await compare(t, { ...s, policy, reference }, k, b, 1e-10, what);
+    if (s.data.paired) t.is(two.lossRows.chosen, k * b, `${what}: rows`);
+    policy.dispose();
+    reference.dispose();
+  }
+});
+
 test('step scope composes with LoRA (the base as reference), gradient checkpointing and precomputed reference log-probs (float64)', async (t) => {
   const p = await paired();
   const lora = tiny();
@@ -434,7 +452,7 @@ test('pass 2 replays pass 1: backpropagate alone gives the gradient of Σ g·log
   const { micro } = plans(p, 1, 3);
   const [mb] = await tokenizeStep(ctx, 1, micro);
   const g = { chosen: Float64Array.from([0.5, -1, 2]), rejected: Float64Array.from([1, 0, -0.25]) };
-  backpropagate(ctx, mb, g, 0);
+  backpropagate(ctx, mb, { chosen: { policyLogps: g.chosen }, rejected: { policyLogps: g.rejected } }, 0);
   const got = await grads(policy);
   r.tidy(() => {
     const lc = sideLogps(policy, mb.chosen!), lr = sideLogps(policy, mb.rejected!);

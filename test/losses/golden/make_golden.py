@@ -140,6 +140,15 @@ def weight_metrics(batch, W):
     return out
 
 
+def chosen_nll(pc, nc, average):
+    """The chosen answers' NLL. 'tokens' is TRL's (v1.9.0, commit a785283c): DPOTrainer's `sft` loss
+    type, F.cross_entropy(chosen_logits[chosen_mask], chosen_labels[chosen_mask]), and CPOTrainer's and
+    ORPOTrainer's nn.CrossEntropyLoss() over the chosen rows' labels (padding and, for CPO, the prompt
+    at -100), all mean-reduced over every scored token of the batch: on sequence sums, -Σπc / Σnc.
+    'rows' is the per-row mean, mean(-πc/nc)."""
+    return -pc.sum() / nc.sum() if average == "tokens" else (-pc / nc).mean()
+
+
 def compute(name, batch, cfg):
     """Returns (loss tensor, πc leaf, πr leaf, metrics)."""
     pc, rc_ref, nc, ec = side_tensors(batch, "chosen", True)
@@ -207,7 +216,7 @@ def compute(name, batch, cfg):
         loss = smoothed(z, cfg["labelSmoothing"]).mean()
         metrics = reward_metrics(paired, beta * pc / nc, beta * pr / nr, pc, pr)
     elif name == "cpo":
-        nll = (-pc / nc).mean()
+        nll = chosen_nll(pc, nc, cfg["nllAverage"])
         loss = -F.logsigmoid(beta * (pc - pr)).mean() + cfg["alpha"] * nll
         metrics = reward_metrics(paired, beta * pc, beta * pr, pc, pr)
         metrics["nll_loss"] = nll.item()
@@ -217,7 +226,7 @@ def compute(name, batch, cfg):
         ac, ar = pc / nc, pr / nr
         log_odds = (ac - ar) - (torch.log1p(-torch.exp(ac)) - torch.log1p(-torch.exp(ar)))
         ratio = F.logsigmoid(log_odds)
-        nll = -pc.sum() / nc.sum()
+        nll = chosen_nll(pc, nc, cfg["nllAverage"])
         loss = nll - beta * ratio.mean()
         metrics = reward_metrics(paired, beta * ac, beta * ar, pc, pr)
         metrics["nll_loss"] = nll.item()
@@ -232,7 +241,7 @@ def compute(name, batch, cfg):
         metrics = reward_metrics(paired, beta * sc, beta * sr, pc, pr)
         metrics["kl"] = kl.item()
     elif name == "sft":
-        loss = (-pc / nc).mean()
+        loss = chosen_nll(pc, nc, cfg["nllAverage"])
         metrics = {"logps/chosen": pc.detach().mean().item()}
     else:
         raise ValueError(name)
@@ -245,7 +254,7 @@ def compute(name, batch, cfg):
 DEFAULTS = {
     "rpo": {"beta": 0.1, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "row"},
     "rpo_simpo": {"beta": 10.0, "gammaBetaRatio": 0.3, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "mean"},
-    "dpo": {"beta": 0.1, "labelSmoothing": 0.0},
+    "dpo": {"beta": 0.1, "labelSmoothing": 0.0, "useWeighting": False, "ldAlpha": 1.0},
     "ipo": {"beta": 0.1, "tokenAverage": True},
     "hinge": {"beta": 0.1},
     "robust": {"beta": 0.1, "labelSmoothing": 0.0},
@@ -260,10 +269,10 @@ DEFAULTS = {
     "aot_unpaired": {"beta": 0.1, "labelSmoothing": 0.0},
     "sigmoid_norm": {"beta": 0.1},
     "simpo": {"beta": 2.0, "gammaBetaRatio": 0.25, "labelSmoothing": 0.0},
-    "cpo": {"beta": 0.1, "alpha": 1.0},
-    "orpo": {"beta": 0.1},
+    "cpo": {"beta": 0.1, "alpha": 1.0, "nllAverage": "tokens"},
+    "orpo": {"beta": 0.1, "nllAverage": "tokens", "nllPrompt": False},
     "kto": {"beta": 0.1, "desirableWeight": 1.0, "undesirableWeight": 1.0},
-    "sft": {},
+    "sft": {"nllAverage": "tokens"},
 }
 
 # (loss, batch, config overrides). Every loss on a paired batch and a one-row batch; every option.
@@ -292,11 +301,11 @@ CASES = [
     ("aot_unpaired", "UE", {}), ("aot_unpaired", "U11", {}), ("aot_unpaired", "P", {"labelSmoothing": 0.2}),
     ("sigmoid_norm", "P", {}), ("sigmoid_norm", "P1", {}), ("sigmoid_norm", "P", {"beta": 2.0}),
     ("simpo", "P", {}), ("simpo", "P1", {}), ("simpo", "P", {"labelSmoothing": 0.1, "gammaBetaRatio": 0.5}),
-    ("cpo", "P", {}), ("cpo", "P1", {}), ("cpo", "P", {"alpha": 0.5, "beta": 0.5}),
-    ("orpo", "P", {}), ("orpo", "P1", {}), ("orpo", "P", {"beta": 0.5}),
+    ("cpo", "P", {}), ("cpo", "P1", {}), ("cpo", "P", {"alpha": 0.5, "beta": 0.5}), ("cpo", "P", {"nllAverage": "rows"}),
+    ("orpo", "P", {}), ("orpo", "P1", {}), ("orpo", "P", {"beta": 0.5}), ("orpo", "P", {"nllAverage": "rows"}),
     ("kto", "U", {}), ("kto", "U1", {}), ("kto", "U11", {}), ("kto", "P", {}), ("kto", "UKL0", {}),
     ("kto", "U", {"desirableWeight": 1.33, "undesirableWeight": 0.7, "beta": 0.5}),
-    ("sft", "P", {}), ("sft", "U", {}), ("sft", "P1", {}),
+    ("sft", "P", {}), ("sft", "U", {}), ("sft", "P1", {}), ("sft", "P", {"nllAverage": "rows"}), ("sft", "U", {"nllAverage": "rows"}),
 ]
 
 

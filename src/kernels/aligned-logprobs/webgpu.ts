@@ -1,0 +1,121 @@
+// WGSL kernel for aligned token log-probs, f32 logits, int32 targets, f32 or i32 mask. One
+// workgroup per row (rows folded into a 2-D grid past 65535), as tokenLogprobs's forward: each
+// thread walks a strided slice of the row once keeping an online (m, s₁ = Σ e^{x−m}, s₂ = Σ e^{2(x−m)});
+// a larger value rescales s₁ by e^{m_old − m_new} and s₂ by its square, so each logit costs one exp.
+// The triples meet in a tree in workgroup memory, then thread 0 gathers the target logit and writes
+// x_t − m + log s₁ − log s₂. The running max starts at −FLT_MAX (a −Inf logit adds 0, not NaN);
+// masked rows return before reading anything. Soft-capping reads each logit as cap·tanh(x/cap).
+import { registerKernel } from '../../autograd/kernel.js';
+import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, TANH_WGSL, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
+import { logprobsLayout } from '../logprobs/contract.js';
+import type { AlignedLogprobsAttrs } from './contract.js';
+
+const NAN = 'from_bits(0x7fc00000u)';
+const LOWEST = wgslLiteral(-3.4028234663852886e38, 'f32');
+
+function kernelSource(wg: number, maskType: 'f32' | 'i32' | null, capped: boolean): string {
+  const out = maskType ? 4 : 3;
+  const logit = (at: string) => (capped ? `cap * stable_tanh(x[${at}] / cap)` : `x[${at}]`);
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> params: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;` : ''}
+@group(0) @binding(${out}) var<storage, read_write> out: array<f32>;
+${FROM_BITS}
+fn is_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
+${capped ? TANH_WGSL : ''}
+var<workgroup> pm: array<f32, ${wg}>;
+var<workgroup> p1: array<f32, ${wg}>;
+var<workgroup> p2: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+  ${FLAT_WORKGROUP}
+  let row = wg_flat;
+  let vocab = params[0];
+  let rows = params[1];
+  ${capped ? 'let cap = bitcast<f32>(params[2]);' : ''}
+  if (row >= rows) { return; }
+  let weight = ${maskType ? 'f32(mask[row])' : '1.0'};
+  if (weight == 0.0) {
+    if (lid.x == 0u) { out[row] = 0.0; }
+    return;
+  }
+  let base = row * vocab;
+  var m = ${LOWEST};
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var k = lid.x; k < vocab; k += ${wg}u) {
+    let v = ${logit('base + k')};
+    if (v > m) {
+      let r = exp(m - v);
+      s1 = s1 * r + 1.0;
+      s2 = s2 * r * r + 1.0;
+      m = v;
+    } else {
+      let e = exp(v - m);
+      s1 += e;
+      s2 += e * e;
+    }
+  }
+  pm[lid.x] = m;
+  p1[lid.x] = s1;
+  p2[lid.x] = s2;
+  workgroupBarrier();
+  for (var h = ${wg / 2}u; h > 0u; h >>= 1u) {
+    if (lid.x < h) {
+      let m1 = pm[lid.x];
+      let m2 = pm[lid.x + h];
+      let mx = max(m1, m2);
+      let a = exp(m1 - mx);
+      let b = exp(m2 - mx);
+      p1[lid.x] = p1[lid.x] * a + p1[lid.x + h] * b;
+      p2[lid.x] = p2[lid.x] * a * a + p2[lid.x + h] * b * b;
+      pm[lid.x] = mx;
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) {
+    let mx = pm[0];
+    let l1 = log(p1[0]);
+    let l2 = log(p2[0]);
+    let t = ids[row];
+    let ok = t >= 0 && u32(t) < vocab && is_finite(mx + l1 + l2);
+    let xt = ${logit('base + select(0u, u32(t), ok)')};
+    out[row] = select(${NAN}, weight * (((xt - mx) + l1) - l2), ok);
+  }
+}`;
+}
+
+/** ≈16 logits per thread, a power of two in [32, the adapter's limit ≤ 1024] (as tokenLogprobs). */
+function workgroupFor(device: WebGPUDevice, vocab: number): number {
+  const limit = Math.min(1024, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
+  let wg = 32;
+  while (wg * 16 < vocab && wg * 2 <= limit) wg *= 2;
+  return wg;
+}
+
+export function registerAlignedLogprobsWebGPU(): void {
+  registerKernel<AlignedLogprobsAttrs>('alignedTokenLogprobs', 'webgpu', (dev, inputs, { masked, softcap = 0 }) => {
+    const device = dev as WebGPUDevice;
+    const [logits, targets] = inputs;
+    const mask = masked ? inputs[2] : undefined;
+    const { rows, vocab, outShape } = logprobsLayout(logits, targets, mask);
+    wgslType(logits.dtype);
+    const o = device.alloc(logits.dtype, rows);
+    if (rows > 0) {
+      device.dispatch({
+        name: 'alignedTokenLogprobs',
+        code: kernel(workgroupFor(device, vocab), mask ? wgslType(mask.dtype) : null, softcap > 0),
+        meta: new Meta().u32(vocab, rows).f32(softcap).build(),
+        inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : [])],
+        outputs: [o],
+        workgroups: grid1d(rows),
+      });
+    }
+    return [{ storage: o, shape: outShape, dtype: logits.dtype }];
+  });
+}
+
+const kernel = memoShader(kernelSource);
