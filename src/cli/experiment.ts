@@ -8,7 +8,7 @@ import type { FlagSpec, Flags } from './args.js';
 export const EXPERIMENT_FLAGS: FlagSpec[] = [
   { name: 'config', help: 'a YAML or JSON experiment config (docs/experiments.md); also the first argument; empty: the built-in miniature', default: '' },
   { name: 'out', help: 'the experiment folder (an arm per sub-folder, each an ordinary relpo run; results.md, results.json, win-rates.svg, curves.svg)', default: 'runs/relpo-experiment' },
-  { name: 'full', help: "the built-in miniature's full grid (three seeds) instead of its one-seed default", default: false },
+  { name: 'full', help: "the built-in miniature's full grid (three seeds) instead of its two-seed default", default: false },
   { name: 'seeds', help: 'run seeds 0 … N−1 instead of the config\'s', default: '', check: { int: true, min: 1 } },
   { name: 'device', help: 'cpu (the default: fastest for the miniature\'s tiny model), webgpu or auto', default: 'cpu', check: { choices: ['webgpu', 'cpu', 'auto'] } },
   { name: 'progress', help: 'progress bars of the training runs', default: false },

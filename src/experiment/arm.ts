@@ -23,6 +23,7 @@ import { recordTexts } from '../data/tokenize.js';
 import type { ArmConfig, ExperimentConfig } from './config.js';
 import type { PreparedTask } from './task-setup.js';
 import { sampledKl } from './kl.js';
+import type { PromptEmbedder } from '../train/prompt-embeddings.js';
 
 export interface ArmResult {
   task: string;
@@ -79,14 +80,18 @@ export async function readJsonl<T>(path: string): Promise<T[]> {
 
 export interface ArmContext {
   task: PreparedTask;
+  /** RPO's prompt embeddings (the config's train.prompt_embedder); absent: the policy's stand-in. */
+  promptEmbedder?: PromptEmbedder;
   config: ExperimentConfig;
   device: Device;
   progress: boolean;
   signal?: AbortSignal;
 }
 
-async function loadStart(ctx: ArmContext): Promise<CausalLM> {
-  return loadPretrainedCausalLM(ctx.task.sftDir, { device: ctx.device });
+/** The SFT model; with LoRA, its Linear weights held as train.base_dtype. */
+async function loadStart(ctx: ArmContext, base = false): Promise<CausalLM> {
+  const lora = ctx.config.train.lora !== null;
+  return loadPretrainedCausalLM(ctx.task.sftDir, { device: ctx.device, ...(base && lora ? { linearStorage: ctx.config.train.baseDtype } : {}) });
 }
 
 /** Trains (or resumes) and evaluates the arm unless its result.json exists; returns the result. */
@@ -94,7 +99,7 @@ export async function runArm(ctx: ArmContext, arm: ArmConfig, seed: number, dir:
   const resultFile = join(dir, 'result.json');
   if (existsSync(resultFile)) return JSON.parse(await readFile(resultFile, 'utf8')) as ArmResult;
   const { config, task } = ctx;
-  const policy = await loadStart(ctx);
+  const policy = await loadStart(ctx, true);
   const reference = await loadStart(ctx);
   try {
     const lora = config.train.lora;
@@ -113,7 +118,8 @@ export async function runArm(ctx: ArmContext, arm: ArmConfig, seed: number, dir:
         loss: arm.loss, lossConfig, lr: config.train.lr, optimizer: config.train.optimizer, lrScheduler: 'constant',
         // The unpaired view holds two rows per pair: the same pairs per step.
         batchSize: arm.unpaired ? 2 * arm.batchSize : arm.batchSize, gradientAccumulationSteps: arm.gradientAccumulationSteps,
-        contrastScope: arm.contrastScope, steps: config.train.steps, shuffle: false, seed, outDir: run, resume,
+        contrastScope: arm.contrastScope, ...(config.train.steps === null ? { epochs: config.train.epochs } : { steps: config.train.steps }),
+        shuffle: false, seed, outDir: run, resume, ...(ctx.promptEmbedder ? { promptEmbedder: ctx.promptEmbedder } : {}),
         maxLength: config.train.maxLength, maxPromptLength: config.train.maxPromptLength, progress: ctx.progress,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
@@ -145,7 +151,7 @@ async function evaluateArm(
   const completions = [...have, ...fresh].sort((a, b) => a.id - b.id);
   await judgeFile(ctx, join(dir, 'verdicts.jsonl'), completions.filter((c) => c.reference !== null).map((c) => ({ id: c.id, history: historyText(c.prompt), candidate: c.completion, baseline: c.reference! })));
   const { metrics } = await evaluatePreference({
-    policy, reference, tokenizer: task.tokenizer, dataset: task.eval, loss: 'dpo', lossConfig: { beta: config.train.beta },
+    policy, reference, ...(ctx.promptEmbedder ? { promptEmbedder: ctx.promptEmbedder } : {}), tokenizer: task.tokenizer, dataset: task.eval, loss: 'dpo', lossConfig: { beta: config.train.beta },
     maxLength: config.train.maxLength, maxPromptLength: config.train.maxPromptLength,
   });
   const prompts = await Promise.all(completions.map(async (c) => {

@@ -43,7 +43,25 @@ export interface ExperimentConfig {
   /** Supervised fine-tuning on the chosen answers before the arms (synthetic tasks). */
   sft: { steps: number; lr: number; batchSize: number };
   /** What every arm shares. */
-  train: { steps: number; lr: number; optimizer: 'adamw' | 'rmsprop'; batchSize: number; beta: number; maxLength: number; maxPromptLength: number; lora: { r: number; alpha: number } | null };
+  train: {
+    /** Optimizer steps per arm, or null: `epochs` passes over the pairs. */
+    steps: number | null;
+    epochs: number;
+    lr: number;
+    optimizer: 'adamw' | 'rmsprop';
+    batchSize: number;
+    /** Each arm's default (an arm may set its own). */
+    gradientAccumulationSteps: number;
+    beta: number;
+    maxLength: number;
+    maxPromptLength: number;
+    /** LoRA adapters on a frozen base (no reference copy), or null: full fine-tuning. */
+    lora: { r: number; alpha: number } | null;
+    /** How a LoRA base holds its Linear weights. */
+    baseDtype: 'float32' | 'bfloat16' | 'nf4';
+    /** A sentence-transformers folder (all-MiniLM-L6-v2, as the paper) for RPO's prompt embeddings; null: the policy's stand-in. */
+    promptEmbedder: string | null;
+  };
   /** Completion and evaluation. */
   eval: { maxNewTokens: number; klSamples: number; limit: number };
   seeds: number[];
@@ -78,7 +96,7 @@ export const DEFAULT_EXPERIMENT: Raw = {
   sft: { steps: 200, lr: 3e-3, batch_size: 16 },
   train: { steps: 48, lr: 1e-4, optimizer: 'rmsprop', batch_size: 8, beta: 0.1 },
   eval: { max_new_tokens: 5, kl_samples: 4 },
-  seeds: [0],
+  seeds: [0, 1],
   baseline: 'dpo',
   arms: PAPER_ARMS,
 };
@@ -138,7 +156,7 @@ export function resolveExperimentConfig(raw: unknown, where = 'experiment config
     return o;
   };
   const sft = sub('sft', ['steps', 'lr', 'batch_size']);
-  const train = sub('train', ['steps', 'lr', 'optimizer', 'batch_size', 'beta', 'max_length', 'max_prompt_length', 'lora']);
+  const train = sub('train', ['steps', 'epochs', 'lr', 'optimizer', 'batch_size', 'gradient_accumulation_steps', 'beta', 'max_length', 'max_prompt_length', 'lora', 'base_dtype', 'prompt_embedder']);
   const evalOpts = sub('eval', ['max_new_tokens', 'kl_samples', 'limit']);
   const model = obj(c.model ?? d.model, `${where}.model`);
   for (const [k, v] of Object.entries(model)) num(v, `${where}.model.${k}`);
@@ -155,7 +173,7 @@ export function resolveExperimentConfig(raw: unknown, where = 'experiment config
       name, loss: str(o.loss, `${w}.loss`), config: o.config === undefined ? {} : obj(o.config, `${w}.config`),
       unpaired: o.unpaired === undefined ? false : o.unpaired === true || o.unpaired === false ? o.unpaired : fail(`${w}.unpaired`, 'must be true or false'),
       batchSize: num(o.batch_size ?? batchSize, `${w}.batch_size`, { int: true, min: 1 }),
-      gradientAccumulationSteps: num(o.gradient_accumulation_steps ?? 1, `${w}.gradient_accumulation_steps`, { int: true, min: 1 }),
+      gradientAccumulationSteps: num(o.gradient_accumulation_steps ?? train.gradient_accumulation_steps ?? 1, `${w}.gradient_accumulation_steps`, { int: true, min: 1 }),
       contrastScope: oneOf(o.contrast_scope ?? 'step', `${w}.contrast_scope`, ['step', 'micro-batch'] as const),
     };
   });
@@ -169,17 +187,24 @@ export function resolveExperimentConfig(raw: unknown, where = 'experiment config
   const rawTasks = c.tasks ?? d.tasks;
   if (!Array.isArray(rawTasks) || rawTasks.length === 0) fail(`${where}.tasks`, 'must be a non-empty list');
   const lora = train.lora === undefined || train.lora === null ? null : obj(train.lora, `${where}.train.lora`);
+  if (train.base_dtype !== undefined && train.base_dtype !== 'float32' && !lora) fail(`${where}.train.base_dtype`, `'${String(train.base_dtype)}' holds a frozen base: it needs train.lora`);
   return {
     name: str(c.name ?? d.name, `${where}.name`),
     tasks: rawTasks.map((t, i) => taskOf(t, `${where}.tasks[${i}]`)),
     model: model as Record<string, number>,
     sft: { steps: num(sft.steps, `${where}.sft.steps`, { int: true, min: 1 }), lr: num(sft.lr, `${where}.sft.lr`, { min: 0 }), batchSize: num(sft.batch_size, `${where}.sft.batch_size`, { int: true, min: 1 }) },
     train: {
-      steps: num(train.steps, `${where}.train.steps`, { int: true, min: 1 }), lr: num(train.lr, `${where}.train.lr`, { min: 0 }),
-      optimizer: oneOf(train.optimizer, `${where}.train.optimizer`, ['adamw', 'rmsprop'] as const), batchSize, beta: num(train.beta, `${where}.train.beta`, { min: 0 }),
+      steps: train.steps === null ? null : num(train.steps, `${where}.train.steps`, { int: true, min: 1 }),
+      epochs: num(train.epochs ?? 1, `${where}.train.epochs`, { min: 0, int: false }),
+      lr: num(train.lr, `${where}.train.lr`, { min: 0 }),
+      optimizer: oneOf(train.optimizer, `${where}.train.optimizer`, ['adamw', 'rmsprop'] as const), batchSize,
+      gradientAccumulationSteps: num(train.gradient_accumulation_steps ?? 1, `${where}.train.gradient_accumulation_steps`, { int: true, min: 1 }),
+      beta: num(train.beta, `${where}.train.beta`, { min: 0 }),
       maxLength: num(train.max_length ?? 512, `${where}.train.max_length`, { int: true, min: 2 }),
       maxPromptLength: num(train.max_prompt_length ?? 256, `${where}.train.max_prompt_length`, { int: true, min: 1 }),
       lora: lora ? { r: num(lora.r, `${where}.train.lora.r`, { int: true, min: 1 }), alpha: num(lora.alpha, `${where}.train.lora.alpha`, { min: 0 }) } : null,
+      baseDtype: oneOf(train.base_dtype ?? 'float32', `${where}.train.base_dtype`, ['float32', 'bfloat16', 'nf4'] as const),
+      promptEmbedder: train.prompt_embedder === undefined || train.prompt_embedder === null ? null : str(train.prompt_embedder, `${where}.train.prompt_embedder`),
     },
     eval: {
       maxNewTokens: num(evalOpts.max_new_tokens, `${where}.eval.max_new_tokens`, { int: true, min: 1 }),

@@ -11,6 +11,8 @@ import type { Verdict } from '../eval/win-rate.js';
 import { historyText } from '../eval/judge-prompts.js';
 import type { JudgedComparison } from '../eval/judge.js';
 import { withRunLock } from '../train/run-lock.js';
+import { loadSentenceEmbedder } from '../models/sentence-embedder.js';
+import { fetchHubPath } from '../io/hub-cache.js';
 import type { ExperimentConfig } from './config.js';
 import { prepareTask, taskName } from './task-setup.js';
 import { type ArmContext, type ArmResult, judgeFile, readCompletions, readJsonl, runArm } from './arm.js';
@@ -42,28 +44,34 @@ export async function runExperiment(config: ExperimentConfig, o: RunExperimentOp
   return withRunLock(o.outDir, async () => {
     await recordConfig(config, o.outDir);
     const log = o.log ?? (() => {});
-    for (const task of config.tasks) {
-      const name = taskName(task);
-      log(`${name}: data and SFT start`);
-      const prepared = await prepareTask(task, config, join(o.outDir, name), { device: o.device, progress: o.progress ?? false, ...(o.signal ? { signal: o.signal } : {}) });
-      const ctx: ArmContext = { task: prepared, config, device: o.device, progress: o.progress ?? false, ...(o.signal ? { signal: o.signal } : {}) };
-      for (const seed of config.seeds) {
-        for (const arm of config.arms) {
-          const dir = armDir(o.outDir, name, arm.name, seed);
-          if (!existsSync(join(dir, 'result.json'))) log(`${name}: ${arm.name}, seed ${seed}`);
-          await mkdir(dir, { recursive: true });
-          await runArm(ctx, arm, seed, dir);
-          if (o.signal?.aborted) throw new Error('experiment: stopped; run it again to resume at this arm');
-        }
-        // Each arm against the baseline's completions of the same prompts.
-        const base = await readCompletions(armDir(o.outDir, name, config.baseline, seed));
-        const baseOf = new Map(base.map((c) => [c.id, c.completion]));
-        for (const arm of config.arms.filter((a) => a.name !== config.baseline)) {
-          const dir = armDir(o.outDir, name, arm.name, seed);
-          const mine = await readCompletions(dir);
-          await judgeFile(ctx, pairwiseFile(dir, config.baseline), mine.filter((c) => baseOf.has(c.id)).map((c) => ({ id: c.id, history: historyText(c.prompt), candidate: c.completion, baseline: baseOf.get(c.id)! })));
+    const embedderDir = config.train.promptEmbedder;
+    const promptEmbedder = embedderDir ? await loadSentenceEmbedder(await fetchHubPath(embedderDir, 'model'), { device: o.device }) : undefined;
+    try {
+      for (const task of config.tasks) {
+        const name = taskName(task);
+        log(`${name}: data and SFT start`);
+        const prepared = await prepareTask(task, config, join(o.outDir, name), { device: o.device, progress: o.progress ?? false, ...(o.signal ? { signal: o.signal } : {}) });
+        const ctx: ArmContext = { task: prepared, config, device: o.device, ...(promptEmbedder ? { promptEmbedder } : {}), progress: o.progress ?? false, ...(o.signal ? { signal: o.signal } : {}) };
+        for (const seed of config.seeds) {
+          for (const arm of config.arms) {
+            const dir = armDir(o.outDir, name, arm.name, seed);
+            if (!existsSync(join(dir, 'result.json'))) log(`${name}: ${arm.name}, seed ${seed}`);
+            await mkdir(dir, { recursive: true });
+            await runArm(ctx, arm, seed, dir);
+            if (o.signal?.aborted) throw new Error('experiment: stopped; run it again to resume at this arm');
+          }
+          // Each arm against the baseline's completions of the same prompts.
+          const base = await readCompletions(armDir(o.outDir, name, config.baseline, seed));
+          const baseOf = new Map(base.map((c) => [c.id, c.completion]));
+          for (const arm of config.arms.filter((a) => a.name !== config.baseline)) {
+            const dir = armDir(o.outDir, name, arm.name, seed);
+            const mine = await readCompletions(dir);
+            await judgeFile(ctx, pairwiseFile(dir, config.baseline), mine.filter((c) => baseOf.has(c.id)).map((c) => ({ id: c.id, history: historyText(c.prompt), candidate: c.completion, baseline: baseOf.get(c.id)! })));
+          }
         }
       }
+    } finally {
+      promptEmbedder?.dispose();
     }
     return writeReport(config, o.outDir);
   });

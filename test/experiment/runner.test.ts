@@ -25,6 +25,8 @@ const TINY = r.resolveExperimentConfig({
 const out = () => mkdtempSync(join(tmpdir(), 'relpo-experiment-'));
 const read = (dir: string, ...path: string[]) => readFileSync(join(dir, ...path), 'utf8');
 const armFiles = (dir: string, arm: string) => ['result.json', 'completions.jsonl', 'verdicts.jsonl'].map((f) => join(dir, 'signal', arm, 'seed-0', f));
+/** A JSONL file's records sorted by id. */
+const byId = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number }).sort((x, y) => x.id - y.id);
 /** results.json without the wall times (the one thing that differs between runs). */
 const results = (dir: string) => (JSON.parse(read(dir, 'results.json')) as { rows: Record<string, unknown>[] }).rows.map(({ trainSeconds: _, ...row }) => row);
 
@@ -56,7 +58,11 @@ test.serial('the runner: arms share the SFT start and data order, reproduce exac
   const b = out();
   await r.runExperiment(TINY, { outDir: b, device: cpu });
   t.deepEqual(results(b), results(a));
-  for (const arm of ['dpo', 'rpo-unpaired']) for (const [fa, fb] of [armFiles(a, arm), armFiles(b, arm)].reduce((acc, files, k) => (files.forEach((f, i) => ((acc[i] ??= [])[k] = f)), acc), [] as string[][]).slice(1)) t.is(readFileSync(fb, 'utf8'), readFileSync(fa, 'utf8'), fb);
+  for (const arm of ['dpo', 'rpo-unpaired']) {
+    const [fa, fb] = [armFiles(a, arm), armFiles(b, arm)];
+    // Completions and verdicts (written in the order they finish: compared by id).
+    for (const k of [1, 2]) t.deepEqual(byId(fb[k]), byId(fa[k]), fb[k]);
+  }
 
   // Stopped once the second arm has started: the first arm is kept, the second resumes, the end is the same.
   const c = out();
