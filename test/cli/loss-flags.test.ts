@@ -7,10 +7,10 @@ import { describeLoss, lossFromFlags } from '../../src/cli/loss-flags.js';
 const flags = (extra: Record<string, string>) => ({ loss: 'rpo', 'loss-type': '', 'loss-weights': '', beta: '', 'label-smoothing': '', 'loss-config': '', ...extra });
 
 test('--beta, --label-smoothing and --loss-config reach the loss config, snake_case or camelCase, key=value or JSON', (t) => {
-  t.deepEqual(lossFromFlags(flags({ loss: 'dpo', beta: '0.5', 'label-smoothing': '0.1' }), 'rpo').lossConfig, { beta: 0.5, labelSmoothing: 0.1 });
+  t.deepEqual(lossFromFlags(flags({ loss: 'dpo', beta: '0.5', 'label-smoothing': '0.1' }), 'rpo').lossConfig, { beta: 0.5, labelSmoothing: 0.1, fDivergenceType: 'reverse_kl', fAlphaDivergenceCoef: 0.5 });
   const rpo = lossFromFlags(flags({ 'loss-config': 'tau=0.25,weight_scale=mean,weighting=uniform' }), 'rpo');
-  t.deepEqual(rpo.lossConfig, { beta: 0.1, tau: 0.25, alpha: 0.8, weighting: 'uniform', weightScale: 'mean' });
-  t.is(rpo.summary, 'rpo (beta=0.1 tau=0.25 alpha=0.8 weighting=uniform weightScale=mean)');
+  t.deepEqual(rpo.lossConfig, { beta: 0.1, tau: 0.25, alpha: 0.8, weighting: 'uniform', weightScale: 'mean', diagonalForm: 'scores' });
+  t.is(rpo.summary, 'rpo (beta=0.1 tau=0.25 alpha=0.8 weighting=uniform weightScale=mean diagonalForm=scores)');
   t.deepEqual(lossFromFlags(flags({ loss: 'simpo', 'loss-config': '{"gamma_beta_ratio": 0.5, "beta": 10}' }), 'rpo').lossConfig, { beta: 10, gammaBetaRatio: 0.5, labelSmoothing: 0 });
   t.deepEqual(lossFromFlags(flags({ loss: 'ipo', 'loss-config': 'token_average=false' }), 'rpo').lossConfig, { beta: 0.1, tokenAverage: false });
 });
@@ -20,12 +20,12 @@ test("--loss-type takes TRL's names; several losses with --loss-weights make a r
   t.is(lossFromFlags(flags({ 'loss-type': 'aot_pair' }), 'rpo').loss, 'aot_unpaired');
   const mix = lossFromFlags(flags({ 'loss-type': 'sigmoid,bco_pair', 'loss-weights': '1,0.5', beta: '0.2' }), 'rpo');
   t.is(mix.loss, 'mix_dpo_bco_pair');
-  t.is(mix.summary, '1·dpo (beta=0.2 labelSmoothing=0) + 0.5·bco_pair (beta=0.2)');
+  t.is(mix.summary, '1·dpo (beta=0.2 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0.5) + 0.5·bco_pair (beta=0.2)');
   const terms = (r.getLoss(mix.loss).plugin as r.MixedLoss).mixTerms;
   t.deepEqual(terms.map((x) => [x.loss, x.weight, x.config.beta]), [['dpo', 1, 0.2], ['bco_pair', 0.5, 0.2]]);
   // name.key sets one term's option; a key only one term has goes to that term.
   const rpoSft = lossFromFlags(flags({ loss: 'rpo,sft', 'loss-weights': '1,0.2', 'loss-config': 'rpo.tau=2' }), 'rpo');
-  t.deepEqual((r.getLoss(rpoSft.loss).plugin as r.MixedLoss).mixTerms.map((x) => x.config), [{ beta: 0.1, tau: 2, alpha: 0.8, weighting: 'embedding', weightScale: 'row' }, {}]);
+  t.deepEqual((r.getLoss(rpoSft.loss).plugin as r.MixedLoss).mixTerms.map((x) => x.config), [{ beta: 0.1, tau: 2, alpha: 0.8, weighting: 'embedding', weightScale: 'row', diagonalForm: 'scores' }, {}]);
 });
 
 test('a mistyped loss option is an error naming the loss, the key, the range and the nearest valid name', (t) => {
