@@ -4,7 +4,13 @@ import * as r from '../index.js';
 import type { FlagSpec, Flags } from './args.js';
 
 export const LOSS_FLAGS: FlagSpec[] = [
-  { name: 'loss-type', help: "TRL's loss_type instead of --loss (sigmoid = dpo, aot_pair = aot_unpaired, …: docs/losses.md); comma-separated for a weighted sum", default: '' },
+  { name: 'loss-type', help: "TRL's loss_type instead of --loss (sigmoid = dpo, aot_pair = aot_unpaired, cpo:hinge, …: docs/losses.md); comma-separated for a weighted sum", default: '' },
+  { name: 'trl-trainer', help: "whose loss_type --loss-type names: dpo (DPOTrainer, the default), cpo (CPOTrainer: sigmoid, hinge, ipo, simpo, alphapo) or kto", default: '' },
+  {
+    name: 'nll-alpha',
+    help: "TRL's rpo_alpha (Pang et al.'s NLL term, not relpo's RPO): adds α × sft, the chosen answers' NLL, to the loss; empty: none",
+    default: '',
+  },
   { name: 'loss-weights', help: 'with several losses: their weights, comma-separated (TRL loss_weights; default 1 each)', default: '' },
   { name: 'beta', help: "the loss's β (TRL beta), for every loss of a mix that has one; empty: the loss's default", default: '' },
   { name: 'label-smoothing', help: "the loss's ε (TRL label_smoothing), for every loss of a mix that has one; empty: the default", default: '' },
@@ -50,20 +56,35 @@ function parseEntries(text: string): [string, string | number | boolean][] {
 export function lossFromFlags(flags: Flags, defaultLoss: string): LossChoice {
   const types = String(flags['loss-type'] ?? '');
   if (types && String(flags.loss) !== defaultLoss) throw new Error('give --loss or --loss-type, not both');
-  const names = (types ? types.split(',').map((x) => r.lossOfTrlType(x.trim())) : String(flags.loss).split(',').map((x) => x.trim())).filter(Boolean);
+  const trainer = String(flags['trl-trainer'] ?? '');
+  if (trainer && !(r.TRL_TRAINERS as readonly string[]).includes(trainer)) throw new Error(`--trl-trainer: one of ${r.TRL_TRAINERS.join(', ')}, got '${trainer}'`);
+  // A TRL type may be an option of a relpo loss (cpo:hinge is cpo with lossType hinge): its preset config.
+  const picked = types
+    ? types.split(',').map((x) => x.trim()).filter(Boolean).map((x) => r.lossOfTrlType(x, trainer as r.TrlTrainer))
+    : String(flags.loss).split(',').map((x) => x.trim()).filter(Boolean).map((loss) => ({ loss, config: undefined }));
+  const names = picked.map((p) => p.loss);
   if (names.length === 0) throw new Error('--loss: name a loss (relpo losses lists them)');
-  const losses = names.map((n) => r.getLoss(n));
   const weightsText = String(flags['loss-weights'] ?? '');
   const weights = weightsText ? weightsText.split(',').map((x) => Number(x)) : names.map(() => 1);
   if (weights.length !== names.length || weights.some((w) => !Number.isFinite(w))) {
     throw new Error(`--loss-weights: ${names.length} finite numbers for ${names.join(', ')}, got '${weightsText}'`);
   }
+  // TRL's rpo_alpha: the NLL on the chosen answers (loss_type sft's) added with weight α.
+  const nllAlpha = String(flags['nll-alpha'] ?? '');
+  if (nllAlpha !== '') {
+    const a = Number(nllAlpha);
+    if (!Number.isFinite(a) || a < 0) throw new Error(`--nll-alpha (TRL rpo_alpha): a number ≥ 0, got '${nllAlpha}'`);
+    picked.push({ loss: 'sft', config: undefined });
+    names.push('sft');
+    weights.push(a);
+  }
+  const losses = names.map((n) => r.getLoss(n));
   // Every key=value for the losses it names: name.key for one, key for each loss that has it.
   const entries: [string, string | number | boolean][] = [];
   if (String(flags.beta ?? '') !== '') entries.push(['beta', String(flags.beta)]);
   if (String(flags['label-smoothing'] ?? '') !== '') entries.push(['label_smoothing', String(flags['label-smoothing'])]);
   entries.push(...parseEntries(String(flags['loss-config'] ?? '')));
-  const perLoss = names.map(() => ({}) as Record<string, string | number | boolean>);
+  const perLoss = picked.map((p) => ({ ...(p.config ?? {}) }) as Record<string, string | number | boolean>);
   for (const [rawKey, value] of entries) {
     const dot = rawKey.indexOf('.');
     const target = dot > 0 ? rawKey.slice(0, dot) : undefined;
@@ -93,7 +114,7 @@ export function lossFromFlags(flags: Flags, defaultLoss: string): LossChoice {
 /** `relpo losses --loss NAME`: a loss's data, needs and every option with its default and meaning. */
 export function describeLoss(name: string): string {
   const l = r.getLoss(name);
-  const trl = Object.entries(r.TRL_LOSS_TYPES).filter(([, v]) => v === name).map(([k]) => k);
+  const trl = r.trlTypesOf(name);
   const needs = Object.entries(r.lossNeeds(l.plugin, l.resolveConfig())).filter(([k, v]) => v && k !== 'meanOverPairs').map(([k]) => k);
   const lines = [
     `${l.name}: ${l.description ?? ''}`,

@@ -76,7 +76,7 @@ const COMMANDS: Record<string, Command> = {
     async run(flags) {
       if (flags.loss) {
         const name = String(flags.loss);
-        process.stdout.write(describeLoss(r.listLosses().some((l) => l.name === name) ? name : r.lossOfTrlType(name)));
+        process.stdout.write(describeLoss(r.listLosses().some((l) => l.name === name) ? name : r.lossOfTrlType(name).loss));
         return;
       }
       for (const l of r.listLosses()) {

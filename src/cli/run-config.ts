@@ -32,6 +32,8 @@ const TRL_KEYS: Record<string, { flag: string; value?: (v: Raw, file: string) =>
   beta: { flag: 'beta' },
   label_smoothing: { flag: 'label-smoothing' },
   loss_type: { flag: 'loss-type' },
+  // Pang et al.'s NLL term (TRL calls it RPO; relpo's RPO is another method): α × sft.
+  rpo_alpha: { flag: 'nll-alpha' },
   loss_weights: { flag: 'loss-weights' },
   max_length: { flag: 'max-length' },
   max_prompt_length: { flag: 'max-prompt-length' },
@@ -58,13 +60,18 @@ const TRL_IGNORED = new Set([
   'save_only_model', 'eval_strategy', 'evaluation_strategy', 'do_train', 'do_eval', 'overwrite_output_dir', 'gradient_checkpointing_kwargs',
   'dataloader_num_workers', 'dataloader_pin_memory', 'dataloader_drop_last', 'remove_unused_columns', 'ddp_find_unused_parameters',
   'torch_dtype', 'attn_implementation', 'use_liger_kernel', 'trust_remote_code', 'model_revision', 'dataset_test_split', 'dataset_config',
-  'generate_during_eval', 'truncation_mode', 'padding_value', 'dataset_num_proc', 'use_logits_to_keep', 'padding_free', 'rpo_alpha',
+  'generate_during_eval', 'truncation_mode', 'padding_value', 'dataset_num_proc', 'use_logits_to_keep', 'padding_free',
   'ref_model_init_kwargs', 'model_init_kwargs', 'sync_ref_model', 'ref_model_mixup_alpha', 'ref_model_sync_steps', 'use_weighting',
-  'f_divergence_type', 'f_alpha_divergence_coef', 'reference_free', 'force_use_ref_model', 'disable_dropout', 'label_pad_token_id',
+  'reference_free', 'force_use_ref_model', 'disable_dropout', 'label_pad_token_id',
   'max_completion_length', 'lora_task_type', 'lora_modules_to_save', 'use_rslora', 'use_dora', 'load_in_8bit', 'bnb_4bit_quant_type',
   'use_bnb_nested_quant', 'num_proc', 'log_level', 'logging_nan_inf_filter', 'seed_data', 'data_seed', 'group_by_length', 'local_rank',
   'deepspeed', 'fsdp', 'fsdp_config', 'optim_args', 'adam_beta', 'lr_scheduler_kwargs', 'save_safetensors', 'include_tokens_per_second',
   'torch_compile', 'use_cpu', 'no_cuda', 'ld_alpha', 'tools',
+]);
+
+/** TRL's loss hyper-parameters that are relpo loss options of the same name: they go to --loss-config. */
+const TRL_LOSS_OPTIONS = new Set([
+  'f_divergence_type', 'f_alpha_divergence_coef', 'discopop_tau', 'cpo_alpha', 'simpo_gamma', 'alpha', 'desirable_weight', 'undesirable_weight',
 ]);
 
 function optimizerOf(v: Raw, file: string): Raw {
@@ -103,8 +110,13 @@ export function readRunConfig(path: string, specs: FlagSpec[]): { values: Map<st
   const values = new Map<string, { value: Value; key: string }>();
   const warnings: string[] = [];
   const entries = Object.entries(doc as Record<string, Raw>);
+  const lossOptions: [string, Raw][] = [];
   for (const [key, raw] of entries) {
     if (key === 'use_peft') continue; // below
+    if (TRL_LOSS_OPTIONS.has(key)) {
+      if (raw !== null && raw !== undefined) lossOptions.push([key, raw]);
+      continue;
+    }
     const trl = TRL_KEYS[key];
     const flag = trl?.flag ?? key.replace(/_/g, '-');
     const spec = byFlag.get(flag);
@@ -121,6 +133,7 @@ export function readRunConfig(path: string, specs: FlagSpec[]): { values: Map<st
     if (value === undefined || value === null) continue;
     values.set(flag, { value: typed(value, spec, key, path), key });
   }
+  if (lossOptions.length) values.set('loss-config', withLossOptions(values.get('loss-config'), lossOptions, path));
   // PEFT as TRL's scripts turn it on: use_peft with lora_r (TRL's default rank 16), or off.
   const peft = (doc as Record<string, Raw>).use_peft;
   if (peft !== undefined) {
@@ -128,6 +141,24 @@ export function readRunConfig(path: string, specs: FlagSpec[]): { values: Map<st
     else if (!values.has('lora-r')) values.set('lora-r', { value: 16, key: 'use_peft' });
   }
   return { values, warnings };
+}
+
+/** The file's loss_config (key=value text or JSON) with TRL's loss keys added; a key in both is an error. */
+function withLossOptions(given: { value: Value; key: string } | undefined, options: [string, Raw][], file: string): { value: Value; key: string } {
+  for (const [k, v] of options) if (!['string', 'number', 'boolean'].includes(typeof v)) throw new Error(`${file}: '${k}' must be a number, a boolean or text, got ${JSON.stringify(v)}`);
+  const text = given ? String(given.value).trim() : '';
+  const merged: Record<string, Raw> = text.startsWith('{') ? JSON.parse(text) : {};
+  if (text && !text.startsWith('{')) {
+    for (const part of text.split(',')) {
+      const eq = part.indexOf('=');
+      merged[eq > 0 ? part.slice(0, eq).trim() : part] = eq > 0 ? part.slice(eq + 1).trim() : '';
+    }
+  }
+  for (const [k, v] of options) {
+    if (k in merged) throw new Error(`${file}: '${k}' is given both on its own and in loss_config`);
+    merged[k] = v;
+  }
+  return { value: JSON.stringify(merged), key: [given?.key, ...options.map(([k]) => k)].filter(Boolean).join(', ') };
 }
 
 function typed(v: Raw, spec: FlagSpec, key: string, file: string): Value {
@@ -182,7 +213,7 @@ function applyLayer(run: ResolvedRun, given: ReadonlySet<string>, values: Map<st
   const lossOnCommandLine = given.has('loss') || given.has('loss-type');
   for (const [flag, { value, key }] of values) {
     if (given.has(flag)) continue;
-    if (lossOnCommandLine && ['loss', 'loss-type', 'loss-weights'].includes(flag)) {
+    if (lossOnCommandLine && ['loss', 'loss-type', 'loss-weights', 'trl-trainer'].includes(flag)) {
       warnings.push(`${path}: '${key}' replaced by the command line's loss`);
       continue;
     }

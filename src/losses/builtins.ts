@@ -22,10 +22,12 @@ import { cpo } from './cpo.js';
 import { orpo } from './orpo.js';
 import { kto } from './kto.js';
 import { sft } from './sft.js';
+import { slic } from './slic.js';
+import { apoZeroUnpaired } from './apo-zero-unpaired.js';
 
 export const builtinLosses = [
   rpo, rpoSimpo, dpo, ipo, hinge, robust, bcoPair, sppoHard, ncaPair, apoZero, apoDown, exoPair, discopop,
-  aot, aotUnpaired, sigmoidNorm, simpo, cpo, orpo, kto, sft,
+  aot, aotUnpaired, sigmoidNorm, simpo, cpo, slic, orpo, kto, apoZeroUnpaired, sft,
 ] as unknown as readonly PreferenceLoss<LossConfig>[];
 
 for (const loss of builtinLosses) registerLoss(loss);

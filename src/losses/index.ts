@@ -5,7 +5,7 @@ import './builtins.js';
 export type { PreferenceLoss, PreferenceBatch, PreferenceSide, LossOutput, LossNeeds, LossConfig, ConfigValue } from './types.js';
 export { registerLoss, getLoss, listLosses, unregisterLoss, type RegisteredLoss } from './registry.js';
 export { resolveConfig, configFromText, camelKey, nearestName } from './config.js';
-export { TRL_LOSS_TYPES, lossOfTrlType } from './trl-names.js';
+export { TRL_LOSS_TYPES, TRL_TRAINERS, lossOfTrlType, trlTypesOf, type TrlLossType, type TrlTrainer } from './trl-names.js';
 export { mixLosses, type MixTerm, type MixedLoss } from './mix.js';
 export { builtinLosses } from './builtins.js';
 export { logRatios, perToken, sigmoidLoss, rewardMetrics } from './terms.js';

@@ -25,6 +25,7 @@ export const orpo: PreferenceLoss<OrpoConfig> = {
   needs: withNllNeeds(base, 'tokens', true),
   needsFor: (c) => withNllNeeds(base, c.nllAverage, c.nllPrompt),
   defaults: { beta: 0.1, nllAverage: 'tokens', nllPrompt: false },
+  formerDefaults: { nllAverage: 'rows' },
   configHelp: {
     beta: 'λ: weight of the log odds-ratio term (TRL ORPOConfig beta)',
     nllAverage: NLL_AVERAGE_HELP,

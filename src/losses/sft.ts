@@ -17,6 +17,7 @@ export const sft: PreferenceLoss<SftConfig> = {
   needs: withNllNeeds(base, 'tokens'),
   needsFor: (c) => withNllNeeds(base, c.nllAverage),
   defaults: { nllAverage: 'tokens' },
+  formerDefaults: { nllAverage: 'rows' },
   configHelp: { nllAverage: NLL_AVERAGE_HELP },
   choices: { nllAverage: NLL_AVERAGES },
   compute(batch, { nllAverage }) {

@@ -99,6 +99,12 @@ export interface PreferenceLoss<C extends LossConfig = LossConfig> {
   defaults: C;
   /** One line per config key: what it means (and TRL's name for it), for `relpo losses --loss NAME`. */
   configHelp?: { [K in keyof C]?: string };
+  /**
+   * Values that checkpoints written before a key existed ran with, where they differ from today's
+   * default (sft's per-row NLL before nllAverage): a resumed run compares against these, so a
+   * changed default is a refused resume, not a silent change. Keys absent here resume as the default.
+   */
+  formerDefaults?: Partial<C>;
   /** Allowed values for string-valued keys (checked when a config is resolved). */
   choices?: { [K in keyof C]?: readonly ConfigValue[] };
   /** Checks ranges and combinations after defaults are merged; throws naming the key. */

@@ -401,10 +401,24 @@ function changedTrainerSetting(saved: TrainerConfig | undefined, now: TrainerCon
   return saved ? firstDifference({ ...saved }, { ...now }, '') : null;
 }
 
+/**
+ * A checkpoint's loss options with the keys it predates filled in: what the run it came from
+ * computed (the loss's formerDefaults, else today's defaults), so a key added since is no change.
+ */
+function withFormerDefaults(loss: string, config: Record<string, unknown>): Record<string, unknown> {
+  let plugin;
+  try {
+    plugin = getLoss(loss).plugin;
+  } catch {
+    return config;
+  }
+  return { ...(plugin.defaults as Record<string, unknown>), ...(plugin.formerDefaults as Record<string, unknown> | undefined), ...config };
+}
+
 /** The first loss setting in which a checkpoint differs from this run, described, or null (older checkpoints recorded none). */
 function changedLossSetting(saved: TrainerState, config: LossConfig, terms: MixedLoss['mixTerms'] | undefined): string | null {
   if (saved.lossConfig) {
-    const d = firstDifference(saved.lossConfig, config, `loss '${saved.loss}' option `);
+    const d = firstDifference(withFormerDefaults(saved.loss, saved.lossConfig), config, `loss '${saved.loss}' option `);
     if (d) return d;
   }
   if (saved.lossTerms && terms) {
@@ -412,7 +426,7 @@ function changedLossSetting(saved: TrainerState, config: LossConfig, terms: Mixe
     for (const [i, t] of saved.lossTerms.entries()) {
       const now = terms[i];
       if (t.loss !== now.loss || t.weight !== now.weight) return `term ${i + 1} = ${t.weight}·${t.loss}, this run has ${now.weight}·${now.loss}`;
-      const d = firstDifference(t.config, now.config, `term ${t.label}'s option `);
+      const d = firstDifference(withFormerDefaults(t.loss, t.config), now.config, `term ${t.label}'s option `);
       if (d) return d;
     }
   }

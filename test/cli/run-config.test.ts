@@ -76,3 +76,15 @@ test('JSON works too; unknown keys are errors with the nearest name; wrong types
   t.throws(() => resolve(['--config', file('bad.yaml', 'a: [1\n')]), { message: /bad\.yaml: not valid YAML/ });
   t.throws(() => resolve(['--config', join(dir, 'missing.yaml')]), { message: /--config: cannot read .*missing\.yaml/ });
 });
+
+test("TRL's loss hyper-parameters reach the loss: rpo_alpha as --nll-alpha, f_divergence_type, cpo_alpha, alpha … into --loss-config", (t) => {
+  const cpo = resolve(['--config', file('cpo.yaml', 'trl_trainer: cpo\nloss_type: simpo\ncpo_alpha: 0.5\nsimpo_gamma: 1.0\nalpha: 0.25\nbeta: 2.0\n')]);
+  t.like(cpo.flags, { 'trl-trainer': 'cpo', 'loss-type': 'simpo', beta: '2' });
+  t.deepEqual(JSON.parse(String(cpo.flags['loss-config'])), { cpo_alpha: 0.5, simpo_gamma: 1, alpha: 0.25 });
+  t.regex(cpo.sources['loss-config'], /cpo\.yaml \(cpo_alpha, simpo_gamma, alpha\)$/);
+  const dpo = resolve(['--config', file('fdpo.yaml', 'loss_type: sigmoid\nrpo_alpha: 0.2\nf_divergence_type: js_divergence\nloss_config: {label_smoothing: 0.1}\n')]);
+  t.like(dpo.flags, { 'nll-alpha': '0.2' });
+  t.deepEqual(JSON.parse(String(dpo.flags['loss-config'])), { label_smoothing: 0.1, f_divergence_type: 'js_divergence' });
+  t.deepEqual(dpo.warnings, []);
+  t.throws(() => resolve(['--config', file('twice.yaml', 'alpha: 0.1\nloss_config: alpha=0.2\n')]), { message: /'alpha' is given both on its own and in loss_config/ });
+});

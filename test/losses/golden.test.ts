@@ -27,7 +27,9 @@ for (const c of golden.cases) {
     const gpu = await gpuOrSkip(t);
     for (const { device, dtype, tol } of await devices(gpu)) {
       const built = buildBatch(golden.batches[c.batch], device, dtype);
-      const got = await evaluate(c.loss, built, c.config);
+      // A weighted sum (TRL's rpo_alpha: a loss plus α × sft) is a mixLosses of its terms.
+      const loss = c.terms ? (r.mixLosses(c.terms) as unknown as r.RegisteredLoss) : c.loss;
+      const got = await evaluate(loss, built, c.config);
       const where = `${c.id} on ${device.kind}`;
       assertClose(t, [got.value], [c.value], tol, `${where}: loss`);
       assertClose(t, got.gradChosen, c.grad.chosen, tol, `${where}: d/dπc`);

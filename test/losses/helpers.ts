@@ -26,6 +26,8 @@ export interface CaseJson {
   value: number;
   grad: { chosen: number[]; rejected: number[] };
   metrics: Record<string, number>;
+  /** A weighted sum of losses (loss 'mix'): its terms. */
+  terms?: { loss: string; weight: number; config: Record<string, number | boolean | string> }[];
 }
 export interface Golden {
   torch: string;

@@ -6,7 +6,7 @@ import { buildBatch, devices, evaluate, golden } from './helpers.js';
 
 const cpu = r.cpuDevice();
 const BUILTIN = ['rpo', 'rpo_simpo', 'dpo', 'ipo', 'hinge', 'robust', 'bco_pair', 'sppo_hard', 'nca_pair', 'apo_zero', 'apo_down',
-  'exo_pair', 'discopop', 'aot', 'aot_unpaired', 'sigmoid_norm', 'simpo', 'cpo', 'orpo', 'kto', 'sft'];
+  'exo_pair', 'discopop', 'aot', 'aot_unpaired', 'sigmoid_norm', 'simpo', 'cpo', 'slic', 'orpo', 'kto', 'apo_zero_unpaired', 'sft'];
 
 /** A minimal valid plugin, to break one field at a time. */
 function plugin(over: Record<string, unknown> = {}): r.PreferenceLoss {
@@ -66,17 +66,17 @@ test('registerLoss refuses a duplicate name; unregisterLoss frees it', (t) => {
 
 test('a config is the defaults overridden by a partial config', (t) => {
   const rpo = r.getLoss('rpo');
-  t.deepEqual(rpo.resolveConfig(), { beta: 0.1, tau: 0.5, alpha: 0.8, weighting: 'embedding', weightScale: 'row' });
-  t.deepEqual(rpo.resolveConfig({ tau: 0.75, weighting: 'uniform' }), { beta: 0.1, tau: 0.75, alpha: 0.8, weighting: 'uniform', weightScale: 'row' });
+  t.deepEqual(rpo.resolveConfig(), { beta: 0.1, tau: 0.5, alpha: 0.8, weighting: 'embedding', weightScale: 'row', diagonalForm: 'scores' });
+  t.deepEqual(rpo.resolveConfig({ tau: 0.75, weighting: 'uniform' }), { beta: 0.1, tau: 0.75, alpha: 0.8, weighting: 'uniform', weightScale: 'row', diagonalForm: 'scores' });
   t.deepEqual(r.resolveConfig(r.getLoss('rpo_simpo').plugin, {}), { beta: 10, gammaBetaRatio: 0.3, tau: 0.5, alpha: 0.8, weighting: 'embedding', weightScale: 'mean' });
   t.deepEqual(r.getLoss('simpo').resolveConfig(), { beta: 2, gammaBetaRatio: 0.25, labelSmoothing: 0 });
-  t.deepEqual(r.getLoss('kto').resolveConfig({ desirableWeight: 1.33 }), { beta: 0.1, desirableWeight: 1.33, undesirableWeight: 1 });
+  t.deepEqual(r.getLoss('kto').resolveConfig({ desirableWeight: 1.33 }), { beta: 0.1, desirableWeight: 1.33, undesirableWeight: 1, referencePoint: 'kl' });
   t.deepEqual(r.getLoss('sft').resolveConfig(), { nllAverage: 'tokens' });
 });
 
 test('an unknown config key or a wrong type is an error naming the key', (t) => {
   const dpo = r.getLoss('dpo');
-  t.throws(() => dpo.resolveConfig({ betta: 0.2 } as never), { message: /loss 'dpo': unknown config key 'betta' \(did you mean 'beta'\?\) \(known keys: beta, labelSmoothing, useWeighting, ldAlpha\)/ });
+  t.throws(() => dpo.resolveConfig({ betta: 0.2 } as never), { message: /loss 'dpo': unknown config key 'betta' \(did you mean 'beta'\?\) \(known keys: beta, labelSmoothing, fDivergenceType, fAlphaDivergenceCoef, useWeighting, ldAlpha\)/ });
   t.throws(() => dpo.resolveConfig({ beta: '0.2' } as never), { message: /config key 'beta' must be a number, got string '0.2'/ });
   t.throws(() => dpo.resolveConfig({ beta: Infinity }), { message: /'beta' must be a finite number/ });
   t.throws(() => dpo.resolveConfig({ beta: 0 }), { message: /'beta' must be > 0/ });
@@ -96,11 +96,11 @@ test('an unknown config key or a wrong type is an error naming the key', (t) => 
 test('paired-only losses refuse unpaired data, naming the losses that accept it', (t) => {
   const b = buildBatch(golden.batches.U, cpu, 'float64').batch;
   const accepting = r.listLosses().filter((l) => l.data.unpaired).map((l) => l.name);
-  t.deepEqual(accepting.filter((n) => BUILTIN.includes(n)), ['rpo', 'rpo_simpo', 'aot_unpaired', 'kto', 'sft']);
+  t.deepEqual(accepting.filter((n) => BUILTIN.includes(n)), ['rpo', 'rpo_simpo', 'aot_unpaired', 'kto', 'apo_zero_unpaired', 'sft']);
   for (const l of r.listLosses().filter((x) => !x.data.unpaired)) {
     const err = t.throws(() => l.compute(b), undefined, l.name)!;
     t.regex(err.message, new RegExp(`loss '${l.name}' needs paired data`));
-    t.regex(err.message, /Losses that accept unpaired data: .*rpo, rpo_simpo, aot_unpaired, kto, sft/);
+    t.regex(err.message, /Losses that accept unpaired data: .*rpo, rpo_simpo, aot_unpaired, kto, apo_zero_unpaired, sft/);
   }
 });
 
@@ -116,7 +116,7 @@ test('rpo refuses diagonal weights on unpaired data, and rejects what a config n
   const P = buildBatch(golden.batches.P, cpu, 'float64').batch;
   delete P.rejected.promptEmbeddings;
   t.notThrows(() => r.tidy(() => rpo.compute(P)));
-  t.throws(() => rpo.compute(buildBatch(U, cpu, 'float64', { ref: true }).batch), { message: /loss 'rpo' needs reference log-probs.*Losses that need no reference: .*rpo_simpo.*simpo, cpo, orpo, sft/ });
+  t.throws(() => rpo.compute(buildBatch(U, cpu, 'float64', { ref: true }).batch), { message: /loss 'rpo' needs reference log-probs.*Losses that need no reference: .*rpo_simpo.*simpo, cpo, slic, orpo, sft/ });
   t.deepEqual(r.lossNeeds(rpo, rpo.resolveConfig({ weighting: 'uniform' })).promptEmbeddings, false);
   t.deepEqual(r.lossNeeds(rpo, rpo.resolveConfig()).promptEmbeddings, true);
 });

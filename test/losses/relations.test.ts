@@ -52,6 +52,68 @@ test('rpo with diagonal weights and α = 1 has dpo\'s gradient divided by M', as
   }
 });
 
+test('rpo in the authors\' code form (diagonalForm losses) is dpo at α = 1 and with one pair, whatever α; it couples rows otherwise', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  const form = { weighting: 'diagonal', diagonalForm: 'losses', beta: 0.3 };
+  for (const { device, dtype, tol } of await devices(gpu)) {
+    for (const b of [golden.batches.P, randomBatch(6, 6, true, 23)]) {
+      const dpo = await evaluate('dpo', buildBatch(b, device, dtype), { beta: 0.3 });
+      const rpo = await evaluate('rpo', buildBatch(b, device, dtype), { ...form, alpha: 1 });
+      const what = `${device.kind} M=${b.chosen.policyLogps.length}`;
+      assertClose(t, [rpo.value], [dpo.value], tol, `${what}: loss`);
+      assertClose(t, rpo.gradChosen, dpo.gradChosen, tol, `${what}: d/dπc`);
+      assertClose(t, rpo.gradRejected, dpo.gradRejected, tol, `${what}: d/dπr`);
+    }
+    for (const b of ONE_PAIR) {
+      const dpo = await evaluate('dpo', buildBatch(b, device, dtype), { beta: 0.3 });
+      for (const alpha of [0, 0.5, 0.8]) {
+        const rpo = await evaluate('rpo', buildBatch(b, device, dtype), { ...form, alpha });
+        assertClose(t, [rpo.value], [dpo.value], tol, `${device.kind} one pair α=${alpha}: loss`);
+        assertClose(t, rpo.gradChosen, dpo.gradChosen, tol, `${device.kind} one pair α=${alpha}: d/dπc`);
+        assertClose(t, rpo.gradRejected, dpo.gradRejected, tol, `${device.kind} one pair α=${alpha}: d/dπr`);
+        t.true(Number.isFinite(rpo.value));
+      }
+    }
+  }
+  // A mean over the M×M matrix: the loss of two micro-batches is not the mean of theirs, so it declares rows coupled.
+  const rpo = r.getLoss('rpo');
+  t.not(r.lossNeeds(rpo.plugin, rpo.resolveConfig(form as never)).meanOverPairs, true);
+  t.throws(() => rpo.resolveConfig({ diagonalForm: 'losses' } as never), { message: /'diagonalForm' 'losses' .*needs weighting 'diagonal', got weighting 'embedding'/ });
+});
+
+test('TRL\'s f-divergences: reverse_kl and alpha_divergence at α = 1 are dpo; alpha_divergence at α = 0 is forward_kl', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const { device, dtype, tol } of await devices(gpu)) {
+    const b = randomBatch(5, 5, true, 41);
+    const dpo = await evaluate('dpo', buildBatch(b, device, dtype), { beta: 0.2 });
+    const forward = await evaluate('dpo', buildBatch(b, device, dtype), { beta: 0.2, fDivergenceType: 'forward_kl' });
+    const pairs: [Record<string, unknown>, typeof dpo][] = [
+      [{ fDivergenceType: 'reverse_kl' }, dpo],
+      [{ fDivergenceType: 'alpha_divergence', fAlphaDivergenceCoef: 1 }, dpo],
+      [{ fDivergenceType: 'alpha_divergence', fAlphaDivergenceCoef: 0 }, forward],
+    ];
+    for (const [config, want] of pairs) {
+      const got = await evaluate('dpo', buildBatch(b, device, dtype), { beta: 0.2, ...config });
+      const what = `${device.kind} ${JSON.stringify(config)}`;
+      assertClose(t, [got.value], [want.value], tol, `${what}: loss`);
+      assertClose(t, got.gradChosen, want.gradChosen, tol, `${what}: d/dπc`);
+      assertClose(t, got.gradRejected, want.gradRejected, tol, `${what}: d/dπr`);
+    }
+  }
+});
+
+test('apo_zero_unpaired on paired data is the mean of apo_zero\'s two terms, halved; its λs weigh each side', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  for (const { device, dtype, tol } of await devices(gpu)) {
+    const b = randomBatch(4, 4, true, 51);
+    const apo = await evaluate('apo_zero', buildBatch(b, device, dtype), { beta: 0.3 });
+    const unpaired = await evaluate('apo_zero_unpaired', buildBatch(b, device, dtype), { beta: 0.3 });
+    assertClose(t, [unpaired.value], [apo.value / 2], tol, `${device.kind}: loss`);
+    assertClose(t, unpaired.gradChosen, apo.gradChosen.map((g) => g / 2), tol, `${device.kind}: d/dπc`);
+    assertClose(t, unpaired.gradRejected, apo.gradRejected.map((g) => g / 2), tol, `${device.kind}: d/dπr`);
+  }
+});
+
 test('rpo\'s uniform weights are the embedding weights as τ → ∞', async (t) => {
   const gpu = await gpuOrSkip(t);
   for (const { device, dtype } of await devices(gpu)) {

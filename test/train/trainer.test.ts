@@ -112,6 +112,32 @@ test('resume refuses a changed loss option or trainer setting, naming it; the ch
   reference.dispose();
 });
 
+test('resume of a checkpoint written before a loss option existed: the option at its default is no change; a changed default (sft\'s NLL form) is refused, naming it', async (t) => {
+  const dataset = await readPreferenceJsonl(dataFile());
+  const common = { tokenizer: await tokenizer(), dataset, lr: 0.01, batchSize: 3 } as const;
+  const forget = (out: string, keys: string[]) => {
+    // As an older relpo wrote it: without the keys added since.
+    const file = join(out, 'checkpoint', 'trainer_state.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { lossConfig: Record<string, unknown> };
+    for (const k of keys) delete state.lossConfig[k];
+    writeFileSync(file, JSON.stringify(state));
+  };
+  const policy = tiny(), reference = tiny();
+  const dpoOut = outDir();
+  await trainPreference({ ...common, loss: 'dpo', policy, reference, steps: 1, outDir: dpoOut });
+  forget(dpoOut, ['fDivergenceType', 'fAlphaDivergenceCoef', 'useWeighting', 'ldAlpha']);
+  const res = await trainPreference({ ...common, loss: 'dpo', policy, reference, steps: 2, outDir: dpoOut, resume: true });
+  t.deepEqual(res.history.map((m) => m.step), [2]);
+  const sftOut = outDir();
+  await trainPreference({ ...common, loss: 'sft', policy, steps: 1, outDir: sftOut });
+  forget(sftOut, ['nllAverage']);
+  await t.throwsAsync(trainPreference({ ...common, loss: 'sft', policy, steps: 2, outDir: sftOut, resume: true }), { message: /option nllAverage = "rows", this run has "tokens"/ });
+  const again = await trainPreference({ ...common, loss: 'sft', lossConfig: { nllAverage: 'rows' }, policy, steps: 2, outDir: sftOut, resume: true });
+  t.deepEqual(again.history.map((m) => m.step), [2]);
+  policy.dispose();
+  reference.dispose();
+});
+
 test('resume with RMSprop restores its state too', async (t) => {
   const dataset = await readPreferenceJsonl(dataFile());
   const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.01, batchSize: 3, optimizer: 'rmsprop', optimizerOptions: { momentum: 0.5 } } as const;

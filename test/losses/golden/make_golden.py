@@ -2,7 +2,16 @@
 """Golden values for test/losses: every preference loss, written independently in PyTorch.
 
 Each loss below is transcribed from the formulas of issue 4 / docs/losses.md (and, for RPO, the
-paper's Listing 1), in float64, with gradients from torch.autograd. The output, losses.json, holds
+paper's Listing 1), in float64, with gradients from torch.autograd. The options of issue 19 are
+transcribed from the published code itself:
+- TRL v1.9.0 (huggingface/trl, commit 35def3ee000a87f6839e66f4b7749b06274ed1b3):
+  trl/trainer/dpo_trainer.py (_compute_loss: f_divergence_type), trl/experimental/cpo/cpo_trainer.py
+  (cpo_loss: loss_type, alpha, simpo_gamma, cpo_alpha), trl/trainer/kto_trainer.py (apo_zero_unpaired);
+  TRL v0.25.1 (commit 1cf8d56c06ce095aeaa92d0853fca68e5834a928), trl/trainer/dpo_trainer.py, for
+  rpo_alpha (removed in v0.29): losses + rpo_alpha * nll_loss, the same nll_loss as loss_type 'sft'.
+- The RPO authors' code (yinyueqin/relative-preference-optimization, commit
+  c1b51639aaf93796ecf65ca74935bc4193b56592), trainers.py: RPODiagonalTrainer, SLiCTrainer,
+  SimpleKTOTrainer, KTOZeroTrainer. The output, losses.json, holds
 the inputs too, so the TypeScript tests rebuild exactly these batches.
 
     /usr/bin/python3 test/losses/golden/make_golden.py      # writes test/losses/golden/losses.json
@@ -149,6 +158,81 @@ def chosen_nll(pc, nc, average):
     return -pc.sum() / nc.sum() if average == "tokens" else (-pc / nc).mean()
 
 
+def trl_f_divergence_delta(chosen_logratios, rejected_logratios, cfg):
+    """TRL v1.9.0 DPOTrainer._compute_loss: the scores of f_divergence_type, delta_score."""
+    t = cfg["fDivergenceType"]
+    coef_ = cfg["fAlphaDivergenceCoef"]
+    if t == "reverse_kl":
+        chosen_scores, rejected_scores = chosen_logratios, rejected_logratios
+    elif t == "forward_kl":
+        chosen_scores = -torch.exp(-chosen_logratios)
+        rejected_scores = -torch.exp(-rejected_logratios)
+    elif t == "js_divergence":
+        chosen_scores = F.logsigmoid(chosen_logratios)
+        rejected_scores = F.logsigmoid(rejected_logratios)
+    elif t == "alpha_divergence":
+        if abs(coef_ - 1.0) < 1e-6:
+            chosen_scores, rejected_scores = chosen_logratios, rejected_logratios
+        else:
+            coef = 1.0 / (coef_ - 1.0)
+            t_chosen = (coef_ - 1.0) * chosen_logratios
+            t_rejected = (coef_ - 1.0) * rejected_logratios
+            # TRL clamps at 80 for float32 (its table has no float64 entry: relpo uses 80 there too).
+            chosen_scores = torch.exp(torch.clamp(t_chosen, max=80.0)) * coef
+            rejected_scores = torch.exp(torch.clamp(t_rejected, max=80.0)) * coef
+    else:
+        raise ValueError(t)
+    return chosen_scores - rejected_scores
+
+
+def trl_cpo_loss(policy_chosen_logps, policy_rejected_logps, beta, cfg):
+    """TRL v1.9.0 CPOTrainer.cpo_loss (trl/experimental/cpo/cpo_trainer.py)."""
+    alpha, label_smoothing, loss_type = cfg["alpha"], cfg["labelSmoothing"], cfg["lossType"]
+    if alpha != 0.0:
+        chosen_probs = torch.exp(policy_chosen_logps)
+        rejected_probs = torch.exp(policy_rejected_logps)
+        policy_chosen_rewards = (1 - chosen_probs.pow(-alpha)) / alpha
+        policy_rejected_rewards = (1 - rejected_probs.pow(-alpha)) / alpha
+        logits = policy_chosen_rewards - policy_rejected_rewards
+    else:
+        logits = policy_chosen_logps - policy_rejected_logps
+    if loss_type == "simpo":
+        gamma_logratios = cfg["simpoGamma"] / beta
+        logits = logits - gamma_logratios
+        losses = -F.logsigmoid(beta * logits) * (1 - label_smoothing) - F.logsigmoid(-beta * logits) * label_smoothing
+    elif loss_type == "sigmoid":
+        losses = -F.logsigmoid(beta * logits) * (1 - label_smoothing) - F.logsigmoid(-beta * logits) * label_smoothing
+    elif loss_type == "hinge":
+        losses = torch.relu(1 - beta * logits)
+    elif loss_type == "ipo":
+        losses = (logits - 1 / (2 * beta)) ** 2
+    else:
+        raise ValueError(loss_type)
+    if alpha != 0.0:
+        chosen_rewards = beta * policy_chosen_rewards.detach()
+        rejected_rewards = beta * policy_rejected_rewards.detach()
+    else:
+        chosen_rewards = beta * policy_chosen_logps.detach()
+        rejected_rewards = beta * policy_rejected_logps.detach()
+    return losses, chosen_rewards, rejected_rewards
+
+
+def authors_rpo_diagonal(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, beta, diagonal_weight):
+    """The RPO authors' RPODiagonalTrainer.loss, then get_batch_metrics' losses.mean(). With one pair
+    the code's off-diagonal mean is empty (NaN): relpo returns DPO's loss there, as here."""
+    pi_logdiffs = policy_chosen_logps.view(-1, 1) - policy_rejected_logps.view(1, -1)
+    ref_logdiffs = reference_chosen_logps.view(-1, 1) - reference_rejected_logps.view(1, -1)
+    logits = pi_logdiffs - ref_logdiffs
+    all_losses = -F.logsigmoid(beta * logits)
+    diagonal_losses = all_losses.diag()
+    if logits.shape[0] == 1:
+        return diagonal_losses.mean()
+    off_diagonal_mask = ~torch.eye(*logits.shape, dtype=torch.bool)
+    off_diagonal_losses = all_losses[off_diagonal_mask].view(logits.size(0), -1).mean(dim=1)
+    combined_losses = (diagonal_weight * diagonal_losses) + ((1 - diagonal_weight) * off_diagonal_losses)
+    return combined_losses.mean()
+
+
 def compute(name, batch, cfg):
     """Returns (loss tensor, πc leaf, πr leaf, metrics)."""
     pc, rc_ref, nc, ec = side_tensors(batch, "chosen", True)
@@ -159,7 +243,12 @@ def compute(name, batch, cfg):
     beta = cfg.get("beta")
     metrics = None
 
-    if name == "rpo":
+    if name == "rpo" and cfg["diagonalForm"] == "losses":
+        loss = authors_rpo_diagonal(pc, pr, rc_ref, rr_ref, beta, cfg["alpha"])
+        W = rpo_weights(batch, ec, er, dict(cfg, weightScale="row"), M, N)
+        metrics = reward_metrics(paired, beta * sc, beta * sr, pc, pr)
+        metrics.update(weight_metrics(batch, W))
+    elif name == "rpo":
         W = rpo_weights(batch, ec, er, cfg, M, N)
         S = sc.view(-1, 1) - sr.view(1, -1)
         loss = -F.logsigmoid(beta * W * S).mean()
@@ -173,7 +262,7 @@ def compute(name, batch, cfg):
         metrics = reward_metrics(paired, r_c, r_r, pc, pr)
         metrics.update(weight_metrics(batch, W))
     elif name == "dpo":
-        loss = smoothed(beta * (sc - sr), cfg["labelSmoothing"]).mean()
+        loss = smoothed(beta * trl_f_divergence_delta(sc, sr, cfg), cfg["labelSmoothing"]).mean()
     elif name == "ipo":
         h = (sc / nc - sr / nr) if cfg["tokenAverage"] else (sc - sr)
         loss = ((h - 1 / (2 * beta)) ** 2).mean()
@@ -216,10 +305,27 @@ def compute(name, batch, cfg):
         loss = smoothed(z, cfg["labelSmoothing"]).mean()
         metrics = reward_metrics(paired, beta * pc / nc, beta * pr / nr, pc, pr)
     elif name == "cpo":
-        nll = chosen_nll(pc, nc, cfg["nllAverage"])
-        loss = -F.logsigmoid(beta * (pc - pr)).mean() + cfg["alpha"] * nll
-        metrics = reward_metrics(paired, beta * pc, beta * pr, pc, pr)
-        metrics["nll_loss"] = nll.item()
+        # TRL's get_batch_logps(average_log_prob=loss_type in ["ipo", "simpo"]), then cpo_loss.
+        avg = cfg["lossType"] in ("ipo", "simpo")
+        losses, r_c, r_r = trl_cpo_loss(pc / nc if avg else pc, pr / nr if avg else pr, beta, cfg)
+        loss = losses.mean()
+        metrics = reward_metrics(paired, r_c, r_r, pc, pr)
+        if cfg["cpoAlpha"] != 0:
+            nll = chosen_nll(pc, nc, cfg["nllAverage"])
+            loss = loss + cfg["cpoAlpha"] * nll
+            metrics["nll_loss"] = nll.item()
+    elif name == "slic":
+        # The RPO authors' SLiCTrainer.loss, then get_batch_metrics' losses.mean().
+        cal_loss = torch.clamp(beta - pc + pr, min=0)
+        reg_loss = -pc
+        loss = (cal_loss + cfg["lambdaCoef"] * reg_loss).mean()
+        metrics = reward_metrics(paired, pc, pr, pc, pr)
+        metrics["nll_loss"] = reg_loss.detach().mean().item()
+    elif name == "apo_zero_unpaired":
+        # TRL's KTOTrainer, loss_type "apo_zero_unpaired": losses.nanmean() over the concatenation.
+        chosen_losses = 1 - torch.sigmoid(beta * sc)
+        rejected_losses = torch.sigmoid(beta * sr)
+        loss = torch.cat((cfg["desirableWeight"] * chosen_losses, cfg["undesirableWeight"] * rejected_losses), 0).nanmean()
     elif name == "orpo":
         # TRL's ORPOTrainer.odds_ratio_loss on average log-probs; its NLL is the cross-entropy over
         # every chosen token of the batch.
@@ -232,6 +338,13 @@ def compute(name, batch, cfg):
         metrics["nll_loss"] = nll.item()
         metrics["log_odds_ratio"] = ratio.mean().item()
         metrics["log_odds_chosen"] = log_odds.mean().item()
+    elif name == "kto" and cfg["referencePoint"] == "opposite_side":
+        # The RPO authors' SimpleKTOTrainer.loss (its weights are 1; relpo's apply as in KTOTrainer).
+        chosen_KL = (pc - rc_ref).mean().clamp(min=0)
+        rejected_KL = (pr - rr_ref).mean().clamp(min=0)
+        loss = torch.cat((cfg["desirableWeight"] * (1 - torch.sigmoid(beta * (sc - rejected_KL))),
+                          cfg["undesirableWeight"] * (1 - torch.sigmoid(beta * (chosen_KL - sr)))), 0).mean()
+        metrics = reward_metrics(paired, beta * sc, beta * sr, pc, pr)
     elif name == "kto":
         kp, kr = torch.tensor(batch["kl"]["policyLogps"]), torch.tensor(batch["kl"]["refLogps"])
         kl = (kp - kr).mean().clamp(min=0).detach()
@@ -252,9 +365,9 @@ def compute(name, batch, cfg):
 
 
 DEFAULTS = {
-    "rpo": {"beta": 0.1, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "row"},
+    "rpo": {"beta": 0.1, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "row", "diagonalForm": "scores"},
     "rpo_simpo": {"beta": 10.0, "gammaBetaRatio": 0.3, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "mean"},
-    "dpo": {"beta": 0.1, "labelSmoothing": 0.0, "useWeighting": False, "ldAlpha": 1.0},
+    "dpo": {"beta": 0.1, "labelSmoothing": 0.0, "fDivergenceType": "reverse_kl", "fAlphaDivergenceCoef": 0.5, "useWeighting": False, "ldAlpha": 1.0},
     "ipo": {"beta": 0.1, "tokenAverage": True},
     "hinge": {"beta": 0.1},
     "robust": {"beta": 0.1, "labelSmoothing": 0.0},
@@ -269,9 +382,11 @@ DEFAULTS = {
     "aot_unpaired": {"beta": 0.1, "labelSmoothing": 0.0},
     "sigmoid_norm": {"beta": 0.1},
     "simpo": {"beta": 2.0, "gammaBetaRatio": 0.25, "labelSmoothing": 0.0},
-    "cpo": {"beta": 0.1, "alpha": 1.0, "nllAverage": "tokens"},
+    "cpo": {"beta": 0.1, "lossType": "sigmoid", "labelSmoothing": 0.0, "cpoAlpha": 1.0, "simpoGamma": 0.5, "alpha": 0.0, "nllAverage": "tokens"},
+    "slic": {"beta": 1.0, "lambdaCoef": 0.1},
     "orpo": {"beta": 0.1, "nllAverage": "tokens", "nllPrompt": False},
-    "kto": {"beta": 0.1, "desirableWeight": 1.0, "undesirableWeight": 1.0},
+    "kto": {"beta": 0.1, "desirableWeight": 1.0, "undesirableWeight": 1.0, "referencePoint": "kl"},
+    "apo_zero_unpaired": {"beta": 0.1, "desirableWeight": 1.0, "undesirableWeight": 1.0},
     "sft": {"nllAverage": "tokens"},
 }
 
@@ -301,12 +416,69 @@ CASES = [
     ("aot_unpaired", "UE", {}), ("aot_unpaired", "U11", {}), ("aot_unpaired", "P", {"labelSmoothing": 0.2}),
     ("sigmoid_norm", "P", {}), ("sigmoid_norm", "P1", {}), ("sigmoid_norm", "P", {"beta": 2.0}),
     ("simpo", "P", {}), ("simpo", "P1", {}), ("simpo", "P", {"labelSmoothing": 0.1, "gammaBetaRatio": 0.5}),
-    ("cpo", "P", {}), ("cpo", "P1", {}), ("cpo", "P", {"alpha": 0.5, "beta": 0.5}), ("cpo", "P", {"nllAverage": "rows"}),
+    ("cpo", "P", {}), ("cpo", "P1", {}), ("cpo", "P", {"cpoAlpha": 0.5, "beta": 0.5}), ("cpo", "P", {"nllAverage": "rows"}),
     ("orpo", "P", {}), ("orpo", "P1", {}), ("orpo", "P", {"beta": 0.5}), ("orpo", "P", {"nllAverage": "rows"}),
     ("kto", "U", {}), ("kto", "U1", {}), ("kto", "U11", {}), ("kto", "P", {}), ("kto", "UKL0", {}),
     ("kto", "U", {"desirableWeight": 1.33, "undesirableWeight": 0.7, "beta": 0.5}),
     ("sft", "P", {}), ("sft", "U", {}), ("sft", "P1", {}), ("sft", "P", {"nllAverage": "rows"}), ("sft", "U", {"nllAverage": "rows"}),
+    # Issue 19: TRL's and the RPO authors' variants.
+    ("dpo", "P", {"fDivergenceType": "forward_kl"}), ("dpo", "P1", {"fDivergenceType": "forward_kl", "beta": 0.5}),
+    ("dpo", "P", {"fDivergenceType": "js_divergence"}), ("dpo", "P", {"fDivergenceType": "js_divergence", "labelSmoothing": 0.1}),
+    ("dpo", "P", {"fDivergenceType": "alpha_divergence"}), ("dpo", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 0.2, "beta": 0.3}),
+    ("dpo", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 1.5}), ("dpo", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 1.0}),
+    ("cpo", "P", {"lossType": "sigmoid", "labelSmoothing": 0.2}), ("cpo", "P", {"lossType": "hinge"}), ("cpo", "P", {"lossType": "hinge", "beta": 0.05, "cpoAlpha": 0.0}),
+    ("cpo", "P", {"lossType": "ipo"}), ("cpo", "P1", {"lossType": "ipo", "beta": 0.5}),
+    ("cpo", "P", {"lossType": "simpo"}), ("cpo", "P", {"lossType": "simpo", "cpoAlpha": 0.0, "simpoGamma": 1.0, "beta": 2.0, "labelSmoothing": 0.1}),
+    ("cpo", "P1", {"lossType": "simpo", "cpoAlpha": 0.0}),
+    ("cpo", "P", {"lossType": "simpo", "cpoAlpha": 0.0, "alpha": 0.25, "beta": 2.0}), ("cpo", "P", {"lossType": "simpo", "alpha": -0.5}),
+    ("cpo", "P", {"alpha": 0.05}), ("cpo", "P", {"lossType": "hinge", "alpha": 0.02}), ("cpo", "P", {"lossType": "ipo", "alpha": 0.3, "cpoAlpha": 0.0}),
+    ("slic", "P", {}), ("slic", "P1", {}), ("slic", "P", {"beta": 8.0, "lambdaCoef": 0.5}), ("slic", "P", {"lambdaCoef": 0.0}),
+    ("apo_zero_unpaired", "U", {}), ("apo_zero_unpaired", "U1", {}), ("apo_zero_unpaired", "P", {}), ("apo_zero_unpaired", "P1", {}),
+    ("apo_zero_unpaired", "U", {"desirableWeight": 1.33, "undesirableWeight": 0.7, "beta": 0.5}),
+    ("kto", "U", {"referencePoint": "opposite_side"}), ("kto", "U1", {"referencePoint": "opposite_side"}), ("kto", "P", {"referencePoint": "opposite_side"}),
+    ("kto", "UKL0", {"referencePoint": "opposite_side", "beta": 0.5}), ("kto", "U11", {"referencePoint": "opposite_side", "desirableWeight": 2.0}),
+    ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses"}), ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses", "alpha": 0.3, "beta": 0.5}),
+    ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses", "alpha": 1.0}), ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses", "alpha": 0.0}),
+    ("rpo", "P1", {"weighting": "diagonal", "diagonalForm": "losses"}),
 ]
+
+# Weighted sums (mixLosses): TRL v0.25.1's rpo_alpha is `losses + rpo_alpha * nll_loss` after the
+# loss types' weighted sum, with the nll_loss of loss_type 'sft', so it is the mix [..., sft × α].
+# Each term is computed by compute() above: a change to sft's form reaches these cases.
+MIX_CASES = [
+    ("P", [("dpo", 1.0, {}), ("sft", 0.5, {})]),
+    ("P1", [("dpo", 1.0, {"beta": 0.5}), ("sft", 1.0, {})]),
+    ("P", [("ipo", 1.0, {}), ("sft", 0.2, {})]),
+    ("P", [("dpo", 0.8, {}), ("bco_pair", 0.2, {}), ("sft", 1.0, {})]),
+]
+
+
+def mix_case(batches, batch_id, terms):
+    value, gc, gr, metrics, labels = 0.0, None, None, {}, []
+    for name, weight, overrides in terms:
+        cfg = dict(DEFAULTS[name])
+        cfg.update(overrides)
+        loss, pc, pr, m = compute(name, batches[batch_id], cfg)
+        loss.backward()
+        g_c = pc.grad if pc.grad is not None else torch.zeros_like(pc)
+        g_r = pr.grad if pr.grad is not None else torch.zeros_like(pr)
+        value += weight * loss.item()
+        gc = weight * g_c if gc is None else gc + weight * g_c
+        gr = weight * g_r if gr is None else gr + weight * g_r
+        metrics[f"{name}/loss"] = loss.item()
+        for k, v in m.items():
+            metrics[f"{name}/{k}"] = v
+        labels.append(f"{weight}*{name}{json.dumps(overrides, sort_keys=True) if overrides else ''}")
+    return {
+        "id": f"mix {' + '.join(labels)} on {batch_id}",
+        "loss": "mix",
+        "batch": batch_id,
+        "config": {},
+        "terms": [{"loss": n, "weight": w, "config": o} for n, w, o in terms],
+        "value": value,
+        "grad": {"chosen": gc.tolist(), "rejected": gr.tolist()},
+        "metrics": metrics,
+    }
 
 
 def main():
@@ -328,6 +500,8 @@ def main():
             "grad": {"chosen": gc.tolist(), "rejected": gr.tolist()},
             "metrics": metrics,
         })
+    for batch_id, terms in MIX_CASES:
+        cases.append(mix_case(batches, batch_id, terms))
     doc = {
         "comment": "Generated by test/losses/golden/make_golden.py (PyTorch, float64, autograd). Do not edit by hand.",
         "torch": torch.__version__,

@@ -207,7 +207,7 @@ CASES = [
     ("orpo", {"nllPrompt": True, "beta": 0.5}, "A1", lambda fx: trl_orpo(fx, 0.5, True)),
     ("orpo", {}, "A", lambda fx: trl_orpo(fx, 0.1, False)),
     ("cpo", {}, "A", lambda fx: trl_cpo(fx, 0.1, 1.0)),
-    ("cpo", {"alpha": 0.5, "beta": 0.5}, "A1", lambda fx: trl_cpo(fx, 0.5, 0.5)),
+    ("cpo", {"cpoAlpha": 0.5, "beta": 0.5}, "A1", lambda fx: trl_cpo(fx, 0.5, 0.5)),
 ]
 
 
