@@ -77,19 +77,23 @@ export function winRateSvg(rows: ArmRow[], title: string): string {
     return `<text x="${ox + left}" y="28" font-size="13" font-weight="bold">${esc(task)}: win rate vs reference</text>${half}${bars}${axis}`;
   }).join('');
   const width = tasks.length * (left + W + 20);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="8" y="14" font-size="12">${esc(title)}</text>${panels}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H + 18}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="8" y="${H + 12}" font-size="10">${esc(title)}</text>${panels}</svg>\n`;
 }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
-/** Training loss per step of each arm (first seed), one panel per task (SVG). */
+/**
+ * Training loss per step of each arm (first seed), one panel per task (SVG), each curve divided by
+ * its first step's loss: the losses live on different scales (IPO's squared margin is ~25 where
+ * DPO's is log 2), so their shapes are compared, not their values.
+ */
 export function curvesSvg(curves: { task: string; arm: string; loss: number[] }[], title: string): string {
   const tasks = [...new Set(curves.map((c) => c.task))];
   const arms = [...new Set(curves.map((c) => c.arm))];
   const W = 360, H = 220, pad = 36;
   const panels = tasks.map((task, p) => {
     const ox = p * (W + 150);
-    const mine = curves.filter((c) => c.task === task && c.loss.length > 0);
+    const mine = curves.filter((c) => c.task === task && c.loss.length > 0 && c.loss[0] !== 0).map((c) => ({ ...c, loss: c.loss.map((v) => v / c.loss[0]) }));
     const all = mine.flatMap((c) => c.loss).filter(Number.isFinite);
     if (all.length === 0) return '';
     const [lo, hi] = [Math.min(...all), Math.max(...all)];
@@ -101,7 +105,7 @@ export function curvesSvg(curves: { task: string; arm: string; loss: number[] }[
       return `<polyline fill="none" stroke="${color}" stroke-width="1.3" points="${c.loss.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`;
     }).join('');
     const legend = mine.map((c, i) => `<text x="${ox + W - 20}" y="${40 + 13 * i}" font-size="10" fill="${PALETTE[arms.indexOf(c.arm) % PALETTE.length]}">${esc(c.arm)}</text>`).join('');
-    const labels = `<text x="${ox + pad}" y="20" font-size="12" font-weight="bold">${esc(task)}: training loss</text>`
+    const labels = `<text x="${ox + pad}" y="20" font-size="12" font-weight="bold">${esc(task)}: training loss ÷ its first step's</text>`
       + `<text x="${ox + 4}" y="34" font-size="9">${hi.toPrecision(3)}</text><text x="${ox + 4}" y="${H - 28}" font-size="9">${lo.toPrecision(3)}</text>`
       + `<text x="${ox + W / 2}" y="${H - 8}" font-size="9" text-anchor="middle">step (1 … ${steps})</text>`;
     return labels + lines + legend;
