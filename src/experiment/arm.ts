@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Device } from '../autograd/device.js';
-import type { PairedPreferenceDataset, UnpairedPreferenceDataset } from '../data/jsonl.js';
+import type { PairedPreferenceDataset, PreferenceDataset, UnpairedPreferenceDataset } from '../data/jsonl.js';
 import { shuffledIndices } from '../data/batches.js';
 import { type CausalLM } from '../models/causal-lm.js';
 import { loadPretrainedCausalLM } from '../models/pretrained.js';
@@ -99,10 +99,11 @@ export async function runArm(ctx: ArmContext, arm: ArmConfig, seed: number, dir:
   const resultFile = join(dir, 'result.json');
   if (existsSync(resultFile)) return JSON.parse(await readFile(resultFile, 'utf8')) as ArmResult;
   const { config, task } = ctx;
+  const lora = config.train.lora;
   const policy = await loadStart(ctx, true);
-  const reference = await loadStart(ctx);
+  // With LoRA the base (adapters off) is the reference: no second copy of the weights.
+  const reference = lora ? undefined : await loadStart(ctx);
   try {
-    const lora = config.train.lora;
     if (lora) applyLora(policy, { r: lora.r, alpha: lora.alpha, seed });
     let steps = 0, trainSeconds = 0, finalLoss: number | null = null;
     if (arm.loss !== 'none') {
@@ -114,7 +115,7 @@ export async function runArm(ctx: ArmContext, arm: ArmConfig, seed: number, dir:
       const lossConfig = { ...('beta' in defaults ? { beta: config.train.beta } : {}), ...arm.config };
       const started = performance.now();
       const out = await trainPreference({
-        policy, ...(lora ? {} : { reference }), tokenizer: task.tokenizer, dataset: arm.unpaired ? views.unpaired : views.paired,
+        policy, ...(reference ? { reference } : {}), tokenizer: task.tokenizer, dataset: arm.unpaired ? views.unpaired : views.paired,
         loss: arm.loss, lossConfig, lr: config.train.lr, optimizer: config.train.optimizer, lrScheduler: 'constant',
         // The unpaired view holds two rows per pair: the same pairs per step.
         batchSize: arm.unpaired ? 2 * arm.batchSize : arm.batchSize, gradientAccumulationSteps: arm.gradientAccumulationSteps,
@@ -131,12 +132,12 @@ export async function runArm(ctx: ArmContext, arm: ArmConfig, seed: number, dir:
     return await evaluateArm(ctx, arm, seed, dir, policy, reference, { steps, trainSeconds, finalLoss });
   } finally {
     policy.dispose();
-    reference.dispose();
+    reference?.dispose();
   }
 }
 
 async function evaluateArm(
-  ctx: ArmContext, arm: ArmConfig, seed: number, dir: string, policy: CausalLM, reference: CausalLM,
+  ctx: ArmContext, arm: ArmConfig, seed: number, dir: string, policy: CausalLM, reference: CausalLM | undefined,
   trained: Pick<ArmResult, 'steps' | 'trainSeconds' | 'finalLoss'>,
 ): Promise<ArmResult> {
   const { config, task } = ctx;
@@ -168,6 +169,15 @@ async function evaluateArm(
   };
   await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
   return result;
+}
+
+/** The records of the dataset's first `limit` distinct prompts (those completed and judged). */
+function firstPrompts(dataset: PreferenceDataset, limit: number): PreferenceDataset {
+  if (dataset.prompts.length <= limit) return dataset;
+  const keep = (r: { promptId: number }) => r.promptId < limit;
+  return dataset.paired
+    ? { ...dataset, records: dataset.records.filter(keep), promptIds: dataset.promptIds.filter((id) => id < limit) }
+    : { ...dataset, records: dataset.records.filter(keep), promptIds: dataset.promptIds.filter((id) => id < limit) };
 }
 
 /** Judges the comparisons not yet in `file` (one verdict per line, appended as they come); returns them all, in id order. */
