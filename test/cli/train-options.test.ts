@@ -46,14 +46,14 @@ test('loss options reach the loss: relpo train --beta records it; relpo eval --l
     const out = join(mkdtempSync(join(tmpdir(), 'relpo-cli-beta-')), 'run');
     const run = relpo('train', '--device', 'cpu', '--loss', 'dpo', '--beta', '0.5', '--steps', '1', '--seed', seed, '--out', out);
     t.is(run.status, 0, run.stderr);
-    t.regex(run.stdout, /loss dpo \(beta=0\.5 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0\.5\)/);
+    t.regex(run.stdout, /loss dpo \(beta=0\.5 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0\.5 useWeighting=false ldAlpha=1\)/);
     t.like(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')), { lossConfig: { beta: 0.5, labelSmoothing: 0 } });
     return join(out, 'checkpoint');
   };
   const [a, b] = [train('1'), train('2')];
   const ev = relpo('eval', '--device', 'cpu', '--model', a, '--reference', b, '--loss-type', 'sigmoid', '--beta', '0.3', '--label-smoothing', '0.1');
   t.is(ev.status, 0, ev.stderr);
-  t.regex(ev.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0\.1 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0\.5\)/);
+  t.regex(ev.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0\.1 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0\.5 useWeighting=false ldAlpha=1\)/);
   const got = Number(/eval_loss (\S+)/.exec(ev.stdout)![1]);
   const r = await import('../../src/index.js');
   const device = r.cpuDevice();
@@ -131,7 +131,7 @@ test('relpo train --resume restores the options the run recorded; a changed one 
   t.regex(printed.stdout, /--steps +"3" +command line/);
   const resumed = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '3');
   t.is(resumed.status, 0, resumed.stderr);
-  t.regex(resumed.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0\.5\)/);
+  t.regex(resumed.stdout, /loss dpo \(beta=0\.3 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0\.5 useWeighting=false ldAlpha=1\)/);
   t.regex(resumed.stdout, /steps 3–3:/);
   t.regex(resumed.stdout, /resuming from step 2 \(\S*checkpoint-2\)/);
   const done = relpo('train', '--device', 'cpu', '--out', out, '--resume', '--steps', '3');
