@@ -5,13 +5,15 @@ Each loss below is transcribed from the formulas of issue 4 / docs/losses.md (an
 paper's Listing 1), in float64, with gradients from torch.autograd. The options of issue 19 are
 transcribed from the published code itself:
 - TRL v1.9.0 (huggingface/trl, commit 35def3ee000a87f6839e66f4b7749b06274ed1b3):
-  trl/trainer/dpo_trainer.py (_compute_loss: f_divergence_type), trl/experimental/cpo/cpo_trainer.py
+  trl/trainer/dpo_trainer.py (_compute_loss: f_divergence_type and the loss types that read its scores,
+  trl_dpo_per_sequence_loss, against which every reverse_kl case of those losses is checked too),
+  trl/experimental/cpo/cpo_trainer.py
   (cpo_loss: loss_type, alpha, simpo_gamma, cpo_alpha), trl/trainer/kto_trainer.py (apo_zero_unpaired);
   TRL v0.25.1 (commit 1cf8d56c06ce095aeaa92d0853fca68e5834a928), trl/trainer/dpo_trainer.py, for
   rpo_alpha (removed in v0.29): losses + rpo_alpha * nll_loss, the same nll_loss as loss_type 'sft'.
 - The RPO authors' code (yinyueqin/relative-preference-optimization, commit
   c1b51639aaf93796ecf65ca74935bc4193b56592), trainers.py: RPODiagonalTrainer, SLiCTrainer,
-  SimpleKTOTrainer, KTOZeroTrainer. The output, losses.json, holds
+  SimpleKTOTrainer, KTOZeroTrainer, SFTTrainer. The output, losses.json, holds
 the inputs too, so the TypeScript tests rebuild exactly these batches.
 
     /usr/bin/python3 test/losses/golden/make_golden.py      # writes test/losses/golden/losses.json
@@ -164,9 +166,10 @@ def chosen_nll(pc, nc, average):
 
 
 def trl_f_divergence_scores(chosen_logratios, rejected_logratios, cfg):
-    """TRL v1.9.0 DPOTrainer._compute_loss: the scores of f_divergence_type."""
-    t = cfg["fDivergenceType"]
-    coef_ = cfg["fAlphaDivergenceCoef"]
+    """TRL v1.9.0 DPOTrainer._compute_loss: the scores of f_divergence_type (DPOConfig's defaults
+    where the relpo loss has no such key: apo_zero)."""
+    t = cfg.get("fDivergenceType", "reverse_kl")
+    coef_ = cfg.get("fAlphaDivergenceCoef", 0.5)
     if t == "reverse_kl":
         chosen_scores, rejected_scores = chosen_logratios, rejected_logratios
     elif t == "forward_kl":
