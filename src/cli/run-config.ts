@@ -61,17 +61,18 @@ const TRL_IGNORED = new Set([
   'dataloader_num_workers', 'dataloader_pin_memory', 'dataloader_drop_last', 'remove_unused_columns', 'ddp_find_unused_parameters',
   'torch_dtype', 'attn_implementation', 'use_liger_kernel', 'trust_remote_code', 'model_revision', 'dataset_test_split', 'dataset_config',
   'generate_during_eval', 'truncation_mode', 'padding_value', 'dataset_num_proc', 'use_logits_to_keep', 'padding_free',
-  'ref_model_init_kwargs', 'model_init_kwargs', 'sync_ref_model', 'ref_model_mixup_alpha', 'ref_model_sync_steps', 'use_weighting',
+  'ref_model_init_kwargs', 'model_init_kwargs', 'sync_ref_model', 'ref_model_mixup_alpha', 'ref_model_sync_steps',
   'reference_free', 'force_use_ref_model', 'disable_dropout', 'label_pad_token_id',
   'max_completion_length', 'lora_task_type', 'lora_modules_to_save', 'use_rslora', 'use_dora', 'load_in_8bit', 'bnb_4bit_quant_type',
   'use_bnb_nested_quant', 'num_proc', 'log_level', 'logging_nan_inf_filter', 'seed_data', 'data_seed', 'group_by_length', 'local_rank',
   'deepspeed', 'fsdp', 'fsdp_config', 'optim_args', 'adam_beta', 'lr_scheduler_kwargs', 'save_safetensors', 'include_tokens_per_second',
-  'torch_compile', 'use_cpu', 'no_cuda', 'ld_alpha', 'tools',
+  'torch_compile', 'use_cpu', 'no_cuda', 'tools',
 ]);
 
 /** TRL's loss hyper-parameters that are relpo loss options of the same name: they go to --loss-config. */
 const TRL_LOSS_OPTIONS = new Set([
   'f_divergence_type', 'f_alpha_divergence_coef', 'discopop_tau', 'cpo_alpha', 'simpo_gamma', 'alpha', 'desirable_weight', 'undesirable_weight',
+  'use_weighting', 'ld_alpha',
 ]);
 
 function optimizerOf(v: Raw, file: string): Raw {

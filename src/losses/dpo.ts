@@ -6,42 +6,36 @@
 import type { PreferenceLoss } from './types.js';
 import { inRange, positive } from './checks.js';
 import { logRatios, meanOverPairsWithReference, rewardMetrics, scaled, sigmoidLoss } from './terms.js';
-import { divergenceScore, F_DIVERGENCES, F_DIVERGENCE_DEFAULTS, F_DIVERGENCE_HELP, type FDivergence } from './f-divergence.js';
-import { wpoWeighted } from './wpo.js';
-import { mean, mul, sub } from './ops.js';
+import { divergenceScores } from './f-divergence.js';
+import { pairMean } from './wpo.js';
+import { DPO_OPTION_CHOICES, DPO_OPTION_DEFAULTS, DPO_OPTION_HELP, dpoOptionNeeds, validateDpoOptions, withWpoWeights, type DpoOptions } from './dpo-options.js';
+import { mul, sub } from './ops.js';
 
-export type DpoConfig = { beta: number; labelSmoothing: number; fDivergenceType: FDivergence; fAlphaDivergenceCoef: number; useWeighting: boolean; ldAlpha: number };
+export type DpoConfig = { beta: number; labelSmoothing: number } & DpoOptions;
 
 export const dpo: PreferenceLoss<DpoConfig> = {
   name: 'dpo',
   description: 'Direct Preference Optimization; conservative DPO (cDPO) when labelSmoothing > 0; f-DPO with fDivergenceType; WPO weighting; LD-DPO',
   data: { paired: true, unpaired: false },
-  needs: { ...meanOverPairsWithReference, wpoWeights: true },
-  needsFor: (c) => ({
-    ...meanOverPairsWithReference,
-    ...(c.useWeighting ? { wpoWeights: true } : {}),
-    ...(c.ldAlpha !== 1 ? { verboseWeight: c.ldAlpha } : {}),
-  }),
-  defaults: { beta: 0.1, labelSmoothing: 0, ...F_DIVERGENCE_DEFAULTS, useWeighting: false, ldAlpha: 1 },
+  needs: withWpoWeights(meanOverPairsWithReference),
+  needsFor: (c) => dpoOptionNeeds(meanOverPairsWithReference, c),
+  defaults: { beta: 0.1, labelSmoothing: 0, ...DPO_OPTION_DEFAULTS },
   configHelp: {
     beta: 'β: deviation from the reference; larger stays closer (TRL beta)',
     labelSmoothing: 'ε: conservative DPO, the chance a label is flipped, in [0, 0.5] (TRL label_smoothing)',
-    ...F_DIVERGENCE_HELP,
-    useWeighting: "WPO: weight each pair's loss by its answers' probabilities under the policy (TRL use_weighting)",
-    ldAlpha: 'LD-DPO: weight in [0, 1] of the tokens past the shorter answer\'s length; 1: none (TRL ld_alpha)',
+    ...DPO_OPTION_HELP,
   },
-  choices: { fDivergenceType: F_DIVERGENCES },
+  choices: DPO_OPTION_CHOICES,
   validate(c) {
     positive('dpo', 'beta', c.beta);
     inRange('dpo', 'labelSmoothing', c.labelSmoothing, 0, 0.5);
-    inRange('dpo', 'ldAlpha', c.ldAlpha, 0, 1);
+    validateDpoOptions('dpo', c);
   },
   compute(batch, config) {
-    const { beta, labelSmoothing, useWeighting } = config;
+    const { beta, labelSmoothing } = config;
     const s = logRatios('dpo', batch);
-    const delta = sub(divergenceScore(s.chosen, config), divergenceScore(s.rejected, config));
-    const perPair = sigmoidLoss(mul(delta, beta), labelSmoothing);
-    const loss = mean(useWeighting ? wpoWeighted('dpo', batch, perPair) : perPair);
-    return { loss, metrics: rewardMetrics(batch, scaled(s.chosen, beta), scaled(s.rejected, beta)) };
+    const f = divergenceScores(s, config);
+    const perPair = sigmoidLoss(mul(sub(f.chosen, f.rejected), beta), labelSmoothing);
+    return { loss: pairMean('dpo', batch, perPair, config), metrics: rewardMetrics(batch, scaled(s.chosen, beta), scaled(s.rejected, beta)) };
   },
 };

@@ -47,8 +47,12 @@ export function mixLosses(terms: MixTerm[], name?: string): MixedLoss {
   for (const k of ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const) needs[k] = partNeeds.some((n) => n[k]);
   for (const k of ['promptTokens', 'wpoWeights'] as const) if (partNeeds.some((n) => n[k])) needs[k] = true;
   // The verbose part's weight is one per batch (it is in the completion mask every term reads).
+  // A term without the option (sft) would read weighted log-probs where TRL's reads the plain ones: refused.
   const ld = [...new Set(partNeeds.map((n) => n.verboseWeight ?? 1))];
-  if (ld.length > 1) throw new Error(`mixLosses: terms weigh the verbose part of the answers differently (${ld.join(', ')}); LD-DPO's weight is one per batch`);
+  if (ld.length > 1) {
+    const each = parts.map((p, k) => `${p.label} ${partNeeds[k].verboseWeight ?? 1}`).join(', ');
+    throw new Error(`mixLosses: terms weigh the verbose part of the answers differently (${each}); LD-DPO's weight is one per batch, in the log-probs every term reads (docs/losses.md)`);
+  }
   if (ld[0] !== 1) needs.verboseWeight = ld[0];
   // A weighted sum of means over pairs is one; a single coupled term couples the mix.
   needs.meanOverPairs = partNeeds.every((n) => n.meanOverPairs === true);

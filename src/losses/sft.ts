@@ -1,18 +1,20 @@
 // Supervised fine-tuning on the chosen answers, as a loss to mix with a preference loss: the
 // negative log-likelihood of the chosen answers, by default as TRL's `sft` loss type computes it
 // (one cross-entropy over every chosen token of the batch, −Σπc / Σnc); nllAverage 'rows' gives
-// the mean over rows of each row's per-token NLL, mean(−πc/nc).
+// the mean over rows of each row's per-token NLL, mean(−πc/nc), and 'sequences' the RPO authors'
+// SFTTrainer's mean over rows of each row's summed NLL, mean(−πc).
 import type { PreferenceLoss } from './types.js';
 import { NLL_AVERAGES, NLL_AVERAGE_HELP, type NllAverage, chosenNll, withNllNeeds } from './nll.js';
 import { mean, noGrad } from './ops.js';
 
 export type SftConfig = { nllAverage: NllAverage };
 
-const base = { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: true, meanOverPairs: true };
+// Token counts come with the NLL forms that divide by them (withNllNeeds).
+const base = { reference: false, promptEmbeddings: false, klEstimate: false, tokenAverage: false, meanOverPairs: true };
 
 export const sft: PreferenceLoss<SftConfig> = {
   name: 'sft',
-  description: 'Negative log-likelihood of the chosen answers per token (for mixing with a preference loss)',
+  description: 'Negative log-likelihood of the chosen answers, per token by default (for mixing with a preference loss)',
   data: { paired: true, unpaired: true },
   needs: withNllNeeds(base, 'tokens'),
   needsFor: (c) => withNllNeeds(base, c.nllAverage),

@@ -12,7 +12,7 @@ test('--beta, --label-smoothing and --loss-config reach the loss config, snake_c
   t.deepEqual(rpo.lossConfig, { beta: 0.1, tau: 0.25, alpha: 0.8, weighting: 'uniform', weightScale: 'mean', diagonalForm: 'scores' });
   t.is(rpo.summary, 'rpo (beta=0.1 tau=0.25 alpha=0.8 weighting=uniform weightScale=mean diagonalForm=scores)');
   t.deepEqual(lossFromFlags(flags({ loss: 'simpo', 'loss-config': '{"gamma_beta_ratio": 0.5, "beta": 10}' }), 'rpo').lossConfig, { beta: 10, gammaBetaRatio: 0.5, labelSmoothing: 0 });
-  t.deepEqual(lossFromFlags(flags({ loss: 'ipo', 'loss-config': 'token_average=false' }), 'rpo').lossConfig, { beta: 0.1, tokenAverage: false });
+  t.deepEqual(lossFromFlags(flags({ loss: 'ipo', 'loss-config': 'token_average=false' }), 'rpo').lossConfig, { beta: 0.1, tokenAverage: false, fDivergenceType: 'reverse_kl', fAlphaDivergenceCoef: 0.5, useWeighting: false, ldAlpha: 1 });
 });
 
 test("--loss-type takes TRL's names; several losses with --loss-weights make a registered mix whose terms get their options", (t) => {
@@ -20,12 +20,24 @@ test("--loss-type takes TRL's names; several losses with --loss-weights make a r
   t.is(lossFromFlags(flags({ 'loss-type': 'aot_pair' }), 'rpo').loss, 'aot_unpaired');
   const mix = lossFromFlags(flags({ 'loss-type': 'sigmoid,bco_pair', 'loss-weights': '1,0.5', beta: '0.2' }), 'rpo');
   t.is(mix.loss, 'mix_dpo_bco_pair');
-  t.is(mix.summary, '1·dpo (beta=0.2 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0.5 useWeighting=false ldAlpha=1) + 0.5·bco_pair (beta=0.2)');
+  t.is(mix.summary, '1·dpo (beta=0.2 labelSmoothing=0 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0.5 useWeighting=false ldAlpha=1) + 0.5·bco_pair (beta=0.2 fDivergenceType=reverse_kl fAlphaDivergenceCoef=0.5 useWeighting=false ldAlpha=1)');
   const terms = (r.getLoss(mix.loss).plugin as r.MixedLoss).mixTerms;
   t.deepEqual(terms.map((x) => [x.loss, x.weight, x.config.beta]), [['dpo', 1, 0.2], ['bco_pair', 0.5, 0.2]]);
   // name.key sets one term's option; a key only one term has goes to that term.
   const rpoSft = lossFromFlags(flags({ loss: 'rpo,sft', 'loss-weights': '1,0.2', 'loss-config': 'rpo.tau=2' }), 'rpo');
   t.deepEqual((r.getLoss(rpoSft.loss).plugin as r.MixedLoss).mixTerms.map((x) => x.config), [{ beta: 0.1, tau: 2, alpha: 0.8, weighting: 'embedding', weightScale: 'row', diagonalForm: 'scores' }, { nllAverage: 'tokens' }]);
+});
+
+test("TRL's DPOTrainer options reach every loss type of a mix that TRL gives them to (f-divergence, WPO, LD-DPO), and no other", (t) => {
+  const mix = lossFromFlags(flags({ 'loss-type': 'sigmoid,hinge,apo_zero,aot', 'loss-config': 'f_divergence_type=js_divergence,use_weighting=true,ld_alpha=0.5' }), 'rpo');
+  const configs = Object.fromEntries((r.getLoss(mix.loss).plugin as r.MixedLoss).mixTerms.map((x) => [x.loss, x.config]));
+  for (const l of ['dpo', 'hinge']) t.like(configs[l], { fDivergenceType: 'js_divergence', useWeighting: true, ldAlpha: 0.5 }, l);
+  t.deepEqual(configs.apo_zero, { beta: 0.1, useWeighting: true, ldAlpha: 0.5 });
+  t.deepEqual(configs.aot, { beta: 0.1, labelSmoothing: 0, ldAlpha: 0.5 });
+  t.like(r.getLoss(mix.loss).plugin.needs, { wpoWeights: true, verboseWeight: 0.5 });
+  // sft has no ldAlpha (TRL's sft reads the unweighted tokens): a mix with it is refused, not silently weighted.
+  t.throws(() => lossFromFlags(flags({ 'loss-type': 'sigmoid,sft', 'loss-config': 'ld_alpha=0.5' }), 'rpo'), { message: /weigh the verbose part of the answers differently \(dpo 0.5, sft 1\)/ });
+  t.throws(() => lossFromFlags(flags({ loss: 'apo_zero', 'loss-config': 'f_divergence_type=forward_kl' }), 'rpo'), { message: /loss 'apo_zero' has no option 'f_divergence_type'/ });
 });
 
 test("TRL's CPOTrainer and KTOTrainer types are options of relpo losses; rpo_alpha (--nll-alpha) adds α × sft", (t) => {

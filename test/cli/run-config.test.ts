@@ -87,4 +87,8 @@ test("TRL's loss hyper-parameters reach the loss: rpo_alpha as --nll-alpha, f_di
   t.deepEqual(JSON.parse(String(dpo.flags['loss-config'])), { label_smoothing: 0.1, f_divergence_type: 'js_divergence' });
   t.deepEqual(dpo.warnings, []);
   t.throws(() => resolve(['--config', file('twice.yaml', 'alpha: 0.1\nloss_config: alpha=0.2\n')]), { message: /'alpha' is given both on its own and in loss_config/ });
+  // WPO and LD-DPO are loss options of every DPO loss type that TRL gives them to, no longer ignored keys.
+  const wpo = resolve(['--config', file('wpo.yaml', 'loss_type: [hinge, ipo]\nuse_weighting: true\nld_alpha: 0.5\n')]);
+  t.deepEqual(JSON.parse(String(wpo.flags['loss-config'])), { use_weighting: true, ld_alpha: 0.5 });
+  t.deepEqual(wpo.warnings, []);
 });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as r from '../../src/index.js';
 import { assertClose, gpuOrSkip, randomValues } from '../helpers/devices.js';
-import { repoRoot } from './helpers.js';
+import { buildBatch, evaluate, golden, repoRoot } from './helpers.js';
 import { dpop } from './plugin/dpop.js';
 
 test.serial('docs/writing-a-loss.md shows the plugin exactly as this test runs it', (t) => {
@@ -70,6 +70,44 @@ test.serial('the plugin\'s gradient passes gradcheck through the toy model', asy
   const res = await r.gradcheck((p) => r.getLoss('dpop').compute(toyBatch(r.cpuDevice(), 'float64', p), { beta: 0.5, lambda: 2 }).loss, [w]);
   t.true(res.ok, JSON.stringify(res));
   assertClose(t, [res.maxAbsError], [0], { atol: 1e-6 });
+});
+
+test.serial("a plugin built from the exported DPO-option pieces takes TRL's f-divergence, WPO and LD-DPO keys", async (t) => {
+  type C = { beta: number } & r.DpoOptions;
+  // The squared hinge on the f-divergence margin: relu(1 − β·(f′(sc) − f′(sr)))², WPO-weighted.
+  const loss = r.registerLoss<C>({
+    name: 'hinge_sq',
+    data: { paired: true, unpaired: false },
+    needs: r.withWpoWeights({ reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false, meanOverPairs: true }),
+    needsFor: (c) => r.dpoOptionNeeds({ reference: true, promptEmbeddings: false, klEstimate: false, tokenAverage: false, meanOverPairs: true }, c),
+    defaults: { beta: 0.1, ...r.DPO_OPTION_DEFAULTS },
+    configHelp: { beta: 'β', ...r.DPO_OPTION_HELP },
+    choices: r.DPO_OPTION_CHOICES,
+    validate: (c) => r.validateDpoOptions('hinge_sq', c),
+    compute(batch, c) {
+      const f = r.divergenceScores(r.logRatios('hinge_sq', batch), c);
+      const margin = r.relu(r.sub(1, r.mul(r.sub(f.chosen, f.rejected), c.beta)));
+      return { loss: r.pairMean('hinge_sq', batch, r.mul(margin, margin), c), metrics: {} };
+    },
+  });
+  t.like(r.lossNeeds(loss.plugin, loss.resolveConfig({})), { wpoWeights: undefined, verboseWeight: undefined });
+  t.like(r.lossNeeds(loss.plugin, loss.resolveConfig({ useWeighting: true, ldAlpha: 0.5 })), { wpoWeights: true, verboseWeight: 0.5 });
+  t.throws(() => loss.resolveConfig({ ldAlpha: 2 }), { message: /'ldAlpha' must be in \[0, 1\]/ });
+  t.throws(() => loss.resolveConfig({ fDivergenceType: 'kl' } as never), { message: /'fDivergenceType' must be one of 'reverse_kl'/ });
+  // Against the formula on the host, with made-up WPO weights.
+  const P = golden.batches.P, cpu = r.cpuDevice();
+  const wc = [0.9, 0.5, 0.7, 0.2], wr = [0.3, 0.8, 0.6, 0.4];
+  const built = buildBatch(P, cpu, 'float64');
+  built.batch.chosen.wpoWeights = r.tensor(wc, [4], { device: cpu, dtype: 'float64' });
+  built.batch.rejected.wpoWeights = r.tensor(wr, [4], { device: cpu, dtype: 'float64' });
+  const got = await evaluate(loss, built, { beta: 0.5, fDivergenceType: 'js_divergence', useWeighting: true });
+  const js = (x: number) => -Math.log1p(Math.exp(-x));
+  const want = P.chosen.policyLogps.reduce((acc, pc, i) => {
+    const m = Math.max(0, 1 - 0.5 * (js(pc - P.chosen.refLogps[i]) - js(P.rejected.policyLogps[i] - P.rejected.refLogps[i])));
+    return acc + (m * m * wc[i] * wr[i]) / 4;
+  }, 0);
+  assertClose(t, [got.value], [want], { rtol: 1e-12, atol: 0 });
+  r.unregisterLoss('hinge_sq');
 });
 
 test.after.always(async () => {

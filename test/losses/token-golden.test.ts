@@ -1,6 +1,6 @@
 // The token-level losses and options against TRL v1.9.0's code transcribed in PyTorch
-// (golden/make_token_golden.py, float64 autograd), from logits: WPO's weights (dpo useWeighting),
-// LD-DPO (dpo ldAlpha), TRL's token-sum NLLs (sft, cpo) and ORPO's NLL over prompt and completion
+// (golden/make_token_golden.py, float64 autograd), from logits: WPO's weights (useWeighting) and
+// LD-DPO (ldAlpha) on every DPO loss type that has them, TRL's token-sum NLLs (sft, cpo) and ORPO's NLL over prompt and completion
 // (orpo nllPrompt). The batch is built by relpo's own path from logits (fieldsFromLogits,
 // desensitizeLengths, as the trainer does) and the value and the gradients with respect to the
 // policy's logits are compared, on the cpu device in float64 and on WebGPU in float32.
@@ -78,6 +78,14 @@ test('the token golden file covers WPO, LD-DPO, both together, and the token-sum
   t.true(has('dpo', 'useWeighting', true) && has('dpo', 'ldAlpha', 0.5) && has('dpo', 'ldAlpha', 0) && has('orpo', 'nllPrompt', true));
   t.true(golden.cases.some((c) => c.loss === 'dpo' && c.config.useWeighting === true && c.config.ldAlpha !== undefined));
   t.regex(golden.trl, /^v1\.9\.0/);
+});
+
+test('every loss with WPO or LD-DPO has a token golden case with it on', (t) => {
+  for (const l of r.builtinLosses) {
+    const cases = golden.cases.filter((c) => c.loss === l.name);
+    if ('useWeighting' in l.defaults) t.true(cases.some((c) => c.config.useWeighting === true), `${l.name}: no useWeighting case`);
+    if ('ldAlpha' in l.defaults) t.true(cases.some((c) => typeof c.config.ldAlpha === 'number' && c.config.ldAlpha !== 1), `${l.name}: no ldAlpha case`);
+  }
 });
 
 for (const c of golden.cases) {

@@ -177,7 +177,7 @@ test('step scope, float64 on the CPU: k micro-batches give the gradients of one 
   }
 });
 
-test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orpo over prompt and completion), WPO and LD-DPO give the gradients of one batch of k·b', async (t) => {
+test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orpo over prompt and completion), WPO and LD-DPO (dpo, hinge, aot) give the gradients of one batch of k·b', async (t) => {
   const [p, u] = [await paired(), await unpaired()];
   const cases: [string, Omit<Setup, 'policy' | 'reference' | 'data'> & { data: PreferenceDataset }, number, number][] = [
     ['sft, Σ over the step\'s tokens', { loss: 'sft', data: p }, 4, 2],
@@ -185,6 +185,9 @@ test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orp
     ['cpo', { loss: 'cpo', data: p }, 2, 3],
     ['orpo, NLL over prompt and completion', { loss: 'orpo', data: p, lossConfig: { nllPrompt: true } }, 4, 2],
     ['dpo with WPO weights and LD-DPO', { loss: 'dpo', data: p, lossConfig: { useWeighting: true, ldAlpha: 0.4 } }, 4, 2],
+    ['hinge with WPO, LD-DPO and an f-divergence', { loss: 'hinge', data: p, lossConfig: { useWeighting: true, ldAlpha: 0.4, fDivergenceType: 'js_divergence', beta: 2 } }, 4, 2],
+    ['aot (rows coupled by the sort) with LD-DPO', { loss: 'aot', data: p, lossConfig: { ldAlpha: 0.4 } }, 4, 2],
+    ['sft, the RPO authors\' sequence sums', { loss: 'sft', data: p, lossConfig: { nllAverage: 'sequences' } }, 4, 2],
   ];
   for (const [what, s, k, b] of cases) {
     const policy = tiny(), reference = otherRef();

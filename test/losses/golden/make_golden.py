@@ -5,13 +5,15 @@ Each loss below is transcribed from the formulas of issue 4 / docs/losses.md (an
 paper's Listing 1), in float64, with gradients from torch.autograd. The options of issue 19 are
 transcribed from the published code itself:
 - TRL v1.9.0 (huggingface/trl, commit 35def3ee000a87f6839e66f4b7749b06274ed1b3):
-  trl/trainer/dpo_trainer.py (_compute_loss: f_divergence_type), trl/experimental/cpo/cpo_trainer.py
+  trl/trainer/dpo_trainer.py (_compute_loss: f_divergence_type and the loss types that read its scores,
+  trl_dpo_per_sequence_loss, against which every reverse_kl case of those losses is checked too),
+  trl/experimental/cpo/cpo_trainer.py
   (cpo_loss: loss_type, alpha, simpo_gamma, cpo_alpha), trl/trainer/kto_trainer.py (apo_zero_unpaired);
   TRL v0.25.1 (commit 1cf8d56c06ce095aeaa92d0853fca68e5834a928), trl/trainer/dpo_trainer.py, for
   rpo_alpha (removed in v0.29): losses + rpo_alpha * nll_loss, the same nll_loss as loss_type 'sft'.
 - The RPO authors' code (yinyueqin/relative-preference-optimization, commit
   c1b51639aaf93796ecf65ca74935bc4193b56592), trainers.py: RPODiagonalTrainer, SLiCTrainer,
-  SimpleKTOTrainer, KTOZeroTrainer. The output, losses.json, holds
+  SimpleKTOTrainer, KTOZeroTrainer, SFTTrainer. The output, losses.json, holds
 the inputs too, so the TypeScript tests rebuild exactly these batches.
 
     /usr/bin/python3 test/losses/golden/make_golden.py      # writes test/losses/golden/losses.json
@@ -154,14 +156,20 @@ def chosen_nll(pc, nc, average):
     type, F.cross_entropy(chosen_logits[chosen_mask], chosen_labels[chosen_mask]), and CPOTrainer's and
     ORPOTrainer's nn.CrossEntropyLoss() over the chosen rows' labels (padding and, for CPO, the prompt
     at -100), all mean-reduced over every scored token of the batch: on sequence sums, -Σπc / Σnc.
-    'rows' is the per-row mean, mean(-πc/nc)."""
+    'rows' is the per-row mean, mean(-πc/nc). 'sequences' is the RPO authors' SFTTrainer (trainers.py,
+    commit c1b5163): losses = -policy_chosen_logps (get_batch_logps(..., average_log_prob=False), the
+    completion's sum), then get_batch_metrics' losses.mean()."""
+    if average == "sequences":
+        losses = -pc
+        return losses.mean()
     return -pc.sum() / nc.sum() if average == "tokens" else (-pc / nc).mean()
 
 
-def trl_f_divergence_delta(chosen_logratios, rejected_logratios, cfg):
-    """TRL v1.9.0 DPOTrainer._compute_loss: the scores of f_divergence_type, delta_score."""
-    t = cfg["fDivergenceType"]
-    coef_ = cfg["fAlphaDivergenceCoef"]
+def trl_f_divergence_scores(chosen_logratios, rejected_logratios, cfg):
+    """TRL v1.9.0 DPOTrainer._compute_loss: the scores of f_divergence_type (DPOConfig's defaults
+    where the relpo loss has no such key: apo_zero)."""
+    t = cfg.get("fDivergenceType", "reverse_kl")
+    coef_ = cfg.get("fAlphaDivergenceCoef", 0.5)
     if t == "reverse_kl":
         chosen_scores, rejected_scores = chosen_logratios, rejected_logratios
     elif t == "forward_kl":
@@ -182,7 +190,90 @@ def trl_f_divergence_delta(chosen_logratios, rejected_logratios, cfg):
             rejected_scores = torch.exp(torch.clamp(t_rejected, max=80.0)) * coef
     else:
         raise ValueError(t)
+    return chosen_scores, rejected_scores
+
+
+def trl_f_divergence_delta(chosen_logratios, rejected_logratios, cfg):
+    """TRL v1.9.0 DPOTrainer._compute_loss: delta_score."""
+    chosen_scores, rejected_scores = trl_f_divergence_scores(chosen_logratios, rejected_logratios, cfg)
     return chosen_scores - rejected_scores
+
+
+# relpo's loss → TRL v1.9.0 DPOConfig loss_type, for the types that read the f-divergence scores or
+# the log-ratios (aot, aot_unpaired and sft read other inputs).
+TRL_DPO_TYPES = {
+    "dpo": "sigmoid", "hinge": "hinge", "ipo": "ipo", "exo_pair": "exo_pair", "nca_pair": "nca_pair", "robust": "robust",
+    "bco_pair": "bco_pair", "sppo_hard": "sppo_hard", "apo_zero": "apo_zero", "apo_down": "apo_down", "discopop": "discopop",
+    "sigmoid_norm": "sigmoid_norm",
+}
+
+
+def trl_dpo_per_sequence_loss(loss_type, cfg, chosen_logratios, rejected_logratios, chosen_counts, rejected_counts):
+    """TRL v1.9.0 DPOTrainer._compute_loss, from the log-ratios on: the f_divergence_type scores, then
+    one loss_type's per_sequence_loss (before use_weighting and the mean). chosen_counts and
+    rejected_counts are completion_mask.sum(dim=1) of each side. TRL's `self.label_smoothing` and
+    `self.args.discopop_tau` are the config's labelSmoothing and discopopTau (0 where the relpo loss
+    has no such key: v1.9.0's sigmoid reads no label_smoothing)."""
+    beta = cfg["beta"]
+    label_smoothing = cfg.get("labelSmoothing", 0.0) if loss_type in ("robust", "exo_pair") else 0.0
+    chosen_scores, rejected_scores = trl_f_divergence_scores(chosen_logratios, rejected_logratios, cfg)
+    delta_score = chosen_scores - rejected_scores
+    if loss_type == "sigmoid":
+        per_sequence_loss = -F.logsigmoid(beta * delta_score)
+    elif loss_type == "hinge":
+        per_sequence_loss = torch.relu(1 - beta * delta_score)
+    elif loss_type == "ipo":
+        chosen_avg_score = chosen_scores / chosen_counts.clamp(min=1.0)
+        rejected_avg_score = rejected_scores / rejected_counts.clamp(min=1.0)
+        ipo_delta = chosen_avg_score - rejected_avg_score
+        per_sequence_loss = (ipo_delta - 1 / (2 * beta)) ** 2
+    elif loss_type == "exo_pair":
+        epsilon = torch.tensor(label_smoothing)
+        qw = torch.sigmoid(beta * delta_score)
+        log_qw = F.logsigmoid(beta * delta_score)
+        log_pw = torch.log1p(-epsilon)
+        ql = torch.sigmoid(-beta * delta_score)
+        log_ql = F.logsigmoid(-beta * delta_score)
+        log_pl = torch.log(epsilon)
+        per_sequence_loss = qw * (log_qw - log_pw) + ql * (log_ql - log_pl)
+    elif loss_type == "nca_pair":
+        chosen_rewards = beta * chosen_scores
+        rejected_rewards = beta * rejected_scores
+        per_sequence_loss = -F.logsigmoid(chosen_rewards) - 0.5 * F.logsigmoid(-chosen_rewards) - 0.5 * F.logsigmoid(-rejected_rewards)
+    elif loss_type == "robust":
+        clean_loss_term = -(1 - label_smoothing) * F.logsigmoid(beta * delta_score)
+        flipped_loss_term = -label_smoothing * F.logsigmoid(-beta * delta_score)
+        per_sequence_loss = (clean_loss_term - flipped_loss_term) / (1 - 2 * label_smoothing)
+    elif loss_type == "bco_pair":
+        chosen_rewards = beta * chosen_scores
+        rejected_rewards = beta * rejected_scores
+        per_sequence_loss = -F.logsigmoid(chosen_rewards) - F.logsigmoid(-rejected_rewards)
+    elif loss_type == "sppo_hard":
+        winner_margin_error = (chosen_scores - 0.5 / beta) ** 2
+        loser_margin_error = (rejected_scores + 0.5 / beta) ** 2
+        per_sequence_loss = winner_margin_error + loser_margin_error
+    elif loss_type == "apo_zero":
+        losses_chosen = 1 - torch.sigmoid(beta * chosen_logratios)
+        losses_rejected = torch.sigmoid(beta * rejected_logratios)
+        per_sequence_loss = losses_chosen + losses_rejected
+    elif loss_type == "apo_down":
+        losses_chosen = torch.sigmoid(beta * chosen_logratios)
+        losses_rejected = 1 - torch.sigmoid(beta * delta_score)
+        per_sequence_loss = losses_chosen + losses_rejected
+    elif loss_type == "discopop":
+        logits = delta_score * beta
+        log_ratio_modulation = torch.sigmoid(logits / cfg["discopopTau"])
+        logistic_component = -F.logsigmoid(logits)
+        exp_component = torch.exp(-logits)
+        per_sequence_loss = logistic_component * (1 - log_ratio_modulation) + exp_component * log_ratio_modulation
+    elif loss_type == "sigmoid_norm":
+        chosen_avg_score = chosen_scores / chosen_counts.clamp(min=1.0)
+        rejected_avg_score = rejected_scores / rejected_counts.clamp(min=1.0)
+        delta = chosen_avg_score - rejected_avg_score
+        per_sequence_loss = -F.logsigmoid(beta * delta)
+    else:
+        raise ValueError(loss_type)
+    return per_sequence_loss
 
 
 def trl_cpo_loss(policy_chosen_logps, policy_rejected_logps, beta, cfg):
@@ -243,7 +334,11 @@ def compute(name, batch, cfg):
     beta = cfg.get("beta")
     metrics = None
 
-    if name == "rpo" and cfg["diagonalForm"] == "losses":
+    if name in TRL_DPO_TYPES and name != "dpo" and cfg.get("fDivergenceType", "reverse_kl") != "reverse_kl":
+        # TRL's f-divergence on the other loss types: its code itself (relpo's ipo in TRL's form only).
+        assert name != "ipo" or cfg["tokenAverage"]
+        loss = trl_dpo_per_sequence_loss(TRL_DPO_TYPES[name], cfg, sc, sr, nc, nr).mean()
+    elif name == "rpo" and cfg["diagonalForm"] == "losses":
         loss = authors_rpo_diagonal(pc, pr, rc_ref, rr_ref, beta, cfg["alpha"])
         W = rpo_weights(batch, ec, er, dict(cfg, weightScale="row"), M, N)
         metrics = reward_metrics(paired, beta * sc, beta * sr, pc, pr)
@@ -364,23 +459,26 @@ def compute(name, batch, cfg):
     return loss, pc, pr, metrics
 
 
+DPO_OPTIONS = {"fDivergenceType": "reverse_kl", "fAlphaDivergenceCoef": 0.5, "useWeighting": False, "ldAlpha": 1.0}
+WPO_LD = {"useWeighting": False, "ldAlpha": 1.0}
+
 DEFAULTS = {
     "rpo": {"beta": 0.1, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "row", "diagonalForm": "scores"},
     "rpo_simpo": {"beta": 10.0, "gammaBetaRatio": 0.3, "tau": 0.5, "alpha": 0.8, "weighting": "embedding", "weightScale": "mean"},
-    "dpo": {"beta": 0.1, "labelSmoothing": 0.0, "fDivergenceType": "reverse_kl", "fAlphaDivergenceCoef": 0.5, "useWeighting": False, "ldAlpha": 1.0},
-    "ipo": {"beta": 0.1, "tokenAverage": True},
-    "hinge": {"beta": 0.1},
-    "robust": {"beta": 0.1, "labelSmoothing": 0.0},
-    "bco_pair": {"beta": 0.1},
-    "sppo_hard": {"beta": 0.1},
-    "nca_pair": {"beta": 0.1},
-    "apo_zero": {"beta": 0.1},
-    "apo_down": {"beta": 0.1},
-    "exo_pair": {"beta": 0.1, "labelSmoothing": 1e-3},
-    "discopop": {"beta": 0.1, "discopopTau": 0.05},
-    "aot": {"beta": 0.1, "labelSmoothing": 0.0},
-    "aot_unpaired": {"beta": 0.1, "labelSmoothing": 0.0},
-    "sigmoid_norm": {"beta": 0.1},
+    "dpo": {"beta": 0.1, "labelSmoothing": 0.0, **DPO_OPTIONS},
+    "ipo": {"beta": 0.1, "tokenAverage": True, **DPO_OPTIONS},
+    "hinge": {"beta": 0.1, **DPO_OPTIONS},
+    "robust": {"beta": 0.1, "labelSmoothing": 0.0, **DPO_OPTIONS},
+    "bco_pair": {"beta": 0.1, **DPO_OPTIONS},
+    "sppo_hard": {"beta": 0.1, **DPO_OPTIONS},
+    "nca_pair": {"beta": 0.1, **DPO_OPTIONS},
+    "apo_zero": {"beta": 0.1, **WPO_LD},
+    "apo_down": {"beta": 0.1, **DPO_OPTIONS},
+    "exo_pair": {"beta": 0.1, "labelSmoothing": 1e-3, **DPO_OPTIONS},
+    "discopop": {"beta": 0.1, "discopopTau": 0.05, **DPO_OPTIONS},
+    "aot": {"beta": 0.1, "labelSmoothing": 0.0, "ldAlpha": 1.0},
+    "aot_unpaired": {"beta": 0.1, "labelSmoothing": 0.0, "ldAlpha": 1.0},
+    "sigmoid_norm": {"beta": 0.1, **DPO_OPTIONS},
     "simpo": {"beta": 2.0, "gammaBetaRatio": 0.25, "labelSmoothing": 0.0},
     "cpo": {"beta": 0.1, "lossType": "sigmoid", "labelSmoothing": 0.0, "cpoAlpha": 1.0, "simpoGamma": 0.5, "alpha": 0.0, "nllAverage": "tokens"},
     "slic": {"beta": 1.0, "lambdaCoef": 0.1},
@@ -440,6 +538,30 @@ CASES = [
     ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses"}), ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses", "alpha": 0.3, "beta": 0.5}),
     ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses", "alpha": 1.0}), ("rpo", "P", {"weighting": "diagonal", "diagonalForm": "losses", "alpha": 0.0}),
     ("rpo", "P1", {"weighting": "diagonal", "diagonalForm": "losses"}),
+    # The RPO authors' SFTTrainer (sequence sums, the mean over rows), and the same form in cpo and orpo.
+    ("sft", "P", {"nllAverage": "sequences"}), ("sft", "U", {"nllAverage": "sequences"}), ("sft", "U1", {"nllAverage": "sequences"}),
+    ("cpo", "P", {"nllAverage": "sequences", "cpoAlpha": 0.01}), ("orpo", "P", {"nllAverage": "sequences", "beta": 0.5}),
+    # TRL v1.9.0's f-divergences on every loss type that reads its scores (its code: trl_dpo_per_sequence_loss).
+    ("hinge", "P", {"fDivergenceType": "forward_kl", "beta": 0.5}), ("hinge", "P", {"fDivergenceType": "js_divergence", "beta": 1.0}),
+    ("hinge", "P1", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 0.3}),
+    ("ipo", "P", {"fDivergenceType": "js_divergence"}), ("ipo", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 1.5, "beta": 0.5}),
+    ("ipo", "P1", {"fDivergenceType": "forward_kl"}),
+    ("robust", "P", {"fDivergenceType": "forward_kl", "labelSmoothing": 0.2}), ("robust", "P", {"fDivergenceType": "alpha_divergence"}),
+    ("robust", "P1", {"fDivergenceType": "js_divergence", "labelSmoothing": 0.1}),
+    ("exo_pair", "P", {"fDivergenceType": "js_divergence"}), ("exo_pair", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 0.2, "labelSmoothing": 0.1}),
+    ("exo_pair", "P1", {"fDivergenceType": "forward_kl", "beta": 0.5}),
+    ("nca_pair", "P", {"fDivergenceType": "forward_kl"}), ("nca_pair", "P", {"fDivergenceType": "js_divergence", "beta": 0.7}),
+    ("nca_pair", "P1", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 1.5}),
+    ("bco_pair", "P", {"fDivergenceType": "js_divergence"}), ("bco_pair", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 0.3, "beta": 0.7}),
+    ("bco_pair", "P1", {"fDivergenceType": "forward_kl"}),
+    ("sppo_hard", "P", {"fDivergenceType": "forward_kl"}), ("sppo_hard", "P", {"fDivergenceType": "js_divergence", "beta": 0.3}),
+    ("sppo_hard", "P1", {"fDivergenceType": "alpha_divergence"}),
+    ("apo_down", "P", {"fDivergenceType": "forward_kl"}), ("apo_down", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 0.2, "beta": 0.7}),
+    ("apo_down", "P1", {"fDivergenceType": "js_divergence"}),
+    ("discopop", "P", {"fDivergenceType": "js_divergence"}), ("discopop", "P", {"fDivergenceType": "forward_kl", "discopopTau": 0.5, "beta": 0.5}),
+    ("discopop", "P1", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 1.5}),
+    ("sigmoid_norm", "P", {"fDivergenceType": "forward_kl"}), ("sigmoid_norm", "P", {"fDivergenceType": "alpha_divergence", "fAlphaDivergenceCoef": 0.3, "beta": 2.0}),
+    ("sigmoid_norm", "P1", {"fDivergenceType": "js_divergence"}),
 ]
 
 # Weighted sums (mixLosses): TRL v0.25.1's rpo_alpha is `losses + rpo_alpha * nll_loss` after the
@@ -481,6 +603,19 @@ def mix_case(batches, batch_id, terms):
     }
 
 
+def check_against_trl(name, batch, cfg, value):
+    """The formulas above, at reverse_kl, equal TRL v1.9.0's code for the same loss type (its
+    sigmoid has no label smoothing, and its ipo is the token-averaged one)."""
+    if name not in TRL_DPO_TYPES or cfg.get("fDivergenceType") != "reverse_kl":
+        return
+    if (name == "dpo" and cfg["labelSmoothing"] != 0) or (name == "ipo" and not cfg["tokenAverage"]):
+        return
+    pc, rc_ref, nc, _ = side_tensors(batch, "chosen", False)
+    pr, rr_ref, nr, _ = side_tensors(batch, "rejected", False)
+    trl = trl_dpo_per_sequence_loss(TRL_DPO_TYPES[name], cfg, pc - rc_ref, pr - rr_ref, nc, nr).mean().item()
+    assert abs(trl - value) <= 1e-12 * max(1.0, abs(value)), (name, cfg, trl, value)
+
+
 def main():
     batches = make_batches()
     cases = []
@@ -488,6 +623,7 @@ def main():
         cfg = dict(DEFAULTS[name])
         cfg.update(overrides)
         loss, pc, pr, metrics = compute(name, batches[batch_id], cfg)
+        check_against_trl(name, batches[batch_id], cfg, loss.item())
         loss.backward()
         gc = pc.grad if pc.grad is not None else torch.zeros_like(pc)
         gr = pr.grad if pr.grad is not None else torch.zeros_like(pr)

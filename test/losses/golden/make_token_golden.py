@@ -2,8 +2,10 @@
 """Golden values for the token-level losses and options: transcriptions of TRL v1.9.0's code
 (huggingface/trl tag v1.9.0, commit a785283c0ea7395092fc5bd60fc38e7f4d972003), run from logits.
 
-    trl/trainer/dpo_trainer.py         DPOTrainer._compute_loss: loss_type 'sigmoid' and 'sft',
-                                       use_weighting (WPO), ld_alpha (LD-DPO)
+    trl/trainer/dpo_trainer.py         DPOTrainer._compute_loss: every loss_type relpo has (those
+                                       reading the log-ratios or the f-divergence scores through
+                                       make_golden.trl_dpo_per_sequence_loss; aot, aot_unpaired and
+                                       sft here), use_weighting (WPO), ld_alpha (LD-DPO)
     trl/experimental/orpo/orpo_trainer.py  concatenated_forward's cross_entropy_loss (decoder-only:
                                        prompt and completion; encoder-decoder: the completion
                                        labels), get_batch_logps(average_log_prob=True), odds_ratio_loss
@@ -21,8 +23,14 @@ import json
 import os
 import random
 
+import sys
+
 import torch
 import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_golden import DEFAULTS, TRL_DPO_TYPES, trl_dpo_per_sequence_loss  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "token-losses.json")
@@ -69,9 +77,11 @@ def selective_log_softmax(logits, index):
     return torch.gather(logits.log_softmax(-1), dim=-1, index=index.unsqueeze(-1)).squeeze(-1)
 
 
-def trl_dpo(fx, beta, loss_type="sigmoid", use_weighting=False, ld_alpha=None):
-    """DPOTrainer._compute_loss (reverse_kl, one loss_type), as in v1.9.0."""
+def trl_dpo(fx, loss_type, cfg, use_weighting=False, ld_alpha=None):
+    """DPOTrainer._compute_loss (one loss_type), as in v1.9.0; the f_divergence_type scores and the
+    loss types that read them come from make_golden.trl_dpo_per_sequence_loss (the same code)."""
     device = "cpu"
+    beta = cfg.get("beta")  # sft has none
     input_ids, _, completion_mask, lc, lr, ref_logits = tensors(fx)
     logits = torch.cat([lc, lr])
     shift_logits = logits[..., :-1, :]
@@ -108,16 +118,30 @@ def trl_dpo(fx, beta, loss_type="sigmoid", use_weighting=False, ld_alpha=None):
 
     chosen_logratios = chosen_logps - ref_chosen_logps
     rejected_logratios = rejected_logps - ref_rejected_logps
-    delta_score = chosen_logratios - rejected_logratios
 
-    if loss_type == "sigmoid":
-        per_sequence_loss = -F.logsigmoid(beta * delta_score)
+    if loss_type == "aot":
+        logratios = chosen_logps - rejected_logps
+        ref_logratios = ref_chosen_logps - ref_rejected_logps
+        logratios_sorted, _ = torch.sort(logratios, dim=0)
+        ref_logratios_sorted, _ = torch.sort(ref_logratios, dim=0)
+        delta = logratios_sorted - ref_logratios_sorted
+        per_sequence_loss = -F.logsigmoid(beta * delta) * (1 - cfg["labelSmoothing"]) - F.logsigmoid(-beta * delta) * cfg["labelSmoothing"]
+    elif loss_type == "aot_unpaired":
+        chosen_logratios_sorted, _ = torch.sort(chosen_logratios, dim=0)
+        rejected_logratios_sorted, _ = torch.sort(rejected_logratios, dim=0)
+        delta = chosen_logratios_sorted - rejected_logratios_sorted
+        per_sequence_loss = -F.logsigmoid(beta * delta) * (1 - cfg["labelSmoothing"]) - F.logsigmoid(-beta * delta) * cfg["labelSmoothing"]
     elif loss_type == "sft":
         chosen_logits, _ = shift_logits.chunk(2, dim=0)
         chosen_labels, _ = shift_labels.chunk(2, dim=0)
         chosen_mask, _ = shift_completion_mask.chunk(2, dim=0)
         batch_loss = F.cross_entropy(chosen_logits[chosen_mask.bool()], chosen_labels[chosen_mask.bool()])
         per_sequence_loss = batch_loss.expand(chosen_logits.size(0))
+    else:
+        chosen_mask, rejected_mask = completion_mask.chunk(2, dim=0)
+        per_sequence_loss = trl_dpo_per_sequence_loss(
+            loss_type, cfg, chosen_logratios, rejected_logratios, chosen_mask.sum(dim=1).double(), rejected_mask.sum(dim=1).double()
+        )
     if use_weighting:
         # Eq (2) of the WPO paper: https://huggingface.co/papers/2406.11827
         completion_lengths = shift_completion_mask.sum(dim=1).clamp_min(1)
@@ -129,9 +153,19 @@ def trl_dpo(fx, beta, loss_type="sigmoid", use_weighting=False, ld_alpha=None):
         mean_logps = aligned_logps.sum(dim=1) / completion_lengths
         weights = torch.exp(mean_logps)
         chosen_weights, rejected_weights = weights.chunk(2, dim=0)
-        per_sequence_loss *= chosen_weights * rejected_weights
+        # TRL: `per_sequence_loss *= chosen_weights * rejected_weights`, in place. The same values; but
+        # in place it breaks the backward of hinge (relu's saved output is overwritten) and the
+        # expanded sft loss refuses it, so here the product is taken out of place.
+        per_sequence_loss = per_sequence_loss * (chosen_weights * rejected_weights)
     loss = per_sequence_loss.mean()
     return loss, lc, lr
+
+
+def dpo_case(loss, config):
+    """TRL's DPOTrainer with the relpo loss's config: its loss_type and options (make_golden's defaults)."""
+    cfg = {**DEFAULTS[loss], **config}
+    ld_alpha = cfg.get("ldAlpha", 1.0)
+    return lambda fx: trl_dpo(fx, TRL_DPO_TYPES.get(loss, loss), cfg, cfg.get("useWeighting", False), None if ld_alpha == 1.0 else ld_alpha)
 
 
 def cross_entropy_loss(logits, labels):
@@ -193,28 +227,43 @@ def trl_cpo(fx, beta, cpo_alpha):
     return loss, lc, lr
 
 
-# (relpo loss, relpo config, fixture, TRL computation)
+# (relpo loss, relpo config, fixture[, TRL computation]): without one, DPOTrainer's with that loss's
+# loss_type and options (dpo_case).
 CASES = [
-    ("dpo", {}, "A", lambda fx: trl_dpo(fx, 0.1)),
-    ("dpo", {"useWeighting": True}, "A", lambda fx: trl_dpo(fx, 0.1, use_weighting=True)),
-    ("dpo", {"useWeighting": True, "beta": 0.5}, "A1", lambda fx: trl_dpo(fx, 0.5, use_weighting=True)),
-    ("dpo", {"ldAlpha": 0.5}, "A", lambda fx: trl_dpo(fx, 0.1, ld_alpha=0.5)),
-    ("dpo", {"ldAlpha": 0.0}, "A", lambda fx: trl_dpo(fx, 0.1, ld_alpha=0.0)),
-    ("dpo", {"ldAlpha": 0.3}, "A1", lambda fx: trl_dpo(fx, 0.1, ld_alpha=0.3)),
-    ("dpo", {"ldAlpha": 0.3, "useWeighting": True}, "A", lambda fx: trl_dpo(fx, 0.1, use_weighting=True, ld_alpha=0.3)),
-    ("sft", {}, "A", lambda fx: trl_dpo(fx, 0.1, loss_type="sft")),
+    ("dpo", {}, "A"),
+    ("dpo", {"useWeighting": True}, "A"),
+    ("dpo", {"useWeighting": True, "beta": 0.5}, "A1"),
+    ("dpo", {"ldAlpha": 0.5}, "A"),
+    ("dpo", {"ldAlpha": 0.0}, "A"),
+    ("dpo", {"ldAlpha": 0.3}, "A1"),
+    ("dpo", {"ldAlpha": 0.3, "useWeighting": True}, "A"),
+    ("sft", {}, "A"),
     ("orpo", {"nllPrompt": True}, "A", lambda fx: trl_orpo(fx, 0.1, True)),
     ("orpo", {"nllPrompt": True, "beta": 0.5}, "A1", lambda fx: trl_orpo(fx, 0.5, True)),
     ("orpo", {}, "A", lambda fx: trl_orpo(fx, 0.1, False)),
     ("cpo", {}, "A", lambda fx: trl_cpo(fx, 0.1, 1.0)),
     ("cpo", {"cpoAlpha": 0.5, "beta": 0.5}, "A1", lambda fx: trl_cpo(fx, 0.5, 0.5)),
+    # use_weighting and ld_alpha on the other loss types, some with an f-divergence too.
+    ("hinge", {"useWeighting": True, "ldAlpha": 0.5, "fDivergenceType": "js_divergence", "beta": 0.5}, "A"),
+    ("ipo", {"useWeighting": True, "ldAlpha": 0.5}, "A"),
+    ("robust", {"ldAlpha": 0.5, "labelSmoothing": 0.2}, "A"), ("robust", {"useWeighting": True, "fDivergenceType": "js_divergence"}, "A1"),
+    ("exo_pair", {"useWeighting": True, "ldAlpha": 0.3, "fDivergenceType": "forward_kl"}, "A"),
+    ("nca_pair", {"ldAlpha": 0.3, "useWeighting": True}, "A1"),
+    ("bco_pair", {"useWeighting": True}, "A"), ("bco_pair", {"ldAlpha": 0.5, "fDivergenceType": "alpha_divergence"}, "A"),
+    ("sppo_hard", {"ldAlpha": 0.0, "useWeighting": True}, "A"),
+    ("apo_zero", {"useWeighting": True, "ldAlpha": 0.5}, "A"),
+    ("apo_down", {"useWeighting": True, "ldAlpha": 0.5, "fDivergenceType": "alpha_divergence"}, "A"),
+    ("discopop", {"ldAlpha": 0.5, "useWeighting": True, "fDivergenceType": "js_divergence", "beta": 0.5}, "A"),
+    ("sigmoid_norm", {"ldAlpha": 0.3, "useWeighting": True, "fDivergenceType": "forward_kl"}, "A"),
+    ("aot", {"ldAlpha": 0.5}, "A"),
+    ("aot_unpaired", {"ldAlpha": 0.3, "beta": 0.5}, "A"),
 ]
 
 
 def main():
     cases = []
-    for loss_name, config, fid, run in CASES:
-        loss, lc, lr = run(FIXTURES[fid])
+    for loss_name, config, fid, *run in CASES:
+        loss, lc, lr = (run[0] if run else dpo_case(loss_name, config))(FIXTURES[fid])
         loss.backward()
         cases.append({
             "id": f"{loss_name} {json.dumps(config, sort_keys=True)} on {fid}",
