@@ -21,4 +21,4 @@ gyp=node-gyp
 command -v node-gyp >/dev/null || gyp="node $(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
 cd native/mpi
 CC=mpicc CXX=mpicxx LINK=mpicc $gyp rebuild --nodedir="$nodedir" --loglevel=warn
-echo "build:mpi: built native/mpi/build/Release/relpo_mpi.node against $(mpirun --version 2>/dev/null | head -1 || echo 'the MPI of mpicc')"
+echo "build:mpi: built native/mpi/build/Release/relpo_mpi.node with $(command -v mpicc)"
