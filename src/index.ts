@@ -40,6 +40,7 @@ export * from './kernels/nf4/index.js';
 export * from './kernels/attention/index.js';
 export * from './kernels/decode/index.js';
 export * from './io/index.js';
+export * from './distributed/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
 export * from './data/index.js';

@@ -1,0 +1,42 @@
+// Running a script under mpirun from a test: whether MPI is here (mpirun and the built addon),
+// and one launch with its exit status and output.
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mpiAddonPath } from '../../src/distributed/index.js';
+
+/** Why mpirun cannot run here, or null when it can. */
+export function mpirunMissing(): string | null {
+  return spawnSync('mpirun', ['--version']).status === 0 ? null : 'no mpirun (sudo apt-get install openmpi-bin libopenmpi-dev build-essential)';
+}
+
+/** Why the MPI tests cannot run here (no mpirun, or the addon not built), or null when they can. */
+export function mpiMissing(): string | null {
+  return mpirunMissing() ?? (existsSync(mpiAddonPath()) ? null : `the MPI addon is not built (${mpiAddonPath()}; npm run build:mpi)`);
+}
+
+/** CI (RELPO_REQUIRE_MPI=1) fails the MPI tests when MPI is missing instead of skipping them. */
+export const MPI_REQUIRED = process.env.RELPO_REQUIRE_MPI === '1';
+
+export interface MpiRun {
+  status: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `mpirun -np N node script args…`, ended after timeoutMs (a hang fails instead of waiting). */
+export function runUnderMpi(ranks: number, script: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<MpiRun> {
+  // --allow-run-as-root: CI and this machine run as root; --oversubscribe: more ranks than cores.
+  const argv = ['--allow-run-as-root', '--oversubscribe', '-np', String(ranks), process.execPath, script, ...args];
+  return new Promise((resolve) => {
+    execFile('mpirun', argv, { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const failed = error as (Error & { code?: number | string; signal?: string }) | null;
+      resolve({
+        status: failed ? (typeof failed.code === 'number' ? failed.code : null) : 0,
+        signal: failed?.signal ?? null,
+        stdout,
+        stderr,
+      });
+    });
+  });
+}
