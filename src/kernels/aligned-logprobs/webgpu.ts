@@ -7,8 +7,8 @@
 // masked rows return before reading anything. Soft-capping reads each logit as cap·tanh(x/cap).
 import { registerKernel } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, TANH_WGSL, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
-import { logprobsLayout } from '../logprobs/contract.js';
+import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, TANH_WGSL, wgslLiteral, memoShader } from '../wgsl.js';
+import { dispatchLogitRows } from '../logprobs/webgpu.js';
 import type { AlignedLogprobsAttrs } from './contract.js';
 
 const NAN = 'from_bits(0x7fc00000u)';
@@ -88,34 +88,8 @@ fn main(${BUILTINS_1D}) {
 }`;
 }
 
-/** ≈16 logits per thread, a power of two in [32, the adapter's limit ≤ 1024] (as tokenLogprobs). */
-function workgroupFor(device: WebGPUDevice, vocab: number): number {
-  const limit = Math.min(1024, device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
-  let wg = 32;
-  while (wg * 16 < vocab && wg * 2 <= limit) wg *= 2;
-  return wg;
-}
-
 export function registerAlignedLogprobsWebGPU(): void {
-  registerKernel<AlignedLogprobsAttrs>('alignedTokenLogprobs', 'webgpu', (dev, inputs, { masked, softcap = 0 }) => {
-    const device = dev as WebGPUDevice;
-    const [logits, targets] = inputs;
-    const mask = masked ? inputs[2] : undefined;
-    const { rows, vocab, outShape } = logprobsLayout(logits, targets, mask);
-    wgslType(logits.dtype);
-    const o = device.alloc(logits.dtype, rows);
-    if (rows > 0) {
-      device.dispatch({
-        name: 'alignedTokenLogprobs',
-        code: kernel(workgroupFor(device, vocab), mask ? wgslType(mask.dtype) : null, softcap > 0),
-        meta: new Meta().u32(vocab, rows).f32(softcap).build(),
-        inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : [])],
-        outputs: [o],
-        workgroups: grid1d(rows),
-      });
-    }
-    return [{ storage: o, shape: outShape, dtype: logits.dtype }];
-  });
+  registerKernel<AlignedLogprobsAttrs>('alignedTokenLogprobs', 'webgpu', (dev, inputs, attrs) => dispatchLogitRows(dev as WebGPUDevice, 'alignedTokenLogprobs', inputs, attrs, 1, kernel));
 }
 
 const kernel = memoShader(kernelSource);

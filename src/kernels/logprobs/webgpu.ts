@@ -157,27 +157,36 @@ function forwardWorkgroup(device: WebGPUDevice, vocab: number): number {
   return wg;
 }
 
+/**
+ * The launch of a kernel that reduces each row of logits in one workgroup (tokenLogprobs,
+ * alignedTokenLogprobs): inputs logits, targets[, mask], `words` values out per row, meta
+ * (vocab, rows, softcap); `code` builds the shader for the workgroup size, mask type and capping.
+ */
+export function dispatchLogitRows(
+  device: WebGPUDevice, name: string, inputs: TensorInfo[], attrs: { masked: boolean; softcap?: number }, words: number,
+  code: (workgroup: number, mask: 'f32' | 'i32' | null, capped: boolean) => string,
+): TensorInfo[] {
+  const [logits, targets] = inputs;
+  const mask = attrs.masked ? inputs[2] : undefined;
+  const softcap = attrs.softcap ?? 0;
+  const { rows, vocab, outShape } = logprobsLayout(logits, targets, mask);
+  wgslType(logits.dtype);
+  const o = device.alloc(logits.dtype, words * rows);
+  if (rows > 0) {
+    device.dispatch({
+      name,
+      code: code(forwardWorkgroup(device, vocab), maskTypeOf(mask), softcap > 0),
+      meta: new Meta().u32(vocab, rows).f32(softcap).build(),
+      inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : [])],
+      outputs: [o],
+      workgroups: grid1d(rows),
+    });
+  }
+  return [{ storage: o, shape: outShape, dtype: logits.dtype }];
+}
+
 export function registerLogprobsWebGPU(): void {
-  registerKernel<TokenLogprobsAttrs>('tokenLogprobs', 'webgpu', (dev, inputs, { masked, softcap = 0 }) => {
-    const device = dev as WebGPUDevice;
-    const [logits, targets] = inputs;
-    const mask = masked ? inputs[2] : undefined;
-    const { rows, vocab, outShape } = logprobsLayout(logits, targets, mask);
-    wgslType(logits.dtype);
-    const o = device.alloc(logits.dtype, STATS.words * rows);
-    if (rows > 0) {
-      const wg = forwardWorkgroup(device, vocab);
-      device.dispatch({
-        name: 'tokenLogprobs',
-        code: forwardKernel(wg, maskTypeOf(mask), softcap > 0),
-        meta: new Meta().u32(vocab, rows).f32(softcap).build(),
-        inputs: [logits.storage, targets.storage, ...(mask ? [mask.storage] : [])],
-        outputs: [o],
-        workgroups: grid1d(rows),
-      });
-    }
-    return [{ storage: o, shape: outShape, dtype: logits.dtype }];
-  });
+  registerKernel<TokenLogprobsAttrs>('tokenLogprobs', 'webgpu', (dev, inputs, attrs) => dispatchLogitRows(dev as WebGPUDevice, 'tokenLogprobs', inputs, attrs, STATS.words, forwardKernel));
 
   registerKernel<TokenLogprobsAttrs>('tokenLogprobsGrad', 'webgpu', (dev, inputs, { masked, softcap = 0 }) => {
     const device = dev as WebGPUDevice;
