@@ -57,6 +57,9 @@ export function checkBatch(loss: PreferenceLoss<LossConfig>, batch: PreferenceBa
   if (needs.promptTokens) requirePromptTokens(loss.name, batch);
   if (needs.wpoWeights) requireWpoWeights(loss.name, batch);
   if ((needs.verboseWeight ?? 1) !== 1 && !batch.paired) throw new Error(`${who}: LD-DPO's verbose-part weight (${needs.verboseWeight}) splits each pair's answers at the shorter one's length, so it needs paired data`);
+  if (needs.unweightedLogps && (needs.verboseWeight ?? 1) !== 1 && !batch.chosen.unweightedLogps) {
+    throw new Error(`${who}: needs batch.chosen.unweightedLogps (needs.unweightedLogps with LD-DPO's verbose weight ${needs.verboseWeight}): the chosen rows' completion log-probs with every token counting 1`);
+  }
   if (batch.kl) {
     const { policyLogps: p, refLogps: q } = batch.kl;
     if (!p || !q || p.rank !== 1 || q.rank !== 1 || p.shape[0] !== q.shape[0]) {
@@ -73,7 +76,7 @@ function checkSide(who: string, batch: PreferenceBatch, side: SideName): number 
   if (p.rank !== 1) throw new Error(`${who}: batch.${side}.policyLogps must be 1-D [rows], got [${p.shape}]`);
   const rows = p.shape[0];
   if (rows === 0) throw new Error(`${who}: batch.${side} has no rows`);
-  for (const key of ['refLogps', 'tokenCounts', 'wpoWeights', 'fullLogps', 'fullTokenCounts'] as const) {
+  for (const key of ['refLogps', 'tokenCounts', 'wpoWeights', 'fullLogps', 'fullTokenCounts', 'unweightedLogps'] as const) {
     const t = s[key];
     if (t && (t.rank !== 1 || t.shape[0] !== rows)) throw new Error(`${who}: batch.${side}.${key} must be [${rows}] like policyLogps, got [${t.shape}]`);
   }
@@ -114,6 +117,11 @@ export function requirePromptTokens(lossName: string, batch: PreferenceBatch): {
     throw new Error(`loss '${lossName}' needs batch.chosen.fullLogps and batch.chosen.fullTokenCounts (needs.promptTokens): the chosen rows' log-probs over prompt and completion tokens`);
   }
   return { logps: fullLogps, counts: fullTokenCounts.dtype === fullLogps.dtype ? fullTokenCounts : cast(fullTokenCounts, fullLogps.dtype) };
+}
+
+/** The chosen rows' completion log-probs with every token counting 1 (needs.unweightedLogps). */
+export function unweightedChosenLogps(batch: PreferenceBatch): Tensor {
+  return batch.chosen.unweightedLogps ?? batch.chosen.policyLogps;
 }
 
 /** WPO's per-row weights of both sides. */

@@ -12,7 +12,7 @@ export { logRatios, perToken, sigmoidLoss, rewardMetrics } from './terms.js';
 export { DPO_OPTION_DEFAULTS, DPO_OPTION_HELP, DPO_OPTION_CHOICES, dpoOptionNeeds, validateDpoOptions, withWpoWeights, type DpoOptions } from './dpo-options.js';
 export { divergenceScores, type FDivergence, type FDivergenceConfig } from './f-divergence.js';
 export { pairMean } from './wpo.js';
-export { requireReference, requireTokenCounts, requireEmbeddings, requireKl, lossesThat, lossNeeds, configChecks } from './checks.js';
+export { requireReference, requireTokenCounts, requireEmbeddings, requireKl, lossesThat, lossNeeds, configChecks, unweightedChosenLogps } from './checks.js';
 export {
   contrastMatrix, contrastWeights, embeddingWeights, uniformWeights, diagonalWeights, scaleWeights, cosineSimilarity,
   weightMetrics, type Weighting, type WeightScale, type WeightingConfig,

@@ -46,14 +46,20 @@ export function mixLosses(terms: MixTerm[], name?: string): MixedLoss {
   const needs = {} as LossNeeds;
   for (const k of ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const) needs[k] = partNeeds.some((n) => n[k]);
   for (const k of ['promptTokens', 'wpoWeights'] as const) if (partNeeds.some((n) => n[k])) needs[k] = true;
-  // The verbose part's weight is one per batch (it is in the completion mask every term reads).
-  // A term without the option (sft) would read weighted log-probs where TRL's reads the plain ones: refused.
-  const ld = [...new Set(partNeeds.map((n) => n.verboseWeight ?? 1))];
+  // The verbose part's weight is one per batch (it is in the completion mask the log-probs are
+  // summed with). A term that reads only the unweighted chosen log-probs (sft) is not touched by
+  // it; any other term without the option would read weighted log-probs where TRL's reads the
+  // plain ones: refused.
+  const weighs = (n: LossNeeds) => !(n.unweightedLogps && (n.verboseWeight ?? 1) === 1);
+  const ld = [...new Set(partNeeds.filter(weighs).map((n) => n.verboseWeight ?? 1))];
   if (ld.length > 1) {
-    const each = parts.map((p, k) => `${p.label} ${partNeeds[k].verboseWeight ?? 1}`).join(', ');
-    throw new Error(`mixLosses: terms weigh the verbose part of the answers differently (${each}); LD-DPO's weight is one per batch, in the log-probs every term reads (docs/losses.md)`);
+    const each = parts.flatMap((p, k) => (weighs(partNeeds[k]) ? [`${p.label} ${partNeeds[k].verboseWeight ?? 1}`] : [])).join(', ');
+    throw new Error(`mixLosses: terms weigh the verbose part of the answers differently (${each}); LD-DPO's weight is one per batch, in the log-probs every term but an unweighted NLL (sft) reads (docs/losses.md)`);
   }
-  if (ld[0] !== 1) needs.verboseWeight = ld[0];
+  if (ld.length === 1 && ld[0] !== 1) needs.verboseWeight = ld[0];
+  // The mix asks for the unweighted log-probs where a term reads them under a verbose weight, and
+  // reads only them when every term does (so a mix nested in a mix is judged rightly).
+  if (partNeeds.some((n) => n.unweightedLogps) && (needs.verboseWeight !== undefined || partNeeds.every((n) => n.unweightedLogps))) needs.unweightedLogps = true;
   // A weighted sum of means over pairs is one; a single coupled term couples the mix.
   needs.meanOverPairs = partNeeds.every((n) => n.meanOverPairs === true);
   return {

@@ -4,7 +4,7 @@
 // RPO authors' SFTTrainer's (each row's sequence sum, then the mean over rows, mean(−πc)).
 import type { Tensor } from '../autograd/tensor.js';
 import type { LossNeeds, PreferenceBatch } from './types.js';
-import { requirePromptTokens, requireTokenCounts } from './checks.js';
+import { requirePromptTokens, requireTokenCounts, unweightedChosenLogps } from './checks.js';
 import { div, mean, neg, sum } from './ops.js';
 
 /**
@@ -16,12 +16,15 @@ export const NLL_AVERAGES: readonly NllAverage[] = ['tokens', 'rows', 'sequences
 export const NLL_AVERAGE_HELP =
   "'tokens': one cross-entropy over every chosen token of the batch (TRL); 'rows': each row's per-token NLL, then the mean over rows; 'sequences': each row's summed NLL, then the mean over rows (the RPO authors' SFTTrainer)";
 
-/** The chosen answers' NLL; `withPrompt` counts the prompt's tokens (after BOS) too. */
+/**
+ * The chosen answers' NLL; `withPrompt` counts the prompt's tokens (after BOS) too. Every token
+ * counts 1, as in TRL's cross-entropy, also under LD-DPO's verbose weight (unweightedChosenLogps).
+ */
 export function chosenNll(lossName: string, batch: PreferenceBatch, average: NllAverage, withPrompt = false): Tensor {
-  if (average === 'sequences') return mean(neg(withPrompt ? requirePromptTokens(lossName, batch).logps : batch.chosen.policyLogps));
+  if (average === 'sequences') return mean(neg(withPrompt ? requirePromptTokens(lossName, batch).logps : unweightedChosenLogps(batch)));
   const { logps, counts } = withPrompt
     ? requirePromptTokens(lossName, batch)
-    : { logps: batch.chosen.policyLogps, counts: requireTokenCounts(lossName, batch, 'chosen') };
+    : { logps: unweightedChosenLogps(batch), counts: requireTokenCounts(lossName, batch, 'chosen') };
   return average === 'tokens' ? neg(div(sum(logps), sum(counts))) : mean(neg(div(logps, counts)));
 }
 

@@ -9,7 +9,7 @@ import { type RegisteredLoss, addToCatalog, isRegistered } from './catalog.js';
 export { getLoss, listLosses, unregisterLoss, type RegisteredLoss } from './catalog.js';
 
 const NEEDS = ['reference', 'promptEmbeddings', 'klEstimate', 'tokenAverage'] as const;
-const OPTIONAL_NEEDS = ['meanOverPairs', 'promptTokens', 'wpoWeights'] as const;
+const OPTIONAL_NEEDS = ['meanOverPairs', 'promptTokens', 'wpoWeights', 'unweightedLogps'] as const;
 
 export function registerLoss<C extends LossConfig>(loss: PreferenceLoss<C>): RegisteredLoss<C> {
   validatePlugin(loss as unknown as PreferenceLoss);

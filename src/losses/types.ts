@@ -22,6 +22,13 @@ export interface PreferenceSide {
   /** Chosen side only: how many tokens fullLogps sums (each row's length − 1): [rows]. */
   fullTokenCounts?: Tensor;
   /**
+   * Chosen side only: Σ log p over the completion tokens, each counting 1 whatever LD-DPO's verbose
+   * weight (policyLogps then weighs the verbose part): [rows], differentiable, from the same
+   * forward. Supplied when `needs.unweightedLogps` and `needs.verboseWeight` ≠ 1; absent,
+   * policyLogps are unweighted (unweightedChosenLogps reads either).
+   */
+  unweightedLogps?: Tensor;
+  /**
    * WPO's weight of each row (Zhou et al., 2024, Eq. 2, as TRL's use_weighting):
    * exp(mean over completion tokens of (log p(token) − log Σ_v p(v)²)) under the policy: [rows],
    * no gradient. Needed when `needs.wpoWeights`.
@@ -82,6 +89,13 @@ export interface LossNeeds {
    * mask; tokenCounts stay counts). 1 or absent: every token counts fully. Paired data only.
    */
   verboseWeight?: number;
+  /**
+   * The loss reads the chosen answers' log-probs only unweighted (an NLL, as TRL's `sft` type with
+   * ld_alpha), through unweightedChosenLogps, and no other log-probs: in a mix with a term that has
+   * a verbose weight, the trainer supplies chosen.unweightedLogps (one more masked sum over the same
+   * token log-probs) and the mix does not refuse the term's weight of 1.
+   */
+  unweightedLogps?: boolean;
 }
 
 export interface PreferenceLoss<C extends LossConfig = LossConfig> {

@@ -63,6 +63,7 @@ export function buildBatch(
     const f = sideFields(policy, rows, wantedFields(needs, name));
     const s: PreferenceSide = { policyLogps: f.logps, promptIds };
     if (f.fullLogps) Object.assign(s, { fullLogps: f.fullLogps, fullTokenCounts: f.fullTokenCounts });
+    if (f.unweightedLogps) s.unweightedLogps = f.unweightedLogps;
     if (f.wpoWeights) s.wpoWeights = f.wpoWeights;
     if (needs.reference && reference) s.refLogps = castTo(reference(rows), dtype);
     if (needs.tokenAverage) s.tokenCounts = tokenCounts(rows, dtype);
@@ -77,9 +78,13 @@ export function buildBatch(
   return batch;
 }
 
-/** What a side's forward must yield besides its log-probs: the prompt's tokens on the chosen side only. */
+/**
+ * What a side's forward must yield besides its log-probs: the prompt's tokens on the chosen side
+ * only, and there the unweighted log-probs too when a verbose weight makes them differ.
+ */
 export function wantedFields(needs: LossNeeds, side: 'chosen' | 'rejected'): WantedFields {
-  return { full: needs.promptTokens === true && side === 'chosen', wpo: needs.wpoWeights === true };
+  const unweighted = needs.unweightedLogps === true && (needs.verboseWeight ?? 1) !== 1 && side === 'chosen';
+  return { full: needs.promptTokens === true && side === 'chosen', wpo: needs.wpoWeights === true, ...(unweighted ? { unweighted } : {}) };
 }
 
 /** LD-DPO's per-token weights on a paired batch's rows, when the loss asks for them. */

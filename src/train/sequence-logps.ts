@@ -30,6 +30,8 @@ export interface WantedFields {
   full?: boolean;
   /** wpoWeights (LossNeeds.wpoWeights). */
   wpo?: boolean;
+  /** unweightedLogps: the completion log-probs with every token counting 1 (LossNeeds.unweightedLogps under LD-DPO). */
+  unweighted?: boolean;
 }
 
 /** A side's per-row fields from one forward: logps differentiable (and fullLogps), the rest constants. */
@@ -37,6 +39,7 @@ export interface SideFields {
   logps: Tensor;
   fullLogps?: Tensor;
   fullTokenCounts?: Tensor;
+  unweightedLogps?: Tensor;
   wpoWeights?: Tensor;
 }
 
@@ -54,6 +57,8 @@ export type LogitRows = Pick<TokenizedRows, 'targets' | 'completionMask' | 'comp
  *   logps       Σ_t w_t·log p(target_t), w the completion mask or its LD-DPO weights;
  *   fullLogps   Σ over every target of the row (prompt after BOS, and completion), unweighted:
  *               one tokenLogprobs pass over all positions then serves both sums;
+ *   unweightedLogps  Σ_t m_t·log p(target_t), m the 0/1 completion mask (differentiable): the same
+ *               token log-probs summed a second time;
  *   wpoWeights  exp(Σ_t m_t·(log p(target_t) − log Σ_v p(v)²) / max(Σ_t m_t, 1)), m the 0/1 completion
  *               mask, as TRL's use_weighting; no gradient.
  */
@@ -64,13 +69,21 @@ export function fieldsFromLogits(logits: Tensor, side: LogitRows, want: WantedFi
   const mask = cast(side.completionMask, dtype);
   const weights = side.completionWeights ? host(side.completionWeights) : mask;
   const out: SideFields = { logps: undefined as unknown as Tensor };
-  if (want.full) {
-    const all = new Float64Array(B * T);
-    side.rows.forEach((row, b) => all.fill(1, b * T, b * T + Math.max(0, row.length - 1)));
-    const tok = tokenLogprobs(logits, side.targets, host(all), { softcap });
+  if (want.full || want.unweighted) {
+    // One tokenLogprobs pass: over every position of the row when fullLogps is wanted, else over the completion.
+    let scored = mask;
+    if (want.full) {
+      const all = new Float64Array(B * T);
+      side.rows.forEach((row, b) => all.fill(1, b * T, b * T + Math.max(0, row.length - 1)));
+      scored = host(all);
+    }
+    const tok = tokenLogprobs(logits, side.targets, scored, { softcap });
     out.logps = sum(mul(tok, weights), -1);
-    out.fullLogps = sum(tok, -1);
-    out.fullTokenCounts = tensor(side.rows.map((row) => Math.max(0, row.length - 1)), [B], { device: logits.device, dtype });
+    if (want.full) {
+      out.fullLogps = sum(tok, -1);
+      out.fullTokenCounts = tensor(side.rows.map((row) => Math.max(0, row.length - 1)), [B], { device: logits.device, dtype });
+    }
+    if (want.unweighted) out.unweightedLogps = want.full ? sum(mul(tok, mask), -1) : sum(tok, -1);
   } else {
     out.logps = sequenceLogprobs(logits, side.targets, weights, { softcap });
   }

@@ -26,15 +26,17 @@ export interface SideScalars {
   /** Chosen side: Σ log p over prompt and completion, differentiable (pass 2 re-computes it with a graph), and its token counts. */
   fullLogps?: Float64Array;
   fullTokenCounts?: Float64Array;
+  /** Chosen side: Σ log p(completion) with every token counting 1 under LD-DPO, differentiable (pass 2 re-computes it with a graph). */
+  unweightedLogps?: Float64Array;
   /** WPO's per-row weights (constants). */
   wpoWeights?: Float64Array;
 }
 
 /** The per-row fields a loss may differentiate; ∂L/∂ each is what pass 2 back-propagates. */
-export const DIFFERENTIABLE = ['policyLogps', 'fullLogps'] as const;
+export const DIFFERENTIABLE = ['policyLogps', 'fullLogps', 'unweightedLogps'] as const;
 export type DifferentiableField = (typeof DIFFERENTIABLE)[number];
 /** Fields only the chosen side carries. */
-export const CHOSEN_ONLY: readonly string[] = ['fullLogps', 'fullTokenCounts'];
+export const CHOSEN_ONLY: readonly string[] = ['fullLogps', 'fullTokenCounts', 'unweightedLogps'];
 
 /** ∂L/∂(each differentiable field a side carries), one value per row. */
 export type RowGrads = Record<'chosen' | 'rejected', Partial<Record<DifferentiableField, Float64Array>>>;
@@ -54,7 +56,7 @@ export interface RowScalars {
   embeddingDim?: number;
 }
 
-const FIELDS = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'klPolicyLogps', 'klRefLogps', 'fullLogps', 'fullTokenCounts', 'wpoWeights'] as const;
+const FIELDS = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'klPolicyLogps', 'klRefLogps', 'fullLogps', 'fullTokenCounts', 'unweightedLogps', 'wpoWeights'] as const;
 
 function concatArrays(parts: Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
@@ -90,7 +92,7 @@ export function gatherStepRows(parts: RowScalars[]): RowScalars {
 
 /**
  * The PreferenceBatch of some rows, as tensors on `device` in `dtype`; each differentiable field
- * (policyLogps, fullLogps) is a fresh leaf that requires grad, so after backward its .grad holds
+ * (policyLogps, fullLogps, unweightedLogps) is a fresh leaf that requires grad, so after backward its .grad holds
  * ∂L/∂(that field).
  */
 export function stepBatch(rows: RowScalars, device: Device, dtype: 'float32' | 'float64'): PreferenceBatch {
@@ -104,6 +106,7 @@ export function stepBatch(rows: RowScalars, device: Device, dtype: 'float32' | '
     if (s.promptEmbeddings) out.promptEmbeddings = t(s.promptEmbeddings, [R, rows.embeddingDim!]);
     if (s.fullLogps) out.fullLogps = t(s.fullLogps, [R], true);
     if (s.fullTokenCounts) out.fullTokenCounts = t(s.fullTokenCounts, [R]);
+    if (s.unweightedLogps) out.unweightedLogps = t(s.unweightedLogps, [R], true);
     if (s.wpoWeights) out.wpoWeights = t(s.wpoWeights, [R]);
     return out;
   };

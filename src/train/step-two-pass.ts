@@ -5,7 +5,7 @@
 //           token counts, prompt embeddings, KTO's KL rows);
 //   loss    the loss over the step's rows with a graph on those scalars only: ∂L/∂(each row's
 //           differentiable fields: its policy log-prob, and over prompt and completion when the
-//           loss reads that);
+//           loss reads that, and unweighted under LD-DPO when a term reads those);
 //   pass 2  back-propagating Σ g·field (g held constant): the last micro-batch through the graph
 //           it kept, each other one through its policy forward run again with a graph. The
 //           parameter gradients are those of one batch of k·b rows.
@@ -19,7 +19,7 @@ import { sum } from '../kernels/reduce/op.js';
 import { totalGradNorm } from '../optim/grad-norm.js';
 import { type TokenizedRows, tokenizePreferenceBatch, tokenizeRows, tokenizeUnpairedRows } from '../data/tokenize.js';
 import { applyVerboseWeight, disposeRows, klRowTexts, sumLengths, wantedFields } from './batch.js';
-import { meanPromptEmbeddings, sideFields, sideLogps, tokenCounts } from './sequence-logps.js';
+import { type SideFields, meanPromptEmbeddings, sideFields, sideLogps, tokenCounts } from './sequence-logps.js';
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
 import { type PlannedMicroBatch, mergeIndexBatches, recordsAt, whereIs } from './step-plan.js';
 import {
@@ -89,6 +89,11 @@ export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: Plann
 /** The differentiable fields of a micro-batch's sides, with their graph. */
 type SideLogps = Partial<Record<SideName, Partial<Record<DifferentiableField, Tensor>>>>;
 
+/** The differentiable fields among a side's fields, by their batch names. */
+function differentiableOf(f: SideFields): Partial<Record<DifferentiableField, Tensor>> {
+  return { policyLogps: f.logps, ...(f.fullLogps ? { fullLogps: f.fullLogps } : {}), ...(f.unweightedLogps ? { unweightedLogps: f.unweightedLogps } : {}) };
+}
+
 /** What pass 1 leaves of a micro-batch: its scalars packed for one read-back, and its graph when kept. */
 interface Scored {
   packed: Tensor;
@@ -114,9 +119,10 @@ export function scoreMicroBatch(ctx: StepContext, mb: MicroBatchRows, dropoutSee
     for (const s of sides) {
       const run = () => sideFields(policy, mb[s]!, wantedFields(needs, s));
       const f = keepGraph ? run() : noGrad(run);
-      if (keepGraph) graph[s] = { policyLogps: f.logps, ...(f.fullLogps ? { fullLogps: f.fullLogps } : {}) };
+      if (keepGraph) graph[s] = differentiableOf(f);
       named.push([`${s}.policyLogps`, f.logps]);
       if (f.fullLogps) named.push([`${s}.fullLogps`, f.fullLogps], [`${s}.fullTokenCounts`, f.fullTokenCounts!]);
+      if (f.unweightedLogps) named.push([`${s}.unweightedLogps`, f.unweightedLogps]);
       if (f.wpoWeights) named.push([`${s}.wpoWeights`, f.wpoWeights]);
     }
     return noGrad(() => {
@@ -143,7 +149,7 @@ function rowScalarsOf(ctx: StepContext, mb: MicroBatchRows, values: Map<string, 
     chosen: { promptIds: index.chosenPromptIds, policyLogps: new Float64Array(0) },
     rejected: { promptIds: index.rejectedPromptIds, policyLogps: new Float64Array(0) },
   };
-  const fields = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'fullLogps', 'fullTokenCounts', 'wpoWeights'] as const;
+  const fields = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'fullLogps', 'fullTokenCounts', 'unweightedLogps', 'wpoWeights'] as const;
   for (const s of ['chosen', 'rejected'] as const) {
     const side: SideScalars = out[s];
     const rows = s === 'chosen' ? index.m : index.n;
@@ -239,8 +245,8 @@ export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGr
     const logps: SideLogps = {};
     for (const s of sidesOf(mb)) {
       // WPO's weights are constants: only the fields with a gradient are computed again.
-      const f = sideFields(policy, mb[s]!, { full: wantedFields(ctx.needs, s).full });
-      logps[s] = { policyLogps: f.logps, ...(f.fullLogps ? { fullLogps: f.fullLogps } : {}) };
+      const { full, unweighted } = wantedFields(ctx.needs, s);
+      logps[s] = differentiableOf(sideFields(policy, mb[s]!, { full, unweighted }));
     }
     backwardRows(ctx, logps, grads);
   });

@@ -35,8 +35,14 @@ test("TRL's DPOTrainer options reach every loss type of a mix that TRL gives the
   t.deepEqual(configs.apo_zero, { beta: 0.1, useWeighting: true, ldAlpha: 0.5 });
   t.deepEqual(configs.aot, { beta: 0.1, labelSmoothing: 0, ldAlpha: 0.5 });
   t.like(r.getLoss(mix.loss).plugin.needs, { wpoWeights: true, verboseWeight: 0.5 });
-  // sft has no ldAlpha (TRL's sft reads the unweighted tokens): a mix with it is refused, not silently weighted.
-  t.throws(() => lossFromFlags(flags({ 'loss-type': 'sigmoid,sft', 'loss-config': 'ld_alpha=0.5' }), 'rpo'), { message: /weigh the verbose part of the answers differently \(dpo 0.5, sft 1\)/ });
+  // sft has no ldAlpha: as TRL's, it reads the unweighted tokens (chosen.unweightedLogps), beside dpo's weighted ones;
+  // so does --nll-alpha's sft term. A term that reads the log-probs otherwise is still refused, not silently weighted.
+  for (const extra of [{ 'loss-type': 'sigmoid,sft', 'loss-weights': '1,0.3' }, { 'loss-type': 'sigmoid', 'nll-alpha': '0.3' }] as Record<string, string>[]) {
+    const ld = lossFromFlags(flags({ ...extra, 'loss-config': 'ld_alpha=0.5' }), 'rpo');
+    t.deepEqual((r.getLoss(ld.loss).plugin as r.MixedLoss).mixTerms.map((x) => [x.loss, x.weight, x.config.ldAlpha]), [['dpo', 1, 0.5], ['sft', 0.3, undefined]]);
+    t.like(r.getLoss(ld.loss).plugin.needs, { verboseWeight: 0.5, unweightedLogps: true });
+  }
+  t.throws(() => lossFromFlags(flags({ loss: 'dpo,cpo', 'loss-config': 'dpo.ld_alpha=0.5' }), 'rpo'), { message: /weigh the verbose part of the answers differently \(dpo 0.5, cpo 1\)/ });
   t.throws(() => lossFromFlags(flags({ loss: 'apo_zero', 'loss-config': 'f_divergence_type=forward_kl' }), 'rpo'), { message: /loss 'apo_zero' has no option 'f_divergence_type'/ });
 });
 

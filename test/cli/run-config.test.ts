@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { flagsGiven, parseFlags } from '../../src/cli/args.js';
 import { TRAIN_FLAGS } from '../../src/cli/train.js';
 import { formatRunConfig, resolveRun } from '../../src/cli/run-config.js';
+import { lossFromFlags } from '../../src/cli/loss-flags.js';
+import * as r from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'relpo-run-config-'));
 const file = (name: string, text: string) => {
@@ -91,4 +93,10 @@ test("TRL's loss hyper-parameters reach the loss: rpo_alpha as --nll-alpha, f_di
   const wpo = resolve(['--config', file('wpo.yaml', 'loss_type: [hinge, ipo]\nuse_weighting: true\nld_alpha: 0.5\n')]);
   t.deepEqual(JSON.parse(String(wpo.flags['loss-config'])), { use_weighting: true, ld_alpha: 0.5 });
   t.deepEqual(wpo.warnings, []);
+  // TRL's [sigmoid, sft] with ld_alpha: the DPO term weighs the verbose part, the sft term reads every token.
+  const ld = resolve(['--config', file('ld-sft.yaml', 'loss_type: [sigmoid, sft]\nloss_weights: [1.0, 0.2]\nld_alpha: 0.5\n')]);
+  t.deepEqual(ld.warnings, []);
+  const mix = r.getLoss(lossFromFlags(ld.flags, 'rpo').loss).plugin as r.MixedLoss;
+  t.deepEqual(mix.mixTerms.map((x) => [x.loss, x.weight, x.config.ldAlpha]), [['dpo', 1, 0.5], ['sft', 0.2, undefined]]);
+  t.like(mix.needs, { verboseWeight: 0.5, unweightedLogps: true });
 });

@@ -210,6 +210,33 @@ test("mixing: each term's needs under its own config; one term that couples rows
   t.true(r.mixLosses([{ loss: 'dpo', weight: 1 }, { loss: 'ipo', weight: 1 }]).needs.meanOverPairs);
 });
 
+test("mixing with LD-DPO: sft reads the unweighted chosen log-probs, so it sits beside a verbose weight; any other term weighing differently is refused, nested mixes too", async (t) => {
+  const ld = r.mixLosses([{ loss: 'dpo', weight: 1, config: { ldAlpha: 0.5 } }, { loss: 'sft', weight: 0.5 }]);
+  t.like(ld.needs, { verboseWeight: 0.5, unweightedLogps: true });
+  const registered = r.registerLoss({ ...ld, name: 'test_ld_dpo_sft' });
+  try {
+    const f64 = (v: number[]) => r.tensor(v, [2], { device: cpu, dtype: 'float64' });
+    const side = (v: number[]) => ({ policyLogps: f64(v), refLogps: f64(v), tokenCounts: f64([2, 3]) });
+    t.throws(() => registered.compute({ paired: true, chosen: side([-1, -2]), rejected: side([-3, -4]) }), { message: /needs batch\.chosen\.unweightedLogps/ });
+    const out = registered.compute({ paired: true, chosen: { ...side([-1, -2]), unweightedLogps: f64([-2, -2]) }, rejected: side([-3, -4]) });
+    // sft: −Σ unweighted / Σ tokens = 4 / 5 (the weighted policyLogps would give 3 / 5).
+    t.true(Math.abs((await out.metrics['sft/loss'].item()) - 0.8) < 1e-15);
+  } finally {
+    r.unregisterLoss('test_ld_dpo_sft');
+  }
+  // Without a verbose weight the mix asks for nothing more (and reads weighted log-probs through dpo: not exempt itself).
+  t.is(r.mixLosses([{ loss: 'dpo', weight: 1 }, { loss: 'sft', weight: 0.5 }]).needs.unweightedLogps, undefined);
+  t.true(r.mixLosses([{ loss: 'sft', weight: 1 }, { loss: 'sft', weight: 0.5, config: { nllAverage: 'rows' } }]).needs.unweightedLogps);
+  const refused = /weigh the verbose part of the answers differently \(dpo 0.5, ipo 1\)/;
+  t.throws(() => r.mixLosses([{ loss: 'dpo', weight: 1, config: { ldAlpha: 0.5 } }, { loss: 'sft', weight: 1 }, { loss: 'ipo', weight: 1 }]), { message: refused });
+  const inner = r.registerLoss({ ...r.mixLosses([{ loss: 'dpo', weight: 1 }, { loss: 'sft', weight: 1 }]), name: 'test_inner_dpo_sft' });
+  try {
+    t.throws(() => r.mixLosses([{ loss: 'dpo', weight: 1, config: { ldAlpha: 0.5 } }, { loss: inner, weight: 1 }]), { message: /\(dpo 0.5, test_inner_dpo_sft 1\)/ });
+  } finally {
+    r.unregisterLoss(inner.name);
+  }
+});
+
 test('which built-in losses are a mean over pairs (one pass per micro-batch) and which couple rows', (t) => {
   const coupled = r.listLosses().filter((l) => r.lossNeeds(l.plugin, l.resolveConfig()).meanOverPairs !== true).map((l) => l.name).sort();
   t.deepEqual(coupled.filter((n) => r.builtinLosses.some((b) => b.name === n)), ['aot', 'aot_unpaired', 'cpo', 'kto', 'orpo', 'rpo', 'rpo_simpo', 'sft']);

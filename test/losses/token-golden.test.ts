@@ -1,7 +1,8 @@
 // The token-level losses and options against TRL v1.9.0's code transcribed in PyTorch
 // (golden/make_token_golden.py, float64 autograd), from logits: WPO's weights (useWeighting) and
 // LD-DPO (ldAlpha) on every DPO loss type that has them, TRL's token-sum NLLs (sft, cpo) and ORPO's NLL over prompt and completion
-// (orpo nllPrompt). The batch is built by relpo's own path from logits (fieldsFromLogits,
+// (orpo nllPrompt), and TRL's loss_type [a, b] with loss_weights as relpo's mixes (ld_alpha with sft:
+// the DPO term reads weighted log-probs, sft every chosen token). The batch is built by relpo's own path from logits (fieldsFromLogits,
 // desensitizeLengths, as the trainer does) and the value and the gradients with respect to the
 // policy's logits are compared, on the cpu device in float64 and on WebGPU in float32.
 import test from 'ava';
@@ -16,8 +17,13 @@ import { devices, repoRoot } from './helpers.js';
 
 interface SideFixture { rows: number[][]; promptLengths: number[]; logits: number[]; refLogits: number[] }
 interface Fixture { T: number; V: number; chosen: SideFixture; rejected: SideFixture }
-interface TokenCase { id: string; loss: string; config: Record<string, number | boolean | string>; fixture: string; value: number; grad: { chosen: number[]; rejected: number[] } }
+type Config = Record<string, number | boolean | string>;
+interface TokenCase { id: string; loss: string; config: Config; terms?: { loss: string; weight: number; config: Config }[]; fixture: string; value: number; grad: { chosen: number[]; rejected: number[] } }
 const golden: { trl: string; fixtures: Record<string, Fixture>; cases: TokenCase[] } = JSON.parse(readFileSync(`${repoRoot}test/losses/golden/token-losses.json`, 'utf8'));
+
+// A mix case's loss, registered as the trainer would (its compute checks the batch against its needs).
+const mixes = new Map(golden.cases.filter((c) => c.terms).map((c, i) => [c, r.registerLoss({ ...r.mixLosses(c.terms!), name: `token_golden_mix_${i}` })]));
+const lossOf = (c: TokenCase): r.RegisteredLoss => (mixes.get(c) as r.RegisteredLoss | undefined) ?? r.getLoss(c.loss);
 
 /** The side's rows as tokenize lays them out: targets[t] = row[t + 1], completion where t + 1 ≥ P. */
 function rowsOf(s: SideFixture, T: number, device: Device): TokenizedRows {
@@ -44,7 +50,7 @@ function rowsOf(s: SideFixture, T: number, device: Device): TokenizedRows {
 
 async function evaluateCase(c: TokenCase, device: Device, dtype: DType) {
   const fx = golden.fixtures[c.fixture];
-  const loss = r.getLoss(c.loss);
+  const loss = lossOf(c);
   const config = loss.resolveConfig(c.config);
   const needs = r.lossNeeds(loss.plugin, config);
   const B = fx.chosen.rows.length, shape = [B, fx.T, fx.V];
@@ -58,7 +64,7 @@ async function evaluateCase(c: TokenCase, device: Device, dtype: DType) {
     const side = (s: 'chosen' | 'rejected'): PreferenceSide => {
       const f = fieldsFromLogits(leaves[s], rows[s], wantedFields(needs, s));
       const ref = r.noGrad(() => fieldsFromLogits(r.tensor(fx[s].refLogits, shape, { device, dtype }), rows[s]).logps);
-      return { policyLogps: f.logps, refLogps: ref, tokenCounts: r.cast(rows[s].tokenCounts, dtype), ...(f.fullLogps ? { fullLogps: f.fullLogps, fullTokenCounts: f.fullTokenCounts } : {}), ...(f.wpoWeights ? { wpoWeights: f.wpoWeights } : {}) };
+      return { policyLogps: f.logps, refLogps: ref, tokenCounts: r.cast(rows[s].tokenCounts, dtype), ...(f.fullLogps ? { fullLogps: f.fullLogps, fullTokenCounts: f.fullTokenCounts } : {}), ...(f.unweightedLogps ? { unweightedLogps: f.unweightedLogps } : {}), ...(f.wpoWeights ? { wpoWeights: f.wpoWeights } : {}) };
     };
     const out = loss.compute({ paired: true, chosen: side('chosen'), rejected: side('rejected') }, config);
     out.loss.backward();
@@ -77,6 +83,7 @@ test('the token golden file covers WPO, LD-DPO, both together, and the token-sum
   const has = (loss: string, key: string, v: unknown) => golden.cases.some((c) => c.loss === loss && c.config[key] === v);
   t.true(has('dpo', 'useWeighting', true) && has('dpo', 'ldAlpha', 0.5) && has('dpo', 'ldAlpha', 0) && has('orpo', 'nllPrompt', true));
   t.true(golden.cases.some((c) => c.loss === 'dpo' && c.config.useWeighting === true && c.config.ldAlpha !== undefined));
+  t.true(golden.cases.some((c) => c.terms?.some((x) => x.loss === 'sft') && c.terms.some((x) => typeof x.config.ldAlpha === 'number' && x.config.ldAlpha !== 1)));
   t.regex(golden.trl, /^v1\.9\.0/);
 });
 
@@ -104,5 +111,6 @@ for (const c of golden.cases) {
 }
 
 test.after.always(async () => {
+  for (const m of mixes.values()) r.unregisterLoss(m.name);
   await r.shutdown();
 });

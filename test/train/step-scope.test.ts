@@ -70,6 +70,9 @@ const embedder: PromptEmbedder = {
 };
 
 registerLoss(mixLosses([{ loss: 'rpo', weight: 1, config: { weighting: 'uniform' } }, { loss: 'sft', weight: 0.5 }], 'test_mix_rpo_sft'));
+// TRL's [sigmoid, sft] with ld_alpha (and use_weighting on the DPO term): sft reads chosen.unweightedLogps.
+registerLoss(mixLosses([{ loss: 'dpo', weight: 1, config: { ldAlpha: 0.4 } }, { loss: 'sft', weight: 0.5 }], 'test_mix_dpo_ld_sft'));
+registerLoss(mixLosses([{ loss: 'dpo', weight: 1, config: { ldAlpha: 0, useWeighting: true } }, { loss: 'sft', weight: 2 }], 'test_mix_dpo_wpo_ld_sft'));
 
 interface Setup {
   loss: string;
@@ -177,7 +180,7 @@ test('step scope, float64 on the CPU: k micro-batches give the gradients of one 
   }
 });
 
-test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orpo over prompt and completion), WPO and LD-DPO (dpo, hinge, aot) give the gradients of one batch of k·b', async (t) => {
+test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orpo over prompt and completion), WPO and LD-DPO (dpo, hinge, aot, dpo + sft) give the gradients of one batch of k·b', async (t) => {
   const [p, u] = [await paired(), await unpaired()];
   const cases: [string, Omit<Setup, 'policy' | 'reference' | 'data'> & { data: PreferenceDataset }, number, number][] = [
     ['sft, Σ over the step\'s tokens', { loss: 'sft', data: p }, 4, 2],
@@ -188,6 +191,8 @@ test('step scope, float64: the token-sum NLLs (sft paired and unpaired, cpo, orp
     ['hinge with WPO, LD-DPO and an f-divergence', { loss: 'hinge', data: p, lossConfig: { useWeighting: true, ldAlpha: 0.4, fDivergenceType: 'js_divergence', beta: 2 } }, 4, 2],
     ['aot (rows coupled by the sort) with LD-DPO', { loss: 'aot', data: p, lossConfig: { ldAlpha: 0.4 } }, 4, 2],
     ['sft, the RPO authors\' sequence sums', { loss: 'sft', data: p, lossConfig: { nllAverage: 'sequences' } }, 4, 2],
+    ['dpo with LD-DPO + 0.5 sft over the unweighted chosen tokens', { loss: 'test_mix_dpo_ld_sft', data: p }, 4, 2],
+    ['dpo with WPO and LD-DPO (α = 0) + 2 sft', { loss: 'test_mix_dpo_wpo_ld_sft', data: p }, 2, 3],
   ];
   for (const [what, s, k, b] of cases) {
     const policy = tiny(), reference = otherRef();

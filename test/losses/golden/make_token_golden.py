@@ -77,9 +77,11 @@ def selective_log_softmax(logits, index):
     return torch.gather(logits.log_softmax(-1), dim=-1, index=index.unsqueeze(-1)).squeeze(-1)
 
 
-def trl_dpo(fx, loss_type, cfg, use_weighting=False, ld_alpha=None):
-    """DPOTrainer._compute_loss (one loss_type), as in v1.9.0; the f_divergence_type scores and the
-    loss types that read them come from make_golden.trl_dpo_per_sequence_loss (the same code)."""
+def trl_dpo(fx, loss_types, cfg, use_weighting=False, ld_alpha=None, loss_weights=None):
+    """DPOTrainer._compute_loss, as in v1.9.0: the loop over loss_types with their loss_weights (one
+    config, TRL's, for all); the f_divergence_type scores and the loss types that read them come
+    from make_golden.trl_dpo_per_sequence_loss (the same code). ld_alpha weighs the log-probs the
+    DPO-family types read; sft's cross-entropy reads the logits of every chosen completion token."""
     device = "cpu"
     beta = cfg.get("beta")  # sft has none
     input_ids, _, completion_mask, lc, lr, ref_logits = tensors(fx)
@@ -119,45 +121,47 @@ def trl_dpo(fx, loss_type, cfg, use_weighting=False, ld_alpha=None):
     chosen_logratios = chosen_logps - ref_chosen_logps
     rejected_logratios = rejected_logps - ref_rejected_logps
 
-    if loss_type == "aot":
-        logratios = chosen_logps - rejected_logps
-        ref_logratios = ref_chosen_logps - ref_rejected_logps
-        logratios_sorted, _ = torch.sort(logratios, dim=0)
-        ref_logratios_sorted, _ = torch.sort(ref_logratios, dim=0)
-        delta = logratios_sorted - ref_logratios_sorted
-        per_sequence_loss = -F.logsigmoid(beta * delta) * (1 - cfg["labelSmoothing"]) - F.logsigmoid(-beta * delta) * cfg["labelSmoothing"]
-    elif loss_type == "aot_unpaired":
-        chosen_logratios_sorted, _ = torch.sort(chosen_logratios, dim=0)
-        rejected_logratios_sorted, _ = torch.sort(rejected_logratios, dim=0)
-        delta = chosen_logratios_sorted - rejected_logratios_sorted
-        per_sequence_loss = -F.logsigmoid(beta * delta) * (1 - cfg["labelSmoothing"]) - F.logsigmoid(-beta * delta) * cfg["labelSmoothing"]
-    elif loss_type == "sft":
-        chosen_logits, _ = shift_logits.chunk(2, dim=0)
-        chosen_labels, _ = shift_labels.chunk(2, dim=0)
-        chosen_mask, _ = shift_completion_mask.chunk(2, dim=0)
-        batch_loss = F.cross_entropy(chosen_logits[chosen_mask.bool()], chosen_labels[chosen_mask.bool()])
-        per_sequence_loss = batch_loss.expand(chosen_logits.size(0))
-    else:
-        chosen_mask, rejected_mask = completion_mask.chunk(2, dim=0)
-        per_sequence_loss = trl_dpo_per_sequence_loss(
-            loss_type, cfg, chosen_logratios, rejected_logratios, chosen_mask.sum(dim=1).double(), rejected_mask.sum(dim=1).double()
-        )
-    if use_weighting:
-        # Eq (2) of the WPO paper: https://huggingface.co/papers/2406.11827
-        completion_lengths = shift_completion_mask.sum(dim=1).clamp_min(1)
-        with torch.no_grad():
-            lse1 = torch.logsumexp(shift_logits, dim=-1)
-            lse2 = torch.logsumexp(2.0 * shift_logits, dim=-1)
-            log_denom = lse2 - 2.0 * lse1
-            aligned_logps = (per_token_logps - log_denom) * shift_completion_mask
-        mean_logps = aligned_logps.sum(dim=1) / completion_lengths
-        weights = torch.exp(mean_logps)
-        chosen_weights, rejected_weights = weights.chunk(2, dim=0)
-        # TRL: `per_sequence_loss *= chosen_weights * rejected_weights`, in place. The same values; but
-        # in place it breaks the backward of hinge (relu's saved output is overwritten) and the
-        # expanded sft loss refuses it, so here the product is taken out of place.
-        per_sequence_loss = per_sequence_loss * (chosen_weights * rejected_weights)
-    loss = per_sequence_loss.mean()
+    loss = 0.0
+    for loss_type, loss_weight in zip(loss_types, loss_weights or [1.0] * len(loss_types), strict=True):
+        if loss_type == "aot":
+            logratios = chosen_logps - rejected_logps
+            ref_logratios = ref_chosen_logps - ref_rejected_logps
+            logratios_sorted, _ = torch.sort(logratios, dim=0)
+            ref_logratios_sorted, _ = torch.sort(ref_logratios, dim=0)
+            delta = logratios_sorted - ref_logratios_sorted
+            per_sequence_loss = -F.logsigmoid(beta * delta) * (1 - cfg["labelSmoothing"]) - F.logsigmoid(-beta * delta) * cfg["labelSmoothing"]
+        elif loss_type == "aot_unpaired":
+            chosen_logratios_sorted, _ = torch.sort(chosen_logratios, dim=0)
+            rejected_logratios_sorted, _ = torch.sort(rejected_logratios, dim=0)
+            delta = chosen_logratios_sorted - rejected_logratios_sorted
+            per_sequence_loss = -F.logsigmoid(beta * delta) * (1 - cfg["labelSmoothing"]) - F.logsigmoid(-beta * delta) * cfg["labelSmoothing"]
+        elif loss_type == "sft":
+            chosen_logits, _ = shift_logits.chunk(2, dim=0)
+            chosen_labels, _ = shift_labels.chunk(2, dim=0)
+            chosen_mask, _ = shift_completion_mask.chunk(2, dim=0)
+            batch_loss = F.cross_entropy(chosen_logits[chosen_mask.bool()], chosen_labels[chosen_mask.bool()])
+            per_sequence_loss = batch_loss.expand(chosen_logits.size(0))
+        else:
+            chosen_mask, rejected_mask = completion_mask.chunk(2, dim=0)
+            per_sequence_loss = trl_dpo_per_sequence_loss(
+                loss_type, cfg, chosen_logratios, rejected_logratios, chosen_mask.sum(dim=1).double(), rejected_mask.sum(dim=1).double()
+            )
+        if use_weighting:
+            # Eq (2) of the WPO paper: https://huggingface.co/papers/2406.11827
+            completion_lengths = shift_completion_mask.sum(dim=1).clamp_min(1)
+            with torch.no_grad():
+                lse1 = torch.logsumexp(shift_logits, dim=-1)
+                lse2 = torch.logsumexp(2.0 * shift_logits, dim=-1)
+                log_denom = lse2 - 2.0 * lse1
+                aligned_logps = (per_token_logps - log_denom) * shift_completion_mask
+            mean_logps = aligned_logps.sum(dim=1) / completion_lengths
+            weights = torch.exp(mean_logps)
+            chosen_weights, rejected_weights = weights.chunk(2, dim=0)
+            # TRL: `per_sequence_loss *= chosen_weights * rejected_weights`, in place. The same values; but
+            # in place it breaks the backward of hinge (relu's saved output is overwritten) and the
+            # expanded sft loss refuses it, so here the product is taken out of place.
+            per_sequence_loss = per_sequence_loss * (chosen_weights * rejected_weights)
+        loss += per_sequence_loss.mean() * loss_weight
     return loss, lc, lr
 
 
@@ -165,7 +169,20 @@ def dpo_case(loss, config):
     """TRL's DPOTrainer with the relpo loss's config: its loss_type and options (make_golden's defaults)."""
     cfg = {**DEFAULTS[loss], **config}
     ld_alpha = cfg.get("ldAlpha", 1.0)
-    return lambda fx: trl_dpo(fx, TRL_DPO_TYPES.get(loss, loss), cfg, cfg.get("useWeighting", False), None if ld_alpha == 1.0 else ld_alpha)
+    return lambda fx: trl_dpo(fx, [TRL_DPO_TYPES.get(loss, loss)], cfg, cfg.get("useWeighting", False), None if ld_alpha == 1.0 else ld_alpha)
+
+
+def mix_case(terms):
+    """TRL's DPOTrainer with loss_type [a, b] and loss_weights: relpo's mix of those terms. TRL has one
+    config for every type: the terms' configs (make_golden's defaults) must agree where they share a key."""
+    cfg = {}
+    for loss, _, config in terms:
+        for k, v in {**DEFAULTS[loss], **config}.items():
+            assert cfg.get(k, v) == v, f"terms disagree on {k}"
+            cfg[k] = v
+    ld_alpha = cfg.get("ldAlpha", 1.0)
+    types, weights = [TRL_DPO_TYPES.get(loss, loss) for loss, _, _ in terms], [w for _, w, _ in terms]
+    return lambda fx: trl_dpo(fx, types, cfg, cfg.get("useWeighting", False), None if ld_alpha == 1.0 else ld_alpha, weights)
 
 
 def cross_entropy_loss(logits, labels):
@@ -259,6 +276,16 @@ CASES = [
     ("aot_unpaired", {"ldAlpha": 0.3, "beta": 0.5}, "A"),
 ]
 
+# TRL's loss_type [a, b] with loss_weights, as relpo mixes ((loss, weight, config) per term): ld_alpha
+# on the DPO-family term and sft's unweighted cross-entropy beside it (also --nll-alpha's α × sft:
+# TRL v0.25.1's rpo_alpha · nll_loss, the same unweighted cross-entropy).
+MIX_CASES = [
+    ([("dpo", 1.0, {"ldAlpha": 0.5}), ("sft", 0.3, {})], "A"),
+    ([("dpo", 1.0, {"ldAlpha": 0.0, "beta": 0.5}), ("sft", 1.0, {})], "A1"),
+    ([("ipo", 1.0, {"ldAlpha": 0.3}), ("sft", 0.5, {})], "A"),
+    ([("dpo", 1.0, {}), ("sft", 0.3, {})], "A"),
+]
+
 
 def main():
     cases = []
@@ -269,6 +296,19 @@ def main():
             "id": f"{loss_name} {json.dumps(config, sort_keys=True)} on {fid}",
             "loss": loss_name,
             "config": config,
+            "fixture": fid,
+            "value": loss.item(),
+            "grad": {"chosen": lc.grad.flatten().tolist(), "rejected": lr.grad.flatten().tolist()},
+        })
+    for terms, fid in MIX_CASES:
+        loss, lc, lr = mix_case(terms)(FIXTURES[fid])
+        loss.backward()
+        spec = [{"loss": l, "weight": w, "config": c} for l, w, c in terms]
+        cases.append({
+            "id": " + ".join(f"{w}·{l} {json.dumps(c, sort_keys=True)}" for l, w, c in terms) + f" on {fid}",
+            "loss": "mix",
+            "terms": spec,
+            "config": {},
             "fixture": fid,
             "value": loss.item(),
             "grad": {"chosen": lc.grad.flatten().tolist(), "rejected": lr.grad.flatten().tolist()},
