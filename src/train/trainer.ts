@@ -363,11 +363,14 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
   };
 
   // The step's numbers from every rank, and its gradients summed: the step one process would take.
-  let syncSeconds: number | undefined;
+  let syncTimes: Record<string, number> | undefined;
   const sumAcrossRanks = async (local: StepOutcome): Promise<StepOutcome> => {
+    const computed = performance.now();
     const reports = allGatherJson(comm, shareReport(local));
+    const gathered = performance.now();
     const times = await sumGradients(comm, policy.parameters().filter((p) => p.requiresGrad));
-    syncSeconds = times.read + times.reduce + times.write;
+    // This rank's share, the wait for the slowest rank (the gather of the step's numbers), the gradient sum.
+    syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.read + times.reduce + times.write, 'time/allreduce_s': times.reduce };
     const norm = tidy(() => totalGradNorm(policy.parameters()));
     const gradNorm = norm ? (await norm.data())[0] : 0;
     norm?.dispose();
@@ -375,10 +378,11 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     if (!comm.allTrue(Number.isFinite(gradNorm))) throw ctx.refuse(state.step + 1, `${comm.size} ranks`, `the summed gradient norm is ${gradNorm}`, 'all of the step\'s');
     return combineReports(reports, accumulation, gradNorm);
   };
+  let stepStarted = 0;
   try {
     while (state.step < totalSteps) {
       const stepNo = state.step + 1;
-      const started = performance.now();
+      const started = (stepStarted = performance.now());
       const plan = planStep({ epoch: state.epoch, batchInEpoch: state.batchInEpoch }, accumulation, planEpoch);
       let outcome: StepOutcome;
       faultPoint('step: start');
@@ -400,7 +404,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
       state = { ...state, ...plan.next, step: stepNo };
       const seconds = (performance.now() - started) / 1000;
       const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': outcome.tokens / Math.max(seconds, 1e-9) };
-      if (syncSeconds !== undefined) m['time/grad_sync_s'] = syncSeconds;
+      if (syncTimes) Object.assign(m, syncTimes);
       for (const [k, v] of Object.entries(outcome.metrics)) m[k] = v;
       m['loss_rows/chosen'] = outcome.lossRows.chosen;
       m['loss_rows/rejected'] = outcome.lossRows.rejected;
