@@ -106,3 +106,23 @@ mpiTest(`mpirun -np 2: a failing rank ends the job naming itself, the checkpoint
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+mpiTest(`mpirun -np 2 relpo train: rank 0 alone prints and writes${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const out = join(dir, 'out');
+    const run = await runUnderMpi(2, CLI, ['train', '--device', 'cpu', '--data', data, '--loss', 'dpo', '--steps', '1', '--batch', '2', '--gradient-accumulation-steps', '2', '--out', out], { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    const count = (text: string, what: RegExp) => text.split('\n').filter((l) => what.test(l)).length;
+    t.is(count(run.stdout, /^data: /), 1, shown(run));
+    t.is(count(run.stdout, /^steps 1–1: loss/), 1, shown(run));
+    t.is(count(run.stderr, /^relpo: device cpu/), 1, shown(run));
+    t.deepEqual(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1]);
+    t.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).worldSize, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
