@@ -389,7 +389,8 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
       try {
         outcome = !share ? await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro)
           : twoPasses ? await twoPassStep(ctx, stepNo, plan.micro, { ...share, gather: (rows) => gatherRowsAcrossRanks(comm, rows) })
-          : await singlePassStep(ctx, stepNo, plan.micro, share);
+          // One pass has no collective inside: a rank's refusal (a NaN loss) is every rank's, naming it.
+          : await together(comm, `in step ${stepNo}`, () => singlePassStep(ctx, stepNo, plan.micro, share));
         if (share) outcome = await sumAcrossRanks(outcome);
       } catch (e) {
         optimizer.zeroGrad();

@@ -107,6 +107,21 @@ mpiTest(`mpirun -np 2: a failing rank ends the job naming itself, the checkpoint
   }
 });
 
+mpiTest(`mpirun -np 2: a NaN loss on one rank refuses the step on every rank, naming the rank; the checkpoint before it is intact${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const failed = await runUnderMpi(2, FIXTURE, ['nan', data, dir], { timeoutMs: 120_000 });
+    t.not(failed.status, 0, shown(failed));
+    t.regex(failed.stderr, /rank 1 of 2 failed in step 2: trainPreference: step 2 \(epoch 1, batch 2, micro-batch 3 of 4\): loss is NaN.*last checkpoint \(step 1\)/, shown(failed));
+    const run = join(dir, 'run');
+    t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1);
+    t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 mpiTest(`mpirun -np 2 relpo train: rank 0 alone prints and writes${note}`, async (t) => {
