@@ -73,13 +73,17 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 const TINY_LLAMA = { model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
 
 export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = new Set()): Promise<void> {
+  // Under mpirun each rank trains its share; rank 0 alone prints (and writes, in trainPreference).
+  const comm = r.communicatorFromEnv();
+  const say = comm.rank === 0 ? (text: string) => process.stdout.write(text) : () => true;
+  const tell = comm.rank === 0 ? (text: string) => process.stderr.write(text) : () => true;
   let run = resolveRun(given, givenNames, TRAIN_FLAGS);
   // --resume restores the options the run recorded, where this command line and file set none.
   const saved = run.flags.resume ? await r.findCheckpoint(String(run.flags.out)) : null;
   const savedState = saved ? await r.readTrainerState(saved) : undefined;
   const recorded = savedState?.runConfig;
   if (saved && recorded) run = withCheckpointFlags(run, recorded, saved);
-  for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const w of run.warnings) tell(`warning: ${w}\n`);
   const flags = run.flags;
   // Every value, wherever it came from, before any work.
   checkFlags(flags, TRAIN_FLAGS, 'train');
@@ -92,10 +96,10 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   ) as r.AdamWOptions & r.RMSpropOptions;
   if (num('adam-beta1') !== undefined || num('adam-beta2') !== undefined) optimizerOptions.betas = [num('adam-beta1') ?? 0.9, num('adam-beta2') ?? 0.999];
   if (flags['print-config']) {
-    process.stdout.write(formatRunConfig(run, TRAIN_FLAGS));
+    say(formatRunConfig(run, TRAIN_FLAGS));
     return;
   }
-  const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
+  const device = await r.init({ ...(flags.device ? { device: flags.device as r.DeviceChoice } : {}), quiet: comm.rank !== 0 });
   // A local folder, or a Hugging Face id (org/name[@revision]) in the local hub cache.
   const modelDir = await fetchHubPath(String(flags.model), 'model');
   const tokenizer = await r.loadTokenizer(modelDir ? checkpointTokenizer(String(flags.tokenizer), modelDir) : String(flags.tokenizer) || defaultTokenizer());
@@ -122,21 +126,21 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   // The built-in random model exists nowhere else: its starting weights are saved beside the run, so
   // that relpo eval (the reference) and relpo merge (the base) find them without flags.
   const initialModel = join(String(flags.out), 'initial-model');
-  if (!modelDir && !existsSync(join(initialModel, 'config.json'))) {
+  if (!modelDir && comm.rank === 0 && !existsSync(join(initialModel, 'config.json'))) {
     await r.savePretrainedCausalLM(policy, initialModel);
     copyTokenizerFiles(dirname(tokenizer.path), initialModel);
-    process.stdout.write(`the starting model (random weights): ${initialModel}\n`);
+    say(`the starting model (random weights): ${initialModel}\n`);
   }
   if (flags['gradient-checkpointing']) policy.gradientCheckpointingEnable();
   if (loraR > 0) {
     const adapted = r.applyLora(policy, { r: loraR, alpha: Number(flags['lora-alpha']), targetModules: String(flags['lora-targets']).split(',').map((x) => x.trim()), seed, dropout: Number(flags['lora-dropout']) });
-    process.stdout.write(`LoRA: rank ${loraR} on ${adapted.length} layers; the base model with adapters off is the reference\n`);
+    say(`LoRA: rank ${loraR} on ${adapted.length} layers; the base model with adapters off is the reference\n`);
     if (baseDtype !== 'float32') {
       // A checkpoint was streamed in already held so; a model built here is converted now.
       const c = baseDtype === 'nf4' ? r.storeFrozenWeightsInNf4(policy) : r.storeFrozenWeightsInBfloat16(policy);
       const held = policy.namedModules().filter(([, m]) => m instanceof r.Linear && m.storage === baseDtype).length;
       const how = c.tensors > 0 ? `${(c.bytesBefore / 2 ** 20).toFixed(1)} → ${(c.bytesAfter / 2 ** 20).toFixed(1)} MiB` : 'streamed in from the checkpoint';
-      process.stdout.write(`base weights in ${baseDtype}: ${held} matrices (${how})\n`);
+      say(`base weights in ${baseDtype}: ${held} matrices (${how})\n`);
     }
   }
   // The same starting weights, never stepped (with LoRA the base model itself serves).
@@ -144,16 +148,16 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   const unit = dataset.paired ? 'pairs' : 'rows';
   if (saved && savedState) {
     const target = steps ?? (epochs === undefined ? 20 : undefined);
-    process.stdout.write(
+    say(
       target !== undefined && savedState.step >= target
         ? `${saved} is at step ${savedState.step}, at or past --steps ${target}: nothing to train (raise --steps to continue)\n`
         : `resuming from step ${savedState.step} (${saved})\n`,
     );
   }
-  process.stdout.write(`data: ${all.path} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
-  process.stdout.write(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${choice.summary}\n`);
+  say(`data: ${all.path} (${all.records.length} ${unit}, format ${dataset.format})${evalDataset ? `; eval: ${split > 0 ? `${evalDataset.records.length} ${unit} held out` : `${evalDataset.path} (${evalDataset.records.length} ${unit})`}` : ''}\n`);
+  say(`model: ${modelDir || `tiny random LLaMA (vocab ${tokenizer.vocabSize}, hidden ${TINY_LLAMA.hidden_size}, ${TINY_LLAMA.num_hidden_layers} layers)`}; loss ${choice.summary}\n`);
   if (promptEmbedder) {
-    process.stdout.write(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
+    say(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
   }
   // Ctrl-C (or SIGTERM): the step under way finishes and a checkpoint is written; a second one exits at once.
   const stop = new AbortController();
@@ -171,6 +175,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   try {
     const result = await r.trainPreference({
       signal: stop.signal,
+      communicator: comm,
       policy, ...(reference ? { reference } : {}), tokenizer, dataset,
       precomputeRefLogps: Boolean(flags['precompute-ref-log-probs']),
       loss: choice.loss,
@@ -203,18 +208,18 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       ...(evalDataset ? { evalDataset, evalSteps: Number(flags['eval-steps']) } : {}),
       onEval: (m) => {
         const acc = m['eval_rewards/accuracies'] !== undefined ? `, eval reward accuracy ${(100 * m['eval_rewards/accuracies']).toFixed(0)}%` : '';
-        process.stderr.write(`\neval at step ${m.step}: eval_loss ${m.eval_loss.toFixed(4)}${acc} (${m.eval_samples} ${unit})\n`);
+        tell(`\neval at step ${m.step}: eval_loss ${m.eval_loss.toFixed(4)}${acc} (${m.eval_samples} ${unit})\n`);
       },
     });
     const h = result.history;
     if (h.length > 0) {
       const acc = (m: r.StepMetrics) => (m['rewards/accuracies'] !== undefined ? `, reward accuracy ${(100 * m['rewards/accuracies']).toFixed(0)}%` : '');
-      process.stdout.write(`steps ${h[0].step}–${h[h.length - 1].step}: loss ${h[0].loss.toFixed(4)} → ${h[h.length - 1].loss.toFixed(4)}${acc(h[h.length - 1])}\n`);
+      say(`steps ${h[0].step}–${h[h.length - 1].step}: loss ${h[0].loss.toFixed(4)} → ${h[h.length - 1].loss.toFixed(4)}${acc(h[h.length - 1])}\n`);
     }
-    process.stdout.write(`metrics: ${join(String(flags.out), 'metrics.jsonl')} (plotted: ${plotRun(String(flags.out))}); checkpoint: ${result.checkpoint}\n`);
+    if (comm.rank === 0) say(`metrics: ${join(String(flags.out), 'metrics.jsonl')} (plotted: ${plotRun(String(flags.out))}); checkpoint: ${result.checkpoint}\n`);
     if (result.stopped) {
       const sig = String(stop.signal.reason);
-      process.stderr.write(`stopped by ${sig} after step ${result.steps}; checkpoint: ${result.checkpoint}; continue with: relpo train --out ${out} --resume\n`);
+      tell(`stopped by ${sig} after step ${result.steps}; checkpoint: ${result.checkpoint}; continue with: relpo train --out ${out} --resume\n`);
       process.exitCode = sig === 'SIGTERM' ? 143 : 130;
     }
   } finally {

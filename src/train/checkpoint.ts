@@ -47,6 +47,8 @@ export interface TrainerState {
   /** With metricForBestModel: the best value so far and the checkpoint folder that had it. */
   bestMetric?: number;
   bestCheckpoint?: string;
+  /** Data-parallel ranks that trained it (absent: one process); a resumed run must have as many. */
+  worldSize?: number;
 }
 
 /** The trainer's settings that a resumed run must keep to take the steps the uninterrupted run takes. */

@@ -3,7 +3,8 @@
 // loss times 1/k (so the gradients add up to the mean, as transformers), and after the last
 // micro-batch the total gradient norm; one read-back per micro-batch. The step's gradient is that of
 // one batch of k·b rows when the loss is a mean over pairs; otherwise each micro-batch is a loss of
-// its own (contrastScope 'micro-batch').
+// its own (contrastScope 'micro-batch'). Under data parallelism a rank runs its share [from, to) of
+// the step's k micro-batches, each still scaled by 1/k, so the ranks' gradients add up to the step's.
 import { tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
 import { zerosLike } from '../autograd/create.js';
@@ -14,8 +15,9 @@ import { tokenizePreferenceBatch } from '../data/tokenize.js';
 import { type TrainBatch, buildBatch, disposeTokenized, sumLengths, tokenizeKlRows } from './batch.js';
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
 import { type PlannedMicroBatch, recordsAt, whereIs } from './step-plan.js';
+import type { StepShare } from './data-parallel.js';
 
-export async function singlePassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[]): Promise<StepOutcome> {
+export async function singlePassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[], share?: StepShare): Promise<StepOutcome> {
   const { policy, needs } = ctx;
   const k = plan.length;
   // Metrics by name: each the mean over the micro-batches that report it.
@@ -24,9 +26,11 @@ export async function singlePassStep(ctx: StepContext, stepNo: number, plan: Pla
   let gradNorm = 0;
   let tokens = 0;
   let chosenRows = 0, rejectedRows = 0;
+  const { from, to } = share ?? { from: 0, to: k };
   for (const [micro, m] of plan.entries()) {
+    if (micro < from || micro >= to) continue;
     const tok: TrainBatch = await tokenizePreferenceBatch(ctx.tokenizer, ctx.dataset, m.index, ctx.tokenize);
-    const last = micro === k - 1;
+    const last = micro === to - 1;
     let names: string[] = [];
     let values: Float32Array | Float64Array;
     try {
@@ -67,5 +71,5 @@ export async function singlePassStep(ctx: StepContext, stepNo: number, plan: Pla
   }
   const metrics: Record<string, number> = {};
   for (const [n, s] of sums) metrics[n] = s.count === k ? s.sum : (s.sum * k) / s.count;
-  return { loss: lossSum, metrics, gradNorm, tokens, lossRows: { chosen: chosenRows, rejected: rejectedRows } };
+  return { loss: lossSum, metrics, gradNorm, tokens, lossRows: { chosen: chosenRows, rejected: rejectedRows }, ...(share ? { metricSums: Object.fromEntries(sums) } : {}) };
 }

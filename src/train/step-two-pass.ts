@@ -9,7 +9,10 @@
 //   pass 2  back-propagating Σ g·field (g held constant): the last micro-batch through the graph
 //           it kept, each other one through its policy forward run again with a graph. The
 //           parameter gradients are those of one batch of k·b rows.
-// Only k − 1 policy forwards run twice; each micro-batch replays its pass-1 dropout masks.
+// Only k − 1 policy forwards run twice; each micro-batch replays its pass-1 dropout masks. Under
+// data parallelism a rank runs its share of the micro-batches, the ranks' pass-1 rows meet
+// (share.gather) so every rank evaluates the same loss over the whole step, and each rank
+// back-propagates its own rows' gradients.
 import type { Tensor } from '../autograd/tensor.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
@@ -22,6 +25,7 @@ import { applyVerboseWeight, disposeRows, klRowTexts, sumLengths, wantedFields }
 import { type SideFields, meanPromptEmbeddings, sideFields, sideLogps, tokenCounts } from './sequence-logps.js';
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
 import { type PlannedMicroBatch, mergeIndexBatches, recordsAt, whereIs } from './step-plan.js';
+import type { RowShare } from './data-parallel.js';
 import {
   CHOSEN_ONLY, DIFFERENTIABLE, type DifferentiableField, type RowGrads, type RowScalars, type SideScalars,
   gatherStepRows, packTensors, sliceRowGrads, stepBatch, unpackValues,
@@ -49,7 +53,7 @@ export function disposeMicroBatch(mb: MicroBatchRows): void {
  * KTO's KL rows are built over the step in its row order (mergeIndexBatches), as for one batch of
  * the step's records, then cut at each micro-batch's positions.
  */
-export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[]): Promise<MicroBatchRows[]> {
+export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[], from = 0, to = plan.length): Promise<MicroBatchRows[]> {
   const merged = mergeIndexBatches(plan.map((m) => m.index));
   if (merged.m === 0 || merged.n === 0) {
     throw new Error(
@@ -62,8 +66,13 @@ export async function tokenizeStep(ctx: StepContext, stepNo: number, plan: Plann
   const out: MicroBatchRows[] = [];
   let c = 0, r = merged.m;
   try {
-    for (const m of plan) {
+    for (const [i, m] of plan.entries()) {
       const { index } = m;
+      if (i < from || i >= to) {
+        c += index.m;
+        r += index.n;
+        continue;
+      }
       const mb: MicroBatchRows = { plan: m };
       out.push(mb);
       if (index.m > 0 && index.n > 0) {
@@ -253,9 +262,14 @@ export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGr
 }
 
 /** The two-pass step: its gradients land in the parameters' .grad. */
-export async function twoPassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[]): Promise<StepOutcome> {
+export async function twoPassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[], share?: RowShare): Promise<StepOutcome> {
   const k = plan.length;
-  const micro = await tokenizeStep(ctx, stepNo, plan);
+  const { from, to } = share ?? { from: 0, to: k };
+  const micro = await tokenizeStep(ctx, stepNo, plan, from, to);
+  const own = to - from;
+  // Where each micro-batch's rows start in the step's row order.
+  const starts = plan.reduce<[number, number][]>((a, m, i) => [...a, i === 0 ? [0, 0] : [a[i - 1][0] + plan[i - 1].index.m, a[i - 1][1] + plan[i - 1].index.n]], []);
+  const rowsOf = (i: number) => sliceRange(starts[i], plan[i].index);
   const merged = mergeIndexBatches(plan.map((m) => m.index));
   const stepRecords = () => recordsAt(ctx.dataset, merged.indices);
   const whereStep = `epoch ${plan[0].epoch}, batch ${plan[0].batchInEpoch}, ${k} micro-batches`;
@@ -266,22 +280,23 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
     const parts: RowScalars[] = [];
     let step: Awaited<ReturnType<typeof lossOverStep>>;
     try {
-      micro.forEach((mb, i) => scored.push(scoreMicroBatch(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, i), i === k - 1)));
+      micro.forEach((mb, i) => scored.push(scoreMicroBatch(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, from + i), i === own - 1)));
       for (const [i, { packed, layout }] of scored.entries()) {
         const values = unpackValues(await packed.data(), layout);
         const bad = nonFinite(values);
-        if (bad) throw ctx.refuse(stepNo, whereIs(plan[i], i, k), `${bad} (pass 1)`, recordsAt(ctx.dataset, plan[i].index.indices));
+        const at = from + i;
+        if (bad) throw ctx.refuse(stepNo, whereIs(plan[at], at, k), `${bad} (pass 1)`, recordsAt(ctx.dataset, plan[at].index.indices));
         parts.push(rowScalarsOf(ctx, micro[i], values));
       }
-      step = await lossOverStep(ctx, gatherStepRows(parts));
+      const rows = gatherStepRows(parts);
+      step = await lossOverStep(ctx, share ? share.gather(rows) : rows);
       if (!Number.isFinite(step.loss)) throw ctx.refuse(stepNo, whereStep, `loss is ${step.loss}`, stepRecords());
       const gradMap = new Map<string, Float64Array>();
       for (const s of ['chosen', 'rejected'] as const) for (const [f, v] of Object.entries(step.grads[s])) gradMap.set(`∂loss/∂${s} ${f}`, v!);
       const badGrad = nonFinite(gradMap);
       if (badGrad) throw ctx.refuse(stepNo, whereStep, badGrad, stepRecords());
       // The last micro-batch back-propagates through the graph pass 1 kept.
-      const { m, n } = micro[k - 1].plan.index;
-      backwardRows(ctx, scored[k - 1].graph!, sliceRowGrads(step.grads, [merged.m - m, merged.m], [merged.n - n, merged.n]));
+      backwardRows(ctx, scored[own - 1].graph!, sliceRowGrads(step.grads, ...rowsOf(to - 1)));
     } finally {
       for (const s of scored) {
         s.packed.dispose();
@@ -289,12 +304,8 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
       }
     }
     // Pass 2, every other micro-batch with its share of the row gradients.
-    let c = 0, r = 0;
-    for (const [i, mb] of micro.slice(0, k - 1).entries()) {
-      const { m, n } = mb.plan.index;
-      backpropagate(ctx, mb, sliceRowGrads(step.grads, [c, c + m], [r, r + n]), dropoutSeedOf(ctx.seed, stepNo, i));
-      c += m;
-      r += n;
+    for (const [i, mb] of micro.slice(0, own - 1).entries()) {
+      backpropagate(ctx, mb, sliceRowGrads(step.grads, ...rowsOf(from + i)), dropoutSeedOf(ctx.seed, stepNo, from + i));
     }
     const norm = tidy(() => totalGradNorm(ctx.policy.parameters()));
     const gradNorm = norm ? (await norm.data())[0] : 0;
@@ -305,4 +316,9 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
   } finally {
     micro.forEach(disposeMicroBatch);
   }
+}
+
+/** A micro-batch's rows [from, to) of each side, from where they start. */
+function sliceRange([c, r]: [number, number], index: { m: number; n: number }): [[number, number], [number, number]] {
+  return [[c, c + index.m], [r, r + index.n]];
 }

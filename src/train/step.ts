@@ -51,6 +51,8 @@ export interface StepOutcome {
   tokens: number;
   /** Rows of each side one evaluation of the loss saw (the mean over micro-batches in one pass): RPO's matrix is chosen × rejected. */
   lossRows: { chosen: number; rejected: number };
+  /** One pass per micro-batch: each metric's sum over the micro-batches run (each value /k) and how many reported it, for summing across ranks. */
+  metricSums?: Record<string, { sum: number; count: number }>;
 }
 
 /**

@@ -4,7 +4,9 @@
 // in two passes over the step (step-two-pass.ts), then apply them. Only a step whose losses and
 // gradient are finite is applied (optimizer.step() at the scheduled lr, the gradient clipped inside
 // the update), so a NaN/Inf step leaves the weights and every saved checkpoint as they were.
-// Held-out evaluations run every evalSteps steps; checkpoints every saveEvery.
+// Held-out evaluations run every evalSteps steps; checkpoints every saveEvery. Under MPI (several
+// ranks, data-parallel.ts) each rank runs its share of every step, the gradients are summed across
+// ranks before the identical update, and rank 0 alone writes (docs/distributed.md).
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tidy } from '../autograd/scope.js';
@@ -28,6 +30,9 @@ import { withRunLock } from './run-lock.js';
 import { type AdapterBase, baseFingerprint } from '../models/adapter-base.js';
 import { loraLayers } from '../nn/lora.js';
 import { faultPoint } from './fault-points.js';
+import { type Communicator, communicatorFromEnv } from '../distributed/index.js';
+import { totalGradNorm } from '../optim/grad-norm.js';
+import { allGatherJson, combineReports, gatherRowsAcrossRanks, shareOf, shareReport, sumGradients, together } from './data-parallel.js';
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
@@ -127,6 +132,13 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   evalBatchSize?: number;
   /** Called with each evaluation's metrics. */
   onEval?: (metrics: EvalMetrics) => void;
+  /**
+   * The ranks that train together (data parallelism; default communicatorFromEnv(): MPI's under
+   * mpirun, else this process alone). Each rank runs gradientAccumulationSteps / size of every
+   * step's micro-batches; rank 0 alone writes outDir and shows progress; log and onEval are called
+   * on every rank with the same numbers.
+   */
+  communicator?: Communicator;
 }
 
 /** One evaluation (a line of metrics.jsonl): eval_loss and the loss's metrics as eval_<name>, averaged over the eval records. */
@@ -169,11 +181,14 @@ export interface TrainPreferenceResult {
 }
 
 export async function trainPreference(opts: TrainPreferenceOptions): Promise<TrainPreferenceResult> {
+  const comm = opts.communicator ?? communicatorFromEnv();
+  // Rank 0 writes and holds the lock; the others read the checkpoint it wrote when resuming.
+  if (comm.rank !== 0) return train(opts, comm);
   if (opts.outDir) await mkdir(opts.outDir, { recursive: true });
-  return withRunLock(opts.outDir, () => train(opts));
+  return withRunLock(opts.outDir, () => train(opts, comm));
 }
 
-async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResult> {
+async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<TrainPreferenceResult> {
   const { policy, reference, tokenizer, dataset, batchSize, outDir } = opts;
   const seed = opts.seed ?? 0;
   const shuffle = opts.shuffle ?? true;
@@ -215,9 +230,13 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
   if (opts.contrastScope !== undefined && !CONTRAST_SCOPES.includes(opts.contrastScope)) {
     throw new Error(`trainPreference: contrastScope must be one of ${CONTRAST_SCOPES.join(', ')}, got ${JSON.stringify(opts.contrastScope)}`);
   }
+  const share = comm.size > 1 ? shareOf(comm, accumulation) : undefined;
   const resumeDir = opts.resume && outDir ? await findCheckpoint(outDir) : null;
   if (opts.resume && !resumeDir) throw new Error(`trainPreference: resume is set but ${outDir} holds no checkpoint (checkpoint/trainer_state.json)`);
   const resumed = resumeDir ? await readTrainerState(resumeDir) : undefined;
+  if (resumed && (resumed.worldSize ?? 1) !== comm.size) {
+    throw new Error(`trainPreference: ${resumeDir} was trained by ${resumed.worldSize ?? 1} rank(s), this run has ${comm.size}; resume with the same number of ranks (mpirun -np ${resumed.worldSize ?? 1})`);
+  }
   // A checkpoint keeps its scope (one written before scopes existed was 'micro-batch').
   const savedScope = resumed ? (resumed.contrastScope ?? 'micro-batch') : undefined;
   if (savedScope && opts.contrastScope && opts.contrastScope !== savedScope) {
@@ -246,10 +265,11 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
     maxLength: opts.maxLength ?? null, maxPromptLength: opts.maxPromptLength ?? null, shuffle,
   };
   const recorded = { contrastScope: scope, lossConfig: config, ...(lossTerms ? { lossTerms } : {}), trainerConfig, ...(opts.runConfig ? { runConfig: opts.runConfig } : {}) };
-  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, ...recorded };
+  let state: TrainerState = { step: 0, epoch: 0, batchInEpoch: 0, seed, dataset: dataset.path, loss: loss.name, ...recorded, ...(comm.size > 1 ? { worldSize: comm.size } : {}) };
   let optimizer: TrainerOptimizer;
   // (trainPreference made outDir before taking its lock.)
-  const metricsPath = outDir ? join(outDir, 'metrics.jsonl') : undefined;
+  const writer = comm.rank === 0;
+  const metricsPath = outDir && writer ? join(outDir, 'metrics.jsonl') : undefined;
   if (resumeDir && resumed) {
     const dir = resumeDir;
     state = { ...resumed, ...recorded };
@@ -262,8 +282,10 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
     optimizer = await loadOptimizer(dir, policy);
     optimizer.lr = opts.lr;
     // Metrics of steps after the checkpoint are redone: drop their lines.
-    const old = await readFile(metricsPath!, 'utf8').catch(() => '');
-    await writeFile(metricsPath!, keptMetricLines(old, state.step, metricsPath!).map((l) => `${l}\n`).join(''));
+    if (metricsPath) {
+      const old = await readFile(metricsPath, 'utf8').catch(() => '');
+      await writeFile(metricsPath, keptMetricLines(old, state.step, metricsPath).map((l) => `${l}\n`).join(''));
+    }
   } else {
     // Only what trains: with LoRA, the adapters (the rest is frozen).
     optimizer = makeOptimizer(opts.optimizer ?? 'adamw', policy.parameters().filter((p) => p.requiresGrad), opts.lr, opts.optimizerOptions);
@@ -297,7 +319,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
     const sets = evalData ? [dataset, evalData] : [dataset];
     const preBatch = opts.evalBatchSize ?? batchSize;
     const total = sets.reduce((n, d) => n + planPreferenceBatches(d, { batchSize: preBatch, shuffle: false }).length, 0);
-    const pre = opts.progress ? new ProgressBar(total, 'reference log-probs') : undefined;
+    const pre = opts.progress && writer ? new ProgressBar(total, 'reference log-probs') : undefined;
     let before = 0;
     for (const data of sets) {
       let last = 0;
@@ -305,7 +327,7 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       before += last;
     }
   }
-  const bar = opts.progress ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
+  const bar = opts.progress && writer ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
   const history: StepMetrics[] = [];
   let stopped = false;
   let savedAt = opts.resume ? state.step : -1;
@@ -334,19 +356,42 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       if (!Number.isFinite(v)) throw new Error(`trainPreference: metricForBestModel '${best}' is not among the evaluation's metrics (${Object.keys(ev).join(', ')})`);
       if (state.bestMetric === undefined || (greater ? v > state.bestMetric : v < state.bestMetric)) state = { ...state, bestMetric: v, bestCheckpoint: `checkpoint-${state.step}` };
     }
-    await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, await adapterBaseOf(), { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
+    if (writer) await saveTrainingCheckpoint(outDir!, policy, optimizer, state, tokenizer.path, await adapterBaseOf(), { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
+    // No rank runs ahead while rank 0 writes: a rank failing in the next step cannot end the job mid-save.
+    comm.barrier();
     savedAt = state.step;
   };
 
+  // The step's numbers from every rank, and its gradients summed: the step one process would take.
+  let syncTimes: Record<string, number> | undefined;
+  const sumAcrossRanks = async (local: StepOutcome): Promise<StepOutcome> => {
+    const computed = performance.now();
+    const reports = allGatherJson(comm, shareReport(local));
+    const gathered = performance.now();
+    const times = await sumGradients(comm, policy.parameters().filter((p) => p.requiresGrad));
+    // This rank's share, the wait for the slowest rank (the gather of the step's numbers), the gradient sum.
+    syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.read + times.reduce + times.write, 'time/allreduce_s': times.reduce };
+    const norm = tidy(() => totalGradNorm(policy.parameters()));
+    const gradNorm = norm ? (await norm.data())[0] : 0;
+    norm?.dispose();
+    // The sums are the same bits on every rank, so is the flag; allTrue keeps the ranks in step regardless.
+    if (!comm.allTrue(Number.isFinite(gradNorm))) throw ctx.refuse(state.step + 1, `${comm.size} ranks`, `the summed gradient norm is ${gradNorm}`, 'all of the step\'s');
+    return combineReports(reports, accumulation, gradNorm);
+  };
+  let stepStarted = 0;
   try {
     while (state.step < totalSteps) {
       const stepNo = state.step + 1;
-      const started = performance.now();
+      const started = (stepStarted = performance.now());
       const plan = planStep({ epoch: state.epoch, batchInEpoch: state.batchInEpoch }, accumulation, planEpoch);
       let outcome: StepOutcome;
       faultPoint('step: start');
       try {
-        outcome = await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro);
+        outcome = !share ? await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro)
+          : twoPasses ? await twoPassStep(ctx, stepNo, plan.micro, { ...share, gather: (rows) => gatherRowsAcrossRanks(comm, rows) })
+          // One pass has no collective inside: a rank's refusal (a NaN loss) is every rank's, naming it.
+          : await together(comm, `in step ${stepNo}`, () => singlePassStep(ctx, stepNo, plan.micro, share));
+        if (share) outcome = await sumAcrossRanks(outcome);
       } catch (e) {
         optimizer.zeroGrad();
         throw e;
@@ -360,24 +405,29 @@ async function train(opts: TrainPreferenceOptions): Promise<TrainPreferenceResul
       state = { ...state, ...plan.next, step: stepNo };
       const seconds = (performance.now() - started) / 1000;
       const m: StepMetrics = { step: stepNo, epoch: state.epoch, loss: lossValue, lr: optimizer.lr, grad_norm: gradNorm, 'tokens/s': outcome.tokens / Math.max(seconds, 1e-9) };
+      if (syncTimes) Object.assign(m, syncTimes);
       for (const [k, v] of Object.entries(outcome.metrics)) m[k] = v;
       m['loss_rows/chosen'] = outcome.lossRows.chosen;
       m['loss_rows/rejected'] = outcome.lossRows.rejected;
       history.push(m);
-      if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
-      faultPoint('step: metrics appended');
-      opts.log?.(m);
-      // A loss that couples rows (RPO's matrix) saw chosen × rejected rows at once.
-      const cells = needs.meanOverPairs ? '' : ` rows=${outcome.lossRows.chosen}×${outcome.lossRows.rejected}`;
-      bar?.update(stepNo, `loss=${lossValue.toFixed(4)}${cells}`);
-      if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await evaluate();
+      await together(comm, `after step ${stepNo}`, async () => {
+        if (metricsPath) await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
+        faultPoint('step: metrics appended');
+        opts.log?.(m);
+        // A loss that couples rows (RPO's matrix) saw chosen × rejected rows at once.
+        const cells = needs.meanOverPairs ? '' : ` rows=${outcome.lossRows.chosen}×${outcome.lossRows.rejected}`;
+        bar?.update(stepNo, `loss=${lossValue.toFixed(4)}${cells}`);
+        if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await evaluate();
+      });
       if (outDir && opts.saveEvery && stepNo % opts.saveEvery === 0) await save();
-      if (opts.signal?.aborted && state.step < totalSteps) {
+      // Every rank stops at the same step when any was asked to.
+      const abort = comm.size > 1 ? !comm.allTrue(!opts.signal?.aborted) : opts.signal?.aborted;
+      if (abort && state.step < totalSteps) {
         stopped = true;
         break;
       }
     }
-    if (evalData && evaluatedAt !== state.step && !stopped) await evaluate();
+    if (evalData && evaluatedAt !== state.step && !stopped) await together(comm, 'in the last evaluation', evaluate);
     if (outDir && savedAt !== state.step) await save();
   } finally {
     optimizer.dispose();

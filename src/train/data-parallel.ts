@@ -1,0 +1,180 @@
+// Data parallelism across processes (docs/distributed.md): each rank runs a contiguous share of a
+// step's micro-batches, then the ranks exchange what the step computed (its numbers and, for a
+// loss over the whole step, its per-row scalars) and sum their gradients, so every replica takes
+// the same optimizer step. The collectives come from src/distributed; a single process never
+// calls any of this.
+import type { Tensor } from '../autograd/tensor.js';
+import { tensor } from '../autograd/create.js';
+import type { Communicator, FloatArray } from '../distributed/index.js';
+import type { StepOutcome } from './step.js';
+import { type RowScalars, type SideScalars, gatherStepRows } from './step-rows.js';
+
+/** The micro-batches [from, to) of a step's plan that this rank runs. */
+export interface StepShare {
+  from: number;
+  to: number;
+}
+
+/** Rank r's contiguous share of k micro-batches (rank order = micro-batch order); k must be a multiple of the ranks. */
+export function shareOf(comm: Communicator, k: number): StepShare {
+  if (k % comm.size !== 0) {
+    throw new Error(
+      `trainPreference: ${comm.size} ranks need gradientAccumulationSteps to be a multiple of ${comm.size} (each rank runs an equal, contiguous share of a step's micro-batches), got ${k}; ` +
+        `use gradientAccumulationSteps ${Math.ceil(k / comm.size) * comm.size} with the same batchSize, or launch ${k} rank(s) or a divisor of ${k}`,
+    );
+  }
+  const per = k / comm.size;
+  return { from: comm.rank * per, to: (comm.rank + 1) * per };
+}
+
+/**
+ * Every rank's JSON value, in rank order, on every rank: the value's UTF-8 bytes travel in a
+ * Float64Array (a byte count, then the bytes padded to 8), which MPI copies bit for bit.
+ */
+export function allGatherJson<T>(comm: Communicator, value: T): T[] {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  const words = new Float64Array(1 + Math.ceil(bytes.length / 8));
+  words[0] = bytes.length;
+  new Uint8Array(words.buffer, 8).set(bytes);
+  const { data, counts } = comm.allGatherRows(words);
+  const out: T[] = [];
+  let at = 0;
+  for (const n of counts) {
+    const length = data[at];
+    out.push(JSON.parse(new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset + (at + 1) * 8, length))) as T);
+    at += n;
+  }
+  return out;
+}
+
+/**
+ * Runs fn on every rank; when it fails on any, every rank throws (the failing rank its own error,
+ * the others one naming it), so that no rank waits in a collective for ever, nor ends the job
+ * while rank 0 writes a checkpoint.
+ */
+export async function together<T>(comm: Communicator, when: string, fn: () => Promise<T>): Promise<T> {
+  if (comm.size === 1) return fn();
+  let failure: unknown;
+  let ok = true;
+  let value: T | undefined;
+  try {
+    value = await fn();
+  } catch (e) {
+    failure = e;
+    ok = false;
+  }
+  if (comm.allTrue(ok)) return value as T;
+  const messages = allGatherJson(comm, ok ? null : failure instanceof Error ? failure.message : String(failure));
+  if (!ok) throw failure;
+  const r = messages.findIndex((m) => m !== null);
+  throw new Error(`trainPreference: rank ${r} of ${comm.size} failed ${when}: ${messages[r]}`);
+}
+
+/** A two-pass step's share: its micro-batches, and where its pass-1 rows meet every other rank's. */
+export interface RowShare extends StepShare {
+  /** Every rank's rows (this one's included) in the step's row order. */
+  gather(rows: RowScalars): RowScalars;
+}
+
+type WireSide = Record<string, number[]>;
+
+/**
+ * Every rank's pass-1 rows in rank order (= the global micro-batch order), laid out as one step
+ * (gatherStepRows): every rank then evaluates the same loss over a matrix spanning all ranks.
+ * JSON carries each double exactly (shortest round-trip text); the rows were checked finite.
+ */
+export function gatherRowsAcrossRanks(comm: Communicator, rows: RowScalars): RowScalars {
+  const toWire = (s: SideScalars): WireSide => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
+  const fromWire = (w: WireSide): SideScalars =>
+    Object.fromEntries(Object.entries(w).map(([k, v]) => [k, k === 'promptIds' ? v : Float64Array.from(v)])) as unknown as SideScalars;
+  const all = allGatherJson(comm, { paired: rows.paired, embeddingDim: rows.embeddingDim ?? null, chosen: toWire(rows.chosen), rejected: toWire(rows.rejected) });
+  return gatherStepRows(all.map((w) => ({
+    paired: w.paired, chosen: fromWire(w.chosen), rejected: fromWire(w.rejected), ...(w.embeddingDim === null ? {} : { embeddingDim: w.embeddingDim }),
+  })));
+}
+
+/** What a rank's share of a step contributes to the step's numbers (JSON-safe). */
+export interface ShareReport {
+  loss: number;
+  tokens: number;
+  lossRows: { chosen: number; rejected: number };
+  metrics: Record<string, number>;
+  /** One pass per micro-batch: each metric's sum over the share's micro-batches (already /k) and how many reported it. */
+  metricSums?: Record<string, { sum: number; count: number }>;
+}
+
+export const shareReport = (o: StepOutcome): ShareReport => ({ loss: o.loss, tokens: o.tokens, lossRows: o.lossRows, metrics: o.metrics, ...(o.metricSums ? { metricSums: o.metricSums } : {}) });
+
+/**
+ * The step's numbers from every rank's report (in rank order, so every rank adds the same way):
+ * tokens add up; one pass per micro-batch, the loss, rows and metrics are sums over the step's k
+ * micro-batches; two passes, every rank evaluated the same loss over the whole step. The gradient
+ * norm is the caller's, over the summed gradients.
+ */
+export function combineReports(reports: ShareReport[], k: number, gradNorm: number): StepOutcome {
+  const tokens = reports.reduce((t, r) => t + r.tokens, 0);
+  if (!reports[0].metricSums) return { ...reports[0], tokens, gradNorm };
+  const sums = new Map<string, { sum: number; count: number }>();
+  for (const r of reports) {
+    for (const [n, s] of Object.entries(r.metricSums!)) {
+      const was = sums.get(n) ?? { sum: 0, count: 0 };
+      sums.set(n, { sum: was.sum + s.sum, count: was.count + s.count });
+    }
+  }
+  const metrics: Record<string, number> = {};
+  for (const [n, s] of sums) metrics[n] = s.count === k ? s.sum : (s.sum * k) / s.count;
+  return {
+    loss: reports.reduce((l, r) => l + r.loss, 0),
+    metrics, gradNorm, tokens,
+    lossRows: { chosen: reports.reduce((c, r) => c + r.lossRows.chosen, 0), rejected: reports.reduce((c, r) => c + r.lossRows.rejected, 0) },
+  };
+}
+
+/** Where a gradient sum spent its time (seconds): device → host, the all-reduce, host → device. */
+export interface GradSyncTimes {
+  read: number;
+  reduce: number;
+  write: number;
+}
+
+/** Values per all-reduce (DDP's buckets are 25 MB; 2^22 float32 values are 16 MB). */
+export const BUCKET_VALUES = 1 << 22;
+
+/**
+ * Each parameter's .grad ← its sum over ranks, the same bits on every rank (allReduceSumIdentical),
+ * in buckets of consecutive parameters of one dtype: read back, reduced, written back. A parameter
+ * without a gradient on this rank adds zeros (and gets the sum). The losses already scale each
+ * micro-batch by 1/k of the whole step, so the sum is the step's gradient.
+ */
+export async function sumGradients(comm: Communicator, params: Tensor[], bucketValues = BUCKET_VALUES): Promise<GradSyncTimes> {
+  const times: GradSyncTimes = { read: 0, reduce: 0, write: 0 };
+  let start = 0;
+  while (start < params.length) {
+    let end = start + 1, values = params[start].size;
+    while (end < params.length && params[end].dtype === params[start].dtype && values + params[end].size <= bucketValues) values += params[end++].size;
+    const bucket = params.slice(start, end);
+    start = end;
+    let t = performance.now();
+    const host: FloatArray = bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
+    const read = await Promise.all(bucket.map((p) => (p.grad ? p.grad.data() : null)));
+    let at = 0;
+    bucket.forEach((p, i) => {
+      if (read[i]) host.set(read[i] as ArrayLike<number>, at);
+      at += p.size;
+    });
+    times.read += (performance.now() - t) / 1000;
+    t = performance.now();
+    comm.allReduceSumIdentical(host);
+    times.reduce += (performance.now() - t) / 1000;
+    t = performance.now();
+    at = 0;
+    for (const p of bucket) {
+      const g = tensor(host.slice(at, at + p.size), p.shape, { device: p.device, dtype: p.dtype });
+      p.grad?.dispose();
+      p.grad = g;
+      at += p.size;
+    }
+    times.write += (performance.now() - t) / 1000;
+  }
+  return times;
+}

@@ -1,0 +1,143 @@
+// The data-parallel trainer under `mpirun -np 2` (test/distributed/fixtures/train.ts): the weights
+// after 3 steps equal one process's at the same effective batch (float64, CPU), for dpo (one pass
+// per micro-batch, gradients summed) and for rpo in step scope (its 8 × 8 matrix spanning both
+// ranks); a failing rank ends the job naming itself and leaves an intact checkpoint; resuming with
+// the same number of ranks continues exactly, and with another is refused.
+// Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { singleProcessCommunicator } from '../../src/distributed/index.js';
+import { MPI_REQUIRED, mpiMissing, runUnderMpi, type MpiRun } from '../helpers/mpi.js';
+import { trainRun, writePaired, type TrainResult } from './fixtures/train-setup.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/train.js', import.meta.url));
+const missing = mpiMissing();
+const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
+const note = missing ? ` (skipped: ${missing})` : '';
+
+function mpiHere(t: ExecutionContext): boolean {
+  if (missing) t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);
+  return !missing;
+}
+
+const shown = (run: MpiRun) => `exit ${run.status}${run.signal ? ` (${run.signal})` : ''}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+
+interface RankResult extends TrainResult {
+  rank: number;
+  size: number;
+}
+
+function workDir(): { dir: string; data: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-dp-'));
+  const data = join(dir, 'data.jsonl');
+  writePaired(data);
+  return { dir, data };
+}
+
+const ranksOf = (dir: string): RankResult[] => [0, 1].map((r) => JSON.parse(readFileSync(join(dir, `rank-${r}.json`), 'utf8')) as RankResult);
+
+const untimed = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'tokens/s' && !k.startsWith('time/')));
+
+function normRel(a: number[], b: number[]): number {
+  let d = 0, n = 0;
+  a.forEach((x, i) => {
+    d += (x - b[i]) ** 2;
+    n += b[i] ** 2;
+  });
+  return Math.sqrt(d / n);
+}
+
+async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promise<void> {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const run = await runUnderMpi(2, FIXTURE, [loss, data, dir], { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    const [r0, r1] = ranksOf(dir);
+    t.is(r0.size, 2);
+    t.deepEqual(r1.params, r0.params, 'the replicas are bit-identical');
+    t.deepEqual(r1.history.map(untimed), r0.history.map(untimed), 'every rank has the same metrics (but its own timings)');
+    const one = await trainRun({ loss, data, communicator: singleProcessCommunicator() });
+    const rel = normRel(r0.params, one.params);
+    t.true(rel <= 1e-10, `weights after 3 steps vs one process: ${rel.toExponential(2)}`);
+    one.history.forEach((m, i) => {
+      for (const key of Object.keys(untimed(m))) {
+        const got = r0.history[i][key];
+        t.true(Math.abs(got - m[key]) <= 1e-10 * Math.max(1, Math.abs(m[key])), `step ${i + 1} ${key}: ${got} vs ${m[key]}`);
+      }
+      t.true(r0.history[i]['time/grad_sync_s'] >= 0, 'the gradient sum is timed');
+    });
+    if (loss === 'rpo') t.deepEqual(r0.history.map((m) => [m['loss_rows/chosen'], m['loss_rows/rejected']]), [[8, 8], [8, 8], [8, 8]], "an 8 × 8 matrix over both ranks' rows");
+    else t.deepEqual(r0.history.map((m) => m['loss_rows/chosen']), [2, 2, 2], 'dpo: the mean micro-batch');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+mpiTest(`mpirun -np 2: dpo's weights after 3 steps equal one process's (float64, 1e-10)${note}`, (t) => sameAsOneProcess(t, 'dpo'));
+mpiTest(`mpirun -np 2: rpo in step scope, one contrast matrix over both ranks, equals one process${note}`, (t) => sameAsOneProcess(t, 'rpo'));
+
+mpiTest(`mpirun -np 2: a failing rank ends the job naming itself, the checkpoint is intact, resuming with 2 ranks is exact, with 1 refused${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const failed = await runUnderMpi(2, FIXTURE, ['fail', data, dir], { timeoutMs: 120_000 });
+    t.not(failed.status, 0, shown(failed));
+    t.regex(failed.stderr, /rank 1 of 2 failed.*a bad row on this rank \(1\)/, shown(failed));
+    const run = join(dir, 'run');
+    const state = JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8'));
+    t.is(state.step, 1, 'the last checkpoint before the failure');
+    t.is(state.worldSize, 2, 'the checkpoint records the ranks');
+    t.true(readdirSync(run).every((f) => !/^checkpoint/.test(f) || existsSync(join(run, f, 'trainer_state.json'))), `no checkpoint folder without its state: ${readdirSync(run).join(', ')}`);
+    // One process cannot continue a 2-rank run.
+    await t.throwsAsync(trainRun({ loss: 'dpo', data, outDir: run, resume: true, communicator: singleProcessCommunicator() }), { message: /trained by 2 rank\(s\), this run has 1/ });
+    const resumed = await runUnderMpi(2, FIXTURE, ['resume', data, dir], { timeoutMs: 120_000 });
+    t.is(resumed.status, 0, shown(resumed));
+    const [r0] = ranksOf(dir);
+    const straight = await runUnderMpi(2, FIXTURE, ['dpo', data, dir], { timeoutMs: 120_000 });
+    t.is(straight.status, 0, shown(straight));
+    t.deepEqual(r0.params, ranksOf(dir)[0].params, 'resumed with 2 ranks = 3 uninterrupted steps on 2 ranks, bit for bit');
+    const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    t.deepEqual(lines, [1, 2, 3], 'rank 0 alone wrote metrics.jsonl, one line per step');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+mpiTest(`mpirun -np 2: a NaN loss on one rank refuses the step on every rank, naming the rank; the checkpoint before it is intact${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const failed = await runUnderMpi(2, FIXTURE, ['nan', data, dir], { timeoutMs: 120_000 });
+    t.not(failed.status, 0, shown(failed));
+    t.regex(failed.stderr, /rank 1 of 2 failed in step 2: trainPreference: step 2 \(epoch 1, batch 2, micro-batch 3 of 4\): loss is NaN.*last checkpoint \(step 1\)/, shown(failed));
+    const run = join(dir, 'run');
+    t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1);
+    t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+mpiTest(`mpirun -np 2 relpo train: rank 0 alone prints and writes${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const out = join(dir, 'out');
+    const run = await runUnderMpi(2, CLI, ['train', '--device', 'cpu', '--data', data, '--loss', 'dpo', '--steps', '1', '--batch', '2', '--gradient-accumulation-steps', '2', '--out', out], { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    const count = (text: string, what: RegExp) => text.split('\n').filter((l) => what.test(l)).length;
+    t.is(count(run.stdout, /^data: /), 1, shown(run));
+    t.is(count(run.stdout, /^steps 1–1: loss/), 1, shown(run));
+    t.is(count(run.stderr, /^relpo: device cpu/), 1, shown(run));
+    t.deepEqual(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1]);
+    t.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).worldSize, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
