@@ -54,7 +54,7 @@ async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<
   let batches: BatchSums[];
   if (comm && comm.size > 1) {
     const { from, to } = partOf(comm, plan.length);
-    const mine = await together(comm, 'in evaluation', () => evaluateBatches(s, plan.slice(from, to)));
+    const mine = await together(comm, 'in its part of the eval batches', () => evaluateBatches(s, plan.slice(from, to)), 'evaluateLoss');
     // JSON carries each finite double exactly; a NaN or ±Infinity travels as its text.
     const wire = mine.map((b) => ({ n: b.n, sums: b.sums.map(([k, x]) => [k, Number.isFinite(x) ? x : String(x)]) }));
     batches = allGatherJson(comm, wire).flat().map((b) => ({ n: b.n, sums: b.sums.map(([k, x]) => [k as string, Number(x)]) }));
@@ -132,6 +132,8 @@ export interface PreferenceRunOptions {
 export interface EvaluatePreferenceOptions extends PreferenceRunOptions {
   /** Pairs (or rows) per batch (default 8). */
   batchSize?: number;
+  /** Several ranks (communicatorFromEnv under mpirun): each evaluates a part of the batches, every rank gets the whole set's metrics. */
+  communicator?: Communicator;
 }
 
 /** A checkpoint's loss and metrics (TRL names, e.g. rewards/accuracies) on a preference dataset. */
@@ -145,7 +147,7 @@ export async function evaluatePreference(opts: EvaluatePreferenceOptions): Promi
   const prompts = needs.promptEmbeddings && opts.promptEmbedder ? new PromptEmbeddingCache(opts.promptEmbedder, opts.dataset) : undefined;
   const { means, samples } = await evaluateLoss({
     loss, config, policy: opts.policy, reference, tokenizer: opts.tokenizer, dataset: opts.dataset, batchSize: opts.batchSize ?? 8,
-    tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts,
+    tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts, ...(opts.communicator ? { communicator: opts.communicator } : {}),
   });
   return { metrics: Object.fromEntries(means), samples };
 }

@@ -6,6 +6,7 @@
 // across the ranks gives every rank one process's eval metrics.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,6 +168,22 @@ mpiTest(`mpirun -np 2 relpo train: rank 0 alone prints and writes${note}`, async
     t.is(count(run.stderr, /^relpo: device cpu/), 1, shown(run));
     t.deepEqual(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1]);
     t.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).worldSize, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+mpiTest(`mpirun -np 2 relpo eval: each rank a part of the batches (5 batches: 2 + 3), rank 0 prints one process's metrics${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-dp-eval-'));
+  try {
+    execFileSync(process.execPath, [CLI, 'train', '--device', 'cpu', '--steps', '1', '--out', join(dir, 'run')], { stdio: 'ignore' });
+    const args = ['eval', '--device', 'cpu', '--model', join(dir, 'run', 'checkpoint'), '--data', 'examples/toy-preferences.jsonl', '--loss', 'dpo', '--batch', '5'];
+    const one = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    t.regex(one, /: 24 pairs, loss dpo/);
+    const run = await runUnderMpi(2, CLI, args, { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    t.is(run.stdout, one, 'the same lines, printed once');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
