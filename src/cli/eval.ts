@@ -1,5 +1,6 @@
 // `relpo eval`: a checkpoint's preference loss and metrics (reward accuracy, margins, …) on a
-// dataset, against a reference checkpoint, or the base model under a LoRA adapter.
+// dataset, against a reference checkpoint, or the base model under a LoRA adapter. Under mpirun
+// each rank evaluates a part of the batches; rank 0 alone prints.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as r from '../index.js';
@@ -26,7 +27,9 @@ export async function runEval(flags: Flags): Promise<void> {
   const choice = lossFromFlags(flags, 'dpo');
   const modelDir = await fetchHubPath(String(flags.model), 'model');
   if (!existsSync(join(modelDir, 'config.json'))) throw new Error(`relpo eval: no checkpoint at ${modelDir} (no config.json); pass --model`);
-  const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
+  const comm = r.communicatorFromEnv();
+  const say = comm.rank === 0 ? (text: string) => process.stdout.write(text) : () => true;
+  const device = await r.init({ ...(flags.device ? { device: flags.device as r.DeviceChoice } : {}), quiet: comm.rank !== 0 });
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
   const dataPath = await fetchHubPath(resolveData(String(flags.data)), 'dataset');
   const dataset = await r.readPreferenceData(dataPath, { split: String(flags.split) });
@@ -34,15 +37,16 @@ export async function runEval(flags: Flags): Promise<void> {
   // No --reference: the run's starting model when relpo train saved one beside the checkpoint.
   const initial = join(dirname(modelDir), 'initial-model');
   const referenceDir = flags.reference ? await fetchHubPath(String(flags.reference), 'model') : !flags.adapter && existsSync(join(initial, 'config.json')) ? initial : '';
-  if (referenceDir && !flags.reference) process.stdout.write(`reference: ${referenceDir} (the run's starting model)\n`);
+  if (referenceDir && !flags.reference) say(`reference: ${referenceDir} (the run's starting model)\n`);
   const reference = referenceDir ? await r.loadPretrainedCausalLM(referenceDir, { device }) : undefined;
   try {
     if (flags.adapter) await r.loadLoraAdapter(policy, String(flags.adapter));
     const { metrics, samples } = await r.evaluatePreference({
       policy, ...(reference ? { reference } : {}), tokenizer, dataset, loss: choice.loss, lossConfig: choice.lossConfig, batchSize: Number(flags.batch), maxLength: Number(flags['max-length']),
+      communicator: comm,
     });
-    process.stdout.write(`${dataPath}: ${samples} ${dataset.paired ? 'pairs' : 'rows'}, loss ${choice.summary}\n`);
-    for (const [k, v] of Object.entries(metrics)) process.stdout.write(`eval_${k} ${v.toFixed(6)}\n`);
+    say(`${dataPath}: ${samples} ${dataset.paired ? 'pairs' : 'rows'}, loss ${choice.summary}\n`);
+    for (const [k, v] of Object.entries(metrics)) say(`eval_${k} ${v.toFixed(6)}\n`);
   } finally {
     policy.dispose();
     reference?.dispose();

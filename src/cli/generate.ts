@@ -39,13 +39,16 @@ export async function runGenerate(flags: Flags): Promise<void> {
   }
   const baseDtype = String(flags['base-dtype']);
   if (!['float32', 'bfloat16', 'nf4'].includes(baseDtype)) throw new Error(`--base-dtype must be float32, bfloat16 or nf4, got ${JSON.stringify(baseDtype)}`);
-  const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
+  // Under mpirun (--data) each rank completes its share of the prompts; rank 0 alone prints and writes.
+  const comm = r.communicatorFromEnv();
+  const tell = comm.rank === 0 ? (text: string) => process.stderr.write(text) : () => true;
+  const device = await r.init({ ...(flags.device ? { device: flags.device as r.DeviceChoice } : {}), quiet: comm.rank !== 0 });
   const tokenizer = await r.loadTokenizer(checkpointTokenizer(String(flags.tokenizer), modelDir));
   // The weights stream in already held as --base-dtype (never the float32 model).
   const model = await r.loadPretrainedCausalLM(modelDir, { device, linearStorage: baseDtype as r.WeightStorage });
   if (baseDtype !== 'float32') {
     const held = model.namedModules().filter(([, m]) => m instanceof r.Linear && m.storage === baseDtype).length;
-    process.stderr.write(`relpo generate: ${held} weight matrices held in ${baseDtype}\n`);
+    tell(`relpo generate: ${held} weight matrices held in ${baseDtype}\n`);
   }
   try {
     if (flags.adapter) {
@@ -56,7 +59,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
       if (baseDtype === 'float32' && !flags['keep-adapter']) {
         const n = r.loraLayers(model).length;
         r.mergeLora(model);
-        process.stderr.write(`relpo generate: merged the adapter's ${n} LoRA layers into the base\n`);
+        tell(`relpo generate: merged the adapter's ${n} LoRA layers into the base\n`);
       }
     }
     const sampling = {
@@ -67,7 +70,7 @@ export async function runGenerate(flags: Flags): Promise<void> {
       seed: Number(flags.seed),
     };
     if (flags.data) {
-      await completeDataset(model, tokenizer, flags, sampling);
+      await completeDataset(model, tokenizer, flags, sampling, comm);
       return;
     }
     const [text] = await r.generateText(model, tokenizer, [String(flags.prompt)], sampling);
@@ -77,30 +80,35 @@ export async function runGenerate(flags: Flags): Promise<void> {
   }
 }
 
-async function completeDataset(model: r.CausalLM, tokenizer: r.TextTokenizer, flags: Flags, sampling: r.GenerateOptions): Promise<void> {
+async function completeDataset(model: r.CausalLM, tokenizer: r.TextTokenizer, flags: Flags, sampling: r.GenerateOptions, comm: r.Communicator): Promise<void> {
   const dataset = await r.readPreferenceData(dataPath(String(flags.data)), { split: String(flags.split) });
   const out = String(flags.out);
+  const writer = comm.rank === 0;
   const limit = Number(flags.limit) > 0 ? Math.min(Number(flags.limit), dataset.prompts.length) : dataset.prompts.length;
   // Lines already in --out (a resumed run): their prompt ids are skipped. A truncated last line
-  // (a crash mid-write) is an error naming it, so nothing is silently recomputed or lost.
+  // (a crash mid-write) is an error naming it, so nothing is silently recomputed or lost. Every
+  // rank reads it (on several nodes --out must be on a shared filesystem).
   const done = readJsonlIds(out);
   const todo = Array.from({ length: limit }, (_, id) => id).filter((id) => !done.has(id)).length;
-  mkdirSync(dirname(out) || '.', { recursive: true });
-  process.stderr.write(`relpo generate: ${limit} prompts of ${dataset.path}${done.size ? ` (${done.size} already in ${out})` : ''} → ${out}\n`);
-  const bar = new ProgressBar(todo, 'generate');
+  if (writer) {
+    mkdirSync(dirname(out) || '.', { recursive: true });
+    process.stderr.write(`relpo generate: ${limit} prompts of ${dataset.path}${done.size ? ` (${done.size} already in ${out})` : ''}${comm.size > 1 ? ` on ${comm.size} ranks` : ''} → ${out}\n`);
+  }
+  const bar = writer ? new ProgressBar(todo, 'generate') : undefined;
   let n = 0;
-  bar.update(0);
+  bar?.update(0);
   await r.generateDatasetCompletions(model, tokenizer, dataset, {
     ...sampling,
     limit,
     batchSize: Number(flags['save-every']),
     maxPromptLength: Number(flags['max-prompt-length']),
     skip: done,
+    communicator: comm,
     onBatch: (records) => {
-      appendFileSync(out, records.map((x) => JSON.stringify(x) + '\n').join(''));
+      if (writer) appendFileSync(out, records.map((x) => JSON.stringify(x) + '\n').join(''));
       n += records.length;
-      bar.update(n);
+      bar?.update(n);
     },
   });
-  process.stdout.write(`${out}: ${done.size + n} completions\n`);
+  if (writer) process.stdout.write(`${out}: ${done.size + n} completions\n`);
 }

@@ -2,7 +2,7 @@
 // dataset's preferred answers or against another completions file, by a judge model behind an
 // OpenAI-compatible chat endpoint, with the RPO paper's pairwise prompts (Appendix G). Verdicts are
 // appended to --out as they come, so a stopped run resumes; the summary goes to stdout and beside
-// --out as JSON.
+// --out as JSON. Under mpirun each rank judges a part of each round; rank 0 alone writes and prints.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as r from '../index.js';
@@ -30,6 +30,9 @@ export async function runJudge(flags: Flags): Promise<void> {
   if (!local && (!url || !model)) throw new Error('relpo judge: --judge-url and --judge-model are required (an OpenAI-compatible chat endpoint; the key comes from RELPO_JUDGE_API_KEY or OPENAI_API_KEY), or --judge-local with a chat checkpoint folder');
   const name = String(flags.template);
   if (!(name in r.JUDGE_TEMPLATES)) throw new Error(`relpo judge: --template must be one of ${Object.keys(r.JUDGE_TEMPLATES).join(', ')}, got '${name}'`);
+  const comm = r.communicatorFromEnv();
+  const writer = comm.rank === 0;
+  const tell = writer ? (text: string) => process.stderr.write(text) : () => true;
   const file = String(flags.completions);
   const candidates = readJsonlLines<Line>(file);
   if (candidates.length === 0) throw new Error(`relpo judge: no completions in ${file} (make them with relpo generate --data)`);
@@ -44,9 +47,9 @@ export async function runJudge(flags: Flags): Promise<void> {
     }
     items.push({ id: c.id, history: r.historyText(c.prompt), candidate: c.completion, baseline });
   }
-  if (skipped.length) process.stderr.write(`relpo judge: ${skipped.length} prompt(s) have nothing to compare against (${against ? `not in ${String(flags.baseline)}` : 'no preferred answer in the dataset'}): ids ${skipped.slice(0, 10).join(', ')}${skipped.length > 10 ? ', …' : ''}\n`);
+  if (skipped.length) tell(`relpo judge: ${skipped.length} prompt(s) have nothing to compare against (${against ? `not in ${String(flags.baseline)}` : 'no preferred answer in the dataset'}): ids ${skipped.slice(0, 10).join(', ')}${skipped.length > 10 ? ', …' : ''}\n`);
 
-  const judge = local ? await localJudgeFrom(local, flags) : r.openAIChatJudge({ url, model, apiKey: process.env.RELPO_JUDGE_API_KEY ?? process.env.OPENAI_API_KEY });
+  const judge = local ? await localJudgeFrom(local, flags, !writer) : r.openAIChatJudge({ url, model, apiKey: process.env.RELPO_JUDGE_API_KEY ?? process.env.OPENAI_API_KEY });
   const out = String(flags.out);
   const previous = readJsonlLines<r.JudgedComparison & { template?: string }>(out);
   for (const p of previous) {
@@ -56,22 +59,24 @@ export async function runJudge(flags: Flags): Promise<void> {
   }
   const done = new Map(previous.map((p) => [p.id, p]));
   const todo = items.filter((c) => !done.has(c.id));
-  mkdirSync(dirname(out) || '.', { recursive: true });
-  const bar = new ProgressBar(todo.length, 'judge');
+  if (writer) mkdirSync(dirname(out) || '.', { recursive: true });
+  const bar = writer ? new ProgressBar(todo.length, 'judge') : undefined;
   let n = 0;
-  bar.update(0);
+  bar?.update(0);
   await r.judgeComparisons(todo, judge, {
     template: r.JUDGE_TEMPLATES[name as r.JudgeTemplateName],
     seed: Number(flags.seed),
     concurrency: Number(flags.concurrency),
+    communicator: comm,
     onResult: (v) => {
-      appendFileSync(out, JSON.stringify({ ...v, template: name }) + '\n');
+      if (writer) appendFileSync(out, JSON.stringify({ ...v, template: name }) + '\n');
       done.set(v.id, v);
-      bar.update(++n);
+      bar?.update(++n);
     },
   });
   const verdicts = items.map((c) => done.get(c.id)!.verdict);
   const w = r.winRate(verdicts);
+  if (!writer) return;
   const summary = { completions: file, baseline: flags.baseline || 'dataset references', judge: judge.name, template: name, ...w };
   writeFileSync(`${out}.summary.json`, JSON.stringify(summary, null, 2) + '\n');
   const pct = (x: number) => (100 * x).toFixed(1);
@@ -86,8 +91,8 @@ export async function runJudge(flags: Flags): Promise<void> {
 }
 
 /** A local checkpoint (with its own tokenizer.json) loaded as the judge. */
-async function localJudgeFrom(dir: string, flags: Flags): Promise<r.Judge> {
-  const device = await r.init(flags.device ? { device: flags.device as r.DeviceChoice } : {});
+async function localJudgeFrom(dir: string, flags: Flags, quiet: boolean): Promise<r.Judge> {
+  const device = await r.init({ ...(flags.device ? { device: flags.device as r.DeviceChoice } : {}), quiet });
   const tokenizer = await r.loadTokenizer(dir);
   const model = await r.loadPretrainedCausalLM(dir, { device });
   return r.localJudge(model, tokenizer, { name: `local ${dir}` });

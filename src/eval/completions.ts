@@ -1,10 +1,13 @@
 // The policy's completions for a dataset's prompts, for judging: each distinct prompt once (in file
 // order), beside the dataset's own preferred answer for it (the paper's win rates compare against
-// the test set's chosen responses).
+// the test set's chosen responses). Under several ranks the batches are dealt out in rounds, one
+// per rank, and every rank gets each round's records in prompt order.
 import { type PreferenceDataset, type PreferenceText, recordLocation } from '../data/jsonl.js';
 import { recordTexts } from '../data/tokenize.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causal-lm.js';
+import type { Communicator } from '../distributed/index.js';
+import { allGatherJson, together } from '../train/data-parallel.js';
 import { type GenerateOptions, generateIds } from './generate.js';
 
 export interface CompletionRecord {
@@ -27,6 +30,11 @@ export interface DatasetCompletionOptions extends Omit<GenerateOptions, 'stopIds
   skip?: Set<number>;
   /** Called after each batch with its records (to append them to a file, or move a progress bar). */
   onBatch?: (records: CompletionRecord[]) => void | Promise<void>;
+  /**
+   * Several ranks: rank r generates batches r, r + N, r + 2N, …; after each round of N batches
+   * every rank gets the round's records in prompt order (onBatch once per round, with them all).
+   */
+  communicator?: Communicator;
 }
 
 /** A completion as plain text: the assistant turns of a message list, joined. */
@@ -54,9 +62,9 @@ export async function generateDatasetCompletions(model: CausalLM, tokenizer: Tex
   for (const r of dataset.records) if (!whereOf.has(r.promptId)) whereOf.set(r.promptId, recordLocation(dataset, r));
   const ids = dataset.prompts.map((_, id) => id).slice(0, o.limit ?? dataset.prompts.length).filter((id) => !o.skip?.has(id));
   const stopIds = tokenizer.eosId !== undefined ? [tokenizer.eosId] : [];
-  const out: CompletionRecord[] = [];
-  for (let b = 0; b < ids.length; b += batchSize) {
-    const batch = ids.slice(b, b + batchSize);
+  const batches: number[][] = [];
+  for (let b = 0; b < ids.length; b += batchSize) batches.push(ids.slice(b, b + batchSize));
+  const generateBatch = async (batch: number[]): Promise<CompletionRecord[]> => {
     const promptIds = await Promise.all(
       batch.map(async (id) => {
         const text = recordTexts(tokenizer, dataset.prompts[id], [], whereOf.get(id)!).prompt;
@@ -68,12 +76,27 @@ export async function generateDatasetCompletions(model: CausalLM, tokenizer: Tex
       }),
     );
     // One batch through the key/value cache; each row's stream is seeded by its prompt id, so a
-    // resumed or re-batched run samples the same.
+    // resumed, re-batched or sharded run samples the same.
     const generated = await generateIds(model, promptIds, { ...o, stopIds, rowSeeds: batch.map((id) => (o.seed ?? 0) + id) });
     const texts = await Promise.all(generated.map((g) => tokenizer.decode(g, { skipSpecialTokens: true })));
-    const records = batch.map((id, i) => ({ id, prompt: dataset.prompts[id], completion: texts[i], reference: refs[id] }));
-    out.push(...records);
-    await o.onBatch?.(records);
+    return batch.map((id, i) => ({ id, prompt: dataset.prompts[id], completion: texts[i], reference: refs[id] }));
+  };
+  const comm = o.communicator;
+  const out: CompletionRecord[] = [];
+  if (!comm || comm.size === 1) {
+    for (const batch of batches) {
+      const records = await generateBatch(batch);
+      out.push(...records);
+      await o.onBatch?.(records);
+    }
+    return out;
+  }
+  for (let round = 0; round < batches.length; round += comm.size) {
+    const mine = batches[round + comm.rank];
+    const records = await together(comm, `in round ${round / comm.size + 1}`, async () => (mine ? generateBatch(mine) : []), 'completions');
+    const all = allGatherJson(comm, records).flat();
+    out.push(...all);
+    await o.onBatch?.(all);
   }
   return out;
 }

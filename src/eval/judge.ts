@@ -2,11 +2,14 @@
 // conversation and two responses in random order and names the better one. The judge is anything
 // that answers a prompt with text; `openAIChatJudge` talks to any OpenAI-compatible chat endpoint
 // (OpenAI, vLLM, llama.cpp's server, ...), temperature 0; `localJudge` runs a local chat checkpoint.
+// Under several ranks the comparisons are judged in rounds, each rank a part of each round.
 import type { Verdict } from './win-rate.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { generateText } from './generate.js';
 import { judgePrompt } from './judge-prompts.js';
+import type { Communicator } from '../distributed/index.js';
+import { allGatherJson, partOf, together } from '../train/data-parallel.js';
 
 export interface Judge {
   /** The judge's reply to one prompt. */
@@ -124,10 +127,31 @@ export interface JudgeComparisonsOptions {
   concurrency?: number;
   /** Called once per new verdict, in completion order (to save it, or move a progress bar). */
   onResult?: (r: JudgedComparison) => void | Promise<void>;
+  /**
+   * Several ranks: the comparisons go in rounds of ranks × concurrency, each rank judging a
+   * contiguous part of a round; after each round every rank gets its verdicts (onResult in input order).
+   */
+  communicator?: Communicator;
 }
 
 /** Judges each comparison once, in random order per pair; returns the verdicts in input order. */
 export async function judgeComparisons(items: Comparison[], judge: Judge, o: JudgeComparisonsOptions): Promise<JudgedComparison[]> {
+  const comm = o.communicator;
+  if (!comm || comm.size === 1) return judgeHere(items, judge, o);
+  const out: JudgedComparison[] = [];
+  const round = comm.size * Math.max(1, o.concurrency ?? 4);
+  for (let start = 0; start < items.length; start += round) {
+    const chunk = items.slice(start, start + round);
+    const { from, to } = partOf(comm, chunk.length);
+    const mine = await together(comm, `in round ${start / round + 1}`, () => judgeHere(chunk.slice(from, to), judge, { ...o, onResult: undefined }), 'judgeComparisons');
+    const all = allGatherJson(comm, mine).flat();
+    out.push(...all);
+    for (const v of all) await o.onResult?.(v);
+  }
+  return out;
+}
+
+async function judgeHere(items: Comparison[], judge: Judge, o: JudgeComparisonsOptions): Promise<JudgedComparison[]> {
   const seed = o.seed ?? 0;
   const out: JudgedComparison[] = new Array(items.length);
   let next = 0;

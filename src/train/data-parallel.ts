@@ -27,6 +27,11 @@ export function shareOf(comm: Communicator, k: number): StepShare {
   return { from: comm.rank * per, to: (comm.rank + 1) * per };
 }
 
+/** Rank r's contiguous part [⌊r·n/N⌋, ⌊(r+1)·n/N⌋) of n items in order (evaluation batches): any n, a part may be empty. */
+export function partOf(comm: Communicator, n: number): StepShare {
+  return { from: Math.floor((comm.rank * n) / comm.size), to: Math.floor(((comm.rank + 1) * n) / comm.size) };
+}
+
 /**
  * Every rank's JSON value, in rank order, on every rank: the value's UTF-8 bytes travel in a
  * Float64Array (a byte count, then the bytes padded to 8), which MPI copies bit for bit.
@@ -52,7 +57,7 @@ export function allGatherJson<T>(comm: Communicator, value: T): T[] {
  * the others one naming it), so that no rank waits in a collective for ever, nor ends the job
  * while rank 0 writes a checkpoint.
  */
-export async function together<T>(comm: Communicator, when: string, fn: () => Promise<T>): Promise<T> {
+export async function together<T>(comm: Communicator, when: string, fn: () => Promise<T>, who = 'trainPreference'): Promise<T> {
   if (comm.size === 1) return fn();
   let failure: unknown;
   let ok = true;
@@ -67,7 +72,7 @@ export async function together<T>(comm: Communicator, when: string, fn: () => Pr
   const messages = allGatherJson(comm, ok ? null : failure instanceof Error ? failure.message : String(failure));
   if (!ok) throw failure;
   const r = messages.findIndex((m) => m !== null);
-  throw new Error(`trainPreference: rank ${r} of ${comm.size} failed ${when}: ${messages[r]}`);
+  throw new Error(`${who}: rank ${r} of ${comm.size} failed ${when}: ${messages[r]}`);
 }
 
 /** A two-pass step's share: its micro-batches, and where its pass-1 rows meet every other rank's. */

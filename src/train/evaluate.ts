@@ -1,7 +1,9 @@
 // Held-out evaluation of a preference loss: the loss and its metrics over a dataset, without
 // gradient or updates, averaged over the records (each batch's mean weighted by its records, so
 // the result does not depend on the batching). trainPreference runs it every evalSteps steps;
-// evaluatePreference (and `relpo eval`) runs it on a checkpoint.
+// evaluatePreference (and `relpo eval`) runs it on a checkpoint. Under several ranks each rank
+// evaluates a contiguous part of the batches and every rank adds all batches' sums in batch order,
+// as one process does.
 import { noGrad, tidy } from '../autograd/scope.js';
 import { cast } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
@@ -13,7 +15,9 @@ import type { TextTokenizer } from '../io/tokenizer.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches } from '../data/batches.js';
 import { tokenizePreferenceBatch, type TokenizeOptions } from '../data/tokenize.js';
+import type { Communicator } from '../distributed/index.js';
 import { modelDtype } from './sequence-logps.js';
+import { allGatherJson, partOf, together } from './data-parallel.js';
 import { type ReferenceLogps, type TrainBatch, buildBatch, disposeTokenized, referenceOf, tokenizeKlRows } from './batch.js';
 import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.js';
 
@@ -28,6 +32,14 @@ export interface EvaluationSetup {
   batchSize: number;
   tokenize: Omit<TokenizeOptions, 'device'>;
   prompts?: PromptEmbeddingCache;
+  /** Several ranks: each evaluates its part of the batches, every rank gets the whole set's means. */
+  communicator?: Communicator;
+}
+
+/** One evaluated batch: its records and each number's sum over them (the batch's mean × records). */
+interface BatchSums {
+  n: number;
+  sums: [string, number][];
 }
 
 /** The mean loss and metrics over the dataset's records, and how many records that was. */
@@ -37,12 +49,34 @@ export async function evaluateLoss(s: EvaluationSetup): Promise<{ means: Map<str
 }
 
 async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<string, number>; samples: number }> {
+  const plan = planPreferenceBatches(s.dataset, { batchSize: s.batchSize, shuffle: false });
+  const comm = s.communicator;
+  let batches: BatchSums[];
+  if (comm && comm.size > 1) {
+    const { from, to } = partOf(comm, plan.length);
+    const mine = await together(comm, 'in its part of the eval batches', () => evaluateBatches(s, plan.slice(from, to)), 'evaluateLoss');
+    // JSON carries each finite double exactly; a NaN or ±Infinity travels as its text.
+    const wire = mine.map((b) => ({ n: b.n, sums: b.sums.map(([k, x]) => [k, Number.isFinite(x) ? x : String(x)]) }));
+    batches = allGatherJson(comm, wire).flat().map((b) => ({ n: b.n, sums: b.sums.map(([k, x]) => [k as string, Number(x)]) }));
+  } else {
+    batches = await evaluateBatches(s, plan);
+  }
+  // The batches in order, whichever rank evaluated them: the same additions as one process.
+  const sums = new Map<string, number>();
+  let samples = 0;
+  for (const b of batches) {
+    for (const [k, x] of b.sums) sums.set(k, (sums.get(k) ?? 0) + x);
+    samples += b.n;
+  }
+  return { means: new Map([...sums].map(([k, total]) => [k, total / samples])), samples };
+}
+
+async function evaluateBatches(s: EvaluationSetup, plan: ReturnType<typeof planPreferenceBatches>): Promise<BatchSums[]> {
   const needs = lossNeeds(s.loss.plugin, s.config);
   const dtype = modelDtype(s.policy);
   const tokOptions = { ...s.tokenize, device: s.policy.device };
-  const sums = new Map<string, number>();
-  let samples = 0;
-  for (const index of planPreferenceBatches(s.dataset, { batchSize: s.batchSize, shuffle: false })) {
+  const out: BatchSums[] = [];
+  for (const index of plan) {
     const tok: TrainBatch = await tokenizePreferenceBatch(s.tokenizer, s.dataset, index, tokOptions);
     try {
       if (needs.klEstimate) tok.kl = await tokenizeKlRows(s.tokenizer, s.dataset, index, tokOptions);
@@ -50,21 +84,20 @@ async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<
       let names: string[] = [];
       const packed = noGrad(() =>
         tidy(() => {
-          const out = s.loss.compute(buildBatch(tok, s.policy, s.reference, needs, dtype, s.prompts), s.config);
-          names = ['loss', ...Object.keys(out.metrics)];
-          return concat([out.loss, ...names.slice(1).map((k) => out.metrics[k])].map((t) => reshape(cast(t, out.loss.dtype), [1])), 0);
+          const res = s.loss.compute(buildBatch(tok, s.policy, s.reference, needs, dtype, s.prompts), s.config);
+          names = ['loss', ...Object.keys(res.metrics)];
+          return concat([res.loss, ...names.slice(1).map((k) => res.metrics[k])].map((t) => reshape(cast(t, res.loss.dtype), [1])), 0);
         }),
       );
       const v = await packed.data();
       packed.dispose();
       const n = index.indices.length;
-      names.forEach((k, i) => sums.set(k, (sums.get(k) ?? 0) + v[i] * n));
-      samples += n;
+      out.push({ n, sums: names.map((k, i) => [k, v[i] * n]) });
     } finally {
       disposeTokenized(tok);
     }
   }
-  return { means: new Map([...sums].map(([k, total]) => [k, total / samples])), samples };
+  return out;
 }
 
 /** What training and evaluation share: the models, the data, the loss. */
@@ -99,6 +132,8 @@ export interface PreferenceRunOptions {
 export interface EvaluatePreferenceOptions extends PreferenceRunOptions {
   /** Pairs (or rows) per batch (default 8). */
   batchSize?: number;
+  /** Several ranks (communicatorFromEnv under mpirun): each evaluates a part of the batches, every rank gets the whole set's metrics. */
+  communicator?: Communicator;
 }
 
 /** A checkpoint's loss and metrics (TRL names, e.g. rewards/accuracies) on a preference dataset. */
@@ -112,7 +147,7 @@ export async function evaluatePreference(opts: EvaluatePreferenceOptions): Promi
   const prompts = needs.promptEmbeddings && opts.promptEmbedder ? new PromptEmbeddingCache(opts.promptEmbedder, opts.dataset) : undefined;
   const { means, samples } = await evaluateLoss({
     loss, config, policy: opts.policy, reference, tokenizer: opts.tokenizer, dataset: opts.dataset, batchSize: opts.batchSize ?? 8,
-    tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts,
+    tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts, ...(opts.communicator ? { communicator: opts.communicator } : {}),
   });
   return { metrics: Object.fromEntries(means), samples };
 }

@@ -304,7 +304,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
   const evaluate = async (): Promise<void> => {
     const { means, samples } = await evaluateLoss({
       loss, config, policy, reference: referenceLogps, tokenizer, dataset: evalData!, batchSize: opts.evalBatchSize ?? batchSize,
-      tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts: evalPrompts,
+      tokenize: { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, prompts: evalPrompts, communicator: comm,
     });
     const m: EvalMetrics = { step: state.step, epoch: state.epoch, eval_loss: NaN, eval_samples: samples };
     for (const [k, v] of means) m[`eval_${k}`] = v;
@@ -417,8 +417,9 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
         // A loss that couples rows (RPO's matrix) saw chosen × rejected rows at once.
         const cells = needs.meanOverPairs ? '' : ` rows=${outcome.lossRows.chosen}×${outcome.lossRows.rejected}`;
         bar?.update(stepNo, `loss=${lossValue.toFixed(4)}${cells}`);
-        if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await evaluate();
       });
+      // Apart from the step's line: an evaluation gathers across ranks, which a rank failing above must not enter.
+      if (evalData && evalSteps > 0 && stepNo % evalSteps === 0) await together(comm, `in the evaluation after step ${stepNo}`, evaluate);
       if (outDir && opts.saveEvery && stepNo % opts.saveEvery === 0) await save();
       // Every rank stops at the same step when any was asked to.
       const abort = comm.size > 1 ? !comm.allTrue(!opts.signal?.aborted) : opts.signal?.aborted;

@@ -2,9 +2,11 @@
 // after 3 steps equal one process's at the same effective batch (float64, CPU), for dpo (one pass
 // per micro-batch, gradients summed) and for rpo in step scope (its 8 × 8 matrix spanning both
 // ranks); a failing rank ends the job naming itself and leaves an intact checkpoint; resuming with
-// the same number of ranks continues exactly, and with another is refused.
+// the same number of ranks continues exactly, and with another is refused; an evaluation split
+// across the ranks gives every rank one process's eval metrics.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +82,35 @@ async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promi
 mpiTest(`mpirun -np 2: dpo's weights after 3 steps equal one process's (float64, 1e-10)${note}`, (t) => sameAsOneProcess(t, 'dpo'));
 mpiTest(`mpirun -np 2: rpo in step scope, one contrast matrix over both ranks, equals one process${note}`, (t) => sameAsOneProcess(t, 'rpo'));
 
+async function evaluatesAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promise<void> {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const run = await runUnderMpi(2, FIXTURE, [`${loss}-eval`, data, dir], { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    const [r0, r1] = ranksOf(dir);
+    t.deepEqual(r0.evalHistory.map((m) => [m.step, m.eval_samples]), [[2, 8], [3, 8]], 'evaluations after steps 2 and 3 over all 8 pairs');
+    t.deepEqual(r1.evalHistory, r0.evalHistory, 'every rank has the same eval metrics, bit for bit');
+    const one = await trainRun({ loss, data, evaluate: true, communicator: singleProcessCommunicator() });
+    t.deepEqual(Object.keys(r0.evalHistory[0]).sort(), Object.keys(one.evalHistory[0]).sort());
+    // The same batches' sums added in the same order; the weights evaluated differ from one process's by ≤ 1e-10 relative.
+    let worst = 0;
+    one.evalHistory.forEach((m, i) => {
+      for (const [key, want] of Object.entries(m)) {
+        const got = r0.evalHistory[i][key];
+        worst = Math.max(worst, Math.abs(got - want) / Math.max(1, Math.abs(want)));
+        t.true(Math.abs(got - want) <= 1e-10 * Math.max(1, Math.abs(want)), `evaluation ${i + 1} ${key}: ${got} vs ${want}`);
+      }
+    });
+    t.log(`largest difference from one process's eval metrics: ${worst.toExponential(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+mpiTest(`mpirun -np 2: dpo's evaluation (3 eval batches split 1 + 2) equals one process's${note}`, (t) => evaluatesAsOneProcess(t, 'dpo'));
+mpiTest(`mpirun -np 2: rpo's evaluation (its matrix per eval batch) equals one process's${note}`, (t) => evaluatesAsOneProcess(t, 'rpo'));
+
 mpiTest(`mpirun -np 2: a failing rank ends the job naming itself, the checkpoint is intact, resuming with 2 ranks is exact, with 1 refused${note}`, async (t) => {
   if (!mpiHere(t)) return;
   const { dir, data } = workDir();
@@ -137,6 +168,22 @@ mpiTest(`mpirun -np 2 relpo train: rank 0 alone prints and writes${note}`, async
     t.is(count(run.stderr, /^relpo: device cpu/), 1, shown(run));
     t.deepEqual(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1]);
     t.is(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).worldSize, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+mpiTest(`mpirun -np 2 relpo eval: each rank a part of the batches (5 batches: 2 + 3), rank 0 prints one process's metrics${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-dp-eval-'));
+  try {
+    execFileSync(process.execPath, [CLI, 'train', '--device', 'cpu', '--steps', '1', '--out', join(dir, 'run')], { stdio: 'ignore' });
+    const args = ['eval', '--device', 'cpu', '--model', join(dir, 'run', 'checkpoint'), '--data', 'examples/toy-preferences.jsonl', '--loss', 'dpo', '--batch', '5'];
+    const one = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    t.regex(one, /: 24 pairs, loss dpo/);
+    const run = await runUnderMpi(2, CLI, args, { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    t.is(run.stdout, one, 'the same lines, printed once');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
