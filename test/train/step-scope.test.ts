@@ -21,21 +21,11 @@ import { sideLogps } from '../../src/train/sequence-logps.js';
 import { setDropoutState } from '../../src/autograd/random.js';
 import { cpu, gpuOrSkip } from '../helpers/devices.js';
 import { tiny, tokenizer } from '../helpers/tiny-llama.js';
+import { PAIRED, textEmbedder } from '../helpers/step-data.js';
 
 /** A reference that differs from the policy, so that no term of a loss is at its policy = reference point. */
 const otherRef = (device: r.Device = cpu, dtype: 'float32' | 'float64' = 'float64') => tiny(device, dtype, 2);
 
-// Eight pairs over four prompts, each prompt in two different micro-batches of 2.
-const PAIRED = [
-  { prompt: 'The sky is', chosen: ' blue.', rejected: ' green.' },
-  { prompt: 'Water is', chosen: ' wet.', rejected: ' dry.' },
-  { prompt: 'Fire is', chosen: ' hot.', rejected: ' cold.' },
-  { prompt: 'The sky is', chosen: ' clear today.', rejected: ' made of cheese.' },
-  { prompt: 'Snow is', chosen: ' white.', rejected: ' black.' },
-  { prompt: 'Water is', chosen: ' a liquid.', rejected: ' a metal.' },
-  { prompt: 'Fire is', chosen: ' bright.', rejected: ' frozen.' },
-  { prompt: 'Snow is', chosen: ' cold and soft.', rejected: ' hot.' },
-];
 // Six desirable and two undesirable rows: planned in micro-batches of 2 (stratified), the second and
 // fourth hold no undesirable row; the step of four holds both sides.
 const UNPAIRED = [
@@ -57,17 +47,7 @@ function writeData(rows: object[]): string {
 const paired = async () => readPreferenceJsonl(writeData(PAIRED));
 const unpaired = async () => readPreferenceJsonl(writeData(UNPAIRED));
 
-/** Deterministic, non-orthogonal prompt embeddings from the text (a stand-in for MiniLM). */
-const embedder: PromptEmbedder = {
-  async encode(texts) {
-    const d = 4;
-    const v = new Float64Array(texts.length * d);
-    texts.forEach((x, i) => {
-      v.set([x.length / 10, [...x].filter((ch) => 'aeiou'.includes(ch)).length / 3, (x.charCodeAt(0) % 7) / 7, 1], i * d);
-    });
-    return r.tensor(v, [texts.length, d], { device: cpu, dtype: 'float64' });
-  },
-};
+const embedder = textEmbedder;
 
 registerLoss(mixLosses([{ loss: 'rpo', weight: 1, config: { weighting: 'uniform' } }, { loss: 'sft', weight: 0.5 }], 'test_mix_rpo_sft'));
 // TRL's [sigmoid, sft] with ld_alpha (and use_weighting on the DPO term): sft reads chosen.unweightedLogps.

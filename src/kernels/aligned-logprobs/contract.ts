@@ -16,7 +16,8 @@
 // are not finite give NaN; a target outside [0, V) at an unmasked row is an error on the CPU
 // device and NaN on WebGPU.
 import { type DType, bytesPerElement } from '../../autograd/dtype.js';
-import { type Shape, sizeOf } from '../../autograd/shape.js';
+import type { Shape } from '../../autograd/shape.js';
+import { logitRows } from '../logprobs/contract.js';
 import type { KernelCost } from '../cost.js';
 
 export interface AlignedLogprobsAttrs {
@@ -26,18 +27,13 @@ export interface AlignedLogprobsAttrs {
   softcap?: number;
 }
 
-export function badAlignedTarget(row: number, id: number, vocab: number): Error {
-  return new Error(`alignedTokenLogprobs: target id ${id} at row ${row} is out of range for a vocabulary of ${vocab} (valid [0, ${vocab})); mask the position (mask 0) if it is padding`);
-}
-
 /**
  * Per logit a compare, two subtractions, an exp, a square and two adds (and with soft-capping a
  * divide, a tanh and a multiply); per row two logs and the gather. Bytes: logits once, targets and
  * mask once, out written.
  */
 export function alignedTokenLogprobsCost(logitsShape: Shape, dtype: DType = 'float32', masked = true, capped = false): KernelCost {
-  const vocab = logitsShape.length ? logitsShape[logitsShape.length - 1] : 1;
-  const rows = vocab === 0 ? sizeOf(logitsShape.slice(0, -1)) : sizeOf(logitsShape) / vocab;
+  const { rows, vocab } = logitRows(logitsShape);
   const b = bytesPerElement(dtype);
   return {
     flops: (capped ? 9 : 6) * rows * vocab + 6 * rows,

@@ -2,8 +2,8 @@
 // passes per row (the max, then both sums), the oracle the WGSL kernel is checked against.
 import { registerKernel } from '../../autograd/kernel.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { logprobsLayout } from '../logprobs/contract.js';
-import { type AlignedLogprobsAttrs, badAlignedTarget } from './contract.js';
+import { badTarget, logprobsLayout } from '../logprobs/contract.js';
+import type { AlignedLogprobsAttrs } from './contract.js';
 
 const capped = (x: number, cap: number): number => (cap ? cap * Math.tanh(x / cap) : x);
 
@@ -19,7 +19,7 @@ export function registerAlignedLogprobsCpu(): void {
       const weight = w ? w[r] : 1;
       if (weight === 0) continue;
       const t = ids[r];
-      if (t < 0 || t >= vocab) throw badAlignedTarget(r, t, vocab);
+      if (t < 0 || t >= vocab) throw badTarget(r, t, vocab, 'alignedTokenLogprobs');
       const base = r * vocab;
       let m = -Infinity;
       for (let v = 0; v < vocab; v++) {

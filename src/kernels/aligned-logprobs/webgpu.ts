@@ -7,42 +7,21 @@
 // masked rows return before reading anything. Soft-capping reads each logit as cap·tanh(x/cap).
 import { registerKernel } from '../../autograd/kernel.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
-import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, TANH_WGSL, wgslLiteral, memoShader } from '../wgsl.js';
-import { dispatchLogitRows } from '../logprobs/webgpu.js';
+import { BUILTINS_1D, memoShader } from '../wgsl.js';
+import { LOWEST, NAN, dispatchLogitRows, logitAt, logitRowStart, logitRowsBindings } from '../logprobs/webgpu.js';
 import type { AlignedLogprobsAttrs } from './contract.js';
 
-const NAN = 'from_bits(0x7fc00000u)';
-const LOWEST = wgslLiteral(-3.4028234663852886e38, 'f32');
 
 function kernelSource(wg: number, maskType: 'f32' | 'i32' | null, capped: boolean): string {
-  const out = maskType ? 4 : 3;
-  const logit = (at: string) => (capped ? `cap * stable_tanh(x[${at}] / cap)` : `x[${at}]`);
+  const logit = (at: string) => logitAt(at, capped);
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> params: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> ids: array<i32>;
-${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;` : ''}
-@group(0) @binding(${out}) var<storage, read_write> out: array<f32>;
-${FROM_BITS}
-fn is_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
-${capped ? TANH_WGSL : ''}
+${logitRowsBindings(maskType, capped)}
 var<workgroup> pm: array<f32, ${wg}>;
 var<workgroup> p1: array<f32, ${wg}>;
 var<workgroup> p2: array<f32, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(${BUILTINS_1D}) {
-  ${FLAT_WORKGROUP}
-  let row = wg_flat;
-  let vocab = params[0];
-  let rows = params[1];
-  ${capped ? 'let cap = bitcast<f32>(params[2]);' : ''}
-  if (row >= rows) { return; }
-  let weight = ${maskType ? 'f32(mask[row])' : '1.0'};
-  if (weight == 0.0) {
-    if (lid.x == 0u) { out[row] = 0.0; }
-    return;
-  }
-  let base = row * vocab;
+${logitRowStart(maskType, capped, 'out[row] = 0.0;')}
   var m = ${LOWEST};
   var s1 = 0.0;
   var s2 = 0.0;

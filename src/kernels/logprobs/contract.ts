@@ -83,8 +83,14 @@ export function logprobsLayout(logits: { shape: Shape; dtype: DType }, targets: 
 /** Offsets of the saved statistics in the output's storage (see the file comment). */
 export const STATS = { max: 1, logSum: 2, words: 3 } as const;
 
-export function badTarget(row: number, id: number, vocab: number): Error {
-  return new Error(`tokenLogprobs: target id ${id} at row ${row} is out of range for a vocabulary of ${vocab} (valid [0, ${vocab})); mask the position (mask 0) if it is padding`);
+export function badTarget(row: number, id: number, vocab: number, kernel = 'tokenLogprobs'): Error {
+  return new Error(`${kernel}: target id ${id} at row ${row} is out of range for a vocabulary of ${vocab} (valid [0, ${vocab})); mask the position (mask 0) if it is padding`);
+}
+
+/** Logits [..., V] as rows × vocab, for the cost models. */
+export function logitRows(logitsShape: Shape): { rows: number; vocab: number } {
+  const vocab = logitsShape.length ? logitsShape[logitsShape.length - 1] : 1;
+  return { rows: vocab === 0 ? sizeOf(logitsShape.slice(0, -1)) : sizeOf(logitsShape) / vocab, vocab };
 }
 
 /**
@@ -94,8 +100,7 @@ export function badTarget(row: number, id: number, vocab: number): Error {
  * mask once, out and the two statistics written.
  */
 export function tokenLogprobsCost(logitsShape: Shape, dtype: DType = 'float32', masked = true, capped = false): KernelCost {
-  const vocab = logitsShape.length ? logitsShape[logitsShape.length - 1] : 1;
-  const rows = vocab === 0 ? sizeOf(logitsShape.slice(0, -1)) : sizeOf(logitsShape) / vocab;
+  const { rows, vocab } = logitRows(logitsShape);
   const b = bytesPerElement(dtype);
   return {
     flops: (capped ? 7 : 4) * rows * vocab + 4 * rows,

@@ -21,8 +21,8 @@ import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, FROM_BITS, Meta, TANH_WGSL, grid1d, wgslLiteral, wgslType, memoShader } from '../wgsl.js';
 import { type TokenLogprobsAttrs, STATS, logprobsLayout } from './contract.js';
 
-const NAN = 'from_bits(0x7fc00000u)';
-const LOWEST = wgslLiteral(-3.4028234663852886e38, 'f32');
+export const NAN = 'from_bits(0x7fc00000u)';
+export const LOWEST = wgslLiteral(-3.4028234663852886e38, 'f32');
 const HELPERS = /* wgsl */ `
 ${FROM_BITS}
 fn is_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }`;
@@ -38,7 +38,7 @@ fn sech2(u: f32) -> f32 {
 }`;
 
 /** WGSL reading logit `at` as the softmax sees it: capped (the cap in the variable `cap`) or as is. */
-function logitAt(at: string, capped: boolean): string {
+export function logitAt(at: string, capped: boolean): string {
   return capped ? `cap_logit(x[${at}], cap)` : `x[${at}]`;
 }
 
@@ -46,21 +46,26 @@ function logitAt(at: string, capped: boolean): string {
 const GRAD_WG = 256;
 const GRAD_EPT = 4;
 
-function forwardKernelSource(wg: number, maskType: 'f32' | 'i32' | null, capped: boolean): string {
-  const out = maskType ? 4 : 3;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> params: array<u32>;
+/**
+ * A row kernel's bindings (params, logits x, targets ids[, mask], out) and helpers (from_bits,
+ * is_finite; cap_logit and sech2 when capped): tokenLogprobs's forward and alignedTokenLogprobs.
+ */
+export function logitRowsBindings(maskType: 'f32' | 'i32' | null, capped: boolean): string {
+  return /* wgsl */ `@group(0) @binding(0) var<storage, read> params: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
 ${maskType ? `@group(0) @binding(3) var<storage, read> mask: array<${maskType}>;` : ''}
-@group(0) @binding(${out}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${maskType ? 4 : 3}) var<storage, read_write> out: array<f32>;
 ${HELPERS}
-${capped ? SOFTCAP_HELPERS : ''}
-var<workgroup> pm: array<f32, ${wg}>;
-var<workgroup> ps: array<f32, ${wg}>;
-@compute @workgroup_size(${wg})
-fn main(${BUILTINS_1D}) {
-  ${FLAT_WORKGROUP}
+${capped ? SOFTCAP_HELPERS : ''}`;
+}
+
+/**
+ * The start of a row kernel's main (one workgroup per row): row, vocab, rows, cap, the row's mask
+ * weight as `weight`; a masked row runs `zero` on thread 0 and returns; `base` the row's first logit.
+ */
+export function logitRowStart(maskType: 'f32' | 'i32' | null, capped: boolean, zero: string): string {
+  return /* wgsl */ `  ${FLAT_WORKGROUP}
   let row = wg_flat;
   let vocab = params[0];
   let rows = params[1];
@@ -68,10 +73,21 @@ fn main(${BUILTINS_1D}) {
   if (row >= rows) { return; }
   let weight = ${maskType ? 'f32(mask[row])' : '1.0'};
   if (weight == 0.0) {
-    if (lid.x == 0u) { out[row] = 0.0; out[rows + row] = 0.0; out[2u * rows + row] = 0.0; }
+    if (lid.x == 0u) { ${zero} }
     return;
   }
-  let base = row * vocab;
+  let base = row * vocab;`;
+}
+
+function forwardKernelSource(wg: number, maskType: 'f32' | 'i32' | null, capped: boolean): string {
+  const out = maskType ? 4 : 3;
+  return /* wgsl */ `
+${logitRowsBindings(maskType, capped)}
+var<workgroup> pm: array<f32, ${wg}>;
+var<workgroup> ps: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS_1D}) {
+${logitRowStart(maskType, capped, 'out[row] = 0.0; out[rows + row] = 0.0; out[2u * rows + row] = 0.0;')}
 
   var m = ${LOWEST};
   var s = 0.0;
