@@ -53,6 +53,18 @@ export function referenceAnswers(dataset: PreferenceDataset): (string | null)[] 
   return refs;
 }
 
+/**
+ * A prompt as generation reads it: its text (chat template applied to conversations), BOS in front
+ * where the tokenizer adds one, at most maxPrompt tokens, the last ones (the last turn is what the
+ * answer follows).
+ */
+export async function promptTokenIds(tokenizer: TextTokenizer, prompt: PreferenceText, maxPrompt: number, where: string): Promise<number[]> {
+  const t = await tokenizer.encode(recordTexts(tokenizer, prompt, [], where).prompt);
+  const body = tokenizer.addBos && t[0] === tokenizer.bosId ? t.slice(1) : t;
+  const bos = tokenizer.addBos && tokenizer.bosId !== undefined ? [tokenizer.bosId] : [];
+  return [...bos, ...body.slice(Math.max(0, body.length - (maxPrompt - bos.length)))];
+}
+
 export async function generateDatasetCompletions(model: CausalLM, tokenizer: TextTokenizer, dataset: PreferenceDataset, o: DatasetCompletionOptions): Promise<CompletionRecord[]> {
   const batchSize = o.batchSize ?? 8, maxPrompt = o.maxPromptLength ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`completions: batchSize must be a positive integer, got ${o.batchSize}`);
@@ -65,16 +77,7 @@ export async function generateDatasetCompletions(model: CausalLM, tokenizer: Tex
   const batches: number[][] = [];
   for (let b = 0; b < ids.length; b += batchSize) batches.push(ids.slice(b, b + batchSize));
   const generateBatch = async (batch: number[]): Promise<CompletionRecord[]> => {
-    const promptIds = await Promise.all(
-      batch.map(async (id) => {
-        const text = recordTexts(tokenizer, dataset.prompts[id], [], whereOf.get(id)!).prompt;
-        const t = await tokenizer.encode(text);
-        const body = tokenizer.addBos && t[0] === tokenizer.bosId ? t.slice(1) : t;
-        // Keep the end of a long prompt (the last turn is what the answer follows), BOS in front.
-        const bos = tokenizer.addBos && tokenizer.bosId !== undefined ? [tokenizer.bosId] : [];
-        return [...bos, ...body.slice(Math.max(0, body.length - (maxPrompt - bos.length)))];
-      }),
-    );
+    const promptIds = await Promise.all(batch.map((id) => promptTokenIds(tokenizer, dataset.prompts[id], maxPrompt, whereOf.get(id)!)));
     // One batch through the key/value cache; each row's stream is seeded by its prompt id, so a
     // resumed, re-batched or sharded run samples the same.
     const generated = await generateIds(model, promptIds, { ...o, stopIds, rowSeeds: batch.map((id) => (o.seed ?? 0) + id) });

@@ -16,10 +16,9 @@ import { trainPreference } from '../train/trainer.js';
 import { evaluatePreference } from '../train/evaluate.js';
 import { findCheckpoint } from '../train/checkpoint.js';
 import { getLoss } from '../losses/registry.js';
-import { type CompletionRecord, generateDatasetCompletions } from '../eval/completions.js';
+import { type CompletionRecord, generateDatasetCompletions, promptTokenIds } from '../eval/completions.js';
 import { type JudgedComparison, judgeComparisons } from '../eval/judge.js';
 import { historyText } from '../eval/judge-prompts.js';
-import { recordTexts } from '../data/tokenize.js';
 import type { ArmConfig, ExperimentConfig } from './config.js';
 import type { PreparedTask } from './task-setup.js';
 import { sampledKl } from './kl.js';
@@ -155,11 +154,8 @@ async function evaluateArm(
     policy, reference, ...(ctx.promptEmbedder ? { promptEmbedder: ctx.promptEmbedder } : {}), tokenizer: task.tokenizer, dataset: task.eval, loss: 'dpo', lossConfig: { beta: config.train.beta },
     maxLength: config.train.maxLength, maxPromptLength: config.train.maxPromptLength,
   });
-  const prompts = await Promise.all(completions.map(async (c) => {
-    const ids = await task.tokenizer.encode(recordTexts(task.tokenizer, c.prompt, [], `prompt ${c.id}`).prompt);
-    const bos = task.tokenizer.addBos && task.tokenizer.bosId !== undefined && ids[0] !== task.tokenizer.bosId ? [task.tokenizer.bosId] : [];
-    return [...bos, ...ids];
-  }));
+  // The prompts as the completions read them: the KL is of the policy that answered them.
+  const prompts = await Promise.all(completions.map((c) => promptTokenIds(task.tokenizer, c.prompt, config.train.maxPromptLength, `prompt ${c.id}`)));
   const kl = await sampledKl(policy, reference, task.tokenizer, prompts, { samples: config.eval.klSamples, maxNewTokens: config.eval.maxNewTokens, seed, device: ctx.device });
   const score = task.score;
   const result: ArmResult = {
@@ -172,12 +168,10 @@ async function evaluateArm(
 }
 
 /** The records of the dataset's first `limit` distinct prompts (those completed and judged). */
-function firstPrompts(dataset: PreferenceDataset, limit: number): PreferenceDataset {
+function firstPrompts<D extends PreferenceDataset>(dataset: D, limit: number): D {
   if (dataset.prompts.length <= limit) return dataset;
-  const keep = (r: { promptId: number }) => r.promptId < limit;
-  return dataset.paired
-    ? { ...dataset, records: dataset.records.filter(keep), promptIds: dataset.promptIds.filter((id) => id < limit) }
-    : { ...dataset, records: dataset.records.filter(keep), promptIds: dataset.promptIds.filter((id) => id < limit) };
+  const records = (dataset.records as { promptId: number }[]).filter((r) => r.promptId < limit);
+  return { ...dataset, records, promptIds: records.map((r) => r.promptId) } as D;
 }
 
 /** Judges the comparisons not yet in `file` (one verdict per line, appended as they come); returns them all, in id order. */
