@@ -1,0 +1,83 @@
+// Where a model's or tokenizer's files come from, so that one loader serves a Node folder, a URL
+// (fetch: a web server, a hub mirror) and files a browser page holds (File, Blob, ArrayBuffer).
+// Node's folder source lives in folder-source.ts, the one of these that needs node:fs.
+
+/** A flat set of named files (a model folder): 'config.json', 'model.safetensors', … */
+export interface FileSource {
+  /** What errors name: a folder path, a base URL, or a label for in-memory files. */
+  readonly name: string;
+  has(file: string): Promise<boolean>;
+  readBytes(file: string): Promise<Uint8Array>;
+  readText(file: string): Promise<string>;
+}
+
+export class FileSourceError extends Error {
+  constructor(source: string, file: string, message: string) {
+    super(`${joinName(source, file)}: ${message}`);
+    this.name = 'FileSourceError';
+  }
+}
+
+/** source + file as a person reads it (a path or a URL). */
+export function joinName(source: string, file: string): string {
+  return source.endsWith('/') ? source + file : `${source}/${file}`;
+}
+
+export type MemoryFile = Uint8Array | ArrayBuffer | string | Blob;
+
+/** Files held in memory (a page's File objects, fetched bytes, test fixtures), by name. */
+export function memorySource(files: Map<string, MemoryFile> | Record<string, MemoryFile>, name = 'memory'): FileSource {
+  const map = files instanceof Map ? files : new Map(Object.entries(files));
+  const get = (file: string): MemoryFile => {
+    const f = map.get(file);
+    if (f === undefined) throw new FileSourceError(name, file, `no such file (have: ${[...map.keys()].join(', ') || 'none'})`);
+    return f;
+  };
+  const bytes = async (f: MemoryFile): Promise<Uint8Array> => {
+    if (typeof f === 'string') return new TextEncoder().encode(f);
+    if (f instanceof Uint8Array) return f;
+    if (f instanceof ArrayBuffer) return new Uint8Array(f);
+    return new Uint8Array(await f.arrayBuffer());
+  };
+  return {
+    name,
+    has: async (file) => map.has(file),
+    readBytes: async (file) => bytes(get(file)),
+    readText: async (file) => {
+      const f = get(file);
+      return typeof f === 'string' ? f : new TextDecoder().decode(await bytes(f));
+    },
+  };
+}
+
+/** Files under a base URL, read with fetch (a 404 is "no such file"). */
+export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): FileSource {
+  const url = (file: string): string => joinName(baseUrl, file);
+  const get = async (file: string): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await fetchFn(url(file));
+    } catch (e) {
+      throw new FileSourceError(baseUrl, file, `fetch failed: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new FileSourceError(baseUrl, file, `HTTP ${res.status}${res.status === 404 ? ' (no such file)' : ''}`);
+    return res;
+  };
+  return {
+    name: baseUrl,
+    has: async (file) => {
+      try {
+        const res = await fetchFn(url(file), { method: 'HEAD' });
+        return res.ok;
+      } catch {
+        return false;
+      }
+    },
+    readBytes: async (file) => new Uint8Array(await (await get(file)).arrayBuffer()),
+    readText: async (file) => (await get(file)).text(),
+  };
+}
+
+export function isFileSource(x: unknown): x is FileSource {
+  return typeof x === 'object' && x !== null && typeof (x as FileSource).readBytes === 'function' && typeof (x as FileSource).has === 'function';
+}
