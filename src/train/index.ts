@@ -14,3 +14,4 @@ export { singlePassStep } from './step-single-pass.js';
 export { twoPassStep, tokenizeStep, scoreMicroBatch, lossOverStep, backpropagate, type MicroBatchRows } from './step-two-pass.js';
 export { gatherStepRows, stepBatch, type RowScalars, type SideScalars } from './step-rows.js';
 export { evaluatePreference, type EvaluatePreferenceOptions, type PreferenceRunOptions } from './evaluate.js';
+export { trainOnFeedback, completionLogprobs, FEEDBACK_LORA_TARGETS, type FeedbackRecord, type TrainOnFeedbackOptions } from './feedback.js';
