@@ -1,0 +1,203 @@
+// The page: pick a model, ask, thumb the answers, train, ask again. The model work is in
+// model-session.js; this file keeps the feedback and the page in step.
+import * as r from '/dist/browser/relpo.js';
+import { ModelSession } from './model-session.js';
+
+const TINY_MODEL = new URL('./tiny-model/', import.meta.url).href;
+const SAMPLES = 4;
+const $ = (id) => document.getElementById(id);
+
+/** The page's state: the model, every thumb given so far, and the seed of the latest answers. */
+const state = { device: null, session: null, feedback: [], question: '', seed: 0, busy: false };
+
+function setBusy(busy) {
+  state.busy = busy;
+  const ready = !busy && state.session !== null;
+  $('generate').disabled = !ready;
+  $('train').disabled = !ready || !hasBothThumbs();
+  $('download').disabled = $('save-storage').disabled = !ready || state.session.rounds === 0;
+  $('model-choice').disabled = busy;
+}
+
+const hasBothThumbs = () => state.feedback.some((f) => f.liked) && state.feedback.some((f) => !f.liked);
+
+/** Runs a piece of work with the buttons off; an error is shown where `statusId` says. */
+async function work(statusId, fn) {
+  setBusy(true);
+  try {
+    await fn();
+  } catch (e) {
+    console.error(e);
+    $(statusId).textContent = `Error: ${e.message}`;
+    $(statusId).classList.add('warning');
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function startDevice() {
+  if (!navigator.gpu) {
+    $('gpu-warning').hidden = false;
+    $('gpu-warning').textContent = 'This browser has no WebGPU (navigator.gpu is missing): relpo runs on its CPU reference kernels instead, much more slowly. '
+      + 'Chrome or Edge 113+ have WebGPU; on Linux start Chromium with --enable-unsafe-webgpu --enable-features=Vulkan.';
+  }
+  state.device = await r.init({ device: 'auto', quiet: true });
+  if (navigator.gpu && state.device.kind === 'cpu') {
+    $('gpu-warning').hidden = false;
+    $('gpu-warning').textContent = 'WebGPU is here but gave no adapter: relpo runs on its CPU reference kernels instead, much more slowly.';
+  }
+  $('device').textContent = `Device: ${state.device.description}`;
+}
+
+async function openModel(source) {
+  $('model-status').classList.remove('warning');
+  $('model-status').textContent = `Loading ${source.name}…`;
+  state.session?.dispose();
+  state.session = null;
+  state.feedback = [];
+  renderAnswers([]);
+  renderFeedbackCount();
+  $('before-box').hidden = $('results').hidden = true;
+  const started = performance.now();
+  state.session = await ModelSession.open(source, state.device);
+  $('model-status').textContent = `${state.session.describe()} · loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
+
+/** A FileSource over the files of a picked folder (names relative to the folder). */
+function folderSource(files) {
+  const byName = new Map();
+  for (const f of files) byName.set(f.webkitRelativePath.split('/').slice(1).join('/') || f.name, f);
+  const folder = files[0]?.webkitRelativePath.split('/')[0] ?? 'folder';
+  return r.memorySource(byName, folder);
+}
+
+async function generate(question, seed) {
+  const started = performance.now();
+  const answers = await state.session.sample(question, SAMPLES, seed);
+  state.question = question;
+  state.seed = seed;
+  const round = state.session.rounds;
+  $('samples-title').hidden = false;
+  $('samples-title').textContent = `${round === 0 ? 'The model as loaded' : `After training round ${round}`} · seed ${seed} · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  renderAnswers(answers.map((answer) => ({ question, answer })));
+}
+
+/** The thumb given to this question and answer, if any. */
+const thumbOf = (question, answer) => state.feedback.find((f) => f.question === question && f.answer === answer);
+
+function renderAnswers(items, list = $('samples'), thumbs = true) {
+  list.replaceChildren(...items.map(({ question, answer }) => {
+    const li = document.createElement('li');
+    const text = Object.assign(document.createElement('span'), { className: 'text', textContent: answer || '(empty)' });
+    li.append(text);
+    const given = thumbOf(question, answer);
+    if (given) li.dataset.liked = String(given.liked);
+    if (thumbs) {
+      for (const [cls, label, liked] of [['up', '👍', true], ['down', '👎', false]]) {
+        const b = Object.assign(document.createElement('button'), { className: cls, textContent: label, title: liked ? 'a good answer' : 'a bad answer' });
+        b.addEventListener('click', () => thumb(question, answer, liked));
+        li.append(b);
+      }
+    }
+    return li;
+  }));
+}
+
+/** Records (or takes back, on a second click) a thumb, and redraws. */
+function thumb(question, answer, liked) {
+  const given = thumbOf(question, answer);
+  if (given?.liked === liked) state.feedback.splice(state.feedback.indexOf(given), 1);
+  else if (given) given.liked = liked;
+  else state.feedback.push({ question, answer, liked });
+  for (const li of $('samples').children) {
+    const f = thumbOf(question, li.querySelector('.text').textContent);
+    if (f) li.dataset.liked = String(f.liked);
+    else delete li.dataset.liked;
+  }
+  renderFeedbackCount();
+  setBusy(state.busy);
+}
+
+function renderFeedbackCount() {
+  const up = state.feedback.filter((f) => f.liked).length;
+  const down = state.feedback.length - up;
+  $('feedback-count').textContent = state.feedback.length === 0
+    ? 'No feedback yet: 👍 the answers you like, 👎 the ones you don\'t.'
+    : `Feedback: ${up} 👍, ${down} 👎${hasBothThumbs() ? ' · ready to train' : ' · training needs at least one of each'}`;
+}
+
+async function train() {
+  const settings = { loss: $('loss').value, steps: Number($('steps').value), lr: Number($('lr').value), beta: Number($('beta').value) };
+  if (!(Number.isInteger(settings.steps) && settings.steps >= 1)) throw new Error(`steps must be a whole number ≥ 1, got '${$('steps').value}'`);
+  if (!(settings.lr > 0)) throw new Error(`the learning rate must be > 0, got '${$('lr').value}'`);
+  if (!(settings.beta > 0)) throw new Error(`β must be > 0, got '${$('beta').value}'`);
+  const feedback = state.feedback.slice();
+  const before = await state.session.score(feedback);
+  const progress = $('progress');
+  progress.max = settings.steps;
+  progress.value = 0;
+  const losses = [];
+  const started = performance.now();
+  await state.session.train(feedback, settings, (m) => {
+    losses.push(m.loss);
+    progress.value = m.step;
+    $('progress-text').textContent = `step ${m.step}/${settings.steps} · loss ${m.loss.toFixed(4)} · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  $('progress-text').textContent = `${settings.loss.toUpperCase()} · ${settings.steps} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(4)} → ${losses.at(-1).toFixed(4)}`;
+  $('progress-text').dataset.losses = JSON.stringify(losses);
+  const after = await state.session.score(feedback);
+  renderResults(feedback, before, after);
+  // The answers before this round stay visible; the same question and seed show what changed.
+  renderAnswers([...$('samples').children].map((li) => ({ question: state.question, answer: li.querySelector('.text').textContent })), $('before-samples'), false);
+  $('before-box').hidden = false;
+  if (state.question) await generate(state.question, state.seed);
+}
+
+function renderResults(feedback, before, after) {
+  const rows = feedback.map((f, i) => {
+    const tr = document.createElement('tr');
+    tr.dataset.liked = String(f.liked);
+    tr.dataset.before = String(before[i]);
+    tr.dataset.after = String(after[i]);
+    const moved = after[i] > before[i] ? 'up-move' : 'down-move';
+    tr.innerHTML = `<td>${f.liked ? '👍' : '👎'}</td><td></td><td class="num">${before[i].toFixed(3)}</td><td class="num ${moved}">${after[i].toFixed(3)}</td>`;
+    tr.children[1].textContent = f.answer;
+    return tr;
+  });
+  $('results').tBodies[0].replaceChildren(...rows);
+  $('results').hidden = false;
+}
+
+async function download() {
+  const files = await state.session.adapterFiles();
+  r.downloadBytes('adapter_model.safetensors', files.get('adapter_model.safetensors'));
+  $('storage-status').textContent = 'adapter_model.safetensors downloaded (its adapter_config.json is saved with "Save to browser storage")';
+}
+
+async function saveToStorage() {
+  const folder = `relpo-example/${state.session.name.replace(/[^\w.-]+/g, '_')}-round-${state.session.rounds}`;
+  await r.saveFilesToOpfs(folder, await state.session.adapterFiles());
+  $('storage-status').textContent = `Saved to this site's private storage (OPFS) as ${folder}/ (adapter_config.json, adapter_model.safetensors)`;
+}
+
+$('ask').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const question = $('question').value.trim();
+  if (question) void work('model-status', () => generate(question, state.seed + 1));
+});
+$('train').addEventListener('click', () => void work('progress-text', train));
+$('download').addEventListener('click', () => void work('storage-status', download));
+$('save-storage').addEventListener('click', () => void work('storage-status', saveToStorage));
+$('model-choice').addEventListener('change', () => {
+  if ($('model-choice').value === 'folder') $('folder-input').click();
+  else void work('model-status', () => openModel(r.urlSource(TINY_MODEL)));
+});
+$('folder-input').addEventListener('change', () => {
+  const files = [...$('folder-input').files];
+  if (files.length > 0) void work('model-status', () => openModel(folderSource(files)));
+});
+
+await work('device', startDevice);
+await work('model-status', () => openModel(r.urlSource(TINY_MODEL)));
+document.body.dataset.ready = 'true';
