@@ -77,7 +77,7 @@ async function main() {
   }, { device, seed: 0 });
   // Loss 'sft' reads only the chosen side; the rejected one is another sentence, to fill the pair.
   const records = train.map((x, i) => ({ prompt: x.prompt, chosen: x.answer, rejected: train[(i + 1) % train.length].answer }));
-  const dataset = r.preferenceDatasetFromRecords(records, 'example corpus');
+  const dataset = r.preferenceDatasetFromRecords(records, { name: 'example corpus' });
   const started = performance.now();
   const { history } = await r.trainPreference({
     policy: model, tokenizer, dataset, loss: 'sft', lr: 3e-3, lrScheduler: 'cosine', warmupSteps: 20, batchSize: 32, epochs: 12, seed: 0, progress: true,

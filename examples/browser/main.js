@@ -157,6 +157,7 @@ async function train() {
 function renderResults(feedback, before, after) {
   const rows = feedback.map((f, i) => {
     const tr = document.createElement('tr');
+    tr.dataset.question = f.question;
     tr.dataset.liked = String(f.liked);
     tr.dataset.before = String(before[i]);
     tr.dataset.after = String(after[i]);
@@ -171,7 +172,7 @@ function renderResults(feedback, before, after) {
 
 async function download() {
   const files = await state.session.adapterFiles();
-  r.downloadBytes('adapter_model.safetensors', files.get('adapter_model.safetensors'));
+  r.downloadBytes(files.get('adapter_model.safetensors'), 'adapter_model.safetensors');
   $('storage-status').textContent = 'adapter_model.safetensors downloaded (its adapter_config.json is saved with "Save to browser storage")';
 }
 

@@ -1,15 +1,19 @@
-// A preference dataset from records already in memory (a page's feedback, rows built by a script):
-// the same checks, prompt ids and errors as a JSONL file, with the record's 1-based index for a line.
+// A preference dataset from records held in memory (a page's thumbs up and down, feedback from an
+// API) rather than a file: the checks and format detection of a JSONL file's lines, record i
+// standing where line i + 1 would (errors read "<name>:<i + 1>: …").
 import { type PreferenceDataset, type ReadPreferenceOptions, recordReader } from './jsonl.js';
 
+export interface PreferenceRecordsOptions extends ReadPreferenceOptions {
+  /** What the dataset's path and errors say (default 'records'). */
+  name?: string;
+}
+
 /**
- * Builds a dataset from parsed records in any of TRL's formats ({prompt, chosen, rejected},
- * {chosen, rejected}, {prompt, completion, label}; strings or message lists), detected from the
- * first record as readPreferenceJsonl does. `name` stands for the file in errors ("name:3: …",
- * 3 being the record's 1-based index) and becomes the dataset's path.
+ * Records such as {prompt, completion, label} (unpaired), {prompt, chosen, rejected} (paired) or
+ * {chosen, rejected} (implicit prompt), standard or conversational, as a PreferenceDataset.
  */
-export function preferenceDatasetFromRecords(records: readonly unknown[], name = 'records', options: ReadPreferenceOptions = {}): PreferenceDataset {
-  const reader = recordReader(name, options);
-  records.forEach((rec, i) => reader.add(rec, i + 1));
+export function preferenceDatasetFromRecords(records: readonly unknown[], options: PreferenceRecordsOptions = {}): PreferenceDataset {
+  const reader = recordReader(options.name ?? 'records', options);
+  records.forEach((record, i) => reader.add(record, i + 1));
   return reader.finish();
 }

@@ -53,7 +53,7 @@ export async function trainOnFeedback(o: TrainOnFeedbackOptions): Promise<TrainP
   const up = o.feedback.filter((f) => f.liked).length;
   const down = o.feedback.length - up;
   if (up === 0 || down === 0) throw new Error(`trainOnFeedback: the feedback needs at least one 👍 and one 👎 (it has ${up} 👍 and ${down} 👎)`);
-  const dataset = preferenceDatasetFromRecords(o.feedback.map((f) => ({ prompt: f.prompt, completion: f.completion, label: f.liked })), 'feedback');
+  const dataset = preferenceDatasetFromRecords(o.feedback.map((f) => ({ prompt: f.prompt, completion: f.completion, label: f.liked })), { name: 'feedback' });
   if (loraLayers(o.policy).length === 0) applyLora(o.policy, { r: 8, alpha: 16, targetModules: FEEDBACK_LORA_TARGETS, ...o.lora });
   return trainPreference({
     policy: o.policy, tokenizer: o.tokenizer, dataset, loss: lossName, ...(o.lossConfig ? { lossConfig: o.lossConfig } : {}),
