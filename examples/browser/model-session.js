@@ -62,9 +62,9 @@ export class ModelSession {
     return result;
   }
 
-  /** The adapter in PEFT's format: adapter_config.json and adapter_model.safetensors, as bytes. */
-  adapterFiles() {
-    return r.adapterFiles(this.model, this.name);
+  /** The adapter in PEFT's format (adapter_config.json, adapter_model.safetensors) and the record of its base, as bytes. */
+  async adapterFiles() {
+    return r.adapterFiles(this.model, { base_model_name_or_path: this.name, fingerprint: await r.baseFingerprint(this.model) });
   }
 
   dispose() {
