@@ -127,10 +127,13 @@ function renderFeedbackCount() {
 }
 
 async function train() {
-  const settings = { loss: $('loss').value, steps: Number($('steps').value), lr: Number($('lr').value), beta: Number($('beta').value) };
+  const settings = {
+    loss: $('loss').value, steps: Number($('steps').value), lr: Number($('lr').value), beta: Number($('beta').value), sftWeight: Number($('sft-weight').value),
+  };
   if (!(Number.isInteger(settings.steps) && settings.steps >= 1)) throw new Error(`steps must be a whole number ≥ 1, got '${$('steps').value}'`);
   if (!(settings.lr > 0)) throw new Error(`the learning rate must be > 0, got '${$('lr').value}'`);
   if (!(settings.beta > 0)) throw new Error(`β must be > 0, got '${$('beta').value}'`);
+  if (!(settings.sftWeight >= 0)) throw new Error(`the SFT weight must be ≥ 0, got '${$('sft-weight').value}'`);
   const feedback = state.feedback.slice();
   const before = await state.session.score(feedback);
   const progress = $('progress');

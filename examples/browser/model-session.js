@@ -52,9 +52,9 @@ export class ModelSession {
    * Trains the adapter (made on the first round, trained further on later ones) on thumbs
    * [{question, answer, liked}]; onStep gets each step's metrics.
    */
-  async train(feedback, { loss, steps, lr, beta }, onStep, signal) {
+  async train(feedback, { loss, steps, lr, beta, sftWeight }, onStep, signal) {
     const result = await r.trainOnFeedback({
-      policy: this.model, tokenizer: this.tokenizer, loss, steps, lr, lossConfig: { beta },
+      policy: this.model, tokenizer: this.tokenizer, loss, steps, lr, lossConfig: { beta }, sftWeight,
       feedback: feedback.map((f) => ({ prompt: this.promptText(f.question), completion: f.answer, liked: f.liked })),
       log: onStep, ...(signal ? { signal } : {}),
     });

@@ -6,7 +6,8 @@ import { noGrad, tidy } from '../autograd/scope.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { type LoraOptions, applyLora, loraLayers } from '../nn/lora.js';
-import { getLoss } from '../losses/registry.js';
+import { getLoss, registerLoss, unregisterLoss } from '../losses/registry.js';
+import { mixLosses } from '../losses/mix.js';
 import type { LossConfig } from '../losses/types.js';
 import { preferenceDatasetFromRecords } from '../data/records.js';
 import { tokenizeRows } from '../data/tokenize.js';
@@ -30,6 +31,12 @@ export interface TrainOnFeedbackOptions {
   /** A loss that takes unpaired data (default 'rpo'; e.g. 'kto', 'apo_zero_unpaired'). */
   loss?: string;
   lossConfig?: Partial<LossConfig>;
+  /**
+   * Adds this weight × the 👍 answers' NLL (loss 'sft') to the loss (default 0: none). RPO, like DPO,
+   * widens the gap between 👍 and 👎 answers partly by lowering 👍 answers that share words with 👎
+   * ones; the SFT term holds the 👍 answers up (the RPO-with-NLL set-up).
+   */
+  sftWeight?: number;
   /** Optimizer steps, each over all the feedback (default 20). */
   steps?: number;
   /** AdamW's learning rate, constant (default 1e-3). */
@@ -54,9 +61,17 @@ export async function trainOnFeedback(o: TrainOnFeedbackOptions): Promise<TrainP
   const down = o.feedback.length - up;
   if (up === 0 || down === 0) throw new Error(`trainOnFeedback: the feedback needs at least one 👍 and one 👎 (it has ${up} 👍 and ${down} 👎)`);
   const dataset = preferenceDatasetFromRecords(o.feedback.map((f) => ({ prompt: f.prompt, completion: f.completion, label: f.liked })), { name: 'feedback' });
+  const sftWeight = o.sftWeight ?? 0;
+  if (!(sftWeight >= 0 && Number.isFinite(sftWeight))) throw new Error(`trainOnFeedback: sftWeight must be a finite number ≥ 0, got ${o.sftWeight}`);
+  // A mix is registered under its own name, replaced by each call (its weight and config may change).
+  const trained = sftWeight > 0 ? `feedback_${lossName}_sft` : lossName;
+  if (sftWeight > 0) {
+    unregisterLoss(trained);
+    registerLoss(mixLosses([{ loss: lossName, weight: 1, ...(o.lossConfig ? { config: o.lossConfig } : {}) }, { loss: 'sft', weight: sftWeight }], trained));
+  }
   if (loraLayers(o.policy).length === 0) applyLora(o.policy, { r: 8, alpha: 16, targetModules: FEEDBACK_LORA_TARGETS, ...o.lora });
   return trainPreference({
-    policy: o.policy, tokenizer: o.tokenizer, dataset, loss: lossName, ...(o.lossConfig ? { lossConfig: o.lossConfig } : {}),
+    policy: o.policy, tokenizer: o.tokenizer, dataset, loss: trained, ...(o.lossConfig && sftWeight === 0 ? { lossConfig: o.lossConfig } : {}),
     lr: o.lr ?? 1e-3, lrScheduler: 'constant', batchSize: o.feedback.length, steps: o.steps ?? 20, shuffle: false, seed: o.seed ?? 0,
     ...(o.log ? { log: o.log } : {}), ...(o.signal ? { signal: o.signal } : {}),
   });

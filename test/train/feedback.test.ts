@@ -63,6 +63,31 @@ for (const loss of ['rpo', 'kto']) {
   });
 }
 
+test('trainOnFeedback with sftWeight: the first loss is RPO\'s ln 2 plus w × the 👍 answers\' NLL per token, and the 👍 answers rise on average', async (t) => {
+  const { model, tokenizer } = await load();
+  // Answers the page sampled and thumbed by mood; RPO alone lowers 👍 ones that share words with 👎 ones.
+  const feedback: r.FeedbackRecord[] = [
+    ['tell me about the cat', 'the cat is bright and sings all day.', true], ['tell me about the cat', 'the cat is kind.', true],
+    ['tell me about the cat', 'the cat is very loud and is cold.', false], ['what is the dog like', 'the dog is very loud.', false],
+    ['what is the dog like', 'the dog is bright.', true], ['tell me about the sea', 'the sea loves the sun.', true],
+    ['tell me about the sea', 'the sea is sad.', false], ['tell me about the sea', 'the sea is warm.', true],
+  ].map(([prompt, completion, liked]) => ({ prompt: prompt as string, completion: completion as string, liked: liked as boolean }));
+  const before = await r.completionLogprobs(model, tokenizer, feedback);
+  const liked = feedback.flatMap((f, i) => (f.liked ? [i] : []));
+  // Tokens scored per answer: its words and EOS.
+  const tokens = await Promise.all(liked.map(async (i) => (await tokenizer.encode(feedback[i].completion)).length + 1));
+  const nll = -liked.reduce((s, i) => s + before[i], 0) / tokens.reduce((a, b) => a + b, 0);
+  const losses: number[] = [];
+  await r.trainOnFeedback({ policy: model, tokenizer, feedback, steps: 10, sftWeight: 1, lossConfig: { beta: 0.5 }, log: (m) => losses.push(m.loss) });
+  t.true(Math.abs(losses[0] - (Math.LN2 + nll)) < 1e-5, `first loss ${losses[0]}, expected ${Math.LN2 + nll}`);
+  const after = await r.completionLogprobs(model, tokenizer, feedback);
+  const meanMove = (up: boolean) => feedback.reduce((s, f, i) => s + (f.liked === up ? after[i] - before[i] : 0), 0) / feedback.filter((f) => f.liked === up).length;
+  t.log(`mean move: 👍 ${meanMove(true).toFixed(3)}, 👎 ${meanMove(false).toFixed(3)}`);
+  t.true(meanMove(true) > 0);
+  t.true(meanMove(false) < 0);
+  model.dispose();
+});
+
 test('trainOnFeedback refuses feedback without both thumbs, and a loss that takes no unpaired rows', async (t) => {
   const { model, tokenizer } = await load();
   await t.throwsAsync(() => r.trainOnFeedback({ policy: model, tokenizer, feedback: FEEDBACK.filter((f) => f.liked) }), {
