@@ -6,6 +6,9 @@ import { ModelSession } from './model-session.js';
 const TINY_MODEL = new URL('./tiny-model/', import.meta.url).href;
 const SAMPLES = 4;
 const $ = (id) => document.getElementById(id);
+// Thumbs drawn as SVG, so they show without an emoji font (headless Chromium, bare Linux desktops).
+const THUMB = '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/></svg>';
+const thumbIcon = (up) => `<span class="thumb ${up ? 'up-icon' : 'down-icon'}">${THUMB}</span>`;
 
 /** The page's state: the model, every thumb given so far, and the seed of the latest answers. */
 const state = { device: null, session: null, feedback: [], question: '', seed: 0, busy: false };
@@ -93,8 +96,8 @@ function renderAnswers(items, list = $('samples'), thumbs = true) {
     const given = thumbOf(question, answer);
     if (given) li.dataset.liked = String(given.liked);
     if (thumbs) {
-      for (const [cls, label, liked] of [['up', '👍', true], ['down', '👎', false]]) {
-        const b = Object.assign(document.createElement('button'), { className: cls, textContent: label, title: liked ? 'a good answer' : 'a bad answer' });
+      for (const [cls, label, liked] of [['up', 'a good answer (thumbs up)', true], ['down', 'a bad answer (thumbs down)', false]]) {
+        const b = Object.assign(document.createElement('button'), { className: cls, innerHTML: thumbIcon(liked), title: label });
         b.addEventListener('click', () => thumb(question, answer, liked));
         li.append(b);
       }
@@ -122,8 +125,8 @@ function renderFeedbackCount() {
   const up = state.feedback.filter((f) => f.liked).length;
   const down = state.feedback.length - up;
   $('feedback-count').textContent = state.feedback.length === 0
-    ? 'No feedback yet: 👍 the answers you like, 👎 the ones you don\'t.'
-    : `Feedback: ${up} 👍, ${down} 👎${hasBothThumbs() ? ' · ready to train' : ' · training needs at least one of each'}`;
+    ? 'No feedback yet: thumbs up the answers you like, thumbs down the ones you don\'t.'
+    : `Feedback: ${up} up, ${down} down${hasBothThumbs() ? ' · ready to train' : ' · training needs at least one of each'}`;
 }
 
 async function train() {
@@ -165,7 +168,7 @@ function renderResults(feedback, before, after) {
     tr.dataset.before = String(before[i]);
     tr.dataset.after = String(after[i]);
     const moved = after[i] > before[i] ? 'up-move' : 'down-move';
-    tr.innerHTML = `<td>${f.liked ? '👍' : '👎'}</td><td></td><td class="num">${before[i].toFixed(3)}</td><td class="num ${moved}">${after[i].toFixed(3)}</td>`;
+    tr.innerHTML = `<td>${thumbIcon(f.liked)}</td><td></td><td class="num">${before[i].toFixed(3)}</td><td class="num ${moved}">${after[i].toFixed(3)}</td>`;
     tr.children[1].textContent = f.answer;
     return tr;
   });
