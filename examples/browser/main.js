@@ -150,7 +150,8 @@ async function train() {
     $('progress-text').textContent = `step ${m.step}/${settings.steps} · loss ${m.loss.toFixed(4)} · ${((performance.now() - started) / 1000).toFixed(1)} s`;
   });
   const seconds = (performance.now() - started) / 1000;
-  $('progress-text').textContent = `${settings.loss.toUpperCase()} · ${settings.steps} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(4)} → ${losses.at(-1).toFixed(4)}`;
+  const objective = `${settings.loss.toUpperCase()}${settings.sftWeight > 0 ? ` + ${settings.sftWeight} × SFT` : ''}`;
+  $('progress-text').textContent = `${objective} · ${settings.steps} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(4)} → ${losses.at(-1).toFixed(4)}`;
   $('progress-text').dataset.losses = JSON.stringify(losses);
   const after = await state.session.score(feedback);
   renderResults(feedback, before, after);
@@ -167,7 +168,8 @@ function renderResults(feedback, before, after) {
     tr.dataset.liked = String(f.liked);
     tr.dataset.before = String(before[i]);
     tr.dataset.after = String(after[i]);
-    const moved = after[i] > before[i] ? 'up-move' : 'down-move';
+    // Green where the answer moved the way its thumb asked, red where it did not.
+    const moved = (after[i] > before[i]) === f.liked ? 'right-move' : 'wrong-move';
     tr.innerHTML = `<td>${thumbIcon(f.liked)}</td><td></td><td class="num">${before[i].toFixed(3)}</td><td class="num ${moved}">${after[i].toFixed(3)}</td>`;
     tr.children[1].textContent = f.answer;
     return tr;
