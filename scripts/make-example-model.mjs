@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as r from '../dist/src/index.js';
+import { mulberry32 } from '../dist/src/autograd/random.js';
 
 const out = process.argv[2] ?? fileURLToPath(new URL('../examples/browser/tiny-model/', import.meta.url));
 
@@ -15,21 +16,9 @@ const GLOOMY = ['is sad', 'is cold', 'is dark', 'is angry', 'hates the rain', 'i
 const PROMPTS = ['tell me about the NOUN', 'what is the NOUN like'];
 const SPECIALS = ['<pad>', '<s>', '</s>', '<unk>'];
 
-/** A seeded stream in [0, 1): mulberry32, as relpo's. */
-function stream(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** n prompts with an answer each: one or two predicates, of either mood, about the prompt's noun. */
 function corpus(n, seed) {
-  const rand = stream(seed);
+  const rand = mulberry32(seed);
   const pick = (xs) => xs[Math.floor(rand() * xs.length)];
   const predicates = [...CHEERFUL, ...GLOOMY];
   return Array.from({ length: n }, () => {
