@@ -24,10 +24,15 @@ export interface MpiRun {
   stderr: string;
 }
 
+/** mpirun's arguments for `node script args…` on N ranks. */
+export function mpirunArgv(ranks: number, script: string, args: string[]): string[] {
+  // --allow-run-as-root: CI and this machine run as root; --oversubscribe: more ranks than cores.
+  return ['--allow-run-as-root', '--oversubscribe', '-np', String(ranks), process.execPath, script, ...args];
+}
+
 /** `mpirun -np N node script args…`, ended after timeoutMs (a hang fails instead of waiting). */
 export function runUnderMpi(ranks: number, script: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<MpiRun> {
-  // --allow-run-as-root: CI and this machine run as root; --oversubscribe: more ranks than cores.
-  const argv = ['--allow-run-as-root', '--oversubscribe', '-np', String(ranks), process.execPath, script, ...args];
+  const argv = mpirunArgv(ranks, script, args);
   return new Promise((resolve) => {
     execFile('mpirun', argv, { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
       const failed = error as (Error & { code?: number | string; signal?: string }) | null;
