@@ -79,6 +79,16 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGUSR1'];
 /** A shell's exit status for a process ended by sig: 128 + its number (130 for SIGINT). */
 const signalExitCode = (sig: string): number => 128 + (osConstants.signals[sig as NodeJS.Signals] ?? 2);
 
+/**
+ * The signal that stopped a run on several ranks, the same on every rank: a rank may stop by the
+ * others' agreement before its own copy of the signal arrives (mpirun forwards it to each rank).
+ */
+function stoppingSignal(comm: r.Communicator, own: unknown): string {
+  const mine = typeof own === 'string' ? (osConstants.signals[own as NodeJS.Signals] ?? 0) : 0;
+  const first = comm.allGatherRows(new Float64Array([mine])).data.find((n) => n > 0);
+  return Object.entries(osConstants.signals).find(([, n]) => n === first)?.[0] ?? 'SIGINT';
+}
+
 export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = new Set()): Promise<void> {
   // Under mpirun each rank trains its share; rank 0 alone prints (and writes, in trainPreference).
   const comm = r.communicatorFromEnv();
@@ -226,7 +236,7 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
     }
     if (comm.rank === 0) say(`metrics: ${join(String(flags.out), 'metrics.jsonl')} (plotted: ${plotRun(String(flags.out))}); checkpoint: ${result.checkpoint}\n`);
     if (result.stopped) {
-      const sig = String(stop.signal.reason);
+      const sig = comm.size > 1 ? stoppingSignal(comm, stop.signal.reason) : String(stop.signal.reason);
       tell(`stopped by ${sig} after step ${result.steps}; checkpoint: ${result.checkpoint}; continue with: relpo train --out ${out} --resume\n`);
       // A stopped run ends MPI cleanly on every rank: a rank exiting non-zero unfinalized would abort the job.
       if (comm.size > 1) comm.finalize();

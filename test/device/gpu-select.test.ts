@@ -53,7 +53,7 @@ test('selectGpu with a list: one item per local rank, by PCI address or vendor:d
 
 // What follows runs Dawn in child processes: the layer's variables are process-wide and read once.
 const webgpuModule = import.meta.resolve('webgpu');
-const hasLayer = (await listVulkanDevices(webgpuModule)).length > 0;
+const hasLayer = (await listVulkanDevices()).length > 0;
 const layerTest = hasLayer || process.env.CI ? test : test.skip;
 const layerNote = hasLayer ? '' : ' (skipped: no Mesa device-select layer or no Vulkan device)';
 
@@ -68,7 +68,7 @@ layerTest(`Mesa's device-select layer reads a variable that Node sets before Daw
 const SELECTING = fileURLToPath(new URL('./fixtures/gpu-select.js', import.meta.url));
 
 layerTest(`RELPO_GPU_SELECT opens the named device's adapter, and a device that is not there is an error naming it${layerNote}`, async (t) => {
-  const here = (await listVulkanDevices(webgpuModule))[0];
+  const here = (await listVulkanDevices())[0];
   const dir = mkdtempSync(join(tmpdir(), 'relpo-gpu-select-'));
   try {
     const open = (select: string) => {

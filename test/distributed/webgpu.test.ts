@@ -43,7 +43,7 @@ mpiTest(`mpirun -np 2 on WebGPU (float32): each rank opens its adapter; rpo in s
     const data = join(dir, 'data.jsonl');
     writePaired(data);
     // Both ranks on this machine's one device, each naming it (the list form, an item per local rank).
-    const device = (await listVulkanDevices(import.meta.resolve('webgpu')))[0];
+    const device = (await listVulkanDevices())[0];
     const env = { ...process.env, ...(device ? { RELPO_GPU_SELECT: `${device.id},${device.id}` } : {}) };
     const run = await runUnderMpi(2, FIXTURE, ['rpo-webgpu', data, dir], { timeoutMs: 480_000, env });
     t.is(run.status, 0, `exit ${run.status}\n${run.stdout}\n${run.stderr}`);
@@ -68,7 +68,7 @@ const SELECTING = fileURLToPath(new URL('../device/fixtures/gpu-select.js', impo
 
 mpiTest(`mpirun -np 2, RELPO_GPU_SELECT=local-rank on a node with one device: local rank 1 is refused by name${note}`, async (t) => {
   if (missing) return void t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);
-  const devices = await listVulkanDevices(import.meta.resolve('webgpu'));
+  const devices = await listVulkanDevices();
   if (devices.length !== 1) return void t.pass(`${devices.length} Vulkan devices here: this check needs exactly one`);
   const dir = mkdtempSync(join(tmpdir(), 'relpo-dp-select-'));
   try {

@@ -100,12 +100,19 @@ export function selectGpu(spec: string, env: NodeJS.ProcessEnv, devices: VulkanD
   return { device, env: vars, summary: `${as}: Vulkan device ${device.index}, ${device.id} ${device.pci ?? ''} "${device.name}" (${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')})`.replace('  ', ' ') };
 }
 
+/** The `webgpu` package's entry as a file URL, resolved from here as `import('webgpu')` is. */
+async function webgpuModuleUrl(): Promise<string> {
+  const [{ createRequire }, { pathToFileURL }] = await Promise.all([import('node:module'), import('node:url')]);
+  return pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+}
+
 /**
  * The Vulkan devices on this machine, from the layer's own list: a child Node process opens Dawn
  * with MESA_VK_DEVICE_SELECT=list, and the layer prints the devices and exits as the adapter is asked.
  */
-export async function listVulkanDevices(webgpuModule: string): Promise<VulkanDevice[]> {
+export async function listVulkanDevices(webgpuModule?: string): Promise<VulkanDevice[]> {
   const { spawnSync } = await import('node:child_process');
+  webgpuModule ??= await webgpuModuleUrl();
   const script = `const d = await import(${JSON.stringify(webgpuModule)}); await d.create([]).requestAdapter();`;
   const env: NodeJS.ProcessEnv = { ...process.env, MESA_VK_DEVICE_SELECT: 'list' };
   for (const k of ['DRI_PRIME', 'MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE', 'NODEVICE_SELECT']) delete env[k];
@@ -117,10 +124,10 @@ export async function listVulkanDevices(webgpuModule: string): Promise<VulkanDev
  * With RELPO_GPU_SELECT set, picks this process's device and sets the layer's variables in
  * process.env; call before Dawn starts (the layer reads them once, when the Vulkan instance is made).
  */
-export async function applyGpuSelection(webgpuModule: string, env: NodeJS.ProcessEnv = process.env): Promise<GpuSelection | null> {
+export async function applyGpuSelection(env: NodeJS.ProcessEnv = process.env): Promise<GpuSelection | null> {
   const spec = env.RELPO_GPU_SELECT?.trim();
   if (!spec) return null;
-  const selection = selectGpu(spec, env, await listVulkanDevices(webgpuModule));
+  const selection = selectGpu(spec, env, await listVulkanDevices());
   delete env.MESA_VK_DEVICE_SELECT;
   delete env.DRI_PRIME;
   Object.assign(env, selection.env);
