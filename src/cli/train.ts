@@ -62,7 +62,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'base-dtype', help: "with --lora-r: hold the frozen base's Linear weights in float32, bfloat16 (half the memory) or nf4 (QLoRA's 4-bit NormalFloat, about a seventh); computed in float32", default: 'float32', check: { choices: ['float32', 'bfloat16', 'nf4'] } },
   { name: 'precompute-ref-log-probs', help: 'run the reference over every record once before training and cache its log-probs (TRL precompute_ref_log_probs; not for kto)', default: false },
   { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE); under mpirun, RELPO_GPU_SELECT=local-rank gives each rank a GPU of its own (docs/distributed.md)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
   {
     name: 'prompt-embedder',
     help: "sentence embedder folder (BERT, e.g. all-MiniLM-L6-v2 as sentence-transformers saves it) for RPO's prompt similarity; empty: mean input-token embeddings of the policy",

@@ -22,7 +22,7 @@ async function getGPU(): Promise<GPU | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   // RELPO_GPU_SELECT: this process's own GPU among identical ones, chosen before Dawn starts.
-  if (process.env.RELPO_GPU_SELECT?.trim()) {
+  if (typeof process !== 'undefined' && process.env.RELPO_GPU_SELECT?.trim()) {
     const { applyGpuSelection } = await import('./gpu-select.js');
     const chosen = await applyGpuSelection();
     if (chosen) process.stderr.write(`relpo: RELPO_GPU_SELECT: ${chosen.summary}\n`);
