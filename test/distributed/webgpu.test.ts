@@ -45,7 +45,7 @@ mpiTest(`mpirun -np 2 on WebGPU (float32): each rank opens its adapter; rpo in s
     // Both ranks on this machine's one device, each naming it (the list form, an item per local rank).
     const device = (await listVulkanDevices())[0];
     const env = { ...process.env, ...(device ? { RELPO_GPU_SELECT: `${device.id},${device.id}` } : {}) };
-    const run = await runUnderMpi(2, FIXTURE, ['rpo-webgpu', data, dir], { timeoutMs: 480_000, env });
+    const run = await runUnderMpi(2, FIXTURE, ['rpo-webgpu', data, dir], { timeoutMs: 290_000, env });
     t.is(run.status, 0, `exit ${run.status}\n${run.stdout}\n${run.stderr}`);
     if (device) for (const r of [0, 1]) t.regex(run.stderr, new RegExp(`relpo: RELPO_GPU_SELECT: local rank ${r} \\(OMPI_COMM_WORLD_LOCAL_RANK\\): Vulkan device ${device.index}, ${device.id}`));
     const [r0, r1] = [0, 1].map((r) => JSON.parse(readFileSync(join(dir, `rank-${r}.json`), 'utf8')) as RankResult);
