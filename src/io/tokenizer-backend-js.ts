@@ -7,9 +7,12 @@ import type { TokenizerModel } from './tokenizer-model.js';
 export const TOKENIZER_LIBRARY = '@huggingface/tokenizers (pure JavaScript)';
 
 export async function tokenizerModel(json: string): Promise<TokenizerModel> {
-  // An empty config: tokenizer.json alone decides, as it does for the native binding (the config's
-  // clean_up_tokenization_spaces and friends are transformers' Python-side options).
-  const tok = new Tokenizer(JSON.parse(json) as object, {});
+  // tokenizer.json alone decides, as it does for the native binding (tokenizer_config's
+  // clean_up_tokenization_spaces and friends are transformers' Python-side options). But the
+  // library reads a WordLevel model's unknown token from the config, not the model: pass it on.
+  const parsed = JSON.parse(json) as { model?: { type?: string; unk_token?: string } };
+  const wordLevelUnk = parsed.model?.type === 'WordLevel' ? parsed.model.unk_token : undefined;
+  const tok = new Tokenizer(parsed, wordLevelUnk === undefined ? {} : { unk_token: wordLevelUnk });
   return {
     vocabSize: tok.get_vocab(true).size,
     tokenToId: (s) => tok.token_to_id(s),

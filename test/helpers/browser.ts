@@ -14,7 +14,8 @@
 //
 // runInPage serves the module source from the server (so '/…' imports resolve against the
 // repository root) and returns what its default export resolves to, through JSON. A thrown error,
-// an uncaught page error or a console error fails it, with all of those in the message.
+// an uncaught page error or a console error fails it, with all of those in the message (not the
+// browser's "Failed to load resource" notes: a fetch of an absent file may be expected).
 // browser.test is test.serial, or test.serial.skip (the reason in browser.note) when Chromium, the
 // bundle or a WebGPU adapter is missing, unless RELPO_REQUIRE_BROWSER=1 (CI), where it fails.
 import type { TestFn } from 'ava';
@@ -101,7 +102,9 @@ export async function startBrowser(): Promise<BrowserSession | { missing: string
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+  // A failed fetch logs "Failed to load resource" (urlSource.has asks for files that may be absent):
+  // not an error of the page; a load that matters fails the module instead.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console error: ${m.text()}`); });
   const session: BrowserSession = { browser, server, page, errors, close: async () => { await browser.close(); await server.close(); } };
   await page.goto(`${server.url}/test/helpers/browser-page.html`);
   const adapter = await page.evaluate(async () => {
