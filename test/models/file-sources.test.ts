@@ -2,25 +2,16 @@
 // load from a URL (urlSource over a local HTTP server) and from files in memory (memorySource) to
 // the model a folder load gives; adapterFiles are the bytes saveLoraAdapter writes.
 import test from 'ava';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as r from '../../src/index.js';
 import { assertClose, cpu, values } from '../helpers/devices.js';
 import { serveFolder } from '../helpers/file-server.js';
+import { GOLDEN_LLAMA as GOLDEN, goldenLlamaFolder as goldenFolder } from '../helpers/golden-llama.js';
 
-// The golden tiny LLaMA of test/models/golden (2 layers).
-const GOLDEN_DIR = new URL('../../../test/models/golden/', import.meta.url).pathname;
-const GOLDEN = JSON.parse(readFileSync(join(GOLDEN_DIR, 'llama.json'), 'utf8')) as { config: Record<string, unknown>; ids: number[]; shape: number[] };
 const [B, T] = GOLDEN.shape;
-
-function goldenFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'relpo-src-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(GOLDEN.config));
-  copyFileSync(join(GOLDEN_DIR, 'llama.safetensors'), join(dir, 'model.safetensors'));
-  return dir;
-}
 /** A folder's files as memorySource takes them. */
 const filesOf = (dir: string) => new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
 const logitsOf = async (m: r.CausalLM) => values(r.tidy(() => m.forward(r.tensor(GOLDEN.ids, [B, T], { device: cpu, dtype: 'int32' }))));
