@@ -13,4 +13,5 @@ export {
   type TokenizeOptions, type TokenizedRows, type TokenizedPreferenceBatch, type TokenizedGroup,
 } from './tokenize.js';
 export { readPreferenceParquet } from './parquet.js';
+export { preferenceDatasetFromRecords, type PreferenceRecordsOptions } from './records.js';
 export { readPreferenceData, splitFiles, mergeDatasets } from './read.js';

@@ -4,7 +4,8 @@ import { singleProcessCommunicator, type Communicator } from './communicator.js'
 import { mpiLaunchFromEnv } from './launch.js';
 import { loadMpi, MpiUnavailableError, type LoadMpiOptions } from './mpi.js';
 
-export function communicatorFromEnv(env: NodeJS.ProcessEnv = process.env, options: LoadMpiOptions = {}): Communicator {
+/** (A browser has no process, and so no launcher: one process.) */
+export function communicatorFromEnv(env: NodeJS.ProcessEnv = typeof process === 'undefined' ? {} : process.env, options: LoadMpiOptions = {}): Communicator {
   const launch = mpiLaunchFromEnv(env);
   if (!launch || launch.size === 1) return singleProcessCommunicator();
   const as = `rank ${launch.rank} of ${launch.size} (${launch.source}=${launch.size})`;

@@ -17,7 +17,7 @@ import type { MixedLoss } from '../losses/mix.js';
 import type { LossConfig } from '../losses/types.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { ProgressBar } from '../io/progress.js';
+import { ProgressBar, type ProgressDisplay } from '../io/progress.js';
 import { type AdamWOptions, type RMSpropOptions, clipGradNormScale } from '../optim/index.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
@@ -114,8 +114,8 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   runConfig?: Record<string, number | boolean | string>;
   /** Called with each step's metrics. */
   log?: (metrics: StepMetrics) => void;
-  /** A progress bar on stderr. */
-  progress?: boolean;
+  /** A progress bar: true for stderr (Node), or a function of each update (a page's display). */
+  progress?: ProgressDisplay;
   /**
    * Stops the run cleanly when aborted (relpo train aborts it on SIGINT/SIGTERM): the step under way
    * finishes, a checkpoint is written (with outDir), and the result says `stopped`.
@@ -319,7 +319,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     const sets = evalData ? [dataset, evalData] : [dataset];
     const preBatch = opts.evalBatchSize ?? batchSize;
     const total = sets.reduce((n, d) => n + planPreferenceBatches(d, { batchSize: preBatch, shuffle: false }).length, 0);
-    const pre = opts.progress && writer ? new ProgressBar(total, 'reference log-probs') : undefined;
+    const pre = opts.progress && writer ? new ProgressBar(total, 'reference log-probs', opts.progress) : undefined;
     let before = 0;
     for (const data of sets) {
       let last = 0;
@@ -327,7 +327,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
       before += last;
     }
   }
-  const bar = opts.progress && writer ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
+  const bar = opts.progress && writer ? new ProgressBar(totalSteps, `${loss.name}`, opts.progress) : undefined;
   const history: StepMetrics[] = [];
   let stopped = false;
   let savedAt = opts.resume ? state.step : -1;

@@ -1,5 +1,6 @@
-// Loading tensors from a safetensors file. Only the requested tensors' bytes are read (positioned
-// reads at their offsets), so taking a few tensors from a multi-GB shard is cheap. Values are
+// Loading tensors from a safetensors file, or from its bytes held in memory (a browser has no file
+// system). From a file only the requested tensors' bytes are read (positioned reads at their
+// offsets), so taking a few tensors from a multi-GB shard is cheap. Values are
 // converted on the host: 16-bit floats exactly to float32, I64 to int32 where every value fits.
 import { Tensor } from '../../autograd/tensor.js';
 import { type Device, getDefaultDevice } from '../../autograd/device.js';
@@ -8,7 +9,7 @@ import { LOADABLE_DTYPES } from './dtypes.js';
 import { SafetensorsError, assertLittleEndianHost } from './errors.js';
 import { readExactly } from './file-io.js';
 import { bf16ToF32, f16ToF32 } from './half.js';
-import { type SafetensorsHeader, type SafetensorsTensorInfo, openSafetensors } from './header.js';
+import { type SafetensorsHeader, type SafetensorsTensorInfo, openSafetensors, parseSafetensorsBytesHeader } from './header.js';
 
 export interface LoadSafetensorsOptions {
   /** Where the tensors go; defaults to the device chosen by init(). */
@@ -21,6 +22,28 @@ export interface LoadSafetensorsOptions {
 
 /** Tensors by name, in the order asked for (or, loading all, the order their bytes are stored in). */
 export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  const { floatDtype, device } = checkOptions(path, opts);
+  const { fh, header } = await openSafetensors(path);
+  try {
+    return await loadTensors(header, opts.names, floatDtype, device, async (into, position, name) =>
+      readExactly(fh, into, position, path, `the data of tensor '${name}'`, name));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * loadSafetensors for a whole file held in memory (fetched, a page's File, what safetensorsBytes
+ * made); `path` is what errors name (a URL, a file name).
+ */
+export async function loadSafetensorsBytes(bytes: Uint8Array, path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  const { floatDtype, device } = checkOptions(path, opts);
+  const header = parseSafetensorsBytesHeader(path, bytes);
+  // (A copy: the typed arrays need their element alignment, which an offset into the file may lack.)
+  return loadTensors(header, opts.names, floatDtype, device, (into, position) => into.set(bytes.subarray(position, position + into.length)));
+}
+
+function checkOptions(path: string, opts: LoadSafetensorsOptions): { floatDtype: 'float32' | 'float64'; device: Device } {
   assertLittleEndianHost(path);
   const floatDtype = opts.dtype ?? 'float32';
   if (floatDtype !== 'float32' && floatDtype !== 'float64') {
@@ -28,11 +51,17 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
   }
   const device = opts.device ?? getDefaultDevice();
   if (!device.supportsDtype(floatDtype)) throw new SafetensorsError(path, `the ${device.kind} device has no ${floatDtype}; load as float32`);
+  return { floatDtype, device };
+}
 
-  const { fh, header } = await openSafetensors(path);
+/** Fills `into` with the file's bytes from `position` (a file offset). */
+type ReadAt = (into: Uint8Array, position: number, tensor: string) => Promise<void> | void;
+
+async function loadTensors(header: SafetensorsHeader, names: Iterable<string> | undefined, floatDtype: 'float32' | 'float64', device: Device, readAt: ReadAt): Promise<Map<string, Tensor>> {
+  const { path } = header;
   const out = new Map<string, Tensor>();
   try {
-    const wanted = selectNames(header, opts.names);
+    const wanted = selectNames(header, names);
     // Refuse unloadable dtypes before reading anything.
     for (const name of wanted) {
       const { dtype } = header.tensors.get(name)!;
@@ -44,7 +73,7 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
       const info = header.tensors.get(name)!;
       const [begin, end] = info.dataOffsets;
       const bytes = new Uint8Array(new ArrayBuffer(end - begin));
-      await readExactly(fh, bytes, header.dataStart + begin, path, `the data of tensor '${name}'`, name);
+      await readAt(bytes, header.dataStart + begin, name);
       const values = decode(path, name, info, bytes.buffer, floatDtype);
       const dtype = values instanceof Int32Array ? 'int32' : floatDtype;
       const t = new Tensor(device.upload(dtype, values), info.shape, dtype);
@@ -54,8 +83,6 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
   } catch (e) {
     for (const t of out.values()) t.dispose();
     throw e;
-  } finally {
-    await fh.close();
   }
   return out;
 }
