@@ -16,6 +16,7 @@ export const SWAPS = {
   'node:module': shim('module'),
   'node:crypto': shim('crypto'),
   'node:readline': shim('readline'),
+  'node:child_process': shim('child-process'),
   'node:os': shim('os'),
   webgpu: shim('webgpu'),
   '@huggingface/hub': shim('hub'),
