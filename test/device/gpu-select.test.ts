@@ -29,6 +29,7 @@ test('selectGpu local-rank: identical GPUs told apart by PCI address (DRI_PRIME 
   const picked = [0, 1, 7].map((r) => selectGpu('local-rank', rank(r), devices));
   t.deepEqual(picked.map((p) => p.device.index), [0, 1, 7]);
   t.deepEqual(picked[1].env, { DRI_PRIME: 'pci-0000_28_00_0!', MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE: '1' });
+  t.is(picked[1].summary, 'local rank 1 (OMPI_COMM_WORLD_LOCAL_RANK): Vulkan device 1, 10de:2330 0000:28:00.0 "NVIDIA H100 80GB HBM3" (DRI_PRIME=pci-0000_28_00_0! MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE=1)');
   t.deepEqual(selectGpu('local-rank', { MPI_LOCALRANKID: '2' }, devices).device.pci, '0000:38:00.0', "MPICH's local rank");
   t.deepEqual(selectGpu('local-rank', { SLURM_LOCALID: '3' }, devices).device.pci, '0000:48:00.0', "Slurm's local rank");
   const e = t.throws(() => selectGpu('local-rank', rank(8), devices));

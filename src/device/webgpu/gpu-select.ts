@@ -97,7 +97,8 @@ export function selectGpu(spec: string, env: NodeJS.ProcessEnv, devices: VulkanD
   // `!` exposes the chosen device alone; FORCE_DEFAULT_DEVICE does the same in Mesa versions without it.
   const vars: Record<string, string> = device.pci ? { DRI_PRIME: `${tag}!` } : { MESA_VK_DEVICE_SELECT: `${tag}!` };
   vars.MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE = '1';
-  return { device, env: vars, summary: `${as}: Vulkan device ${device.index}, ${device.id} ${device.pci ?? ''} "${device.name}" (${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')})`.replace('  ', ' ') };
+  const named = [device.id, device.pci, `"${device.name}"`].filter(Boolean).join(' ');
+  return { device, env: vars, summary: `${as}: Vulkan device ${device.index}, ${named} (${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')})` };
 }
 
 /** The `webgpu` package's entry as a file URL, resolved from here as `import('webgpu')` is. */
