@@ -3,7 +3,8 @@
 // per micro-batch, gradients summed) and for rpo in step scope (its 8 × 8 matrix spanning both
 // ranks); a failing rank ends the job naming itself and leaves an intact checkpoint; resuming with
 // the same number of ranks continues exactly, and with another is refused; an evaluation split
-// across the ranks gives every rank one process's eval metrics.
+// across the ranks gives every rank one process's eval metrics; a rank failing inside a two-pass
+// step is every rank's refusal; the reference log-probs precomputed in parts train as one process.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -148,6 +149,47 @@ mpiTest(`mpirun -np 2: a NaN loss on one rank refuses the step on every rank, na
     const run = join(dir, 'run');
     t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1);
     t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+mpiTest(`mpirun -np 2: a rank failing inside a two-pass step (rpo, step scope), in pass 1 (a NaN row) or in pass 2 (a fault), refuses the step on every rank, naming the rank; the checkpoint before it is intact${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const cases: [string, RegExp][] = [
+    ['rpo-nan', /rank 1 of 2 failed in step 2: trainPreference: step 2 \(epoch 1, batch 2, micro-batch 3 of 4\): \w+\.refLogps\[\d+\] is NaN \(pass 1\).*last checkpoint \(step 1\)/],
+    ['rpo-pass2', /rank 1 of 2 failed in step 2: a fault in pass 2 on this rank \(1\)/],
+  ];
+  for (const [mode, message] of cases) {
+    const { dir, data } = workDir();
+    try {
+      const failed = await runUnderMpi(2, FIXTURE, [mode, data, dir], { timeoutMs: 120_000 });
+      t.not(failed.status, 0, shown(failed));
+      t.regex(failed.stderr, message, `${mode}: rank 0 names rank 1\n${shown(failed)}`);
+      const run = join(dir, 'run');
+      t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1, `${mode}: step 2 was not applied`);
+      t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1'], mode);
+      t.deepEqual(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1], `${mode}: no line for step 2`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+mpiTest(`mpirun -np 2: with precomputeRefLogps (each rank a part of the reference's batches) rpo's weights after 3 steps equal one process's, every row read from the cache${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const run = await runUnderMpi(2, FIXTURE, ['rpo-precompute', data, dir], { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    const [r0, r1] = ranksOf(dir);
+    t.deepEqual(r1.params, r0.params, 'the replicas are bit-identical');
+    const one = await trainRun({ loss: 'rpo', data, precompute: true, communicator: singleProcessCommunicator() });
+    t.deepEqual(one.referenceCache, { rows: 16, hits: 48, misses: 0 });
+    t.deepEqual(r0.referenceCache, { rows: 16, hits: 24, misses: 0 }, "rank 0 holds every row, and reads its half of each step's from the cache");
+    t.deepEqual(r1.referenceCache, r0.referenceCache);
+    const rel = normRel(r0.params, one.params);
+    t.true(rel <= 1e-10, `weights after 3 steps vs one process: ${rel.toExponential(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
