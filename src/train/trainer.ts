@@ -82,7 +82,8 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   /**
    * Run the reference over every record once before training and read its log-probs from a cache
    * in the steps (TRL's precompute_ref_log_probs): no reference forward per step. Not for losses
-   * with KL pairs (KTO). Default false.
+   * with KL pairs (KTO). Under several ranks each runs a part of the pass and every rank gets
+   * every row. Default false.
    */
   precomputeRefLogps?: boolean;
   /** Shuffle seed (default 0): each epoch's order is fixed by (seed, epoch). */
