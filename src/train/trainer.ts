@@ -36,7 +36,7 @@ import { allGatherJson, combineReports, gatherRowsAcrossRanks, partOf, shareOf, 
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
-  findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
+  findCheckpoint, finishInterruptedSave, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
   type OptimizerName, type TrainerConfig, type TrainerOptimizer, type TrainerState,
 } from './checkpoint.js';
 
@@ -279,6 +279,8 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     }
     const changed = changedLossSetting(resumed, config, lossTerms) ?? changedTrainerSetting(resumed.trainerConfig, trainerConfig);
     if (changed) throw new Error(`trainPreference: ${dir} was trained with ${changed}; resuming with another setting would not continue that run (the step count, saving and evaluation may change; start a new outDir for the rest)`);
+    // A crash between a save's rename and its link leaves the newest folder unnamed by the link.
+    if (writer) await finishInterruptedSave(outDir!, dir, { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
     await loadPolicyWeights(dir, policy);
     optimizer = await loadOptimizer(dir, policy);
     optimizer.lr = opts.lr;
