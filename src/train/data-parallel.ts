@@ -7,7 +7,8 @@ import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import type { Communicator, FloatArray } from '../distributed/index.js';
 import type { StepOutcome } from './step.js';
-import { type RowScalars, type SideScalars, gatherStepRows } from './step-rows.js';
+import { type RowScalars, gatherStepRows, readRowScalars, writeRowScalars } from './step-rows.js';
+import { allGatherWire } from './rank-wire.js';
 
 /** The micro-batches [from, to) of a step's plan that this rank runs. */
 export interface StepShare {
@@ -32,24 +33,16 @@ export function partOf(comm: Communicator, n: number): StepShare {
   return { from: Math.floor((comm.rank * n) / comm.size), to: Math.floor(((comm.rank + 1) * n) / comm.size) };
 }
 
-/**
- * Every rank's JSON value, in rank order, on every rank: the value's UTF-8 bytes travel in a
- * Float64Array (a byte count, then the bytes padded to 8), which MPI copies bit for bit.
- */
+/** Every rank's JSON value, in rank order, on every rank (its text's UTF-8 bytes, copied bit for bit). */
 export function allGatherJson<T>(comm: Communicator, value: T): T[] {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  const words = new Float64Array(1 + Math.ceil(bytes.length / 8));
-  words[0] = bytes.length;
-  new Uint8Array(words.buffer, 8).set(bytes);
-  const { data, counts } = comm.allGatherRows(words);
-  const out: T[] = [];
-  let at = 0;
-  for (const n of counts) {
-    const length = data[at];
-    out.push(JSON.parse(new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset + (at + 1) * 8, length))) as T);
-    at += n;
-  }
-  return out;
+  return allGatherWire(comm, (w) => w.text(JSON.stringify(value)), (r) => JSON.parse(r.text()) as T);
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** What every other rank throws when rank r failed: its message, naming it. */
+function rankFailed(comm: Communicator, r: number, when: string, message: string, who: string): Error {
+  return new Error(`${who}: rank ${r} of ${comm.size} failed ${when}: ${message}`);
 }
 
 /**
@@ -69,33 +62,44 @@ export async function together<T>(comm: Communicator, when: string, fn: () => Pr
     ok = false;
   }
   if (comm.allTrue(ok)) return value as T;
-  const messages = allGatherJson(comm, ok ? null : failure instanceof Error ? failure.message : String(failure));
+  const messages = allGatherJson(comm, ok ? null : messageOf(failure));
   if (!ok) throw failure;
   const r = messages.findIndex((m) => m !== null);
-  throw new Error(`${who}: rank ${r} of ${comm.size} failed ${when}: ${messages[r]}`);
+  throw rankFailed(comm, r, when, messages[r]!, who);
 }
 
 /** A two-pass step's share: its micro-batches, and where its pass-1 rows meet every other rank's. */
 export interface RowShare extends StepShare {
-  /** Every rank's rows (this one's included) in the step's row order. */
-  gather(rows: RowScalars): RowScalars;
+  /**
+   * Every rank's rows (this one's, from `own`, included) in the step's row order. When `own` fails
+   * on any rank, every rank throws (that rank its own error, the others one naming it).
+   */
+  gather(own: () => Promise<RowScalars>): Promise<RowScalars>;
 }
-
-type WireSide = Record<string, number[]>;
 
 /**
  * Every rank's pass-1 rows in rank order (= the global micro-batch order), laid out as one step
- * (gatherStepRows): every rank then evaluates the same loss over a matrix spanning all ranks.
- * JSON carries each double exactly (shortest round-trip text); the rows were checked finite.
+ * (gatherStepRows): every rank then evaluates the same loss over a matrix spanning all ranks. The
+ * rows travel as binary words (writeRowScalars); a rank whose rows failed sends its message
+ * instead, so the failure is every rank's without another collective.
  */
-export function gatherRowsAcrossRanks(comm: Communicator, rows: RowScalars): RowScalars {
-  const toWire = (s: SideScalars): WireSide => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
-  const fromWire = (w: WireSide): SideScalars =>
-    Object.fromEntries(Object.entries(w).map(([k, v]) => [k, k === 'promptIds' ? v : Float64Array.from(v)])) as unknown as SideScalars;
-  const all = allGatherJson(comm, { paired: rows.paired, embeddingDim: rows.embeddingDim ?? null, chosen: toWire(rows.chosen), rejected: toWire(rows.rejected) });
-  return gatherStepRows(all.map((w) => ({
-    paired: w.paired, chosen: fromWire(w.chosen), rejected: fromWire(w.rejected), ...(w.embeddingDim === null ? {} : { embeddingDim: w.embeddingDim }),
-  })));
+export async function gatherRowsAcrossRanks(comm: Communicator, own: () => Promise<RowScalars>, when: string): Promise<RowScalars> {
+  let rows: RowScalars | undefined;
+  let failure: unknown;
+  try {
+    rows = await own();
+  } catch (e) {
+    failure = e;
+  }
+  const parts = allGatherWire(
+    comm,
+    (w) => (rows ? writeRowScalars(w.number(0), rows) : w.number(1).text(messageOf(failure))),
+    (r) => (r.number() === 0 ? readRowScalars(r) : { failed: r.text() }),
+  );
+  if (!rows) throw failure;
+  const r = parts.findIndex((p) => 'failed' in p);
+  if (r >= 0) throw rankFailed(comm, r, when, (parts[r] as { failed: string }).failed, 'trainPreference');
+  return gatherStepRows(parts as RowScalars[]);
 }
 
 /** What a rank's share of a step contributes to the step's numbers (JSON-safe). */
