@@ -3,12 +3,9 @@
 // errors that reject naming the MPI call. Skipped without mpirun or the built addon, except under
 // RELPO_REQUIRE_MPI=1 (CI).
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
+import { MPI_REQUIRED, mpiMissing, rankResults } from '../helpers/mpi.js';
 import { bigInput, BIG_LENGTH, rankInputs, SUM_LENGTH } from './fixtures/inputs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/async-collectives.js', import.meta.url));
@@ -29,40 +26,30 @@ interface RankResult {
 }
 
 async function asyncCollectives(t: ExecutionContext, ranks: number): Promise<void> {
-  if (missing) {
-    t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);
-    return;
+  const results = await rankResults<RankResult>(t, ranks, FIXTURE);
+  if (!results) return;
+  // References: float64 sums in rank order (exact for these multiples of 1/4), rows concatenated in rank order.
+  const inputs = Array.from({ length: ranks }, (_, r) => rankInputs(r));
+  const sum = (length: number, at: (r: number, i: number) => number) => Array.from({ length }, (_, i) => inputs.reduce((s, _x, r) => s + at(r, i), 0));
+  const bigs = [0, 1].map((which) => Array.from({ length: ranks }, (_, r) => bigInput(r, which)));
+  const f32Sum = sum(SUM_LENGTH, (r, i) => inputs[r].f32[i]);
+  for (const got of results) {
+    const at = `rank ${got.rank}`;
+    for (const key of ['f32', 'f64', 'f64Identical', 'f32Identical'] as const) t.deepEqual(got.async[key], got.blocking[key], `${at}: ${key} asynchronous = blocking, bit for bit`);
+    t.deepEqual(got.async.f32, f32Sum, `${at}: float32 sums`);
+    t.true(got.seconds.every((s) => s >= 0 && s < 30), `${at}: seconds in MPI ${got.seconds}`);
+    t.deepEqual(got.interleaved.a, sum(BIG_LENGTH, (r, i) => bigs[0][r][i]), `${at}: the identical sum started before the blocking calls`);
+    t.deepEqual(got.interleaved.b, sum(BIG_LENGTH, (r, i) => bigs[1][r][i]), `${at}: the sum started between them`);
+    t.deepEqual(got.interleaved.small, f32Sum, `${at}: the blocking sum called while one ran`);
+    t.false(got.interleaved.lastFalse, at);
+    t.deepEqual(got.interleaved.gathered, { data: inputs.flatMap((x) => [...x.rows]), counts: inputs.map((x) => x.rows.length) }, `${at}: rows gathered while one ran`);
+    t.regex(got.badRoot, /^Error: MPI_Reduce failed: .*root/i, `${at}: a root MPI refuses rejects with MPI's message`);
+    t.regex(got.badType, /^TypeError: allReduceSumAsync: expected a Float32Array or a Float64Array, got Int32Array/, at);
+    t.true(got.afterErrors, `${at}: collectives go on after a rejected one`);
   }
-  const out = mkdtempSync(join(tmpdir(), 'relpo-mpi-async-'));
-  try {
-    const run = await runUnderMpi(ranks, FIXTURE, [out]);
-    t.is(run.status, 0, `exit ${run.status} ${run.signal ?? ''}\n${run.stdout}\n${run.stderr}`);
-    const results: RankResult[] = Array.from({ length: ranks }, (_, r) => JSON.parse(readFileSync(join(out, `rank-${r}.json`), 'utf8')));
-    // References: float64 sums in rank order (exact for these multiples of 1/4), rows concatenated in rank order.
-    const inputs = Array.from({ length: ranks }, (_, r) => rankInputs(r));
-    const sum = (length: number, at: (r: number, i: number) => number) => Array.from({ length }, (_, i) => inputs.reduce((s, _x, r) => s + at(r, i), 0));
-    const bigs = [0, 1].map((which) => Array.from({ length: ranks }, (_, r) => bigInput(r, which)));
-    const f32Sum = sum(SUM_LENGTH, (r, i) => inputs[r].f32[i]);
-    for (const got of results) {
-      const at = `rank ${got.rank}`;
-      for (const key of ['f32', 'f64', 'f64Identical', 'f32Identical'] as const) t.deepEqual(got.async[key], got.blocking[key], `${at}: ${key} asynchronous = blocking, bit for bit`);
-      t.deepEqual(got.async.f32, f32Sum, `${at}: float32 sums`);
-      t.true(got.seconds.every((s) => s >= 0 && s < 30), `${at}: seconds in MPI ${got.seconds}`);
-      t.deepEqual(got.interleaved.a, sum(BIG_LENGTH, (r, i) => bigs[0][r][i]), `${at}: the identical sum started before the blocking calls`);
-      t.deepEqual(got.interleaved.b, sum(BIG_LENGTH, (r, i) => bigs[1][r][i]), `${at}: the sum started between them`);
-      t.deepEqual(got.interleaved.small, f32Sum, `${at}: the blocking sum called while one ran`);
-      t.false(got.interleaved.lastFalse, at);
-      t.deepEqual(got.interleaved.gathered, { data: inputs.flatMap((x) => [...x.rows]), counts: inputs.map((x) => x.rows.length) }, `${at}: rows gathered while one ran`);
-      t.regex(got.badRoot, /^Error: MPI_Reduce failed: .*root/i, `${at}: a root MPI refuses rejects with MPI's message`);
-      t.regex(got.badType, /^TypeError: allReduceSumAsync: expected a Float32Array or a Float64Array, got Int32Array/, at);
-      t.true(got.afterErrors, `${at}: collectives go on after a rejected one`);
-    }
-    for (const got of results.slice(1)) {
-      t.deepEqual(got.async.f64Identical, results[0].async.f64Identical, `rank ${got.rank}: rank 0's float64 bits`);
-      t.deepEqual(got.async.f32Identical, results[0].async.f32Identical, `rank ${got.rank}: rank 0's float32 bits`);
-    }
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+  for (const got of results.slice(1)) {
+    t.deepEqual(got.async.f64Identical, results[0].async.f64Identical, `rank ${got.rank}: rank 0's float64 bits`);
+    t.deepEqual(got.async.f32Identical, results[0].async.f32Identical, `rank ${got.rank}: rank 0's float32 bits`);
   }
 }
 

@@ -2,14 +2,11 @@
 // buckets give the sequential ones' bits, equal to the sum over ranks, the same on every rank.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as r from '../../src/index.js';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
 import { gradientBuckets, sumGradients } from '../../src/train/data-parallel.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
+import { MPI_REQUIRED, mpiMissing, rankResults } from '../helpers/mpi.js';
 import { GRAD_BUCKET_VALUES, GRAD_PARAMS, rankGradients } from './fixtures/inputs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/grad-sum.js', import.meta.url));
@@ -18,33 +15,23 @@ const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
 const note = missing ? ` (skipped: ${missing})` : '';
 
 async function gradSum(t: ExecutionContext, ranks: number): Promise<void> {
-  if (missing) {
-    t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);
-    return;
-  }
-  const out = mkdtempSync(join(tmpdir(), 'relpo-grad-sum-'));
-  try {
-    const run = await runUnderMpi(ranks, FIXTURE, [out]);
-    t.is(run.status, 0, `exit ${run.status} ${run.signal ?? ''}\n${run.stdout}\n${run.stderr}`);
-    const results: { rank: number; sequential: number[][]; overlapped: number[][] }[] = Array.from({ length: ranks }, (_, k) => JSON.parse(readFileSync(join(out, `rank-${k}.json`), 'utf8')));
-    // The reference: each value's sum over ranks in float64 (a missing gradient adds nothing).
-    const grads = Array.from({ length: ranks }, (_, k) => rankGradients(k, ranks));
-    const exact = GRAD_PARAMS.map(({ size }, i) => Array.from({ length: size }, (_, j) => grads.reduce((s, g) => s + (g[i]?.[j] ?? 0), 0)));
-    const scale = GRAD_PARAMS.map(({ size }, i) => Array.from({ length: size }, (_, j) => grads.reduce((s, g) => s + Math.abs(g[i]?.[j] ?? 0), 0)));
-    for (const got of results) {
-      const at = `rank ${got.rank}`;
-      t.deepEqual(got.overlapped, got.sequential, `${at}: overlapped buckets = sequential, bit for bit`);
-      GRAD_PARAMS.forEach(({ dtype }, i) => {
-        // Two ranks: one rounding of the exact sum. More: within the additions' roundings of Σ|x|.
-        const ulp = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
-        const bad = got.sequential[i].findIndex((v, j) =>
-          ranks === 2 ? v !== (dtype === 'float64' ? exact[i][j] : Math.fround(exact[i][j])) : Math.abs(v - exact[i][j]) > ranks * ulp * scale[i][j]);
-        t.is(bad, -1, `${at}: parameter ${i} (${dtype}) is the sum over ranks`);
-      });
-      t.deepEqual(got.overlapped, results[0].overlapped, `${at}: rank 0's bits`);
-    }
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+  const results = await rankResults<{ rank: number; sequential: number[][]; overlapped: number[][] }>(t, ranks, FIXTURE);
+  if (!results) return;
+  // The reference: each value's sum over ranks in float64 (a missing gradient adds nothing).
+  const grads = Array.from({ length: ranks }, (_, k) => rankGradients(k, ranks));
+  const exact = GRAD_PARAMS.map(({ size }, i) => Array.from({ length: size }, (_, j) => grads.reduce((s, g) => s + (g[i]?.[j] ?? 0), 0)));
+  const scale = GRAD_PARAMS.map(({ size }, i) => Array.from({ length: size }, (_, j) => grads.reduce((s, g) => s + Math.abs(g[i]?.[j] ?? 0), 0)));
+  for (const got of results) {
+    const at = `rank ${got.rank}`;
+    t.deepEqual(got.overlapped, got.sequential, `${at}: overlapped buckets = sequential, bit for bit`);
+    GRAD_PARAMS.forEach(({ dtype }, i) => {
+      // Two ranks: one rounding of the exact sum. More: within the additions' roundings of Σ|x|.
+      const ulp = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+      const bad = got.sequential[i].findIndex((v, j) =>
+        ranks === 2 ? v !== (dtype === 'float64' ? exact[i][j] : Math.fround(exact[i][j])) : Math.abs(v - exact[i][j]) > ranks * ulp * scale[i][j]);
+      t.is(bad, -1, `${at}: parameter ${i} (${dtype}) is the sum over ranks`);
+    });
+    t.deepEqual(got.overlapped, results[0].overlapped, `${at}: rank 0's bits`);
   }
 }
 
