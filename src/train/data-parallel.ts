@@ -139,51 +139,106 @@ export function combineReports(reports: ShareReport[], k: number, gradNorm: numb
   };
 }
 
-/** Where a gradient sum spent its time (seconds): device → host, the all-reduce, host → device. */
+/** Where a gradient sum spent its time (seconds). */
 export interface GradSyncTimes {
+  /** Device → host, the buckets' reads. */
   read: number;
+  /** The all-reduces themselves (on MPI's worker thread when overlapped). */
   reduce: number;
+  /** Host → device. */
   write: number;
+  /** The whole sum, start to end: read + reduce + write when sequential, less what the overlap hides. */
+  wall: number;
 }
 
 /** Values per all-reduce (DDP's buckets are 25 MB; 2^22 float32 values are 16 MB). */
 export const BUCKET_VALUES = 1 << 22;
 
-/**
- * Each parameter's .grad ← its sum over ranks, the same bits on every rank (allReduceSumIdentical),
- * in buckets of consecutive parameters of one dtype: read back, reduced, written back. A parameter
- * without a gradient on this rank adds zeros (and gets the sum). The losses already scale each
- * micro-batch by 1/k of the whole step, so the sum is the step's gradient.
- */
-export async function sumGradients(comm: Communicator, params: Tensor[], bucketValues = BUCKET_VALUES): Promise<GradSyncTimes> {
-  const times: GradSyncTimes = { read: 0, reduce: 0, write: 0 };
+/** Consecutive parameters of one dtype, at most bucketValues values a bucket (a larger parameter alone). */
+export function gradientBuckets(params: Tensor[], bucketValues = BUCKET_VALUES): Tensor[][] {
+  const buckets: Tensor[][] = [];
   let start = 0;
   while (start < params.length) {
     let end = start + 1, values = params[start].size;
     while (end < params.length && params[end].dtype === params[start].dtype && values + params[end].size <= bucketValues) values += params[end++].size;
-    const bucket = params.slice(start, end);
+    buckets.push(params.slice(start, end));
     start = end;
-    let t = performance.now();
-    const host: FloatArray = bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
-    const read = await Promise.all(bucket.map((p) => (p.grad ? p.grad.data() : null)));
-    let at = 0;
-    bucket.forEach((p, i) => {
-      if (read[i]) host.set(read[i] as ArrayLike<number>, at);
-      at += p.size;
-    });
-    times.read += (performance.now() - t) / 1000;
-    t = performance.now();
-    comm.allReduceSumIdentical(host);
-    times.reduce += (performance.now() - t) / 1000;
-    t = performance.now();
-    at = 0;
-    for (const p of bucket) {
-      const g = tensor(host.slice(at, at + p.size), p.shape, { device: p.device, dtype: p.dtype });
-      p.grad?.dispose();
-      p.grad = g;
-      at += p.size;
-    }
-    times.write += (performance.now() - t) / 1000;
   }
+  return buckets;
+}
+
+/**
+ * Each parameter's .grad ← its sum over ranks, the same bits on every rank (allReduceSumIdentical),
+ * in buckets of consecutive parameters of one dtype (gradientBuckets): read back, reduced, written
+ * back. A parameter without a gradient on this rank adds zeros (and gets the sum). The losses
+ * already scale each micro-batch by 1/k of the whole step, so the sum is the step's gradient.
+ * Overlapped (the default), bucket i is all-reduced on MPI's worker thread while bucket i+1 is read
+ * back and bucket i−1 written: the same buckets and the same collectives, so the same bits.
+ */
+export async function sumGradients(comm: Communicator, params: Tensor[], bucketValues = BUCKET_VALUES, overlap = true): Promise<GradSyncTimes> {
+  const started = performance.now();
+  const times: GradSyncTimes = { read: 0, reduce: 0, write: 0, wall: 0 };
+  const since = (t: number) => (performance.now() - t) / 1000;
+  const read = async (bucket: Tensor[]): Promise<FloatArray> => {
+    const t = performance.now();
+    const host = await readBucket(bucket);
+    times.read += since(t);
+    return host;
+  };
+  const write = (bucket: Tensor[], host: FloatArray) => {
+    const t = performance.now();
+    writeBucket(bucket, host);
+    times.write += since(t);
+  };
+  const buckets = gradientBuckets(params, bucketValues);
+  if (!overlap) {
+    for (const bucket of buckets) {
+      const host = await read(bucket);
+      const t = performance.now();
+      comm.allReduceSumIdentical(host);
+      times.reduce += since(t);
+      write(bucket, host);
+    }
+  } else {
+    let inFlight: { bucket: Tensor[]; host: FloatArray; reduced: Promise<number> } | null = null;
+    const finish = async ({ bucket, host, reduced }: NonNullable<typeof inFlight>) => {
+      times.reduce += await reduced;
+      write(bucket, host);
+    };
+    for (const bucket of buckets) {
+      const host = await read(bucket);
+      const reduced = comm.allReduceSumIdenticalAsync(host);
+      // Awaited in finish; until then a rejection must not count as unhandled (that ends the job).
+      reduced.catch(() => {});
+      if (inFlight) await finish(inFlight);
+      inFlight = { bucket, host, reduced };
+    }
+    if (inFlight) await finish(inFlight);
+  }
+  times.wall = since(started);
   return times;
+}
+
+/** A bucket's gradients side by side on the host (zeros for a parameter without one). */
+async function readBucket(bucket: Tensor[]): Promise<FloatArray> {
+  const values = bucket.reduce((n, p) => n + p.size, 0);
+  const host: FloatArray = bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
+  const read = await Promise.all(bucket.map((p) => (p.grad ? p.grad.data() : null)));
+  let at = 0;
+  bucket.forEach((p, i) => {
+    if (read[i]) host.set(read[i] as ArrayLike<number>, at);
+    at += p.size;
+  });
+  return host;
+}
+
+/** Each parameter's .grad ← its slice of the summed bucket, on its device. */
+function writeBucket(bucket: Tensor[], host: FloatArray): void {
+  let at = 0;
+  for (const p of bucket) {
+    const g = tensor(host.slice(at, at + p.size), p.shape, { device: p.device, dtype: p.dtype });
+    p.grad?.dispose();
+    p.grad = g;
+    at += p.size;
+  }
 }

@@ -377,7 +377,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     const gathered = performance.now();
     const times = await sumGradients(comm, policy.parameters().filter((p) => p.requiresGrad));
     // This rank's share, the wait for the slowest rank (the gather of the step's numbers), the gradient sum.
-    syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.read + times.reduce + times.write, 'time/allreduce_s': times.reduce };
+    syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.wall, 'time/allreduce_s': times.reduce };
     const norm = tidy(() => totalGradNorm(policy.parameters()));
     const gradNorm = norm ? (await norm.data())[0] : 0;
     norm?.dispose();
