@@ -38,29 +38,36 @@ export async function sourceHas(source: CheckpointSource, file: string): Promise
 }
 
 /** A JSON object from a file, with errors that name the file. */
-export function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  return jsonObject(path, () => readFile(path, 'utf8'));
+export async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  return jsonObject(path, await jsonValue(path, () => readFile(path, 'utf8')));
 }
 
 /** A JSON object from a file of the source, with errors that name the file. */
-export function readSourceJson(source: CheckpointSource, file: string): Promise<Record<string, unknown>> {
-  const path = sourceFile(source, file);
-  return jsonObject(path, () => (typeof source === 'string' ? readFile(path, 'utf8') : source.readText(file)));
+export async function readSourceJson(source: CheckpointSource, file: string): Promise<Record<string, unknown>> {
+  return jsonObject(sourceFile(source, file), await readSourceJsonValue(source, file));
 }
 
-async function jsonObject(path: string, read: () => Promise<string>): Promise<Record<string, unknown>> {
+/** Any JSON value (an array, say) from a file of the source, with errors that name the file. */
+export function readSourceJsonValue(source: CheckpointSource, file: string): Promise<unknown> {
+  const path = sourceFile(source, file);
+  return jsonValue(path, () => (typeof source === 'string' ? readFile(path, 'utf8') : source.readText(file)));
+}
+
+async function jsonValue(path: string, read: () => Promise<string>): Promise<unknown> {
   let text: string;
   try {
     text = await read();
   } catch (e) {
     throw new CheckpointError(path, `cannot be read (${(e as Error).message})`, { cause: e });
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(path, `is not valid JSON (${(e as Error).message})`, { cause: e });
   }
+}
+
+function jsonObject(path: string, value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CheckpointError(path, 'must hold a JSON object');
   return value as Record<string, unknown>;
 }

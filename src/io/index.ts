@@ -6,7 +6,7 @@ export { safetensorsBytes } from './safetensors/serialize.js';
 export { SafetensorsError } from './safetensors/errors.js';
 export { SAFETENSORS_DTYPE_BITS, LOADABLE_DTYPES, type SafetensorsDType } from './safetensors/dtypes.js';
 export {
-  loadCheckpoint, readCheckpointIndex, readCheckpointConfig, readJsonObject, readSourceJson, sourceHas, CheckpointError, CheckpointFiles,
+  loadCheckpoint, readCheckpointIndex, readCheckpointConfig, readJsonObject, readSourceJson, readSourceJsonValue, sourceHas, CheckpointError, CheckpointFiles,
   type CheckpointIndex, type CheckpointSource,
 } from './checkpoint.js';
 export { saveCheckpoint, type SaveCheckpointOptions } from './checkpoint-save.js';
