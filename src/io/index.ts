@@ -15,6 +15,7 @@ export { ChatTemplate, readChatTemplate, type ChatMessage } from './chat-templat
 export { hubCacheDir, parseRepoId, snapshotInCache, resolveHubPath, fetchHubPath, type RepoKind } from './hub-cache.js';
 export { memorySource, urlSource, isFileSource, FileSourceError, type FileSource, type MemoryFile } from './file-source.js';
 export { folderSource } from './folder-source.js';
+export { ProgressBar, type Progress, type ProgressDisplay } from './progress.js';
 export {
   saveFilesToOpfs, opfsSource, removeOpfsFolder, saveFilesToIndexedDb, indexedDbSource, removeFromIndexedDb, downloadBytes,
 } from './browser-storage.js';

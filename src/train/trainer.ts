@@ -17,7 +17,7 @@ import type { MixedLoss } from '../losses/mix.js';
 import type { LossConfig } from '../losses/types.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { ProgressBar } from '../io/progress.js';
+import { ProgressBar, type ProgressDisplay } from '../io/progress.js';
 import { type AdamWOptions, type RMSpropOptions, clipGradNormScale } from '../optim/index.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
@@ -114,14 +114,8 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   runConfig?: Record<string, number | boolean | string>;
   /** Called with each step's metrics. */
   log?: (metrics: StepMetrics) => void;
-  /** A progress bar on stderr. */
-  progress?: boolean;
-  /**
-   * Called after each unit of work with how much is done of how much (a page's progress display):
-   * label 'reference log-probs' while precomputeRefLogps fills its cache, then the loss's name for
-   * the steps. Rank 0 only, as the progress bar.
-   */
-  onProgress?: (done: number, total: number, label: string) => void;
+  /** A progress bar: true for stderr (Node), or a function of each update (a page's display). */
+  progress?: ProgressDisplay;
   /**
    * Stops the run cleanly when aborted (relpo train aborts it on SIGINT/SIGTERM): the step under way
    * finishes, a checkpoint is written (with outDir), and the result says `stopped`.
@@ -298,18 +292,6 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     if (metricsPath) await writeFile(metricsPath, '');
   }
 
-  // The progress bar and onProgress, on the rank that writes.
-  const progressOf = (total: number, label: string): { update(done: number, postfix?: string): void } | undefined => {
-    const shown = opts.progress && writer ? new ProgressBar(total, label) : undefined;
-    const told = writer ? opts.onProgress : undefined;
-    if (!shown && !told) return undefined;
-    return {
-      update: (done, postfix) => {
-        shown?.update(done, postfix);
-        told?.(done, total, label);
-      },
-    };
-  };
   const dtype = modelDtype(policy);
   const device = policy.device;
   const prompts = needs.promptEmbeddings && opts.promptEmbedder ? new PromptEmbeddingCache(opts.promptEmbedder, dataset) : undefined;
@@ -337,7 +319,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     const sets = evalData ? [dataset, evalData] : [dataset];
     const preBatch = opts.evalBatchSize ?? batchSize;
     const total = sets.reduce((n, d) => n + planPreferenceBatches(d, { batchSize: preBatch, shuffle: false }).length, 0);
-    const pre = progressOf(total, 'reference log-probs');
+    const pre = opts.progress && writer ? new ProgressBar(total, 'reference log-probs', opts.progress) : undefined;
     let before = 0;
     for (const data of sets) {
       let last = 0;
@@ -345,7 +327,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
       before += last;
     }
   }
-  const bar = progressOf(totalSteps, loss.name);
+  const bar = opts.progress && writer ? new ProgressBar(totalSteps, `${loss.name}`, opts.progress) : undefined;
   const history: StepMetrics[] = [];
   let stopped = false;
   let savedAt = opts.resume ? state.step : -1;

@@ -34,7 +34,7 @@ export async function checkpointFiles(): Promise<Map<string, Uint8Array>> {
 
 export interface FeedbackRun {
   losses: Record<string, number[]>;
-  /** onProgress's calls, "done/total label". */
+  /** The progress display's updates, "done/total label". */
   progress: string[];
   /** The RPO adapter's files, base64. */
   adapter: Record<string, string>;
@@ -63,7 +63,7 @@ export async function feedbackRun(files: Map<string, Uint8Array>): Promise<Feedb
     const history: number[] = [];
     await r.trainPreference({
       policy, tokenizer: byteTokenizer, dataset, loss, lr: 0.05, batchSize: 8, steps: 4, seed: 3, promptEmbedder: textEmbedder,
-      log: (m) => history.push(m.loss), onProgress: (done, total, label) => progress.push(`${done}/${total} ${label}`),
+      log: (m) => history.push(m.loss), progress: (p) => progress.push(`${p.done}/${p.total} ${p.label}`),
     });
     losses[loss] = history;
   }
