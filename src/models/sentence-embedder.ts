@@ -174,15 +174,16 @@ export interface LoadSentenceEmbedderOptions extends SentenceEmbedderOptions {
 }
 
 /**
- * Loads a sentence embedder from a folder holding a BERT checkpoint and its tokenizer.json, as
- * sentence-transformers saves all-MiniLM-L6-v2. Pooling, normalization and the length limit come
- * from the folder's sentence-transformers files when present (options override them); without
- * them: mean pooling, normalized, at most min(512, max_position_embeddings) tokens.
+ * Loads a sentence embedder from a folder (or the same files from a FileSource: a URL, a page's
+ * files) holding a BERT checkpoint and its tokenizer.json, as sentence-transformers saves
+ * all-MiniLM-L6-v2. Pooling, normalization and the length limit come from the folder's
+ * sentence-transformers files when present (options override them); without them: mean pooling,
+ * normalized, at most min(512, max_position_embeddings) tokens.
  */
-export async function loadSentenceEmbedder(dir: string, opts: LoadSentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
-  const setup = await readSentenceTransformersSetup(dir);
-  const tokenizer = await loadTokenizer(dir);
-  const model = await loadPretrainedBert(dir, { device: opts.device, dtype: opts.dtype });
+export async function loadSentenceEmbedder(source: CheckpointSource, opts: LoadSentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
+  const setup = await readSentenceTransformersSetup(source);
+  const tokenizer = await loadTokenizer(source);
+  const model = await loadPretrainedBert(source, { device: opts.device, dtype: opts.dtype });
   try {
     const maxLength = opts.maxLength ?? (setup.maxLength !== undefined ? Math.min(setup.maxLength, model.resolved.maxPositions) : undefined);
     return new SentenceEmbedder(model, tokenizer, {
