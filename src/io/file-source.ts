@@ -9,6 +9,13 @@ export interface FileSource {
   has(file: string): Promise<boolean>;
   readBytes(file: string): Promise<Uint8Array>;
   readText(file: string): Promise<string>;
+  /**
+   * Optional, for large files: a file's size and its bytes [begin, end) without reading the rest
+   * (a page's File is sliced). Weights loaders use them when both are there, reading only a
+   * safetensors header and the tensors wanted.
+   */
+  size?(file: string): Promise<number>;
+  readRange?(file: string, begin: number, end: number): Promise<Uint8Array>;
 }
 
 export class FileSourceError extends Error {
@@ -39,6 +46,8 @@ export function memorySource(files: Map<string, MemoryFile> | Record<string, Mem
     if (f instanceof ArrayBuffer) return new Uint8Array(f);
     return new Uint8Array(await f.arrayBuffer());
   };
+  // A Blob (a page's File) is sliced, never read whole; the rest are in memory already.
+  const inMemory = async (f: MemoryFile): Promise<Uint8Array> => (typeof f === 'string' ? new TextEncoder().encode(f) : bytes(f));
   return {
     name,
     has: async (file) => map.has(file),
@@ -46,6 +55,14 @@ export function memorySource(files: Map<string, MemoryFile> | Record<string, Mem
     readText: async (file) => {
       const f = get(file);
       return typeof f === 'string' ? f : new TextDecoder().decode(await bytes(f));
+    },
+    size: async (file) => {
+      const f = get(file);
+      return f instanceof Blob ? f.size : (await inMemory(f)).byteLength;
+    },
+    readRange: async (file, begin, end) => {
+      const f = get(file);
+      return f instanceof Blob ? new Uint8Array(await f.slice(begin, end).arrayBuffer()) : (await inMemory(f)).subarray(begin, end);
     },
   };
 }

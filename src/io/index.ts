@@ -1,6 +1,6 @@
 // relpo's file formats: Hugging Face safetensors (read and write).
-export { readSafetensorsHeader, parseSafetensorsHeader, parseSafetensorsBytesHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors/header.js';
-export { loadSafetensors, loadSafetensorsBytes, type LoadSafetensorsOptions } from './safetensors/load.js';
+export { readSafetensorsHeader, parseSafetensorsHeader, parseSafetensorsBytesHeader, bytesReader, type SafetensorsReader, type SafetensorsHeader, type SafetensorsTensorInfo } from './safetensors/header.js';
+export { loadSafetensors, loadSafetensorsBytes, loadSafetensorsFrom, type LoadSafetensorsOptions } from './safetensors/load.js';
 export { saveSafetensors } from './safetensors/save.js';
 export { safetensorsBytes } from './safetensors/serialize.js';
 export { SafetensorsError } from './safetensors/errors.js';

@@ -64,6 +64,44 @@ test('loadPretrainedCausalLM from a source: a missing or bad file is an error na
   await t.throwsAsync(r.loadPretrainedCausalLM(r.urlSource(server.url), { device: cpu }), { message: /^http:\/\/127\.0\.0\.1:\d+\/config\.json: cannot be read \(.*fetch failed/ });
 });
 
+test('from a page\'s File (a Blob), weights are sliced: only the header and the wanted tensors are read, never the whole file', async (t) => {
+  const dir = goldenFolder();
+  const sliced: number[] = [];
+  const whole: string[] = [];
+  /** A picked File that records what is read of it. */
+  class WatchedFile extends Blob {
+    constructor(bytes: Uint8Array, readonly fileName: string) {
+      super([bytes]);
+    }
+    override slice(begin?: number, end?: number): Blob {
+      sliced.push((end ?? this.size) - (begin ?? 0));
+      return super.slice(begin, end);
+    }
+    override async arrayBuffer(): Promise<ArrayBuffer> {
+      whole.push(this.fileName);
+      return super.arrayBuffer();
+    }
+  }
+  const files = new Map([...filesOf(dir)].map(([f, b]) => [f, new WatchedFile(b, f)]));
+  const source = r.memorySource(files, 'picked files');
+  const want = await r.loadPretrainedCausalLM(dir, { device: cpu });
+  for (const linearStorage of ['float32', 'bfloat16'] as const) {
+    const got = await r.loadPretrainedCausalLM(source, { device: cpu, linearStorage });
+    const ref = linearStorage === 'float32' ? want : await r.loadPretrainedCausalLM(dir, { device: cpu, linearStorage });
+    t.deepEqual(await logitsOf(got), await logitsOf(ref), linearStorage);
+    got.dispose();
+  }
+  t.deepEqual(whole, ['config.json', 'config.json'], 'config.json is read whole (once a load); model.safetensors never');
+  sliced.length = 0;
+  const header = await r.readSafetensorsHeader(join(dir, 'model.safetensors'));
+  const one = await r.loadCheckpoint(source, { device: cpu, names: ['model.norm.weight'] });
+  t.deepEqual(await values(one.get('model.norm.weight')!), await values(want.stateDict().get('model.norm.weight')!));
+  // Twice the 8-byte length and the header (the index, then the load), and the tensor's bytes.
+  const [begin, end] = header.tensors.get('model.norm.weight')!.dataOffsets;
+  t.deepEqual(sliced, [8, header.headerLength, 8, header.headerLength, end - begin]);
+  want.dispose();
+});
+
 /** Gives every lora_B seeded values (B starts at zero, which would hide mistakes). */
 function randomizeB(model: r.CausalLM): void {
   for (const [i, [, l]] of r.loraLayers(model).entries()) {
