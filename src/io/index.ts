@@ -13,7 +13,8 @@ export { saveCheckpoint, type SaveCheckpointOptions } from './checkpoint-save.js
 export { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer.js';
 export { ChatTemplate, readChatTemplate, type ChatMessage } from './chat-template.js';
 export { hubCacheDir, parseRepoId, snapshotInCache, resolveHubPath, fetchHubPath, type RepoKind } from './hub-cache.js';
-export { memorySource, urlSource, isFileSource, FileSourceError, type FileSource, type MemoryFile } from './file-source.js';
+export { memorySource, isFileSource, FileSourceError, type FileSource, type MemoryFile } from './file-source.js';
+export { urlSource, type UrlSourceOptions } from './url-source.js';
 export { folderSource } from './folder-source.js';
 export { ProgressBar, type Progress, type ProgressDisplay } from './progress.js';
 export {
