@@ -80,8 +80,8 @@ export function readCheckpointConfig(source: CheckpointSource): Promise<Record<s
 
 /**
  * Reads a checkpoint's safetensors files: positioned reads from a folder; from a FileSource with
- * ranges (a page's files) only the header and the wanted tensors; from any other FileSource (a URL)
- * each file whole, the last one kept, so loading a shard tensor by tensor fetches it once.
+ * ranges (a page's files, a URL) only the header and the wanted tensors; from any other FileSource
+ * each file whole, the last one kept, so loading a shard tensor by tensor reads it once.
  */
 export class CheckpointFiles {
   private last: { file: string; bytes: Uint8Array } | undefined;
