@@ -61,7 +61,7 @@ async function opfsFolder(folder: string, create: boolean): Promise<DirectoryHan
     try {
       dir = await dir.getDirectoryHandle(part, { create });
     } catch (e) {
-      throw new FileSourceError(`opfs:${folder}`, '', (e as Error).name === 'NotFoundError' ? 'no such folder in the origin-private file system' : (e as Error).message);
+      throw new Error(`opfs:${folder}: ${(e as Error).name === 'NotFoundError' ? 'no such folder in the origin-private file system' : (e as Error).message}`, { cause: e });
     }
   }
   return dir;
@@ -74,14 +74,15 @@ async function opfsFolder(folder: string, create: boolean): Promise<DirectoryHan
 export async function saveFilesToOpfs(folder: string, files: Map<string, Uint8Array>): Promise<void> {
   const dir = await opfsFolder(folder, true);
   for (const [name, bytes] of files) {
-    const out = await (await dir.getFileHandle(name, { create: true })).createWritable();
+    let out: WritableFile | undefined;
     try {
+      out = await (await dir.getFileHandle(name, { create: true })).createWritable();
       await out.write(bytes);
+      await out.close(); // the commit: a quota error shows here
     } catch (e) {
-      await out.abort().catch(() => {});
+      await out?.abort().catch(() => {});
       throw new FileSourceError(`opfs:${folder}`, name, `could not be written: ${(e as Error).message}`);
     }
-    await out.close();
   }
 }
 
@@ -140,7 +141,7 @@ async function inTransaction<T>(database: string, key: string, mode: 'readonly' 
     const tx = db.transaction(STORE, mode);
     const done = new Promise<void>((resolve, reject) => {
       tx.oncomplete = () => resolve();
-      tx.onerror = tx.onabort = () => reject(new FileSourceError(where, '', `the IndexedDB transaction failed: ${tx.error?.message ?? 'aborted'}`));
+      tx.onerror = tx.onabort = () => reject(new Error(`${where}: the IndexedDB transaction failed: ${tx.error?.message ?? 'aborted'}`));
     });
     const result = await settle(op(tx.objectStore(STORE)));
     await done;
@@ -162,7 +163,7 @@ export async function saveFilesToIndexedDb(key: string, files: Map<string, Uint8
 export async function indexedDbSource(key: string, database = 'relpo'): Promise<FileSource> {
   const name = `indexeddb:${database}/${key}`;
   const files = await inTransaction(database, key, 'readonly', (store) => store.get(key));
-  if (!(files instanceof Map)) throw new FileSourceError(name, '', 'nothing is stored under this key');
+  if (!(files instanceof Map)) throw new Error(`${name}: nothing is stored under this key`);
   return memorySource(files as Map<string, Uint8Array>, name);
 }
 

@@ -1,12 +1,13 @@
 // Hugging Face checkpoint folders: config.json beside the weights, which are one model.safetensors or
 // shards listed by model.safetensors.index.json ({ "metadata": {…}, "weight_map": { name: file } }).
 // A checkpoint is a folder path (read with positioned reads: a shard is never read whole) or any
-// FileSource (a URL, a page's files: each file read whole, with no Node API).
+// FileSource (a URL, a page's files), read with no Node API.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../autograd/tensor.js';
-import { type SafetensorsHeader, parseSafetensorsBytesHeader, readSafetensorsHeader } from './safetensors/header.js';
-import { loadSafetensors, loadSafetensorsBytes, type LoadSafetensorsOptions } from './safetensors/load.js';
+import { type SafetensorsHeader, type SafetensorsReader, bytesReader, readHeaderFrom, readSafetensorsHeader } from './safetensors/header.js';
+import { SafetensorsError } from './safetensors/errors.js';
+import { loadSafetensors, loadSafetensorsFrom, type LoadSafetensorsOptions } from './safetensors/load.js';
 import { type FileSource, joinName } from './file-source.js';
 
 /** A checkpoint folder's path, or its files from anywhere else. */
@@ -38,29 +39,36 @@ export async function sourceHas(source: CheckpointSource, file: string): Promise
 }
 
 /** A JSON object from a file, with errors that name the file. */
-export function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  return jsonObject(path, () => readFile(path, 'utf8'));
+export async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  return jsonObject(path, await jsonValue(path, () => readFile(path, 'utf8')));
 }
 
 /** A JSON object from a file of the source, with errors that name the file. */
-export function readSourceJson(source: CheckpointSource, file: string): Promise<Record<string, unknown>> {
-  const path = sourceFile(source, file);
-  return jsonObject(path, () => (typeof source === 'string' ? readFile(path, 'utf8') : source.readText(file)));
+export async function readSourceJson(source: CheckpointSource, file: string): Promise<Record<string, unknown>> {
+  return jsonObject(sourceFile(source, file), await readSourceJsonValue(source, file));
 }
 
-async function jsonObject(path: string, read: () => Promise<string>): Promise<Record<string, unknown>> {
+/** Any JSON value (an array, say) from a file of the source, with errors that name the file. */
+export function readSourceJsonValue(source: CheckpointSource, file: string): Promise<unknown> {
+  const path = sourceFile(source, file);
+  return jsonValue(path, () => (typeof source === 'string' ? readFile(path, 'utf8') : source.readText(file)));
+}
+
+async function jsonValue(path: string, read: () => Promise<string>): Promise<unknown> {
   let text: string;
   try {
     text = await read();
   } catch (e) {
     throw new CheckpointError(path, `cannot be read (${(e as Error).message})`, { cause: e });
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(path, `is not valid JSON (${(e as Error).message})`, { cause: e });
   }
+}
+
+function jsonObject(path: string, value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CheckpointError(path, 'must hold a JSON object');
   return value as Record<string, unknown>;
 }
@@ -71,26 +79,39 @@ export function readCheckpointConfig(source: CheckpointSource): Promise<Record<s
 }
 
 /**
- * Reads a checkpoint's safetensors files: positioned reads from a folder; from a FileSource each
- * file whole, the last one kept, so loading a shard tensor by tensor fetches it once.
+ * Reads a checkpoint's safetensors files: positioned reads from a folder; from a FileSource with
+ * ranges (a page's files, a URL) only the header and the wanted tensors; from any other FileSource
+ * each file whole, the last one kept, so loading a shard tensor by tensor reads it once.
  */
 export class CheckpointFiles {
   private last: { file: string; bytes: Uint8Array } | undefined;
   constructor(readonly source: CheckpointSource) {}
 
-  private async bytes(source: FileSource, file: string): Promise<Uint8Array> {
+  private async reader(source: FileSource, file: string): Promise<SafetensorsReader> {
+    const path = sourceFile(source, file);
+    if (source.size && source.readRange) {
+      const readRange = source.readRange.bind(source);
+      return {
+        path, size: await source.size(file),
+        readAt: async (into, position, what, tensor) => {
+          const got = await readRange(file, position, position + into.length);
+          if (got.length !== into.length) throw new SafetensorsError(path, `got ${got.length} of the ${into.length} bytes of ${what} at offset ${position}: was the file changed while reading?`, tensor);
+          into.set(got);
+        },
+      };
+    }
     if (this.last?.file !== file) this.last = { file, bytes: await source.readBytes(file) };
-    return this.last.bytes;
+    return bytesReader(path, this.last.bytes);
   }
 
   async header(file: string): Promise<SafetensorsHeader> {
     const { source } = this;
-    return typeof source === 'string' ? readSafetensorsHeader(join(source, file)) : parseSafetensorsBytesHeader(sourceFile(source, file), await this.bytes(source, file));
+    return typeof source === 'string' ? readSafetensorsHeader(join(source, file)) : readHeaderFrom(await this.reader(source, file));
   }
 
   async load(file: string, opts: LoadSafetensorsOptions): Promise<Map<string, Tensor>> {
     const { source } = this;
-    return typeof source === 'string' ? loadSafetensors(join(source, file), opts) : loadSafetensorsBytes(await this.bytes(source, file), sourceFile(source, file), opts);
+    return typeof source === 'string' ? loadSafetensors(join(source, file), opts) : loadSafetensorsFrom(await this.reader(source, file), opts);
   }
 }
 

@@ -45,6 +45,46 @@ test('loadPretrainedCausalLM from a URL and from memory: the folder load\'s logi
   }
 });
 
+test('from a URL, weights are read in Range requests of blockBytes (about the file once, a tensor alone a block or two); a server without ranges is read whole, once', async (t) => {
+  const dir = goldenFolder();
+  const size = readFileSync(join(dir, 'model.safetensors')).length;
+  const want = await r.loadPretrainedCausalLM(dir, { device: cpu });
+  const expected = await logitsOf(want);
+  const norm = await values(want.stateDict().get('model.norm.weight')!);
+  want.dispose();
+  const weightsSent = async (ranges: boolean, load: (s: r.FileSource) => Promise<void>) => {
+    const server = await serveFolder(dir, { ranges });
+    const before = server.sent();
+    await load(r.urlSource(server.url, fetch, { blockBytes: 4096 }));
+    await server.close();
+    const gets = server.requests.filter((q) => q.startsWith('GET /model.safetensors'));
+    return { sent: server.sent() - before, gets };
+  };
+  for (const linearStorage of ['float32', 'bfloat16'] as const) {
+    const { sent, gets } = await weightsSent(true, async (source) => {
+      const got = await r.loadPretrainedCausalLM(source, { device: cpu, linearStorage });
+      if (linearStorage === 'float32') t.deepEqual(await logitsOf(got), expected);
+      got.dispose();
+    });
+    t.true(gets.every((q) => / bytes=\d+-\d+$/.test(q)) && gets.length >= 10, `${linearStorage}: ${gets.join(", ")}`);
+    const bodies = sent - readFileSync(join(dir, 'config.json')).length;
+    t.true(bodies <= 1.5 * size, `${linearStorage}: ${bodies} bytes sent for a ${size}-byte file`);
+    t.log(`${linearStorage}: ${gets.length} range requests, ${bodies} bytes for a ${size}-byte file`);
+  }
+  const one = await weightsSent(true, async (source) => {
+    const m = await r.loadCheckpoint(source, { device: cpu, names: ['model.norm.weight'] });
+    t.deepEqual(await values(m.get('model.norm.weight')!), norm);
+  });
+  t.true(one.sent <= 3 * 4096 && one.sent < size / 4, `one tensor: ${one.sent} bytes sent of ${size}`);
+  t.log(`one tensor: ${one.gets.length} range requests, ${one.sent} bytes`);
+  const plain = await weightsSent(false, async (source) => {
+    const got = await r.loadPretrainedCausalLM(source, { device: cpu });
+    t.deepEqual(await logitsOf(got), expected);
+    got.dispose();
+  });
+  t.is(plain.gets.length, 1, plain.gets.join(', '));
+});
+
 test('loadPretrainedCausalLM from a source: a missing or bad file is an error naming the source and file', async (t) => {
   const files = filesOf(goldenFolder());
   const without = (name: string) => new Map([...files].filter(([f]) => f !== name));
@@ -62,6 +102,44 @@ test('loadPretrainedCausalLM from a source: a missing or bad file is an error na
   await t.throwsAsync(r.loadPretrainedCausalLM(partial, { device: cpu }), { message: new RegExp(`model\\.safetensors\\.index\\.json: lists shard '${lost}', which is not in http://127\\.0\\.0\\.1`) });
   await server.close();
   await t.throwsAsync(r.loadPretrainedCausalLM(r.urlSource(server.url), { device: cpu }), { message: /^http:\/\/127\.0\.0\.1:\d+\/config\.json: cannot be read \(.*fetch failed/ });
+});
+
+test('from a page\'s File (a Blob), weights are sliced: only the header and the wanted tensors are read, never the whole file', async (t) => {
+  const dir = goldenFolder();
+  const sliced: number[] = [];
+  const whole: string[] = [];
+  /** A picked File that records what is read of it. */
+  class WatchedFile extends Blob {
+    constructor(bytes: Uint8Array, readonly fileName: string) {
+      super([bytes]);
+    }
+    override slice(begin?: number, end?: number): Blob {
+      sliced.push((end ?? this.size) - (begin ?? 0));
+      return super.slice(begin, end);
+    }
+    override async arrayBuffer(): Promise<ArrayBuffer> {
+      whole.push(this.fileName);
+      return super.arrayBuffer();
+    }
+  }
+  const files = new Map([...filesOf(dir)].map(([f, b]) => [f, new WatchedFile(b, f)]));
+  const source = r.memorySource(files, 'picked files');
+  const want = await r.loadPretrainedCausalLM(dir, { device: cpu });
+  for (const linearStorage of ['float32', 'bfloat16'] as const) {
+    const got = await r.loadPretrainedCausalLM(source, { device: cpu, linearStorage });
+    const ref = linearStorage === 'float32' ? want : await r.loadPretrainedCausalLM(dir, { device: cpu, linearStorage });
+    t.deepEqual(await logitsOf(got), await logitsOf(ref), linearStorage);
+    got.dispose();
+  }
+  t.deepEqual(whole, ['config.json', 'config.json'], 'config.json is read whole (once a load); model.safetensors never');
+  sliced.length = 0;
+  const header = await r.readSafetensorsHeader(join(dir, 'model.safetensors'));
+  const one = await r.loadCheckpoint(source, { device: cpu, names: ['model.norm.weight'] });
+  t.deepEqual(await values(one.get('model.norm.weight')!), await values(want.stateDict().get('model.norm.weight')!));
+  // Twice the 8-byte length and the header (the index, then the load), and the tensor's bytes.
+  const [begin, end] = header.tensors.get('model.norm.weight')!.dataOffsets;
+  t.deepEqual(sliced, [8, header.headerLength, 8, header.headerLength, end - begin]);
+  want.dispose();
 });
 
 /** Gives every lora_B seeded values (B starts at zero, which would hide mistakes). */

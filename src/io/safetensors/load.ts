@@ -7,9 +7,8 @@ import { type Device, getDefaultDevice } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { LOADABLE_DTYPES } from './dtypes.js';
 import { SafetensorsError, assertLittleEndianHost } from './errors.js';
-import { readExactly } from './file-io.js';
 import { bf16ToF32, f16ToF32 } from './half.js';
-import { type SafetensorsHeader, type SafetensorsTensorInfo, openSafetensors, parseSafetensorsBytesHeader } from './header.js';
+import { type SafetensorsHeader, type SafetensorsReader, type SafetensorsTensorInfo, bytesReader, openSafetensors, readHeaderFrom } from './header.js';
 
 export interface LoadSafetensorsOptions {
   /** Where the tensors go; defaults to the device chosen by init(). */
@@ -23,10 +22,9 @@ export interface LoadSafetensorsOptions {
 /** Tensors by name, in the order asked for (or, loading all, the order their bytes are stored in). */
 export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
   const { floatDtype, device } = checkOptions(path, opts);
-  const { fh, header } = await openSafetensors(path);
+  const { fh, header, reader } = await openSafetensors(path);
   try {
-    return await loadTensors(header, opts.names, floatDtype, device, async (into, position, name) =>
-      readExactly(fh, into, position, path, `the data of tensor '${name}'`, name));
+    return await loadTensors(header, opts.names, floatDtype, device, reader);
   } finally {
     await fh.close();
   }
@@ -36,11 +34,14 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
  * loadSafetensors for a whole file held in memory (fetched, a page's File, what safetensorsBytes
  * made); `path` is what errors name (a URL, a file name).
  */
-export async function loadSafetensorsBytes(bytes: Uint8Array, path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
-  const { floatDtype, device } = checkOptions(path, opts);
-  const header = parseSafetensorsBytesHeader(path, bytes);
-  // (A copy: the typed arrays need their element alignment, which an offset into the file may lack.)
-  return loadTensors(header, opts.names, floatDtype, device, (into, position) => into.set(bytes.subarray(position, position + into.length)));
+export function loadSafetensorsBytes(bytes: Uint8Array, path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  return loadSafetensorsFrom(bytesReader(path, bytes), opts);
+}
+
+/** loadSafetensors through any reader (a FileSource's ranges: only the header and the wanted tensors are read). */
+export async function loadSafetensorsFrom(reader: SafetensorsReader, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  const { floatDtype, device } = checkOptions(reader.path, opts);
+  return loadTensors(await readHeaderFrom(reader), opts.names, floatDtype, device, reader);
 }
 
 function checkOptions(path: string, opts: LoadSafetensorsOptions): { floatDtype: 'float32' | 'float64'; device: Device } {
@@ -54,10 +55,7 @@ function checkOptions(path: string, opts: LoadSafetensorsOptions): { floatDtype:
   return { floatDtype, device };
 }
 
-/** Fills `into` with the file's bytes from `position` (a file offset). */
-type ReadAt = (into: Uint8Array, position: number, tensor: string) => Promise<void> | void;
-
-async function loadTensors(header: SafetensorsHeader, names: Iterable<string> | undefined, floatDtype: 'float32' | 'float64', device: Device, readAt: ReadAt): Promise<Map<string, Tensor>> {
+async function loadTensors(header: SafetensorsHeader, names: Iterable<string> | undefined, floatDtype: 'float32' | 'float64', device: Device, reader: SafetensorsReader): Promise<Map<string, Tensor>> {
   const { path } = header;
   const out = new Map<string, Tensor>();
   try {
@@ -73,7 +71,8 @@ async function loadTensors(header: SafetensorsHeader, names: Iterable<string> | 
       const info = header.tensors.get(name)!;
       const [begin, end] = info.dataOffsets;
       const bytes = new Uint8Array(new ArrayBuffer(end - begin));
-      await readAt(bytes, header.dataStart + begin, name);
+      // (A copy of its own: the typed arrays need their element alignment, which an offset into the file may lack.)
+      await reader.readAt(bytes, header.dataStart + begin, `the data of tensor '${name}'`, name);
       const values = decode(path, name, info, bytes.buffer, floatDtype);
       const dtype = values instanceof Int32Array ? 'int32' : floatDtype;
       const t = new Tensor(device.upload(dtype, values), info.shape, dtype);
