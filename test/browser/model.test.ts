@@ -1,6 +1,7 @@
 // A tiny LLaMA in headless Chromium: built in the page from the same seed as in Node (the init is
 // seeded JavaScript, so its weights are Node's to the last bits), its forward's logits on the page's WebGPU
-// device equal Node's CPU float64 forward to 1e-5, norm-relative.
+// device equal Node's CPU float64 forward to 1e-5, norm-relative; and greedy generation with the KV
+// cache (two rows: the decode kernels and the skinny matmul, under SwiftShader's limits) gives Node's tokens.
 import test from 'ava';
 import * as r from '../../src/index.js';
 import { assertClose, cpu } from '../helpers/devices.js';
@@ -50,4 +51,21 @@ browser.test(`a tiny LLaMA (seed 1) built in the page has Node's weights, and it
   const err = normRelative(valid(out.logits), valid(want));
   t.log(`${out.device}: logits norm-relative error ${err.toExponential(2)}`);
   t.true(err <= 1e-5, `norm-relative error ${err}`);
+});
+
+const WIDER = { ...TINY_CONFIG, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
+const PROMPTS = [[1, 22557, 1526], [1, 450, 7483, 310, 3444, 338]];
+
+browser.test(`greedy generation with the KV cache (the decode and skinny-matmul kernels, hidden 64, GQA) on the page's WebGPU gives Node's CPU float64 tokens${browser.note}`, async (t) => {
+  if (!browser.page) return t.fail(browser.missing!);
+  const model = new r.LlamaForCausalLM(WIDER, { device: cpu, dtype: 'float64', seed: 2, initStd: 0.1 });
+  const want = await r.generateIds(model, PROMPTS, { maxNewTokens: 6 });
+  const got = await runInPage<number[][]>(browser.page, `
+    import * as r from '/dist/browser/relpo.js';
+    export default async () => {
+      const model = new r.LlamaForCausalLM(${JSON.stringify(WIDER)}, { device: await r.webgpuDevice(), dtype: 'float32', seed: 2, initStd: 0.1 });
+      return r.generateIds(model, ${JSON.stringify(PROMPTS)}, { maxNewTokens: 6 });
+    };`);
+  t.log(`generated: ${JSON.stringify(got)}`);
+  t.deepEqual(got, want);
 });
