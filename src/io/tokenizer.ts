@@ -8,7 +8,7 @@ import { type ChatTemplate, chatTemplateOf, tokenString } from './chat-template.
 import { type FileSource, joinName } from './file-source.js';
 import { folderSource } from './folder-source.js';
 import { tokenizerModel } from './tokenizer-backend.js';
-import { TokenizerLibraryUnavailable } from './tokenizer-model.js';
+import { type TokenizerModel, TokenizerLibraryUnavailable } from './tokenizer-model.js';
 
 /** A loaded tokenizer: text ↔ token ids, and its special token ids. */
 export interface TextTokenizer {
@@ -93,7 +93,7 @@ export async function loadTokenizer(from: string | FileSource): Promise<TextToke
   const json = parseJson(text, file);
   if (typeof json !== 'object' || json === null || Array.isArray(json) || !('model' in json))
     throw new TokenizerError(file, "not a Hugging Face tokenizer.json (no 'model' key)");
-  let tok;
+  let tok: TokenizerModel;
   try {
     tok = await tokenizerModel(text);
   } catch (e) {

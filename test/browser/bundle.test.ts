@@ -69,3 +69,35 @@ browser.test(`in the page, a ProgressBar shows through its callback, and by defa
     };`);
   t.deepEqual(out, { lines: ['1/2 a', '2/2 b'], hasProcess: false });
 });
+
+browser.test(`in the page, the WebGPU device pools freed buffers (a second tidy step creates none) and profile() times its kernels${browser.note}`, async (t) => {
+  if (!browser.page) return t.fail(browser.missing!);
+  const out = await runInPage<{ first: number; second: number; liveAfter: number; canProfile: boolean; kernels: { name: string; ms: number }[]; sum: number }>(browser.page, `
+    import * as r from '/dist/browser/relpo.js';
+    export default async () => {
+      const gpu = await r.webgpuDevice();
+      const a = r.tensor(Array.from({ length: 64 }, (_, i) => i / 64), [8, 8], { device: gpu });
+      const step = () => r.tidy(() => r.sum(r.softmax(r.matmul(a, a))));
+      const live0 = gpu.memory().liveBuffers;
+      const s1 = step();
+      await s1.data();
+      s1.dispose();
+      const first = gpu.memory().pooledBuffers;
+      const s2 = step();
+      const sum = await s2.item();
+      s2.dispose();
+      const second = gpu.memory().pooledBuffers;
+      const liveAfter = gpu.memory().liveBuffers - live0;
+      const { result, kernels } = gpu.canProfile ? await gpu.profile(() => step()) : { result: null, kernels: [] };
+      result?.dispose();
+      return { first, second, liveAfter, canProfile: gpu.canProfile, kernels, sum };
+    };`);
+  t.true(out.first > 0, 'freed buffers are pooled');
+  t.is(out.second, out.first, 'the second step takes its buffers from the pool and gives them back');
+  t.is(out.liveAfter, 0, 'nothing left live');
+  t.true(Math.abs(out.sum - 8) < 1e-5, `softmax rows sum to 1 each (got ${out.sum})`);
+  t.true(out.canProfile, "Chromium's SwiftShader adapter has timestamp-query");
+  // matmul (its version named), softmax, then the reduction (one or more passes).
+  t.regex(out.kernels.map((k) => k.name).join(', '), /^matmul v\d+, softmax, sum(, sum)*$/);
+  t.true(out.kernels.every((k) => Number.isFinite(k.ms) && k.ms >= 0));
+});

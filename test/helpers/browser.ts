@@ -18,6 +18,9 @@
 // browser's "Failed to load resource" notes: a fetch of an absent file may be expected).
 // browser.test is test.serial, or test.serial.skip (the reason in browser.note) when Chromium, the
 // bundle or a WebGPU adapter is missing, unless RELPO_REQUIRE_BROWSER=1 (CI), where it fails.
+// A page of the repository (an example) opens with `browser.page.goto(`${browser.session!.server.url}/examples/…`)`;
+// browser.session.errors collects its page and console errors. startBrowser() gives the same
+// session outside ava (a script taking screenshots): { browser, server, page, errors, close() }.
 import type { TestFn } from 'ava';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

