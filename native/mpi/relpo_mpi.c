@@ -1,20 +1,57 @@
 // The MPI collectives relpo needs, over N-API in plain C: init, rank and size, all-reduce and
 // reduce (sum, min, max) of Float32Array/Float64Array in place, broadcast of any typed array,
 // all-gather of variable-length Float64Array rows, barrier, abort, finalize. Every call blocks
-// this thread until the collective is done on this rank. src/distributed/mpi.ts is its only user
-// and checks arguments that need a type (typed arrays, ranks) before they get here.
+// this thread until the collective is done on this rank, except allReduceAsync, which runs on a
+// libuv worker thread and resolves a Promise. src/distributed/mpi.ts is its only user and checks
+// arguments that need a type (typed arrays, ranks) before they get here.
+//
+// MPI runs at MPI_THREAD_SERIALIZED: one MPI call at a time, whatever the thread. Every
+// collective takes a ticket on the main thread when it is called (so in the program's order,
+// the same on every rank) and runs when its ticket is served: a blocking call waits here for the
+// asynchronous ones called before it, and asynchronous ones run one after another in call order.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <mpi.h>
 #include <node_api.h>
 
 // Elements per MPI call: MPI's counts are C ints.
 #define CHUNK_ELEMENTS (1 << 28)
+
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_done = PTHREAD_COND_INITIALIZER;
+static unsigned long long next_ticket = 0, serving = 0;
+// MPI_COMM_WORLD's rank, set by init: the worker thread needs it outside any JS call.
+static int world_rank = 0;
+
+static unsigned long long take_ticket(void) {
+  pthread_mutex_lock(&turn_lock);
+  unsigned long long ticket = next_ticket++;
+  pthread_mutex_unlock(&turn_lock);
+  return ticket;
+}
+
+static void wait_turn(unsigned long long ticket) {
+  pthread_mutex_lock(&turn_lock);
+  while (serving != ticket) pthread_cond_wait(&turn_done, &turn_lock);
+  pthread_mutex_unlock(&turn_lock);
+}
+
+static void end_turn(void) {
+  pthread_mutex_lock(&turn_lock);
+  serving++;
+  pthread_cond_broadcast(&turn_done);
+  pthread_mutex_unlock(&turn_lock);
+}
+
+// A blocking call's turn: the next ticket, once every call before it is done.
+static void begin_turn(void) { wait_turn(take_ticket()); }
 
 static bool throw_error(napi_env env, const char *message) {
   napi_throw_error(env, NULL, message);
@@ -144,20 +181,22 @@ static napi_value Init(napi_env env, napi_callback_info info) {
       throw_error(env, message);
       return NULL;
     }
-    // SERIALIZED: a worker thread may run a collective while the main thread waits (bucketed
-    // gradients), never two at once.
+    // SERIALIZED: allReduceAsync's worker thread runs a collective while the main thread goes on
+    // (bucketed gradients); the turns above keep it to one MPI call at a time.
     if (!mpi_ok(env, MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread")) return NULL;
     // Errors come back as exceptions instead of ending the job from inside MPI.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  } else {
-    MPI_Query_thread(&provided);
   }
+  begin_turn();
+  if (initialized) MPI_Query_thread(&provided);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   char library[MPI_MAX_LIBRARY_VERSION_STRING];
   int length = 0;
   MPI_Get_library_version(library, &length);
+  end_turn();
+  world_rank = rank;
   while (length > 0 && (library[length - 1] == '\n' || library[length - 1] == '\0')) length--;
   napi_value out, text;
   napi_create_object(env, &out);
@@ -169,36 +208,79 @@ static napi_value Init(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// One collective over a buffer, in MPI-sized chunks: what the blocking calls and the worker
+// thread both run, so both add in the same order (the same bits). Call it in a turn.
+typedef enum { ALL_REDUCE, REDUCE, BROADCAST, REDUCE_BROADCAST } collective_kind;
+
+typedef struct {
+  collective_kind kind;
+  char *data;
+  size_t length;
+  size_t element_size;
+  MPI_Datatype type;
+  MPI_Op op;
+  int root;
+} collective_t;
+
+// The first failing MPI call's code (MPI_SUCCESS when none failed), and its name in *what.
+static int run_collective(const collective_t *c, const char **what) {
+  for (size_t at = 0; at < c->length; at += CHUNK_ELEMENTS) {
+    size_t n = c->length - at < CHUNK_ELEMENTS ? c->length - at : CHUNK_ELEMENTS;
+    char *p = c->data + at * c->element_size;
+    int rc = MPI_SUCCESS;
+    if (c->kind == ALL_REDUCE) {
+      *what = "MPI_Allreduce";
+      rc = MPI_Allreduce(MPI_IN_PLACE, p, (int)n, c->type, c->op, MPI_COMM_WORLD);
+    } else {
+      if (c->kind != BROADCAST) {
+        *what = "MPI_Reduce";
+        rc = world_rank == c->root ? MPI_Reduce(MPI_IN_PLACE, p, (int)n, c->type, c->op, c->root, MPI_COMM_WORLD)
+                                   : MPI_Reduce(p, NULL, (int)n, c->type, c->op, c->root, MPI_COMM_WORLD);
+      }
+      if (rc == MPI_SUCCESS && c->kind != REDUCE) {
+        *what = "MPI_Bcast";
+        rc = MPI_Bcast(p, (int)n, c->type, c->root, MPI_COMM_WORLD);
+      }
+    }
+    if (rc != MPI_SUCCESS) return rc;
+  }
+  return MPI_SUCCESS;
+}
+
+static napi_value run_blocking(napi_env env, const collective_t *c) {
+  const char *what = "MPI";
+  begin_turn();
+  int rc = run_collective(c, &what);
+  end_turn();
+  return mpi_ok(env, rc, what) ? undefined(env) : NULL;
+}
+
+static bool float_collective(napi_env env, napi_value buffer, collective_kind kind, napi_value op, int root, collective_t *out) {
+  view_t view;
+  if (!get_view(env, buffer, &view) || !float_type(env, &view, &out->type) || !get_op(env, op, &out->op) || !is_running(env)) return false;
+  out->kind = kind;
+  out->data = view.data;
+  out->length = view.length;
+  out->element_size = view.element_size;
+  out->root = root;
+  return true;
+}
+
 // allReduce(buf, op): buf ← op over ranks, in place.
 static napi_value AllReduce(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  view_t view;
-  MPI_Datatype type;
-  MPI_Op op;
-  if (!get_args(env, info, 2, argv) || !get_view(env, argv[0], &view) || !float_type(env, &view, &type) || !get_op(env, argv[1], &op) || !is_running(env)) return NULL;
-  for (size_t at = 0; at < view.length; at += CHUNK_ELEMENTS) {
-    size_t n = view.length - at < CHUNK_ELEMENTS ? view.length - at : CHUNK_ELEMENTS;
-    if (!mpi_ok(env, MPI_Allreduce(MPI_IN_PLACE, view.data + at * view.element_size, (int)n, type, op, MPI_COMM_WORLD), "MPI_Allreduce")) return NULL;
-  }
-  return undefined(env);
+  collective_t c;
+  if (!get_args(env, info, 2, argv) || !float_collective(env, argv[0], ALL_REDUCE, argv[1], 0, &c)) return NULL;
+  return run_blocking(env, &c);
 }
 
 // reduce(buf, root, op): on root, buf ← op over ranks; elsewhere buf is only read.
 static napi_value Reduce(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  view_t view;
-  MPI_Datatype type;
-  MPI_Op op;
-  int root = 0, rank = 0;
-  if (!get_args(env, info, 3, argv) || !get_view(env, argv[0], &view) || !float_type(env, &view, &type) || !get_int(env, argv[1], &root) || !get_op(env, argv[2], &op) || !is_running(env)) return NULL;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  for (size_t at = 0; at < view.length; at += CHUNK_ELEMENTS) {
-    size_t n = view.length - at < CHUNK_ELEMENTS ? view.length - at : CHUNK_ELEMENTS;
-    char *p = view.data + at * view.element_size;
-    int rc = rank == root ? MPI_Reduce(MPI_IN_PLACE, p, (int)n, type, op, root, MPI_COMM_WORLD) : MPI_Reduce(p, NULL, (int)n, type, op, root, MPI_COMM_WORLD);
-    if (!mpi_ok(env, rc, "MPI_Reduce")) return NULL;
-  }
-  return undefined(env);
+  collective_t c;
+  int root = 0;
+  if (!get_args(env, info, 3, argv) || !get_int(env, argv[1], &root) || !float_collective(env, argv[0], REDUCE, argv[2], root, &c)) return NULL;
+  return run_blocking(env, &c);
 }
 
 // broadcast(buf, root): buf ← root's buf, byte for byte (any typed array).
@@ -207,12 +289,94 @@ static napi_value Broadcast(napi_env env, napi_callback_info info) {
   view_t view;
   int root = 0;
   if (!get_args(env, info, 2, argv) || !get_view(env, argv[0], &view) || !get_int(env, argv[1], &root) || !is_running(env)) return NULL;
-  size_t bytes = view.length * view.element_size;
-  for (size_t at = 0; at < bytes; at += CHUNK_ELEMENTS) {
-    size_t n = bytes - at < CHUNK_ELEMENTS ? bytes - at : CHUNK_ELEMENTS;
-    if (!mpi_ok(env, MPI_Bcast(view.data + at, (int)n, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast")) return NULL;
+  collective_t c = {BROADCAST, view.data, view.length * view.element_size, 1, MPI_BYTE, MPI_OP_NULL, root};
+  return run_blocking(env, &c);
+}
+
+// An allReduceAsync in flight: the typed array is referenced until it settles.
+typedef struct {
+  collective_t c;
+  unsigned long long ticket;
+  napi_ref buffer;
+  napi_deferred deferred;
+  napi_async_work work;
+  int rc;
+  const char *what;
+  double seconds;
+} async_collective_t;
+
+static void execute_async(napi_env env, void *data) {
+  (void)env;
+  async_collective_t *a = data;
+  wait_turn(a->ticket);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  a->rc = run_collective(&a->c, &a->what);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  end_turn();
+  a->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+}
+
+static void complete_async(napi_env env, napi_status status, void *data) {
+  async_collective_t *a = data;
+  napi_value value;
+  if (status == napi_ok && a->rc == MPI_SUCCESS) {
+    napi_create_double(env, a->seconds, &value);
+    napi_resolve_deferred(env, a->deferred, value);
+  } else {
+    char text[MPI_MAX_ERROR_STRING] = "the work was cancelled";
+    int length = (int)strlen(text);
+    if (status == napi_ok) MPI_Error_string(a->rc, text, &length);
+    char message[MPI_MAX_ERROR_STRING + 64];
+    snprintf(message, sizeof message, "%s failed: %.*s", status == napi_ok ? a->what : "allReduceAsync", length, text);
+    napi_value msg;
+    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &value);
+    napi_reject_deferred(env, a->deferred, value);
   }
-  return undefined(env);
+  napi_delete_reference(env, a->buffer);
+  napi_delete_async_work(env, a->work);
+  free(a);
+}
+
+// allReduceAsync(buf, op, root) → Promise<seconds in MPI>: root < 0, buf ← op over ranks
+// (MPI_Allreduce); else reduced to root, then root's bits broadcast. Runs on a libuv worker
+// thread in this call's turn; buf must stay untouched (and not transferred) until it settles.
+static napi_value AllReduceAsync(napi_env env, napi_callback_info info) {
+  napi_value argv[3], promise, name;
+  int root = -1;
+  async_collective_t *a = calloc(1, sizeof *a);
+  if (!a) {
+    throw_error(env, "relpo_mpi: out of memory");
+    return NULL;
+  }
+  if (!get_args(env, info, 3, argv) || !get_int(env, argv[2], &root) ||
+      !float_collective(env, argv[0], root < 0 ? ALL_REDUCE : REDUCE_BROADCAST, argv[1], root, &a->c) ||
+      !napi_ok_or_throw(env, napi_create_reference(env, argv[0], 1, &a->buffer), "napi_create_reference")) {
+    free(a);
+    return NULL;
+  }
+  a->what = "MPI";
+  napi_create_string_utf8(env, "relpo_mpi.allReduceAsync", NAPI_AUTO_LENGTH, &name);
+  if (!napi_ok_or_throw(env, napi_create_promise(env, &a->deferred, &promise), "napi_create_promise") ||
+      !napi_ok_or_throw(env, napi_create_async_work(env, NULL, name, execute_async, complete_async, a, &a->work), "napi_create_async_work")) {
+    napi_delete_reference(env, a->buffer);
+    free(a);
+    return NULL;
+  }
+  a->ticket = take_ticket();
+  napi_status queued = napi_queue_async_work(env, a->work);
+  if (queued != napi_ok) {
+    // The ticket was taken: serve it here, or every later call would wait for it for ever.
+    wait_turn(a->ticket);
+    end_turn();
+    napi_delete_reference(env, a->buffer);
+    napi_delete_async_work(env, a->work);
+    free(a);
+    napi_ok_or_throw(env, queued, "napi_queue_async_work");
+    return NULL;
+  }
+  return promise;
 }
 
 // allGatherRows(rows: Float64Array) → { data: every rank's rows in rank order, counts: Int32Array }.
@@ -228,37 +392,42 @@ static napi_value AllGatherRows(napi_env env, napi_callback_info info) {
     throw_error(env, "relpo_mpi: allGatherRows: more than 2^31-1 values on one rank");
     return NULL;
   }
+  begin_turn();
   int size = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   napi_value counts_buffer, counts_array;
   void *counts_data = NULL;
-  if (!napi_ok_or_throw(env, napi_create_arraybuffer(env, (size_t)size * sizeof(int), &counts_data, &counts_buffer), "napi_create_arraybuffer")) return NULL;
-  int *counts = counts_data;
-  int mine = (int)view.length;
-  if (!mpi_ok(env, MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather")) return NULL;
-  int *displacements = malloc((size_t)size * sizeof(int));
-  if (!displacements) {
-    throw_error(env, "relpo_mpi: out of memory");
+  if (!napi_ok_or_throw(env, napi_create_arraybuffer(env, (size_t)size * sizeof(int), &counts_data, &counts_buffer), "napi_create_arraybuffer")) {
+    end_turn();
     return NULL;
   }
+  int *counts = counts_data;
+  int mine = (int)view.length;
+  int rc = MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) {
+    end_turn();
+    mpi_ok(env, rc, "MPI_Allgather");
+    return NULL;
+  }
+  int *displacements = malloc((size_t)size * sizeof(int));
   long long total = 0;
-  for (int r = 0; r < size; r++) {
+  for (int r = 0; displacements && r < size; r++) {
     displacements[r] = (int)(total < INT_MAX ? total : INT_MAX);
     total += counts[r];
   }
-  // Every rank sees the same counts, so every rank refuses together.
-  if (total > INT_MAX) {
-    free(displacements);
-    throw_error(env, "relpo_mpi: allGatherRows: more than 2^31-1 values over all ranks");
-    return NULL;
-  }
-  napi_value data_buffer, data_array, out;
   void *data = NULL;
-  if (!napi_ok_or_throw(env, napi_create_arraybuffer(env, (size_t)total * sizeof(double), &data, &data_buffer), "napi_create_arraybuffer")) {
+  napi_value data_buffer, data_array, out;
+  // Every rank sees the same counts, so every rank refuses a too-large gather together.
+  if (!displacements || total > INT_MAX ||
+      !napi_ok_or_throw(env, napi_create_arraybuffer(env, (size_t)total * sizeof(double), &data, &data_buffer), "napi_create_arraybuffer")) {
+    end_turn();
     free(displacements);
+    if (!displacements) throw_error(env, "relpo_mpi: out of memory");
+    else if (total > INT_MAX) throw_error(env, "relpo_mpi: allGatherRows: more than 2^31-1 values over all ranks");
     return NULL;
   }
-  int rc = MPI_Allgatherv(view.data, mine, MPI_DOUBLE, data, counts, displacements, MPI_DOUBLE, MPI_COMM_WORLD);
+  rc = MPI_Allgatherv(view.data, mine, MPI_DOUBLE, data, counts, displacements, MPI_DOUBLE, MPI_COMM_WORLD);
+  end_turn();
   free(displacements);
   if (!mpi_ok(env, rc, "MPI_Allgatherv")) return NULL;
   napi_create_typedarray(env, napi_float64_array, (size_t)total, data_buffer, 0, &data_array);
@@ -271,11 +440,15 @@ static napi_value AllGatherRows(napi_env env, napi_callback_info info) {
 
 static napi_value Barrier(napi_env env, napi_callback_info info) {
   (void)info;
-  if (!is_running(env) || !mpi_ok(env, MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier")) return NULL;
-  return undefined(env);
+  if (!is_running(env)) return NULL;
+  begin_turn();
+  int rc = MPI_Barrier(MPI_COMM_WORLD);
+  end_turn();
+  return mpi_ok(env, rc, "MPI_Barrier") ? undefined(env) : NULL;
 }
 
 // abort(code): ends every rank of the job (mpirun exits with a non-zero status). Never returns.
+// It takes no turn: a worker thread may be blocked in a collective that the failed rank never joins.
 static napi_value Abort(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int code = 1;
@@ -286,14 +459,17 @@ static napi_value Abort(napi_env env, napi_callback_info info) {
   exit(code);
 }
 
-// finalize(): idempotent.
+// finalize(): idempotent; waits for the collectives called before it.
 static napi_value Finalize(napi_env env, napi_callback_info info) {
   (void)info;
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized && !mpi_ok(env, MPI_Finalize(), "MPI_Finalize")) return NULL;
-  return undefined(env);
+  if (!initialized || finalized) return undefined(env);
+  begin_turn();
+  int rc = MPI_Finalize();
+  end_turn();
+  return mpi_ok(env, rc, "MPI_Finalize") ? undefined(env) : NULL;
 }
 
 // state() → { initialized, finalized }.
@@ -314,7 +490,7 @@ static napi_value State(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } functions[] = {
     {"init", Init}, {"allReduce", AllReduce}, {"reduce", Reduce}, {"broadcast", Broadcast},
-    {"allGatherRows", AllGatherRows}, {"barrier", Barrier}, {"abort", Abort}, {"finalize", Finalize},
+    {"allReduceAsync", AllReduceAsync}, {"allGatherRows", AllGatherRows}, {"barrier", Barrier}, {"abort", Abort}, {"finalize", Finalize},
     {"state", State},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {

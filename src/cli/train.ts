@@ -3,6 +3,7 @@
 // package, and a tiny randomly initialised LLaMA (so it runs anywhere in seconds); --model points
 // it at a real checkpoint folder.
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { copyTokenizerFiles } from '../io/tokenizer.js';
 import * as r from '../index.js';
@@ -61,7 +62,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'base-dtype', help: "with --lora-r: hold the frozen base's Linear weights in float32, bfloat16 (half the memory) or nf4 (QLoRA's 4-bit NormalFloat, about a seventh); computed in float32", default: 'float32', check: { choices: ['float32', 'bfloat16', 'nf4'] } },
   { name: 'precompute-ref-log-probs', help: 'run the reference over every record once before training and cache its log-probs (TRL precompute_ref_log_probs; not for kto)', default: false },
   { name: 'gradient-checkpointing', help: "recompute each decoder layer's activations in backward instead of keeping them (less memory, about one more forward)", default: false },
-  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
+  { name: 'device', help: 'webgpu, cpu or auto (RELPO_DEVICE); under mpirun, RELPO_GPU_SELECT=local-rank gives each rank a GPU of its own (docs/distributed.md)', default: '', check: { choices: ['', 'webgpu', 'cpu', 'auto'] } },
   {
     name: 'prompt-embedder',
     help: "sentence embedder folder (BERT, e.g. all-MiniLM-L6-v2 as sentence-transformers saves it) for RPO's prompt similarity; empty: mean input-token embeddings of the policy",
@@ -71,6 +72,22 @@ export const TRAIN_FLAGS: FlagSpec[] = [
 
 /** A tiny LLaMA over the tokenizer's vocabulary: enough to run the whole pipeline in seconds. */
 const TINY_LLAMA = { model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 512, tie_word_embeddings: false };
+
+/** The signals that stop a run at the end of its step. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGUSR1'];
+
+/** A shell's exit status for a process ended by sig: 128 + its number (130 for SIGINT). */
+const signalExitCode = (sig: string): number => 128 + (osConstants.signals[sig as NodeJS.Signals] ?? 2);
+
+/**
+ * The signal that stopped a run on several ranks, the same on every rank: a rank may stop by the
+ * others' agreement before its own copy of the signal arrives (mpirun forwards it to each rank).
+ */
+function stoppingSignal(comm: r.Communicator, own: unknown): string {
+  const mine = typeof own === 'string' ? (osConstants.signals[own as NodeJS.Signals] ?? 0) : 0;
+  const first = comm.allGatherRows(new Float64Array([mine])).data.find((n) => n > 0);
+  return Object.entries(osConstants.signals).find(([, n]) => n === first)?.[0] ?? 'SIGINT';
+}
 
 export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = new Set()): Promise<void> {
   // Under mpirun each rank trains its share; rank 0 alone prints (and writes, in trainPreference).
@@ -159,19 +176,20 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
   if (promptEmbedder) {
     say(`prompt embeddings: ${embedderDir} (BERT, ${promptEmbedder.dim} dims, ${promptEmbedder.pooling} pooling${promptEmbedder.normalize ? ', normalized' : ''}, at most ${promptEmbedder.maxLength} tokens)\n`);
   }
-  // Ctrl-C (or SIGTERM): the step under way finishes and a checkpoint is written; a second one exits at once.
+  // Ctrl-C, SIGTERM or SIGUSR1: the step under way finishes and a checkpoint is written; a second one
+  // exits at once. Under mpirun every rank stops at the same step (the trainer agrees on it): mpirun
+  // forwards SIGUSR1 to the ranks, but answers Ctrl-C by killing them (docs/distributed.md).
   const stop = new AbortController();
   const out = String(flags.out);
   const onSignal = (sig: NodeJS.Signals) => {
     if (stop.signal.aborted) {
       process.stderr.write(`\n${sig} again: exiting now; the last checkpoint in ${out} is intact\n`);
-      process.exit(sig === 'SIGINT' ? 130 : 143);
+      process.exit(signalExitCode(sig));
     }
-    process.stderr.write(`\n${sig}: finishing this step, then writing a checkpoint (${sig} again to exit at once)\n`);
+    if (comm.rank === 0) process.stderr.write(`\n${sig}: finishing this step, then writing a checkpoint (${sig} again to exit at once)\n`);
     stop.abort(sig);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   try {
     const result = await r.trainPreference({
       signal: stop.signal,
@@ -218,13 +236,14 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
     }
     if (comm.rank === 0) say(`metrics: ${join(String(flags.out), 'metrics.jsonl')} (plotted: ${plotRun(String(flags.out))}); checkpoint: ${result.checkpoint}\n`);
     if (result.stopped) {
-      const sig = String(stop.signal.reason);
+      const sig = comm.size > 1 ? stoppingSignal(comm, stop.signal.reason) : String(stop.signal.reason);
       tell(`stopped by ${sig} after step ${result.steps}; checkpoint: ${result.checkpoint}; continue with: relpo train --out ${out} --resume\n`);
-      process.exitCode = sig === 'SIGTERM' ? 143 : 130;
+      // A stopped run ends MPI cleanly on every rank: a rank exiting non-zero unfinalized would abort the job.
+      if (comm.size > 1) comm.finalize();
+      process.exitCode = signalExitCode(sig);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     policy.dispose();
     reference?.dispose();
     promptEmbedder?.dispose();

@@ -31,9 +31,14 @@ function parseChoice(v: string | undefined): DeviceChoice {
   return c;
 }
 
+/** Node's process, or undefined in a browser. */
+function nodeProcess(): NodeJS.Process | undefined {
+  return (globalThis as { process?: NodeJS.Process }).process;
+}
+
 /** Picks the device that new tensors go to, and says which on stderr. */
 export async function init(opts: InitOptions = {}): Promise<Device> {
-  const choice = opts.device ?? parseChoice(process.env.RELPO_DEVICE);
+  const choice = opts.device ?? parseChoice(nodeProcess()?.env.RELPO_DEVICE);
   let device: Device;
   if (choice === 'cpu') {
     device = cpuDevice();
@@ -45,7 +50,13 @@ export async function init(opts: InitOptions = {}): Promise<Device> {
     device = gpu ?? cpuDevice();
   }
   setDefaultDevice(device);
-  if (!opts.quiet) process.stderr.write(`relpo: device ${device.description}${choice === 'auto' && device.kind === 'cpu' ? ' (no WebGPU adapter found)' : ''}\n`);
+  const report = `relpo: device ${device.description}${choice === 'auto' && device.kind === 'cpu' ? ' (no WebGPU adapter found)' : ''}`;
+  // A page has no process: the report goes to the console there.
+  if (!opts.quiet) {
+    const proc = nodeProcess();
+    if (proc) proc.stderr.write(`${report}\n`);
+    else console.info(report);
+  }
   return device;
 }
 

@@ -1,7 +1,9 @@
 // The collectives a data-parallel run needs, as one interface over MPI (mpi.ts) or over a single
 // process (rank 0 of 1: every collective is the identity). Every call blocks until the
-// collective is done on this rank, and every rank must make the same calls in the same order
-// with buffers of the same length (the one exception: allGatherRows' rows).
+// collective is done on this rank, except the …Async ones, which run on a worker thread and
+// resolve a Promise; every rank must make the same calls in the same order with buffers of the
+// same length (the one exception: allGatherRows' rows). Collectives run one at a time in call
+// order: a blocking call waits for the asynchronous ones called before it.
 
 export type FloatArray = Float32Array | Float64Array;
 export type CollectiveArray = FloatArray | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -24,6 +26,13 @@ export interface Communicator {
   allReduceSum(buf: FloatArray): void;
   /** buf ← Σ over ranks, in place, the same bits on every rank: reduced on rank 0, then broadcast. */
   allReduceSumIdentical(buf: FloatArray): void;
+  /**
+   * allReduceSum on a worker thread: starts in call order after every collective called before it,
+   * resolves with the seconds it spent in MPI, rejects with MPI's message. Leave buf alone until then.
+   */
+  allReduceSumAsync(buf: FloatArray): Promise<number>;
+  /** allReduceSumIdentical on a worker thread, as allReduceSumAsync: the same bits as the blocking form. */
+  allReduceSumIdenticalAsync(buf: FloatArray): Promise<number>;
   /** True on every rank when ok is true on every rank (a 0/1 flag reduced by MIN). */
   allTrue(ok: boolean): boolean;
   /** buf ← root's buf, byte for byte, on every rank. */
@@ -68,6 +77,8 @@ export function singleProcessCommunicator(): Communicator {
     backend: 'single',
     allReduceSum: (buf) => checkFloatArray(buf, 'allReduceSum'),
     allReduceSumIdentical: (buf) => checkFloatArray(buf, 'allReduceSumIdentical'),
+    allReduceSumAsync: async (buf) => (checkFloatArray(buf, 'allReduceSumAsync'), 0),
+    allReduceSumIdenticalAsync: async (buf) => (checkFloatArray(buf, 'allReduceSumIdenticalAsync'), 0),
     allTrue: (ok) => ok,
     broadcast: (buf, root = 0) => {
       checkTypedArray(buf, 'broadcast');

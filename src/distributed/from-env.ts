@@ -1,10 +1,11 @@
 // The communicator for this process: MPI's when an MPI launcher started more than one rank,
 // else the single-process one.
 import { singleProcessCommunicator, type Communicator } from './communicator.js';
-import { mpiLaunchFromEnv } from './launch.js';
+import { mpiLaunchFromEnv, processEnv } from './launch.js';
 import { loadMpi, MpiUnavailableError, type LoadMpiOptions } from './mpi.js';
 
-export function communicatorFromEnv(env: NodeJS.ProcessEnv = process.env, options: LoadMpiOptions = {}): Communicator {
+/** (A browser has no process, and so no launcher: one process.) */
+export function communicatorFromEnv(env: NodeJS.ProcessEnv = processEnv(), options: LoadMpiOptions = {}): Communicator {
   const launch = mpiLaunchFromEnv(env);
   if (!launch || launch.size === 1) return singleProcessCommunicator();
   const as = `rank ${launch.rank} of ${launch.size} (${launch.source}=${launch.size})`;

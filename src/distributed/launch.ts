@@ -17,8 +17,13 @@ const SOURCES = [
   ['SLURM_STEP_NUM_TASKS', 'SLURM_PROCID'],
 ] as const;
 
+/** Node's environment; empty in a browser (no process there, and no MPI launcher). */
+export function processEnv(): NodeJS.ProcessEnv {
+  return (globalThis as { process?: NodeJS.Process }).process?.env ?? {};
+}
+
 /** The launch this environment describes, or null when no MPI launcher started this process. */
-export function mpiLaunchFromEnv(env: NodeJS.ProcessEnv = process.env): MpiLaunch | null {
+export function mpiLaunchFromEnv(env: NodeJS.ProcessEnv = processEnv()): MpiLaunch | null {
   for (const [sizeVar, rankVar] of SOURCES) {
     const sizeText = env[sizeVar];
     if (sizeText === undefined) continue;

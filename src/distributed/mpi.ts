@@ -13,6 +13,8 @@ interface MpiAddon {
   init(): { rank: number; size: number; threadLevel: number; library: string };
   allReduce(buf: FloatArray, op: ReduceOp): void;
   reduce(buf: FloatArray, root: number, op: ReduceOp): void;
+  /** root < 0: MPI_Allreduce; else MPI_Reduce to root, then MPI_Bcast from it. Resolves with the seconds in MPI. */
+  allReduceAsync(buf: FloatArray, op: ReduceOp, root: number): Promise<number>;
   broadcast(buf: CollectiveArray, root: number): void;
   allGatherRows(rows: Float64Array): { data: Float64Array; counts: Int32Array };
   barrier(): void;
@@ -86,6 +88,14 @@ function mpiCommunicator(addon: MpiAddon, info: ReturnType<MpiAddon['init']>): M
       checkFloatArray(buf, 'allReduceSumIdentical');
       addon.reduce(buf, 0, 'sum');
       addon.broadcast(buf, 0);
+    },
+    async allReduceSumAsync(buf) {
+      checkFloatArray(buf, 'allReduceSumAsync');
+      return addon.allReduceAsync(buf, 'sum', -1);
+    },
+    async allReduceSumIdenticalAsync(buf) {
+      checkFloatArray(buf, 'allReduceSumIdenticalAsync');
+      return addon.allReduceAsync(buf, 'sum', 0);
     },
     allTrue(ok) {
       const flag = new Float64Array([ok ? 1 : 0]);

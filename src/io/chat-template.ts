@@ -55,14 +55,22 @@ export function tokenString(v: unknown): string | undefined {
  * when there is none. `config` is the parsed tokenizer_config.json ({} when absent).
  */
 export function readChatTemplate(dir: string, config: Record<string, unknown>): ChatTemplate | undefined {
+  const jinjaPath = join(dir, 'chat_template.jinja');
+  const jinja = existsSync(jinjaPath) ? { source: readFileSync(jinjaPath, 'utf8'), path: jinjaPath } : undefined;
+  return chatTemplateOf(config, join(dir, 'tokenizer_config.json'), jinja);
+}
+
+/**
+ * readChatTemplate's choice over files already read (a FileSource's, in a browser): the
+ * chat_template.jinja text when there is one, else the config's chat_template.
+ */
+export function chatTemplateOf(config: Record<string, unknown>, configPath: string, jinja?: { source: string; path: string }): ChatTemplate | undefined {
   const tokens: Record<string, string> = {};
   for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token']) {
     const s = tokenString(config[key]);
     if (s !== undefined) tokens[key] = s;
   }
-  const jinjaPath = join(dir, 'chat_template.jinja');
-  if (existsSync(jinjaPath)) return new ChatTemplate(readFileSync(jinjaPath, 'utf8'), tokens, jinjaPath);
-  const configPath = join(dir, 'tokenizer_config.json');
+  if (jinja) return new ChatTemplate(jinja.source, tokens, jinja.path);
   const t = config['chat_template'];
   if (t === undefined || t === null) return undefined;
   if (typeof t === 'string') return new ChatTemplate(t, tokens, configPath);

@@ -1,6 +1,7 @@
 // Where a model's or tokenizer's files come from, so that one loader serves a Node folder, a URL
 // (fetch: a web server, a hub mirror) and files a browser page holds (File, Blob, ArrayBuffer).
-// Node's folder source lives in folder-source.ts, the one of these that needs node:fs.
+// The URL source lives in url-source.ts; Node's folder source in folder-source.ts, the one of these
+// that needs node:fs.
 
 /** A flat set of named files (a model folder): 'config.json', 'model.safetensors', … */
 export interface FileSource {
@@ -9,6 +10,13 @@ export interface FileSource {
   has(file: string): Promise<boolean>;
   readBytes(file: string): Promise<Uint8Array>;
   readText(file: string): Promise<string>;
+  /**
+   * Optional, for large files: a file's size and its bytes [begin, end) without reading the rest
+   * (a page's File is sliced). Weights loaders use them when both are there, reading only a
+   * safetensors header and the tensors wanted.
+   */
+  size?(file: string): Promise<number>;
+  readRange?(file: string, begin: number, end: number): Promise<Uint8Array>;
 }
 
 export class FileSourceError extends Error {
@@ -39,6 +47,8 @@ export function memorySource(files: Map<string, MemoryFile> | Record<string, Mem
     if (f instanceof ArrayBuffer) return new Uint8Array(f);
     return new Uint8Array(await f.arrayBuffer());
   };
+  // A Blob (a page's File) is sliced, never read whole; the rest are in memory already.
+  const inMemory = async (f: MemoryFile): Promise<Uint8Array> => (typeof f === 'string' ? new TextEncoder().encode(f) : bytes(f));
   return {
     name,
     has: async (file) => map.has(file),
@@ -47,34 +57,14 @@ export function memorySource(files: Map<string, MemoryFile> | Record<string, Mem
       const f = get(file);
       return typeof f === 'string' ? f : new TextDecoder().decode(await bytes(f));
     },
-  };
-}
-
-/** Files under a base URL, read with fetch (a 404 is "no such file"). */
-export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): FileSource {
-  const url = (file: string): string => joinName(baseUrl, file);
-  const get = async (file: string): Promise<Response> => {
-    let res: Response;
-    try {
-      res = await fetchFn(url(file));
-    } catch (e) {
-      throw new FileSourceError(baseUrl, file, `fetch failed: ${(e as Error).message}`);
-    }
-    if (!res.ok) throw new FileSourceError(baseUrl, file, `HTTP ${res.status}${res.status === 404 ? ' (no such file)' : ''}`);
-    return res;
-  };
-  return {
-    name: baseUrl,
-    has: async (file) => {
-      try {
-        const res = await fetchFn(url(file), { method: 'HEAD' });
-        return res.ok;
-      } catch {
-        return false;
-      }
+    size: async (file) => {
+      const f = get(file);
+      return f instanceof Blob ? f.size : (await inMemory(f)).byteLength;
     },
-    readBytes: async (file) => new Uint8Array(await (await get(file)).arrayBuffer()),
-    readText: async (file) => (await get(file)).text(),
+    readRange: async (file, begin, end) => {
+      const f = get(file);
+      return f instanceof Blob ? new Uint8Array(await f.slice(begin, end).arrayBuffer()) : (await inMemory(f)).subarray(begin, end);
+    },
   };
 }
 

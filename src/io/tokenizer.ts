@@ -1,10 +1,14 @@
-// Hugging Face tokenizers (tokenizer.json, plus tokenizer_config.json when present) through the
-// official Node binding `tokenizers` (native, bundled binaries). The binding is imported lazily,
-// on the first loadTokenizer call, so importing relpo never loads native code it does not need.
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Tokenizer as HfTokenizer } from 'tokenizers';
-import { type ChatTemplate, readChatTemplate, tokenString } from './chat-template.js';
+// Hugging Face tokenizers (tokenizer.json, plus tokenizer_config.json and chat_template.jinja when
+// present) read through a FileSource (a Node folder, a URL, files in memory) and made live by the
+// tokenizer backend: the native `tokenizers` binding in Node, pure-JS @huggingface/tokenizers in
+// the browser build (tokenizer-backend.ts and tokenizer-backend-js.ts).
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { type ChatTemplate, chatTemplateOf, tokenString } from './chat-template.js';
+import { type FileSource, joinName } from './file-source.js';
+import { folderSource } from './folder-source.js';
+import { tokenizerModel } from './tokenizer-backend.js';
+import { type TokenizerModel, TokenizerLibraryUnavailable } from './tokenizer-model.js';
 
 /** A loaded tokenizer: text ↔ token ids, and its special token ids. */
 export interface TextTokenizer {
@@ -40,13 +44,7 @@ const BOS_NAMES = ['<s>', '<|begin_of_text|>', '<bos>', '<|startoftext|>', '[CLS
 const EOS_NAMES = ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>', '<|im_end|>', '[SEP]'];
 const PAD_NAMES = ['<pad>', '<|pad|>', '[PAD]', '<|finetune_right_pad_id|>'];
 
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new TokenizerError(path, `cannot read the file: ${(e as Error).message}`);
-  }
+function parseJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -54,43 +52,60 @@ function readJson(path: string): unknown {
   }
 }
 
+async function readText(source: FileSource, file: string, path: string): Promise<string> {
+  try {
+    return await source.readText(file);
+  } catch (e) {
+    throw new TokenizerError(path, `cannot read the file: ${(e as Error).message}`);
+  }
+}
+
+/** A Node path (a folder or the tokenizer.json file) as the folder's source and the file's name. */
+function pathSource(dirOrFile: string): { source: FileSource; file: string; at: (f: string) => string } {
+  if (!existsSync(dirOrFile)) throw new TokenizerError(dirOrFile, 'no such file or folder');
+  const isDir = statSync(dirOrFile).isDirectory();
+  const dir = isDir ? dirOrFile : dirname(dirOrFile);
+  if (isDir && !existsSync(join(dir, 'tokenizer.json')))
+    throw new TokenizerError(dirOrFile, 'no tokenizer.json in this folder (only the fast-tokenizer format is supported, not tokenizer.model)');
+  return { source: folderSource(dir), file: isDir ? 'tokenizer.json' : basename(dirOrFile), at: (f) => join(dir, f) };
+}
+
 /**
- * Loads a tokenizer from a folder holding tokenizer.json (a Hugging Face model folder) or from the
- * tokenizer.json file itself. tokenizer_config.json beside it, when present, names the BOS, EOS and
+ * Loads a tokenizer from a folder holding tokenizer.json (a Hugging Face model folder), from the
+ * tokenizer.json file itself, or from a FileSource holding tokenizer.json (urlSource, memorySource:
+ * what a browser page uses). tokenizer_config.json beside it, when present, names the BOS, EOS and
  * pad tokens (bos_token, eos_token, pad_token) and add_bos_token; tokens it does not name are
  * looked up under their usual spellings (<s>, </s>, <pad>, <|begin_of_text|>, …) among the
  * tokenizer's added tokens and vocabulary. Errors are TokenizerError, naming the file.
  */
-export async function loadTokenizer(dirOrFile: string): Promise<TextTokenizer> {
-  let file = dirOrFile;
-  if (!existsSync(dirOrFile)) throw new TokenizerError(dirOrFile, 'no such file or folder');
-  if (statSync(dirOrFile).isDirectory()) {
-    file = join(dirOrFile, 'tokenizer.json');
-    if (!existsSync(file))
-      throw new TokenizerError(dirOrFile, 'no tokenizer.json in this folder (only the fast-tokenizer format is supported, not tokenizer.model)');
+export async function loadTokenizer(from: string | FileSource): Promise<TextTokenizer> {
+  let source: FileSource, fileName: string, at: (f: string) => string;
+  if (typeof from === 'string') ({ source, file: fileName, at } = pathSource(from));
+  else {
+    source = from;
+    fileName = 'tokenizer.json';
+    at = (f) => joinName(from.name, f);
+    if (!(await source.has(fileName)))
+      throw new TokenizerError(from.name, 'no tokenizer.json here (only the fast-tokenizer format is supported, not tokenizer.model)');
   }
-  const json = readJson(file);
+  const file = at(fileName);
+  const text = await readText(source, fileName, file);
+  const json = parseJson(text, file);
   if (typeof json !== 'object' || json === null || Array.isArray(json) || !('model' in json))
     throw new TokenizerError(file, "not a Hugging Face tokenizer.json (no 'model' key)");
-  let Tokenizer: typeof HfTokenizer;
+  let tok: TokenizerModel;
   try {
-    const mod = (await import('tokenizers')) as unknown as { Tokenizer?: typeof HfTokenizer; default?: { Tokenizer: typeof HfTokenizer } };
-    Tokenizer = (mod.Tokenizer ?? mod.default?.Tokenizer) as typeof HfTokenizer;
+    tok = await tokenizerModel(text);
   } catch (e) {
-    throw new TokenizerError(file, `cannot load the 'tokenizers' native binding: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    throw new TokenizerError(file, e instanceof TokenizerLibraryUnavailable ? message : `the tokenizers library rejected it: ${message}`);
   }
-  let tok: HfTokenizer;
-  try {
-    tok = Tokenizer.fromFile(file);
-  } catch (e) {
-    throw new TokenizerError(file, `the tokenizers library rejected it: ${(e as Error).message}`);
-  }
-  const tokenToId = (s: string): number | undefined => tok.tokenToId(s) ?? undefined;
+  const tokenToId = tok.tokenToId;
 
-  const configPath = join(dirname(file), 'tokenizer_config.json');
+  const configPath = at('tokenizer_config.json');
   let config: Record<string, unknown> = {};
-  if (existsSync(configPath)) {
-    const c = readJson(configPath);
+  if (await source.has('tokenizer_config.json')) {
+    const c = parseJson(await readText(source, 'tokenizer_config.json', configPath), configPath);
     if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new TokenizerError(configPath, 'expected a JSON object');
     config = c as Record<string, unknown>;
   }
@@ -112,7 +127,9 @@ export async function loadTokenizer(dirOrFile: string): Promise<TextTokenizer> {
   // pad_token: null in the config means "none" (LLaMA); only fall back to the usual names when absent.
   const padId = config.pad_token === null ? undefined : special('pad_token', PAD_NAMES);
   const addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token && bosId !== undefined : bosId !== undefined;
-  const chatTemplate = readChatTemplate(dirname(file), config);
+  const jinjaPath = at('chat_template.jinja');
+  const jinja = (await source.has('chat_template.jinja')) ? { source: await readText(source, 'chat_template.jinja', jinjaPath), path: jinjaPath } : undefined;
+  const chatTemplate = chatTemplateOf(config, configPath, jinja);
 
   return {
     path: file,
@@ -121,15 +138,10 @@ export async function loadTokenizer(dirOrFile: string): Promise<TextTokenizer> {
     padId,
     addBos,
     ...(chatTemplate ? { chatTemplate } : {}),
-    vocabSize: tok.getVocabSize(true),
+    vocabSize: tok.vocabSize,
     tokenToId,
-    async encode(text, options = {}) {
-      const enc = await tok.encode(text, undefined, { addSpecialTokens: options.addSpecialTokens ?? false });
-      return enc.getIds();
-    },
-    async decode(ids, options = {}) {
-      return tok.decode(ids, options.skipSpecialTokens ?? false);
-    },
+    encode: (text, options = {}) => tok.encode(text, options.addSpecialTokens ?? false),
+    decode: (ids, options = {}) => tok.decode(ids, options.skipSpecialTokens ?? false),
   };
 }
 

@@ -3,11 +3,10 @@
 // adapter_config.json: older PEFT versions reject keys they do not know): the base's architecture
 // and the first values of its token embeddings, enough to tell one checkpoint from another of the
 // same shape. merge and generate compare it with the base they are given.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CausalLM } from './causal-lm.js';
+import { type CheckpointSource, readSourceJson, sourceHas, sourceName } from '../io/checkpoint.js';
 
 export const BASE_FILE = 'relpo_base.json';
 
@@ -27,25 +26,32 @@ export async function baseFingerprint(model: CausalLM): Promise<string> {
   const sizes = SIZES.map((k) => c[k] ?? (k === 'num_key_value_heads' ? c.num_attention_heads : null));
   const emb = await model.embeddingWeight.data();
   const head = Array.from(emb.subarray(0, 64), (v) => Math.fround(v));
-  return createHash('sha256').update(JSON.stringify({ sizes, head })).digest('hex').slice(0, 16);
+  // WebCrypto's SHA-256 (Node's globalThis.crypto and a browser's alike).
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify({ sizes, head })));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('').slice(0, 16);
+}
+
+/** relpo_base.json's text. */
+export function adapterBaseText(base: AdapterBase): string {
+  return `${JSON.stringify(base, null, 2)}\n`;
 }
 
 export async function writeAdapterBase(dir: string, base: AdapterBase): Promise<void> {
-  await writeFile(join(dir, BASE_FILE), `${JSON.stringify(base, null, 2)}\n`);
+  await writeFile(join(dir, BASE_FILE), adapterBaseText(base));
 }
 
-/** The record beside an adapter, or null (an adapter from PEFT, or from before relpo recorded it). */
-export function readAdapterBase(dir: string): AdapterBase | null {
-  const path = join(dir, BASE_FILE);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as AdapterBase) : null;
+/** The record beside an adapter (a folder or a FileSource), or null (an adapter from PEFT, or from before relpo recorded it). */
+export async function readAdapterBase(source: CheckpointSource): Promise<AdapterBase | null> {
+  return (await sourceHas(source, BASE_FILE)) ? ((await readSourceJson(source, BASE_FILE)) as unknown as AdapterBase) : null;
 }
 
 /**
  * Refuses to apply the adapter in `dir` to `model` when the adapter records another base (unless
  * forced): the error names both. Call it before the adapter is applied.
  */
-export async function checkAdapterBase(model: CausalLM, dir: string, baseName: string, force: boolean): Promise<void> {
-  const want = readAdapterBase(dir);
+export async function checkAdapterBase(model: CausalLM, source: CheckpointSource, baseName: string, force: boolean): Promise<void> {
+  const want = await readAdapterBase(source);
+  const dir = sourceName(source);
   if (!want || force) return;
   const got = await baseFingerprint(model);
   if (got !== want.fingerprint) {

@@ -23,9 +23,9 @@ export { loadPretrainedCausalLM, savePretrainedCausalLM, loadPretrainedLlama, sa
 export { BertModel, lengthsTensor, type BertInitOptions, type BertForwardOptions } from './bert.js';
 export { resolveBertConfig, type BertConfig, type ResolvedBertConfig } from './bert-config.js';
 export { loadPretrainedBert, BERT_MODEL_TYPES } from './bert-pretrained.js';
-export { saveLoraAdapter, loadLoraAdapter, loadLoraWeights } from './lora-adapter.js';
+export { saveLoraAdapter, adapterFiles, loadLoraAdapter, loadLoraWeights, ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './lora-adapter.js';
 export {
   SentenceEmbedder, loadSentenceEmbedder, meanPool, l2Normalize, readSentenceTransformersSetup,
   type SentenceEmbedderOptions, type LoadSentenceEmbedderOptions, type SentencePooling,
 } from './sentence-embedder.js';
-export { baseFingerprint, checkAdapterBase, readAdapterBase, writeAdapterBase, BASE_FILE, type AdapterBase } from './adapter-base.js';
+export { baseFingerprint, checkAdapterBase, readAdapterBase, writeAdapterBase, adapterBaseText, BASE_FILE, type AdapterBase } from './adapter-base.js';

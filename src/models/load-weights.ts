@@ -1,16 +1,14 @@
 // Copies a checkpoint folder's tensors into a freshly built model: loaded (across shards), copied
 // by name with loadStateDict's checks, then freed; on any error the model is disposed too, so a
 // failed load leaves nothing allocated.
-import { join } from 'node:path';
-import { loadCheckpoint, readCheckpointIndex } from '../io/checkpoint.js';
-import { loadSafetensors } from '../io/safetensors/load.js';
+import { type CheckpointSource, loadCheckpoint, readCheckpointIndex, sourceFile } from '../io/checkpoint.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { Linear } from '../nn/linear.js';
 import type { Device } from '../autograd/device.js';
 import { type Module, nameMismatches } from '../nn/module.js';
 import type { FloatDType } from '../nn/init.js';
 
-export async function loadWeightsInto<M extends Module>(model: M, dir: string, opts: { device?: Device; dtype?: FloatDType }, describe: (e: Error) => Error = (e) => e): Promise<M> {
+export async function loadWeightsInto<M extends Module>(model: M, dir: CheckpointSource, opts: { device?: Device; dtype?: FloatDType }, describe: (e: Error) => Error = (e) => e): Promise<M> {
   try {
     const weights = await loadCheckpoint(dir, { device: opts.device, dtype: opts.dtype });
     try {
@@ -35,7 +33,7 @@ export async function loadWeightsInto<M extends Module>(model: M, dir: string, o
  * checkpoint lacks, is an error listing them, before any data is read. `ignore` names checkpoint
  * tensors that are not parameters (RoPE's inv_freq buffers). On any error the model is disposed.
  */
-export async function streamWeightsInto<M extends Module>(model: M, dir: string, opts: { device?: Device; dtype?: FloatDType; ignore?: (name: string) => boolean }): Promise<M> {
+export async function streamWeightsInto<M extends Module>(model: M, dir: CheckpointSource, opts: { device?: Device; dtype?: FloatDType; ignore?: (name: string) => boolean }): Promise<M> {
   try {
     const index = await readCheckpointIndex(dir);
     // Checkpoint name → how to set it: a Linear in NF4 takes `<path>.weight` for its two parameters.
@@ -53,13 +51,15 @@ export async function streamWeightsInto<M extends Module>(model: M, dir: string,
     const unexpected = names.filter((n) => !setters.has(n));
     const errors = nameMismatches(missing, unexpected);
     if (errors.length > 0) throw new Error(`${model.constructor.name}.loadStateDict: ${errors.join('; ')}`);
-    for (const name of names) {
-      const file = join(dir, index.weightMap.get(name)!);
-      const t = (await loadSafetensors(file, { device: opts.device, dtype: opts.dtype, names: [name] })).get(name)!;
+    // Shard by shard: a FileSource holds one shard's bytes at a time.
+    const shardOf = (n: string) => index.files.indexOf(index.weightMap.get(n)!);
+    for (const name of names.sort((a, b) => shardOf(a) - shardOf(b))) {
+      const file = index.weightMap.get(name)!;
+      const t = (await index.reader.load(file, { device: opts.device, dtype: opts.dtype, names: [name] })).get(name)!;
       try {
         setters.get(name)!(t);
       } catch (e) {
-        throw new Error(`${file}: tensor '${name}': ${(e as Error).message}`, { cause: e });
+        throw new Error(`${sourceFile(dir, file)}: tensor '${name}': ${(e as Error).message}`, { cause: e });
       } finally {
         t.dispose();
       }

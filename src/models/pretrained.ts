@@ -1,7 +1,6 @@
 // A model from a Hugging Face checkpoint folder: config.json → the architecture (through the
 // registry), the weights (one file or shards) → its parameters, with the names and shapes checked.
-import { join } from 'node:path';
-import { readCheckpointConfig } from '../io/checkpoint.js';
+import { type CheckpointSource, readCheckpointConfig, sourceFile, sourceName } from '../io/checkpoint.js';
 import { loadWeightsInto, streamWeightsInto } from './load-weights.js';
 import { saveCheckpoint, type SaveCheckpointOptions } from '../io/checkpoint-save.js';
 import { type CausalLM, isIgnoredOnLoad } from './causal-lm.js';
@@ -12,16 +11,18 @@ import './builtin-architectures.js';
 export type PretrainedOptions = Omit<DecoderInitOptions, 'seed' | 'initStd'>;
 
 /**
- * Loads a checkpoint folder (as transformers saves one) of any registered architecture, chosen by
- * config.json's model_type / architectures (an unknown one is an error listing the registered).
+ * Loads a checkpoint folder (as transformers saves one), or the same files from a FileSource (a
+ * URL, a page's files), of any registered architecture, chosen by config.json's model_type /
+ * architectures (an unknown one is an error listing the registered).
  * The model is built from config.json (zero-filled weights, then replaced), the tensors are loaded
  * across shards and copied in; a missing, unexpected or mis-shaped tensor is an error naming it,
  * and nothing is left allocated. opts.linearStorage 'bfloat16' or 'nf4' holds every Linear weight
  * frozen in that form (a QLoRA base: applyLora next), streamed in tensor by tensor.
  */
-export async function loadPretrainedCausalLM(dir: string, opts: PretrainedOptions = {}): Promise<CausalLM> {
-  const configPath = join(dir, 'config.json');
-  const config = await readCheckpointConfig(dir);
+export async function loadPretrainedCausalLM(source: CheckpointSource, opts: PretrainedOptions = {}): Promise<CausalLM> {
+  const dir = sourceName(source);
+  const configPath = sourceFile(source, 'config.json');
+  const config = await readCheckpointConfig(source);
   const arch = architectureOf(config, configPath);
   let model: CausalLM;
   try {
@@ -33,8 +34,8 @@ export async function loadPretrainedCausalLM(dir: string, opts: PretrainedOption
   // Weights held at lower precision stream in one tensor at a time (a 7B QLoRA base never exists
   // in float32); float models load whole, then copy (every name and shape checked before any change).
   try {
-    if (opts.linearStorage && opts.linearStorage !== 'float32') return await streamWeightsInto(model, dir, { ...opts, ignore: isIgnoredOnLoad });
-    return await loadWeightsInto(model, dir, opts);
+    if (opts.linearStorage && opts.linearStorage !== 'float32') return await streamWeightsInto(model, source, { ...opts, ignore: isIgnoredOnLoad });
+    return await loadWeightsInto(model, source, opts);
   } catch (e) {
     // (Both loaders have disposed the model.) A config that does not match the weights, or a bad
     // weights file: say which checkpoint.

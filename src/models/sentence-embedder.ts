@@ -3,8 +3,6 @@
 // BertModel, mean-pool the last hidden state over each row's real tokens, L2-normalize. A folder
 // saved by sentence-transformers (config.json, model.safetensors, tokenizer.json, modules.json,
 // sentence_bert_config.json, 1_Pooling/config.json) loads with loadSentenceEmbedder.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Tensor } from '../autograd/tensor.js';
 import type { Device } from '../autograd/device.js';
 import { arange, tensor } from '../autograd/create.js';
@@ -13,6 +11,7 @@ import { cast, div, less, maximum, mul, sqrt } from '../kernels/elementwise/op.j
 import { concat, narrow, reshape } from '../kernels/copy/op.js';
 import { sum } from '../kernels/reduce/op.js';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer.js';
+import { type CheckpointSource, readSourceJson, readSourceJsonValue, sourceFile, sourceHas } from '../io/checkpoint.js';
 import type { FloatDType } from '../nn/init.js';
 import type { BertModel } from './bert.js';
 import { loadPretrainedBert } from './bert-pretrained.js';
@@ -132,49 +131,41 @@ interface SentenceTransformersSetup {
   maxLength?: number;
 }
 
-function readJson(path: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-  if (v === null || typeof v !== 'object') throw new Error(`${path}: expected a JSON object or array`);
-  return v as Record<string, unknown>;
-}
-
 /**
  * modules.json (the module stack: Transformer, Pooling, Normalize), the Pooling module's
- * config.json and sentence_bert_config.json's max_seq_length, where present.
+ * config.json and sentence_bert_config.json's max_seq_length, where present, from a folder or a
+ * FileSource.
  */
-export function readSentenceTransformersSetup(dir: string): SentenceTransformersSetup {
+export async function readSentenceTransformersSetup(source: CheckpointSource): Promise<SentenceTransformersSetup> {
   const setup: SentenceTransformersSetup = {};
-  const sbert = join(dir, 'sentence_bert_config.json');
-  if (existsSync(sbert)) {
-    const m = readJson(sbert)['max_seq_length'];
+  if (await sourceHas(source, SBERT_CONFIG)) {
+    const m = (await readSourceJson(source, SBERT_CONFIG))['max_seq_length'];
     if (m !== undefined) {
-      if (typeof m !== 'number' || !Number.isInteger(m) || m < 2) throw new Error(`${sbert}: max_seq_length must be an integer ≥ 2, got ${JSON.stringify(m)}`);
+      if (typeof m !== 'number' || !Number.isInteger(m) || m < 2) throw new Error(`${sourceFile(source, SBERT_CONFIG)}: max_seq_length must be an integer ≥ 2, got ${JSON.stringify(m)}`);
       setup.maxLength = m;
     }
   }
-  const modulesPath = join(dir, 'modules.json');
-  if (!existsSync(modulesPath)) return setup;
-  const modules = readJson(modulesPath);
-  if (!Array.isArray(modules)) throw new Error(`${modulesPath}: expected an array of modules`);
+  if (!(await sourceHas(source, MODULES))) return setup;
+  const modules = await readSourceJsonValue(source, MODULES);
+  if (!Array.isArray(modules)) throw new Error(`${sourceFile(source, MODULES)}: expected an array of modules`);
   const types = modules.map((m) => String((m as { type?: unknown }).type ?? ''));
   setup.normalize = types.some((t) => t.endsWith('.Normalize'));
   const pooling = modules.find((m) => String((m as { type?: unknown }).type ?? '').endsWith('.Pooling')) as { path?: unknown } | undefined;
   if (pooling) {
-    const cfgPath = join(dir, String(pooling.path ?? ''), 'config.json');
-    const cfg = readJson(cfgPath);
+    // The module's folder, as a file name inside the source ('1_Pooling/config.json').
+    const cfgFile = [String(pooling.path ?? ''), 'config.json'].filter((p) => p !== '').join('/');
+    const cfg = await readSourceJson(source, cfgFile);
     const modes = Object.entries(cfg).filter(([k, v]) => k.startsWith('pooling_mode_') && v === true).map(([k]) => k.slice('pooling_mode_'.length));
     if (modes.length !== 1 || !['mean_tokens', 'cls_token'].includes(modes[0])) {
-      throw new Error(`${cfgPath}: pooling ${JSON.stringify(modes)} is not supported (one of pooling_mode_mean_tokens, pooling_mode_cls_token)`);
+      throw new Error(`${sourceFile(source, cfgFile)}: pooling ${JSON.stringify(modes)} is not supported (one of pooling_mode_mean_tokens, pooling_mode_cls_token)`);
     }
     setup.pooling = modes[0] === 'mean_tokens' ? 'mean' : 'cls';
   }
   return setup;
 }
+
+const SBERT_CONFIG = 'sentence_bert_config.json';
+const MODULES = 'modules.json';
 
 export interface LoadSentenceEmbedderOptions extends SentenceEmbedderOptions {
   device?: Device;
@@ -183,15 +174,16 @@ export interface LoadSentenceEmbedderOptions extends SentenceEmbedderOptions {
 }
 
 /**
- * Loads a sentence embedder from a folder holding a BERT checkpoint and its tokenizer.json, as
- * sentence-transformers saves all-MiniLM-L6-v2. Pooling, normalization and the length limit come
- * from the folder's sentence-transformers files when present (options override them); without
- * them: mean pooling, normalized, at most min(512, max_position_embeddings) tokens.
+ * Loads a sentence embedder from a folder (or the same files from a FileSource: a URL, a page's
+ * files) holding a BERT checkpoint and its tokenizer.json, as sentence-transformers saves
+ * all-MiniLM-L6-v2. Pooling, normalization and the length limit come from the folder's
+ * sentence-transformers files when present (options override them); without them: mean pooling,
+ * normalized, at most min(512, max_position_embeddings) tokens.
  */
-export async function loadSentenceEmbedder(dir: string, opts: LoadSentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
-  const setup = readSentenceTransformersSetup(dir);
-  const tokenizer = await loadTokenizer(dir);
-  const model = await loadPretrainedBert(dir, { device: opts.device, dtype: opts.dtype });
+export async function loadSentenceEmbedder(source: CheckpointSource, opts: LoadSentenceEmbedderOptions = {}): Promise<SentenceEmbedder> {
+  const setup = await readSentenceTransformersSetup(source);
+  const tokenizer = await loadTokenizer(source);
+  const model = await loadPretrainedBert(source, { device: opts.device, dtype: opts.dtype });
   try {
     const maxLength = opts.maxLength ?? (setup.maxLength !== undefined ? Math.min(setup.maxLength, model.resolved.maxPositions) : undefined);
     return new SentenceEmbedder(model, tokenizer, {

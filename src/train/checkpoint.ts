@@ -7,8 +7,8 @@
 // A folder is written under a temporary name and renamed once, so a checkpoint-<step>/ is always
 // complete; the link is replaced atomically after it. findCheckpoint takes the newest complete one.
 // With a save limit the oldest are removed (never the newest, nor the best by an eval metric).
-import { access, lstat, mkdir, readFile, readdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, lstat, mkdir, readFile, readdir, readlink, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { copyTokenizerFiles } from '../io/tokenizer.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
@@ -186,6 +186,18 @@ async function pointLatestAt(outDir: string, name: string): Promise<void> {
   await symlink(name, tmpLink, 'dir');
   await rename(tmpLink, link);
   await rm(join(outDir, 'checkpoint.old'), { recursive: true, force: true });
+}
+
+/**
+ * Finishes a save that a crash cut between renaming checkpoint-<step>/ into place and pointing
+ * outDir/checkpoint at it: when `dir` (the folder a resumed run found) is not what the link names,
+ * the link is pointed at it and `retention` applied, as the save would have.
+ */
+export async function finishInterruptedSave(outDir: string, dir: string, retention: CheckpointRetention = {}): Promise<void> {
+  const name = basename(dir);
+  if (!STEP_FOLDER.test(name) || (await readlink(join(outDir, 'checkpoint')).catch(() => null)) === name) return;
+  await pointLatestAt(outDir, name);
+  await pruneCheckpoints(outDir, name, retention);
 }
 
 /** The checkpoint-<step>/ folders under outDir, oldest first. */

@@ -7,7 +7,8 @@ import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
 import type { Communicator, FloatArray } from '../distributed/index.js';
 import type { StepOutcome } from './step.js';
-import { type RowScalars, type SideScalars, gatherStepRows } from './step-rows.js';
+import { type RowScalars, gatherStepRows, readRowScalars, writeRowScalars } from './step-rows.js';
+import { allGatherWire } from './rank-wire.js';
 
 /** The micro-batches [from, to) of a step's plan that this rank runs. */
 export interface StepShare {
@@ -32,24 +33,16 @@ export function partOf(comm: Communicator, n: number): StepShare {
   return { from: Math.floor((comm.rank * n) / comm.size), to: Math.floor(((comm.rank + 1) * n) / comm.size) };
 }
 
-/**
- * Every rank's JSON value, in rank order, on every rank: the value's UTF-8 bytes travel in a
- * Float64Array (a byte count, then the bytes padded to 8), which MPI copies bit for bit.
- */
+/** Every rank's JSON value, in rank order, on every rank (its text's UTF-8 bytes, copied bit for bit). */
 export function allGatherJson<T>(comm: Communicator, value: T): T[] {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  const words = new Float64Array(1 + Math.ceil(bytes.length / 8));
-  words[0] = bytes.length;
-  new Uint8Array(words.buffer, 8).set(bytes);
-  const { data, counts } = comm.allGatherRows(words);
-  const out: T[] = [];
-  let at = 0;
-  for (const n of counts) {
-    const length = data[at];
-    out.push(JSON.parse(new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset + (at + 1) * 8, length))) as T);
-    at += n;
-  }
-  return out;
+  return allGatherWire(comm, (w) => w.text(JSON.stringify(value)), (r) => JSON.parse(r.text()) as T);
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** What every other rank throws when rank r failed: its message, naming it. */
+function rankFailed(comm: Communicator, r: number, when: string, message: string, who: string): Error {
+  return new Error(`${who}: rank ${r} of ${comm.size} failed ${when}: ${message}`);
 }
 
 /**
@@ -69,33 +62,44 @@ export async function together<T>(comm: Communicator, when: string, fn: () => Pr
     ok = false;
   }
   if (comm.allTrue(ok)) return value as T;
-  const messages = allGatherJson(comm, ok ? null : failure instanceof Error ? failure.message : String(failure));
+  const messages = allGatherJson(comm, ok ? null : messageOf(failure));
   if (!ok) throw failure;
   const r = messages.findIndex((m) => m !== null);
-  throw new Error(`${who}: rank ${r} of ${comm.size} failed ${when}: ${messages[r]}`);
+  throw rankFailed(comm, r, when, messages[r]!, who);
 }
 
 /** A two-pass step's share: its micro-batches, and where its pass-1 rows meet every other rank's. */
 export interface RowShare extends StepShare {
-  /** Every rank's rows (this one's included) in the step's row order. */
-  gather(rows: RowScalars): RowScalars;
+  /**
+   * Every rank's rows (this one's, from `own`, included) in the step's row order. When `own` fails
+   * on any rank, every rank throws (that rank its own error, the others one naming it).
+   */
+  gather(own: () => Promise<RowScalars>): Promise<RowScalars>;
 }
-
-type WireSide = Record<string, number[]>;
 
 /**
  * Every rank's pass-1 rows in rank order (= the global micro-batch order), laid out as one step
- * (gatherStepRows): every rank then evaluates the same loss over a matrix spanning all ranks.
- * JSON carries each double exactly (shortest round-trip text); the rows were checked finite.
+ * (gatherStepRows): every rank then evaluates the same loss over a matrix spanning all ranks. The
+ * rows travel as binary words (writeRowScalars); a rank whose rows failed sends its message
+ * instead, so the failure is every rank's without another collective.
  */
-export function gatherRowsAcrossRanks(comm: Communicator, rows: RowScalars): RowScalars {
-  const toWire = (s: SideScalars): WireSide => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
-  const fromWire = (w: WireSide): SideScalars =>
-    Object.fromEntries(Object.entries(w).map(([k, v]) => [k, k === 'promptIds' ? v : Float64Array.from(v)])) as unknown as SideScalars;
-  const all = allGatherJson(comm, { paired: rows.paired, embeddingDim: rows.embeddingDim ?? null, chosen: toWire(rows.chosen), rejected: toWire(rows.rejected) });
-  return gatherStepRows(all.map((w) => ({
-    paired: w.paired, chosen: fromWire(w.chosen), rejected: fromWire(w.rejected), ...(w.embeddingDim === null ? {} : { embeddingDim: w.embeddingDim }),
-  })));
+export async function gatherRowsAcrossRanks(comm: Communicator, own: () => Promise<RowScalars>, when: string): Promise<RowScalars> {
+  let rows: RowScalars | undefined;
+  let failure: unknown;
+  try {
+    rows = await own();
+  } catch (e) {
+    failure = e;
+  }
+  const parts = allGatherWire(
+    comm,
+    (w) => (rows ? writeRowScalars(w.number(0), rows) : w.number(1).text(messageOf(failure))),
+    (r) => (r.number() === 0 ? readRowScalars(r) : { failed: r.text() }),
+  );
+  if (!rows) throw failure;
+  const r = parts.findIndex((p) => 'failed' in p);
+  if (r >= 0) throw rankFailed(comm, r, when, (parts[r] as { failed: string }).failed, 'trainPreference');
+  return gatherStepRows(parts as RowScalars[]);
 }
 
 /** What a rank's share of a step contributes to the step's numbers (JSON-safe). */
@@ -135,51 +139,106 @@ export function combineReports(reports: ShareReport[], k: number, gradNorm: numb
   };
 }
 
-/** Where a gradient sum spent its time (seconds): device → host, the all-reduce, host → device. */
+/** Where a gradient sum spent its time (seconds). */
 export interface GradSyncTimes {
+  /** Device → host, the buckets' reads. */
   read: number;
+  /** The all-reduces themselves (on MPI's worker thread when overlapped). */
   reduce: number;
+  /** Host → device. */
   write: number;
+  /** The whole sum, start to end: read + reduce + write when sequential, less what the overlap hides. */
+  wall: number;
 }
 
 /** Values per all-reduce (DDP's buckets are 25 MB; 2^22 float32 values are 16 MB). */
 export const BUCKET_VALUES = 1 << 22;
 
-/**
- * Each parameter's .grad ← its sum over ranks, the same bits on every rank (allReduceSumIdentical),
- * in buckets of consecutive parameters of one dtype: read back, reduced, written back. A parameter
- * without a gradient on this rank adds zeros (and gets the sum). The losses already scale each
- * micro-batch by 1/k of the whole step, so the sum is the step's gradient.
- */
-export async function sumGradients(comm: Communicator, params: Tensor[], bucketValues = BUCKET_VALUES): Promise<GradSyncTimes> {
-  const times: GradSyncTimes = { read: 0, reduce: 0, write: 0 };
+/** Consecutive parameters of one dtype, at most bucketValues values a bucket (a larger parameter alone). */
+export function gradientBuckets(params: Tensor[], bucketValues = BUCKET_VALUES): Tensor[][] {
+  const buckets: Tensor[][] = [];
   let start = 0;
   while (start < params.length) {
     let end = start + 1, values = params[start].size;
     while (end < params.length && params[end].dtype === params[start].dtype && values + params[end].size <= bucketValues) values += params[end++].size;
-    const bucket = params.slice(start, end);
+    buckets.push(params.slice(start, end));
     start = end;
-    let t = performance.now();
-    const host: FloatArray = bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
-    const read = await Promise.all(bucket.map((p) => (p.grad ? p.grad.data() : null)));
-    let at = 0;
-    bucket.forEach((p, i) => {
-      if (read[i]) host.set(read[i] as ArrayLike<number>, at);
-      at += p.size;
-    });
-    times.read += (performance.now() - t) / 1000;
-    t = performance.now();
-    comm.allReduceSumIdentical(host);
-    times.reduce += (performance.now() - t) / 1000;
-    t = performance.now();
-    at = 0;
-    for (const p of bucket) {
-      const g = tensor(host.slice(at, at + p.size), p.shape, { device: p.device, dtype: p.dtype });
-      p.grad?.dispose();
-      p.grad = g;
-      at += p.size;
-    }
-    times.write += (performance.now() - t) / 1000;
   }
+  return buckets;
+}
+
+/**
+ * Each parameter's .grad ← its sum over ranks, the same bits on every rank (allReduceSumIdentical),
+ * in buckets of consecutive parameters of one dtype (gradientBuckets): read back, reduced, written
+ * back. A parameter without a gradient on this rank adds zeros (and gets the sum). The losses
+ * already scale each micro-batch by 1/k of the whole step, so the sum is the step's gradient.
+ * Overlapped (the default), bucket i is all-reduced on MPI's worker thread while bucket i+1 is read
+ * back and bucket i−1 written: the same buckets and the same collectives, so the same bits.
+ */
+export async function sumGradients(comm: Communicator, params: Tensor[], bucketValues = BUCKET_VALUES, overlap = true): Promise<GradSyncTimes> {
+  const started = performance.now();
+  const times: GradSyncTimes = { read: 0, reduce: 0, write: 0, wall: 0 };
+  const since = (t: number) => (performance.now() - t) / 1000;
+  const read = async (bucket: Tensor[]): Promise<FloatArray> => {
+    const t = performance.now();
+    const host = await readBucket(bucket);
+    times.read += since(t);
+    return host;
+  };
+  const write = (bucket: Tensor[], host: FloatArray) => {
+    const t = performance.now();
+    writeBucket(bucket, host);
+    times.write += since(t);
+  };
+  const buckets = gradientBuckets(params, bucketValues);
+  if (!overlap) {
+    for (const bucket of buckets) {
+      const host = await read(bucket);
+      const t = performance.now();
+      comm.allReduceSumIdentical(host);
+      times.reduce += since(t);
+      write(bucket, host);
+    }
+  } else {
+    let inFlight: { bucket: Tensor[]; host: FloatArray; reduced: Promise<number> } | null = null;
+    const finish = async ({ bucket, host, reduced }: NonNullable<typeof inFlight>) => {
+      times.reduce += await reduced;
+      write(bucket, host);
+    };
+    for (const bucket of buckets) {
+      const host = await read(bucket);
+      const reduced = comm.allReduceSumIdenticalAsync(host);
+      // Awaited in finish; until then a rejection must not count as unhandled (that ends the job).
+      reduced.catch(() => {});
+      if (inFlight) await finish(inFlight);
+      inFlight = { bucket, host, reduced };
+    }
+    if (inFlight) await finish(inFlight);
+  }
+  times.wall = since(started);
   return times;
+}
+
+/** A bucket's gradients side by side on the host (zeros for a parameter without one). */
+async function readBucket(bucket: Tensor[]): Promise<FloatArray> {
+  const values = bucket.reduce((n, p) => n + p.size, 0);
+  const host: FloatArray = bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
+  const read = await Promise.all(bucket.map((p) => (p.grad ? p.grad.data() : null)));
+  let at = 0;
+  bucket.forEach((p, i) => {
+    if (read[i]) host.set(read[i] as ArrayLike<number>, at);
+    at += p.size;
+  });
+  return host;
+}
+
+/** Each parameter's .grad ← its slice of the summed bucket, on its device. */
+function writeBucket(bucket: Tensor[], host: FloatArray): void {
+  let at = 0;
+  for (const p of bucket) {
+    const g = tensor(host.slice(at, at + p.size), p.shape, { device: p.device, dtype: p.dtype });
+    p.grad?.dispose();
+    p.grad = g;
+    at += p.size;
+  }
 }

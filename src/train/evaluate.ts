@@ -17,7 +17,8 @@ import { planPreferenceBatches } from '../data/batches.js';
 import { tokenizePreferenceBatch, type TokenizeOptions } from '../data/tokenize.js';
 import type { Communicator } from '../distributed/index.js';
 import { modelDtype } from './sequence-logps.js';
-import { allGatherJson, partOf, together } from './data-parallel.js';
+import { partOf, together } from './data-parallel.js';
+import { type WireReader, type WireWriter, allGatherWire } from './rank-wire.js';
 import { type ReferenceLogps, type TrainBatch, buildBatch, disposeTokenized, referenceOf, tokenizeKlRows } from './batch.js';
 import { type PromptEmbedder, PromptEmbeddingCache } from './prompt-embeddings.js';
 
@@ -55,9 +56,8 @@ async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<
   if (comm && comm.size > 1) {
     const { from, to } = partOf(comm, plan.length);
     const mine = await together(comm, 'in its part of the eval batches', () => evaluateBatches(s, plan.slice(from, to)), 'evaluateLoss');
-    // JSON carries each finite double exactly; a NaN or ±Infinity travels as its text.
-    const wire = mine.map((b) => ({ n: b.n, sums: b.sums.map(([k, x]) => [k, Number.isFinite(x) ? x : String(x)]) }));
-    batches = allGatherJson(comm, wire).flat().map((b) => ({ n: b.n, sums: b.sums.map(([k, x]) => [k as string, Number(x)]) }));
+    // As binary words: each double exact, NaN and ±Infinity included.
+    batches = allGatherWire(comm, (w) => writeBatchSums(w, mine), readBatchSums).flat();
   } else {
     batches = await evaluateBatches(s, plan);
   }
@@ -69,6 +69,21 @@ async function evaluateLossInEvalMode(s: EvaluationSetup): Promise<{ means: Map<
     samples += b.n;
   }
   return { means: new Map([...sums].map(([k, total]) => [k, total / samples])), samples };
+}
+
+function writeBatchSums(w: WireWriter, batches: BatchSums[]): void {
+  w.number(batches.length);
+  for (const b of batches) {
+    w.number(b.n).number(b.sums.length);
+    for (const [k, x] of b.sums) w.text(k).number(x);
+  }
+}
+
+function readBatchSums(r: WireReader): BatchSums[] {
+  return Array.from({ length: r.number() }, () => {
+    const n = r.number();
+    return { n, sums: Array.from({ length: r.number() }, (): [string, number] => [r.text(), r.number()]) };
+  });
 }
 
 async function evaluateBatches(s: EvaluationSetup, plan: ReturnType<typeof planPreferenceBatches>): Promise<BatchSums[]> {

@@ -9,6 +9,7 @@ import { tensor } from '../autograd/create.js';
 import { cast } from '../kernels/elementwise/op.js';
 import { concat, reshape } from '../kernels/copy/op.js';
 import type { PreferenceBatch, PreferenceSide } from '../losses/types.js';
+import type { WireReader, WireWriter } from './rank-wire.js';
 
 /** One side's rows (chosen or rejected): values without graph, as float64 on the host. */
 export interface SideScalars {
@@ -57,6 +58,32 @@ export interface RowScalars {
 }
 
 const FIELDS = ['policyLogps', 'refLogps', 'tokenCounts', 'promptEmbeddings', 'klPolicyLogps', 'klRefLogps', 'fullLogps', 'fullTokenCounts', 'unweightedLogps', 'wpoWeights'] as const;
+
+/**
+ * Rows as binary words (another rank's part of a step): paired, the embedding width (−1: none),
+ * then each side's prompt ids and every field (absent or of any length), each double exact.
+ */
+export function writeRowScalars(w: WireWriter, rows: RowScalars): void {
+  w.number(rows.paired ? 1 : 0).number(rows.embeddingDim ?? -1);
+  for (const s of [rows.chosen, rows.rejected]) {
+    w.numbers(s.promptIds);
+    for (const f of FIELDS) w.numbers(s[f]);
+  }
+}
+
+export function readRowScalars(r: WireReader): RowScalars {
+  const paired = r.number() === 1, dim = r.number();
+  const side = (): SideScalars => {
+    const out: SideScalars = { promptIds: Array.from(r.numbers()!), policyLogps: new Float64Array(0) };
+    for (const f of FIELDS) {
+      const v = r.numbers();
+      if (v) out[f] = v;
+    }
+    return out;
+  };
+  const chosen = side(), rejected = side();
+  return { paired, chosen, rejected, ...(dim === -1 ? {} : { embeddingDim: dim }) };
+}
 
 function concatArrays(parts: Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));

@@ -11,8 +11,8 @@
 //           parameter gradients are those of one batch of k·b rows.
 // Only k − 1 policy forwards run twice; each micro-batch replays its pass-1 dropout masks. Under
 // data parallelism a rank runs its share of the micro-batches, the ranks' pass-1 rows meet
-// (share.gather) so every rank evaluates the same loss over the whole step, and each rank
-// back-propagates its own rows' gradients.
+// (share.gather, which makes a rank's failure in pass 1 every rank's) so every rank evaluates the
+// same loss over the whole step, and each rank back-propagates its own rows' gradients.
 import type { Tensor } from '../autograd/tensor.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
@@ -26,6 +26,7 @@ import { type SideFields, meanPromptEmbeddings, sideFields, sideLogps, tokenCoun
 import { type StepContext, type StepOutcome, dropoutSeedOf } from './step.js';
 import { type PlannedMicroBatch, mergeIndexBatches, recordsAt, whereIs } from './step-plan.js';
 import type { RowShare } from './data-parallel.js';
+import { faultPoint } from './fault-points.js';
 import {
   CHOSEN_ONLY, DIFFERENTIABLE, type DifferentiableField, type RowGrads, type RowScalars, type SideScalars,
   gatherStepRows, packTensors, sliceRowGrads, stepBatch, unpackValues,
@@ -265,7 +266,7 @@ export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGr
 export async function twoPassStep(ctx: StepContext, stepNo: number, plan: PlannedMicroBatch[], share?: RowShare): Promise<StepOutcome> {
   const k = plan.length;
   const { from, to } = share ?? { from: 0, to: k };
-  const micro = await tokenizeStep(ctx, stepNo, plan, from, to);
+  let micro: MicroBatchRows[] = [];
   const own = to - from;
   // Where each micro-batch's rows start in the step's row order.
   const starts = plan.reduce<[number, number][]>((a, m, i) => [...a, i === 0 ? [0, 0] : [a[i - 1][0] + plan[i - 1].index.m, a[i - 1][1] + plan[i - 1].index.n]], []);
@@ -277,19 +278,23 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
     // Pass 1: every micro-batch is recorded before any is read back, so the device never waits; the
     // last one keeps its graph.
     const scored: Scored[] = [];
-    const parts: RowScalars[] = [];
     let step: Awaited<ReturnType<typeof lossOverStep>>;
     try {
-      micro.forEach((mb, i) => scored.push(scoreMicroBatch(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, from + i), i === own - 1)));
-      for (const [i, { packed, layout }] of scored.entries()) {
-        const values = unpackValues(await packed.data(), layout);
-        const bad = nonFinite(values);
-        const at = from + i;
-        if (bad) throw ctx.refuse(stepNo, whereIs(plan[at], at, k), `${bad} (pass 1)`, recordsAt(ctx.dataset, plan[at].index.indices));
-        parts.push(rowScalarsOf(ctx, micro[i], values));
-      }
-      const rows = gatherStepRows(parts);
-      step = await lossOverStep(ctx, share ? share.gather(rows) : rows);
+      // This rank's rows; under several ranks they meet the others' (a failure here is every rank's).
+      const ownRows = async (): Promise<RowScalars> => {
+        micro = await tokenizeStep(ctx, stepNo, plan, from, to);
+        micro.forEach((mb, i) => scored.push(scoreMicroBatch(ctx, mb, dropoutSeedOf(ctx.seed, stepNo, from + i), i === own - 1)));
+        const parts: RowScalars[] = [];
+        for (const [i, { packed, layout }] of scored.entries()) {
+          const values = unpackValues(await packed.data(), layout);
+          const bad = nonFinite(values);
+          const at = from + i;
+          if (bad) throw ctx.refuse(stepNo, whereIs(plan[at], at, k), `${bad} (pass 1)`, recordsAt(ctx.dataset, plan[at].index.indices));
+          parts.push(rowScalarsOf(ctx, micro[i], values));
+        }
+        return gatherStepRows(parts);
+      };
+      step = await lossOverStep(ctx, share ? await share.gather(ownRows) : await ownRows());
       if (!Number.isFinite(step.loss)) throw ctx.refuse(stepNo, whereStep, `loss is ${step.loss}`, stepRecords());
       const gradMap = new Map<string, Float64Array>();
       for (const s of ['chosen', 'rejected'] as const) for (const [f, v] of Object.entries(step.grads[s])) gradMap.set(`∂loss/∂${s} ${f}`, v!);
@@ -303,6 +308,7 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
         for (const side of Object.values(s.graph ?? {})) for (const t of Object.values(side)) t.dispose();
       }
     }
+    faultPoint('step: pass 2');
     // Pass 2, every other micro-batch with its share of the row gradients.
     for (const [i, mb] of micro.slice(0, own - 1).entries()) {
       backpropagate(ctx, mb, sliceRowGrads(step.grads, ...rowsOf(from + i)), dropoutSeedOf(ctx.seed, stepNo, from + i));

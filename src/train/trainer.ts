@@ -17,7 +17,7 @@ import type { MixedLoss } from '../losses/mix.js';
 import type { LossConfig } from '../losses/types.js';
 import type { PreferenceDataset } from '../data/jsonl.js';
 import { planPreferenceBatches, type IndexBatch } from '../data/batches.js';
-import { ProgressBar } from '../io/progress.js';
+import { ProgressBar, type ProgressDisplay } from '../io/progress.js';
 import { type AdamWOptions, type RMSpropOptions, clipGradNormScale } from '../optim/index.js';
 import { type LrSchedule, type LrSchedulerType, checkLrScheduler, lrFactor, warmupStepsOf } from './schedule.js';
 import { modelDtype } from './sequence-logps.js';
@@ -32,11 +32,11 @@ import { loraLayers } from '../nn/lora.js';
 import { faultPoint } from './fault-points.js';
 import { type Communicator, communicatorFromEnv } from '../distributed/index.js';
 import { totalGradNorm } from '../optim/grad-norm.js';
-import { allGatherJson, combineReports, gatherRowsAcrossRanks, shareOf, shareReport, sumGradients, together } from './data-parallel.js';
+import { allGatherJson, combineReports, gatherRowsAcrossRanks, partOf, shareOf, shareReport, sumGradients, together } from './data-parallel.js';
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
-  findCheckpoint, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
+  findCheckpoint, finishInterruptedSave, loadOptimizer, loadPolicyWeights, makeOptimizer, readTrainerState, saveTrainingCheckpoint,
   type OptimizerName, type TrainerConfig, type TrainerOptimizer, type TrainerState,
 } from './checkpoint.js';
 
@@ -82,7 +82,8 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   /**
    * Run the reference over every record once before training and read its log-probs from a cache
    * in the steps (TRL's precompute_ref_log_probs): no reference forward per step. Not for losses
-   * with KL pairs (KTO). Default false.
+   * with KL pairs (KTO). Under several ranks each runs a part of the pass and every rank gets
+   * every row. Default false.
    */
   precomputeRefLogps?: boolean;
   /** Shuffle seed (default 0): each epoch's order is fixed by (seed, epoch). */
@@ -114,8 +115,8 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
   runConfig?: Record<string, number | boolean | string>;
   /** Called with each step's metrics. */
   log?: (metrics: StepMetrics) => void;
-  /** A progress bar on stderr. */
-  progress?: boolean;
+  /** A progress bar: true for stderr (Node), or a function of each update (a page's display). */
+  progress?: ProgressDisplay;
   /**
    * Stops the run cleanly when aborted (relpo train aborts it on SIGINT/SIGTERM): the step under way
    * finishes, a checkpoint is written (with outDir), and the result says `stopped`.
@@ -278,6 +279,8 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     }
     const changed = changedLossSetting(resumed, config, lossTerms) ?? changedTrainerSetting(resumed.trainerConfig, trainerConfig);
     if (changed) throw new Error(`trainPreference: ${dir} was trained with ${changed}; resuming with another setting would not continue that run (the step count, saving and evaluation may change; start a new outDir for the rest)`);
+    // A crash between a save's rename and its link leaves the newest folder unnamed by the link.
+    if (writer) await finishInterruptedSave(outDir!, dir, { limit: opts.saveTotalLimit, keep: state.bestCheckpoint });
     await loadPolicyWeights(dir, policy);
     optimizer = await loadOptimizer(dir, policy);
     optimizer.lr = opts.lr;
@@ -314,20 +317,24 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     opts.onEval?.(m);
   };
   if (refCache && needs.reference) {
-    // One pass of the reference over the training records (and the eval records), before step 1.
+    // One pass of the reference over the training records (and the eval records), before step 1;
+    // under several ranks each runs a part of each set's batches (rank 0's bar counts its own).
     const tokenize = { maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength, device };
     const sets = evalData ? [dataset, evalData] : [dataset];
     const preBatch = opts.evalBatchSize ?? batchSize;
-    const total = sets.reduce((n, d) => n + planPreferenceBatches(d, { batchSize: preBatch, shuffle: false }).length, 0);
-    const pre = opts.progress && writer ? new ProgressBar(total, 'reference log-probs') : undefined;
+    const batchesOf = (d: PreferenceDataset) => {
+      const { from, to } = partOf(comm, planPreferenceBatches(d, { batchSize: preBatch, shuffle: false }).length);
+      return to - from;
+    };
+    const total = sets.reduce((n, d) => n + batchesOf(d), 0);
+    const pre = opts.progress && writer ? new ProgressBar(total, 'reference log-probs', opts.progress) : undefined;
     let before = 0;
     for (const data of sets) {
-      let last = 0;
-      await refCache.fill(tokenizer, data, preBatch, tokenize, (done) => pre?.update(before + (last = done)));
-      before += last;
+      await refCache.fill(tokenizer, data, preBatch, tokenize, (done) => pre?.update(before + done), comm);
+      before += batchesOf(data);
     }
   }
-  const bar = opts.progress && writer ? new ProgressBar(totalSteps, `${loss.name}`) : undefined;
+  const bar = opts.progress && writer ? new ProgressBar(totalSteps, `${loss.name}`, opts.progress) : undefined;
   const history: StepMetrics[] = [];
   let stopped = false;
   let savedAt = opts.resume ? state.step : -1;
@@ -370,7 +377,7 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     const gathered = performance.now();
     const times = await sumGradients(comm, policy.parameters().filter((p) => p.requiresGrad));
     // This rank's share, the wait for the slowest rank (the gather of the step's numbers), the gradient sum.
-    syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.read + times.reduce + times.write, 'time/allreduce_s': times.reduce };
+    syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.wall, 'time/allreduce_s': times.reduce };
     const norm = tidy(() => totalGradNorm(policy.parameters()));
     const gradNorm = norm ? (await norm.data())[0] : 0;
     norm?.dispose();
@@ -387,10 +394,12 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
       let outcome: StepOutcome;
       faultPoint('step: start');
       try {
+        // A rank's refusal (a NaN loss) is every rank's, naming it, before the gradient sum; in two
+        // passes a failure before the rows' gather travels in it, so every rank reaches the gather.
+        const when = `in step ${stepNo}`;
         outcome = !share ? await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro)
-          : twoPasses ? await twoPassStep(ctx, stepNo, plan.micro, { ...share, gather: (rows) => gatherRowsAcrossRanks(comm, rows) })
-          // One pass has no collective inside: a rank's refusal (a NaN loss) is every rank's, naming it.
-          : await together(comm, `in step ${stepNo}`, () => singlePassStep(ctx, stepNo, plan.micro, share));
+          : twoPasses ? await together(comm, when, () => twoPassStep(ctx, stepNo, plan.micro, { ...share, gather: (own) => gatherRowsAcrossRanks(comm, own, when) }))
+          : await together(comm, when, () => singlePassStep(ctx, stepNo, plan.micro, share));
         if (share) outcome = await sumAcrossRanks(outcome);
       } catch (e) {
         optimizer.zeroGrad();

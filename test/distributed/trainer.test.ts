@@ -1,9 +1,11 @@
 // The data-parallel trainer under `mpirun -np 2` (test/distributed/fixtures/train.ts): the weights
 // after 3 steps equal one process's at the same effective batch (float64, CPU), for dpo (one pass
 // per micro-batch, gradients summed) and for rpo in step scope (its 8 × 8 matrix spanning both
-// ranks); a failing rank ends the job naming itself and leaves an intact checkpoint; resuming with
-// the same number of ranks continues exactly, and with another is refused; an evaluation split
-// across the ranks gives every rank one process's eval metrics.
+// ranks; under -np 3 a 6 × 6 one spanning three); a failing rank ends the job naming itself and
+// leaves an intact checkpoint; resuming with the same number of ranks continues exactly, and with
+// another is refused; an evaluation split across the ranks gives every rank one process's eval
+// metrics; a rank failing inside a two-pass step is every rank's refusal; the reference log-probs
+// precomputed in parts train as one process.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -39,7 +41,7 @@ function workDir(): { dir: string; data: string } {
   return { dir, data };
 }
 
-const ranksOf = (dir: string): RankResult[] => [0, 1].map((r) => JSON.parse(readFileSync(join(dir, `rank-${r}.json`), 'utf8')) as RankResult);
+const ranksOf = (dir: string, ranks = 2): RankResult[] => Array.from({ length: ranks }, (_, r) => JSON.parse(readFileSync(join(dir, `rank-${r}.json`), 'utf8')) as RankResult);
 
 const untimed = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'tokens/s' && !k.startsWith('time/')));
 
@@ -52,17 +54,20 @@ function normRel(a: number[], b: number[]): number {
   return Math.sqrt(d / n);
 }
 
-async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promise<void> {
+async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo', ranks = 2): Promise<void> {
   if (!mpiHere(t)) return;
   const { dir, data } = workDir();
+  const sixByOne = ranks === 3;
   try {
-    const run = await runUnderMpi(2, FIXTURE, [loss, data, dir], { timeoutMs: 120_000 });
+    const run = await runUnderMpi(ranks, FIXTURE, [sixByOne ? `${loss}-6x1` : loss, data, dir], { timeoutMs: 180_000 });
     t.is(run.status, 0, shown(run));
-    const [r0, r1] = ranksOf(dir);
-    t.is(r0.size, 2);
-    t.deepEqual(r1.params, r0.params, 'the replicas are bit-identical');
-    t.deepEqual(r1.history.map(untimed), r0.history.map(untimed), 'every rank has the same metrics (but its own timings)');
-    const one = await trainRun({ loss, data, communicator: singleProcessCommunicator() });
+    const [r0, ...others] = ranksOf(dir, ranks);
+    t.is(r0.size, ranks);
+    for (const r of others) {
+      t.deepEqual(r.params, r0.params, 'the replicas are bit-identical');
+      t.deepEqual(r.history.map(untimed), r0.history.map(untimed), 'every rank has the same metrics (but its own timings)');
+    }
+    const one = await trainRun({ loss, data, sixByOne, communicator: singleProcessCommunicator() });
     const rel = normRel(r0.params, one.params);
     t.true(rel <= 1e-10, `weights after 3 steps vs one process: ${rel.toExponential(2)}`);
     one.history.forEach((m, i) => {
@@ -72,7 +77,8 @@ async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promi
       }
       t.true(r0.history[i]['time/grad_sync_s'] >= 0, 'the gradient sum is timed');
     });
-    if (loss === 'rpo') t.deepEqual(r0.history.map((m) => [m['loss_rows/chosen'], m['loss_rows/rejected']]), [[8, 8], [8, 8], [8, 8]], "an 8 × 8 matrix over both ranks' rows");
+    const n = sixByOne ? 6 : 8;
+    if (loss === 'rpo') t.deepEqual(r0.history.map((m) => [m['loss_rows/chosen'], m['loss_rows/rejected']]), [[n, n], [n, n], [n, n]], `an ${n} × ${n} matrix over every rank's rows`);
     else t.deepEqual(r0.history.map((m) => m['loss_rows/chosen']), [2, 2, 2], 'dpo: the mean micro-batch');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -81,6 +87,7 @@ async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promi
 
 mpiTest(`mpirun -np 2: dpo's weights after 3 steps equal one process's (float64, 1e-10)${note}`, (t) => sameAsOneProcess(t, 'dpo'));
 mpiTest(`mpirun -np 2: rpo in step scope, one contrast matrix over both ranks, equals one process${note}`, (t) => sameAsOneProcess(t, 'rpo'));
+mpiTest(`mpirun -np 3: rpo in step scope (6 micro-batches × 1 pair, two per rank), one 6 × 6 matrix over the three ranks' rows, equals one process${note}`, (t) => sameAsOneProcess(t, 'rpo', 3));
 
 async function evaluatesAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo'): Promise<void> {
   if (!mpiHere(t)) return;
@@ -148,6 +155,47 @@ mpiTest(`mpirun -np 2: a NaN loss on one rank refuses the step on every rank, na
     const run = join(dir, 'run');
     t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1);
     t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+mpiTest(`mpirun -np 2: a rank failing inside a two-pass step (rpo, step scope), in pass 1 (a NaN row) or in pass 2 (a fault), refuses the step on every rank, naming the rank; the checkpoint before it is intact${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const cases: [string, RegExp][] = [
+    ['rpo-nan', /rank 1 of 2 failed in step 2: trainPreference: step 2 \(epoch 1, batch 2, micro-batch 3 of 4\): \w+\.refLogps\[\d+\] is NaN \(pass 1\).*last checkpoint \(step 1\)/],
+    ['rpo-pass2', /rank 1 of 2 failed in step 2: a fault in pass 2 on this rank \(1\)/],
+  ];
+  for (const [mode, message] of cases) {
+    const { dir, data } = workDir();
+    try {
+      const failed = await runUnderMpi(2, FIXTURE, [mode, data, dir], { timeoutMs: 120_000 });
+      t.not(failed.status, 0, shown(failed));
+      t.regex(failed.stderr, message, `${mode}: rank 0 names rank 1\n${shown(failed)}`);
+      const run = join(dir, 'run');
+      t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1, `${mode}: step 2 was not applied`);
+      t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1'], mode);
+      t.deepEqual(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [1], `${mode}: no line for step 2`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+mpiTest(`mpirun -np 2: with precomputeRefLogps (each rank a part of the reference's batches) rpo's weights after 3 steps equal one process's, every row read from the cache${note}`, async (t) => {
+  if (!mpiHere(t)) return;
+  const { dir, data } = workDir();
+  try {
+    const run = await runUnderMpi(2, FIXTURE, ['rpo-precompute', data, dir], { timeoutMs: 120_000 });
+    t.is(run.status, 0, shown(run));
+    const [r0, r1] = ranksOf(dir);
+    t.deepEqual(r1.params, r0.params, 'the replicas are bit-identical');
+    const one = await trainRun({ loss: 'rpo', data, precompute: true, communicator: singleProcessCommunicator() });
+    t.deepEqual(one.referenceCache, { rows: 16, hits: 48, misses: 0 });
+    t.deepEqual(r0.referenceCache, { rows: 16, hits: 24, misses: 0 }, "rank 0 holds every row, and reads its half of each step's from the cache");
+    t.deepEqual(r1.referenceCache, r0.referenceCache);
+    const rel = normRel(r0.params, one.params);
+    t.true(rel <= 1e-10, `weights after 3 steps vs one process: ${rel.toExponential(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -97,6 +97,19 @@ test('loadSentenceEmbedder: a sentence-transformers folder embeds texts as the g
   }
 });
 
+test('loadSentenceEmbedder from files in memory (a page\'s): the folder\'s setup and embeddings, the pooling folder\'s file named by source', async (t) => {
+  const dir = folder({ st: { pooling: 'cls_token', normalize: false, maxSeqLength: 16 } });
+  const files = new Map<string, Uint8Array>();
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json']) files.set(f, readFileSync(join(dir, f)));
+  const [fromFolder, fromMemory] = [await r.loadSentenceEmbedder(dir, { device: cpu }), await r.loadSentenceEmbedder(r.memorySource(files, 'picked'), { device: cpu })];
+  t.like(fromMemory, { maxLength: 16, pooling: 'cls', normalize: false });
+  const [a, b] = [await fromFolder.encode(GOLDEN.sentences), await fromMemory.encode(GOLDEN.sentences)];
+  t.deepEqual(await values(b), await values(a));
+  for (const x of [a, b, fromFolder, fromMemory]) x.dispose();
+  files.set('1_Pooling/config.json', new TextEncoder().encode(JSON.stringify({ pooling_mode_max_tokens: true })));
+  await t.throwsAsync(r.loadSentenceEmbedder(r.memorySource(files, 'picked'), { device: cpu }), { message: /^picked\/1_Pooling\/config\.json: pooling \["max_tokens"\] is not supported/ });
+});
+
 test('SentenceEmbedder: long texts are cut to maxLength keeping [SEP]; cls pooling and no normalization follow the folder', async (t) => {
   const embedder = await r.loadSentenceEmbedder(folder(), { device: cpu, maxLength: 5 });
   t.deepEqual(await embedder.tokenize('The cat sat on the mat.'), [2, 5, 6, 7, 3]);

@@ -1,22 +1,16 @@
 import test from 'ava';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as r from '../../src/index.js';
 import { assertClose, cpu, values } from '../helpers/devices.js';
+import { GOLDEN_LLAMA, goldenLlamaFolder } from '../helpers/golden-llama.js';
 
-// The golden tiny LLaMA of test/models/golden (2 layers, q_proj and v_proj in each).
-const GOLDEN_DIR = new URL('../../../test/models/golden/', import.meta.url).pathname;
-const GOLDEN = JSON.parse(readFileSync(join(GOLDEN_DIR, 'llama.json'), 'utf8')) as { config: Record<string, unknown>; ids: number[]; shape: number[] };
+// The golden tiny LLaMA (2 layers, q_proj and v_proj in each).
+const GOLDEN = GOLDEN_LLAMA;
 const [B, T] = GOLDEN.shape;
-
-function folder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'relpo-lora-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(GOLDEN.config));
-  copyFileSync(join(GOLDEN_DIR, 'llama.safetensors'), join(dir, 'model.safetensors'));
-  return dir;
-}
+const folder = goldenLlamaFolder;
 const load = () => r.loadPretrainedLlama(folder(), { device: cpu, dtype: 'float64' });
 const logitsOf = async (m: r.CausalLM) => values(r.tidy(() => m.forward(r.tensor(GOLDEN.ids, [B, T], { device: cpu, dtype: 'int32' }))));
 

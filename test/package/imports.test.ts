@@ -11,7 +11,7 @@ import { danglingImports, documentedLayers, fileCycles, folderCycles, importsOf,
  * A root file is a layer of its own (index: the public entry). docs/architecture.md lists them in
  * this order.
  */
-const LAYERS = ['autograd', 'device', 'distributed', 'kernels', 'nn', 'optim', 'io', 'models', 'data', 'losses', 'train', 'eval', 'experiment', 'index', 'cli'] as const;
+const LAYERS = ['autograd', 'device', 'distributed', 'kernels', 'nn', 'optim', 'io', 'models', 'data', 'losses', 'train', 'eval', 'experiment', 'index', 'browser', 'cli'] as const;
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const graph = readImportGraph(`${ROOT}src`);

@@ -1,8 +1,8 @@
 // transformers' checkpoint layout: checkpoint-<step>/ folders, `checkpoint` linking the newest,
 // saveTotalLimit keeping the newest (and the best by an eval metric), and runs saved in the old
-// single-folder layout resuming.
+// single-folder layout resuming; a save cut between its rename and its link finished on resume.
 import test from 'ava';
-import { cpSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPreferenceJsonl, splitTrainEval } from '../../src/data/index.js';
@@ -56,6 +56,23 @@ test('a run saved in the single-folder layout (checkpoint/ a folder) resumes, an
   t.deepEqual(res.history.map((m) => m.step), [3]);
   t.deepEqual(folders(out), ['checkpoint-2', 'checkpoint-3']);
   t.is(readlinkSync(join(out, 'checkpoint')), 'checkpoint-3');
+  policy.dispose();
+  reference.dispose();
+});
+
+test('a save cut between its rename and its link (checkpoint still naming the step before) is finished when the run resumes, even with no step left', async (t) => {
+  const dataset = await data();
+  const common = { tokenizer: await tokenizer(), dataset, loss: 'dpo', lr: 0.05, batchSize: 2, saveEvery: 1, saveTotalLimit: 2 } as const;
+  const out = mkdtempSync(join(tmpdir(), 'relpo-cut-save-'));
+  const policy = tiny(), reference = tiny(undefined, undefined, 2);
+  await trainPreference({ ...common, policy, reference, steps: 2, outDir: out });
+  // What a kill after checkpoint-2/ was renamed into place leaves: the link still at checkpoint-1, nothing pruned yet.
+  rmSync(join(out, 'checkpoint'));
+  symlinkSync('checkpoint-1', join(out, 'checkpoint'), 'dir');
+  const res = await trainPreference({ ...common, policy, reference, steps: 2, outDir: out, resume: true });
+  t.deepEqual(res.history, [], 'no step left to take');
+  t.is(readlinkSync(join(out, 'checkpoint')), 'checkpoint-2');
+  t.deepEqual(folders(out), ['checkpoint-1', 'checkpoint-2']);
   policy.dispose();
   reference.dispose();
 });

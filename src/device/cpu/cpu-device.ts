@@ -3,9 +3,15 @@
 import { type Device, type MemoryStats, Storage } from '../../autograd/device.js';
 import { type DType, type TypedArray, allocArray, bytesPerElement } from '../../autograd/dtype.js';
 
+/** 'Node v20…', or the browser's user agent in a page. */
+function runtime(): string {
+  const version = (globalThis as { process?: { version?: string } }).process?.version;
+  return version ? `Node ${version}` : ((globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? 'no Node');
+}
+
 export class CpuDevice implements Device {
   readonly kind = 'cpu' as const;
-  readonly description = `cpu (plain TypeScript reference kernels, Node ${process.version})`;
+  readonly description = `cpu (plain TypeScript reference kernels, ${runtime()})`;
   private live = 0;
   private liveBytes = 0;
   private peakLiveBytes = 0;

@@ -21,6 +21,12 @@ export function extraDawnOptions(env: string | undefined): string[] {
 async function getGPU(): Promise<GPU | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
+  // RELPO_GPU_SELECT: this process's own GPU among identical ones, chosen before Dawn starts.
+  if (typeof process !== 'undefined' && process.env.RELPO_GPU_SELECT?.trim()) {
+    const { applyGpuSelection } = await import('./gpu-select.js');
+    const chosen = await applyGpuSelection();
+    if (chosen) process.stderr.write(`relpo: RELPO_GPU_SELECT: ${chosen.summary}\n`);
+  }
   try {
     const dawn = await import('webgpu');
     Object.assign(globalThis, dawn.globals);

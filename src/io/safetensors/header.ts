@@ -119,22 +119,63 @@ function checkNoOverlap(path: string, tensors: Map<string, SafetensorsTensorInfo
   }
 }
 
+/**
+ * N from the file's first 8 bytes, checked against the file's size and the format's limit: a
+ * length past the end is a truncated file or not a safetensors file at all.
+ */
+function headerLengthOf(path: string, lengthBytes: Uint8Array, fileSize: number): number {
+  const n = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileSize - 8)) {
+    throw new SafetensorsError(path, `the header length ${n} goes beyond the end of the file (${fileSize} bytes, so at most ${fileSize - 8}): truncated, or not a safetensors file`);
+  }
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(path, `the header length ${n} is over the format's ${MAX_HEADER_BYTES}-byte limit`);
+  return Number(n);
+}
+
+function checkMinimumSize(path: string, fileSize: number): void {
+  if (fileSize < 8) throw new SafetensorsError(path, `the file is ${fileSize} bytes, shorter than the 8-byte header length that starts a safetensors file`);
+}
+
+/**
+ * Random access to a safetensors file's bytes: a file handle's positioned reads, bytes in memory,
+ * a FileSource's ranges (a page's File sliced). `path` is what errors name.
+ */
+export interface SafetensorsReader {
+  path: string;
+  size: number;
+  /** Fills `into` from file offset `position`; `what` (and `tensor`) say what was being read, for errors. */
+  readAt(into: Uint8Array, position: number, what: string, tensor?: string): Promise<void> | void;
+}
+
+/** A reader over a whole file held in memory. */
+export function bytesReader(path: string, bytes: Uint8Array): SafetensorsReader {
+  return { path, size: bytes.length, readAt: (into, position) => into.set(bytes.subarray(position, position + into.length)) };
+}
+
+/** The header through a reader: the 8-byte length, then the JSON, checked against the size. */
+export async function readHeaderFrom(reader: SafetensorsReader): Promise<SafetensorsHeader> {
+  const { path, size } = reader;
+  checkMinimumSize(path, size);
+  const lengthBytes = new Uint8Array(8);
+  await reader.readAt(lengthBytes, 0, 'the header length');
+  const json = new Uint8Array(headerLengthOf(path, lengthBytes, size));
+  await reader.readAt(json, 8, 'the header');
+  return parseSafetensorsHeader(path, json, size);
+}
+
+/** The header of a whole safetensors file held in memory (fetched, or a page's File); `path` is what errors name. */
+export function parseSafetensorsBytesHeader(path: string, bytes: Uint8Array): SafetensorsHeader {
+  checkMinimumSize(path, bytes.length);
+  const n = headerLengthOf(path, bytes.subarray(0, 8), bytes.length);
+  return parseSafetensorsHeader(path, bytes.subarray(8, 8 + n), bytes.length);
+}
+
 /** Opens a safetensors file and reads its header; the caller closes the handle. */
-export async function openSafetensors(path: string): Promise<{ fh: FileHandle; header: SafetensorsHeader }> {
+export async function openSafetensors(path: string): Promise<{ fh: FileHandle; header: SafetensorsHeader; reader: SafetensorsReader }> {
   const fh = await open(path, 'r');
   try {
-    const fileSize = (await fh.stat()).size;
-    if (fileSize < 8) throw new SafetensorsError(path, `the file is ${fileSize} bytes, shorter than the 8-byte header length that starts a safetensors file`);
-    const lengthBytes = new Uint8Array(8);
-    await readExactly(fh, lengthBytes, 0, path, 'the header length');
-    const n = new DataView(lengthBytes.buffer).getBigUint64(0, true);
-    if (n > BigInt(fileSize - 8)) {
-      throw new SafetensorsError(path, `the header length ${n} goes beyond the end of the file (${fileSize} bytes, so at most ${fileSize - 8}): truncated, or not a safetensors file`);
-    }
-    if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(path, `the header length ${n} is over the format's ${MAX_HEADER_BYTES}-byte limit`);
-    const json = new Uint8Array(Number(n));
-    await readExactly(fh, json, 8, path, 'the header');
-    return { fh, header: parseSafetensorsHeader(path, json, fileSize) };
+    const reader: SafetensorsReader = { path, size: (await fh.stat()).size, readAt: (into, position, what, tensor) => readExactly(fh, into, position, path, what, tensor) };
+    return { fh, header: await readHeaderFrom(reader), reader };
   } catch (e) {
     await fh.close();
     throw e;

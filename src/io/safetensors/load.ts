@@ -1,14 +1,14 @@
-// Loading tensors from a safetensors file. Only the requested tensors' bytes are read (positioned
-// reads at their offsets), so taking a few tensors from a multi-GB shard is cheap. Values are
+// Loading tensors from a safetensors file, or from its bytes held in memory (a browser has no file
+// system). From a file only the requested tensors' bytes are read (positioned reads at their
+// offsets), so taking a few tensors from a multi-GB shard is cheap. Values are
 // converted on the host: 16-bit floats exactly to float32, I64 to int32 where every value fits.
 import { Tensor } from '../../autograd/tensor.js';
 import { type Device, getDefaultDevice } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { LOADABLE_DTYPES } from './dtypes.js';
 import { SafetensorsError, assertLittleEndianHost } from './errors.js';
-import { readExactly } from './file-io.js';
 import { bf16ToF32, f16ToF32 } from './half.js';
-import { type SafetensorsHeader, type SafetensorsTensorInfo, openSafetensors } from './header.js';
+import { type SafetensorsHeader, type SafetensorsReader, type SafetensorsTensorInfo, bytesReader, openSafetensors, readHeaderFrom } from './header.js';
 
 export interface LoadSafetensorsOptions {
   /** Where the tensors go; defaults to the device chosen by init(). */
@@ -21,6 +21,30 @@ export interface LoadSafetensorsOptions {
 
 /** Tensors by name, in the order asked for (or, loading all, the order their bytes are stored in). */
 export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  const { floatDtype, device } = checkOptions(path, opts);
+  const { fh, header, reader } = await openSafetensors(path);
+  try {
+    return await loadTensors(header, opts.names, floatDtype, device, reader);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * loadSafetensors for a whole file held in memory (fetched, a page's File, what safetensorsBytes
+ * made); `path` is what errors name (a URL, a file name).
+ */
+export function loadSafetensorsBytes(bytes: Uint8Array, path: string, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  return loadSafetensorsFrom(bytesReader(path, bytes), opts);
+}
+
+/** loadSafetensors through any reader (a FileSource's ranges: only the header and the wanted tensors are read). */
+export async function loadSafetensorsFrom(reader: SafetensorsReader, opts: LoadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+  const { floatDtype, device } = checkOptions(reader.path, opts);
+  return loadTensors(await readHeaderFrom(reader), opts.names, floatDtype, device, reader);
+}
+
+function checkOptions(path: string, opts: LoadSafetensorsOptions): { floatDtype: 'float32' | 'float64'; device: Device } {
   assertLittleEndianHost(path);
   const floatDtype = opts.dtype ?? 'float32';
   if (floatDtype !== 'float32' && floatDtype !== 'float64') {
@@ -28,11 +52,14 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
   }
   const device = opts.device ?? getDefaultDevice();
   if (!device.supportsDtype(floatDtype)) throw new SafetensorsError(path, `the ${device.kind} device has no ${floatDtype}; load as float32`);
+  return { floatDtype, device };
+}
 
-  const { fh, header } = await openSafetensors(path);
+async function loadTensors(header: SafetensorsHeader, names: Iterable<string> | undefined, floatDtype: 'float32' | 'float64', device: Device, reader: SafetensorsReader): Promise<Map<string, Tensor>> {
+  const { path } = header;
   const out = new Map<string, Tensor>();
   try {
-    const wanted = selectNames(header, opts.names);
+    const wanted = selectNames(header, names);
     // Refuse unloadable dtypes before reading anything.
     for (const name of wanted) {
       const { dtype } = header.tensors.get(name)!;
@@ -44,7 +71,8 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
       const info = header.tensors.get(name)!;
       const [begin, end] = info.dataOffsets;
       const bytes = new Uint8Array(new ArrayBuffer(end - begin));
-      await readExactly(fh, bytes, header.dataStart + begin, path, `the data of tensor '${name}'`, name);
+      // (A copy of its own: the typed arrays need their element alignment, which an offset into the file may lack.)
+      await reader.readAt(bytes, header.dataStart + begin, `the data of tensor '${name}'`, name);
       const values = decode(path, name, info, bytes.buffer, floatDtype);
       const dtype = values instanceof Int32Array ? 'int32' : floatDtype;
       const t = new Tensor(device.upload(dtype, values), info.shape, dtype);
@@ -54,8 +82,6 @@ export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions
   } catch (e) {
     for (const t of out.values()) t.dispose();
     throw e;
-  } finally {
-    await fh.close();
   }
   return out;
 }
