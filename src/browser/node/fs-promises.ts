@@ -11,6 +11,7 @@ export const mkdir = stub('mkdir');
 export const open = stub('open');
 export const readFile = stub('readFile');
 export const readdir = stub('readdir');
+export const readlink = stub('readlink');
 export const realpath = stub('realpath');
 export const rename = stub('rename');
 export const rm = stub('rm');
