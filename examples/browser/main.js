@@ -63,14 +63,14 @@ async function openModel(source) {
   $('before-box').hidden = $('results').hidden = true;
   const started = performance.now();
   state.session = await ModelSession.open(source, state.device);
-  $('model-status').textContent = `${state.session.describe()} · loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  $('model-status').textContent = `${state.session.describe()} · from ${source.name} · loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`;
 }
 
 /** A FileSource over the files of a picked folder (names relative to the folder). */
 function folderSource(files) {
   const byName = new Map();
   for (const f of files) byName.set(f.webkitRelativePath.split('/').slice(1).join('/') || f.name, f);
-  const folder = files[0]?.webkitRelativePath.split('/')[0] ?? 'folder';
+  const folder = files[0]?.webkitRelativePath.split('/')[0] || 'picked files';
   return r.memorySource(byName, folder);
 }
 

@@ -104,7 +104,7 @@ browser.test(`the example page: load, generate, thumbs, train with RPO, generate
   if (shot) await page.screenshot({ path: shot, fullPage: true });
 });
 
-browser.test(`the example page without navigator.gpu: it says so, and answers on the CPU device${browser.note}`, async (t) => {
+browser.test(`the example page without navigator.gpu: it says so, answers on the CPU device, and opens a picked folder${browser.note}`, async (t) => {
   if (!browser.session) return t.fail(browser.missing!);
   const page = await browser.session.browser.newPage();
   const errors: string[] = [];
@@ -120,6 +120,14 @@ browser.test(`the example page without navigator.gpu: it says so, and answers on
     await page.waitForFunction(`document.querySelectorAll('#samples li').length === 4 && !document.querySelector('#generate').disabled`, { timeout: 120_000 });
     const answers = await page.evaluate(`[...document.querySelectorAll('#samples li .text')].map((e) => e.textContent)`) as string[];
     t.true(answers.every((a) => a.startsWith('the cat ')), answers.join(' | '));
+    // A folder picked from this computer: the same model's files, through the folder input.
+    const input = await page.$('#folder-input');
+    await input!.uploadFile(MODEL.replace(/\/$/, ''));
+    // (Opening a model clears the answers; the buttons come back when it has loaded.)
+    await page.waitForFunction(`document.querySelectorAll('#samples li').length === 0 && !document.querySelector('#generate').disabled`, { timeout: 60_000 });
+    t.regex(await page.evaluate(text('#model-status')) as string, /^LlamaForCausalLM: 2 layers, hidden 64, vocabulary 38, .* · from tiny-model · loaded/);
+    await page.click('#generate');
+    await page.waitForFunction(`document.querySelectorAll('#samples li').length === 4 && !document.querySelector('#generate').disabled`, { timeout: 120_000 });
     t.deepEqual(errors, []);
   } finally {
     await page.close();
