@@ -63,7 +63,8 @@ async function openModel(source) {
   $('before-box').hidden = $('results').hidden = true;
   const started = performance.now();
   state.session = await ModelSession.open(source, state.device);
-  $('model-status').textContent = `${state.session.describe()} · from ${source.name} · loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const from = source.name.replace(/^https?:\/\/[^/]+/, ''); // a URL on this site: its path
+  $('model-status').textContent = `${state.session.describe()} · from ${from} · loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`;
 }
 
 /** A FileSource over the files of a picked folder (names relative to the folder). */
@@ -185,9 +186,10 @@ async function download() {
 }
 
 async function saveToStorage() {
-  const folder = `relpo-example/${state.session.name.replace(/[^\w.-]+/g, '_')}-round-${state.session.rounds}`;
-  await r.saveFilesToOpfs(folder, await state.session.adapterFiles());
-  $('storage-status').textContent = `Saved to this site's private storage (OPFS) as ${folder}/ (adapter_config.json, adapter_model.safetensors)`;
+  const folder = `relpo-example/${state.session.label}-round-${state.session.rounds}`;
+  const files = await state.session.adapterFiles();
+  await r.saveFilesToOpfs(folder, files);
+  $('storage-status').textContent = `Saved to this site's private storage (OPFS) as ${folder}/ (${[...files.keys()].join(', ')})`;
 }
 
 $('ask').addEventListener('submit', (e) => {

@@ -9,6 +9,8 @@ export class ModelSession {
     this.model = model;
     this.tokenizer = tokenizer;
     this.name = name;
+    /** A short name for storage: the folder's (or URL's) last part. */
+    this.label = name.split('/').filter((p) => p !== '').at(-1)?.replace(/[^\w.-]+/g, '_') ?? 'model';
     /** Training rounds done on this model's adapter. */
     this.rounds = 0;
   }

@@ -90,7 +90,7 @@ browser.test(`the example page: load, generate, thumbs, train with RPO, generate
   // The adapter saved to the origin-private file system, as PEFT's files with the base's record.
   await page.click('#save-storage');
   await page.waitForFunction(`/Saved|Error/.test(${text('#storage-status')})`, { timeout: 60_000 });
-  t.regex(await page.evaluate(text('#storage-status')) as string, /^Saved to this site's private storage \(OPFS\) as relpo-example\/.*-round-1\//);
+  t.regex(await page.evaluate(text('#storage-status')) as string, /^Saved to this site's private storage \(OPFS\) as relpo-example\/tiny-model-round-1\//);
   const stored = await page.evaluate(`(async () => {
     let dir = await navigator.storage.getDirectory();
     for (const part of ${JSON.stringify('relpo-example')}.split('/')) dir = await dir.getDirectoryHandle(part);
