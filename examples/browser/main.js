@@ -27,6 +27,7 @@ const hasBothThumbs = () => state.feedback.some((f) => f.liked) && state.feedbac
 /** Runs a piece of work with the buttons off; an error is shown where `statusId` says. */
 async function work(statusId, fn) {
   setBusy(true);
+  $(statusId).classList.remove('warning');
   try {
     await fn();
   } catch (e) {
@@ -41,19 +42,18 @@ async function work(statusId, fn) {
 async function startDevice() {
   if (!navigator.gpu) {
     $('gpu-warning').hidden = false;
-    $('gpu-warning').textContent = 'This browser has no WebGPU (navigator.gpu is missing): relpo runs on its CPU reference kernels instead, much more slowly. '
+    $('gpu-warning').textContent = 'This browser has no WebGPU (navigator.gpu is missing): relpo runs on its CPU reference kernels instead, more slowly than a GPU would. '
       + 'Chrome or Edge 113+ have WebGPU; on Linux start Chromium with --enable-unsafe-webgpu --enable-features=Vulkan.';
   }
   state.device = await r.init({ device: 'auto', quiet: true });
   if (navigator.gpu && state.device.kind === 'cpu') {
     $('gpu-warning').hidden = false;
-    $('gpu-warning').textContent = 'WebGPU is here but gave no adapter: relpo runs on its CPU reference kernels instead, much more slowly.';
+    $('gpu-warning').textContent = 'WebGPU is here but gave no adapter: relpo runs on its CPU reference kernels instead, more slowly than a GPU would.';
   }
   $('device').textContent = `Device: ${state.device.description}`;
 }
 
 async function openModel(source) {
-  $('model-status').classList.remove('warning');
   $('model-status').textContent = `Loading ${source.name}…`;
   state.session?.dispose();
   state.session = null;
