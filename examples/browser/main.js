@@ -145,14 +145,30 @@ async function train() {
   progress.value = 0;
   const losses = [];
   const started = performance.now();
-  await state.session.train(feedback, settings, (m) => {
-    losses.push(m.loss);
-    progress.value = m.step;
-    $('progress-text').textContent = `step ${m.step}/${settings.steps} · loss ${m.loss.toFixed(4)} · ${((performance.now() - started) / 1000).toFixed(1)} s`;
-  });
+  // Stop: the trainer finishes the step under way and returns; the adapter keeps those steps.
+  const stop = new AbortController();
+  $('stop').onclick = () => {
+    stop.abort();
+    $('stop').disabled = true;
+  };
+  $('stop').disabled = false;
+  $('stop').hidden = false;
+  try {
+    await state.session.train(feedback, settings, (m) => {
+      losses.push(m.loss);
+      progress.value = m.step;
+      $('progress-text').textContent = `step ${m.step}/${settings.steps} · loss ${m.loss.toFixed(4)} · ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    }, stop.signal);
+  } finally {
+    $('stop').hidden = true;
+  }
   const seconds = (performance.now() - started) / 1000;
   const objective = `${settings.loss.toUpperCase()}${settings.sftWeight > 0 ? ` + ${settings.sftWeight} × SFT` : ''}`;
-  $('progress-text').textContent = `${objective} · ${settings.steps} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(4)} → ${losses.at(-1).toFixed(4)}`;
+  const steps = losses.length < settings.steps ? `stopped after ${losses.length} of ${settings.steps} steps` : `${settings.steps} steps`;
+  $('progress-text').textContent = losses.length === 0
+    ? `${objective} · stopped before the first step ended`
+    : `${objective} · ${steps} in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(4)} → ${losses.at(-1).toFixed(4)}`;
+  if (losses.length === 0) return;
   $('progress-text').dataset.losses = JSON.stringify(losses);
   const after = await state.session.score(feedback);
   renderResults(feedback, before, after);

@@ -102,6 +102,18 @@ browser.test(`the example page: load, generate, thumbs, train with RPO, generate
   t.log(timings.join('; '));
   const shot = process.env.RELPO_EXAMPLE_SCREENSHOT;
   if (shot) await page.screenshot({ path: shot, fullPage: true });
+
+  // A second round stopped from the page: the step under way ends, the adapter keeps the steps done.
+  await page.evaluate(`document.querySelector('#steps').value = '200'`);
+  await page.click('#train');
+  await page.waitForFunction(`/^step [1-9]/.test(${text('#progress-text')})`, { timeout: 120_000 });
+  await page.click('#stop');
+  await page.waitForFunction(`!document.querySelector('#train').disabled && document.querySelector('#stop').hidden`, { timeout: 120_000 });
+  t.deepEqual(errors, []);
+  const stopped = /stopped after (\d+) of 200 steps/.exec(await page.evaluate(text('#progress-text')) as string);
+  t.truthy(stopped, await page.evaluate(text('#progress-text')) as string);
+  t.true(Number(stopped![1]) >= 1 && Number(stopped![1]) < 200);
+  t.regex(await page.evaluate(text('#samples-title')) as string, /After training round 2/);
 });
 
 browser.test(`the example page without navigator.gpu: it says so, answers on the CPU device, and opens a picked folder${browser.note}`, async (t) => {
