@@ -41,7 +41,7 @@ export async function singlePassStep(ctx: StepContext, stepNo: number, plan: Pla
       const packed = tidy(() => {
         const batch = buildBatch(tok, policy, ctx.reference, needs, ctx.dtype, ctx.prompts);
         const out = ctx.loss.compute(batch, ctx.config);
-        (k === 1 ? out.loss : mul(out.loss, 1 / k)).backward();
+        (k === 1 ? out.loss : mul(out.loss, 1 / k)).backward(undefined, last ? share?.lastBackward : undefined);
         names = Object.keys(out.metrics);
         // After the last micro-batch the total gradient norm rides along in the same read-back
         // (clipping needs it on the host).
