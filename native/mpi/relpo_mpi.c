@@ -342,41 +342,45 @@ static void execute_async(napi_env env, void *data) {
   a->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 }
 
-static void complete_async(napi_env env, napi_status status, void *data) {
-  async_collective_t *a = data;
-  napi_value value;
-  if (status == napi_ok && a->rc == MPI_SUCCESS) {
-    napi_create_double(env, a->seconds, &value);
-    napi_resolve_deferred(env, a->deferred, value);
-  } else {
-    char text[MPI_MAX_ERROR_STRING] = "the work was cancelled";
-    int length = (int)strlen(text);
-    if (status == napi_ok) MPI_Error_string(a->rc, text, &length);
-    char message[MPI_MAX_ERROR_STRING + 64];
-    snprintf(message, sizeof message, "%s failed: %.*s", status == napi_ok ? a->what : "allReduceAsync", length, text);
-    napi_value msg;
-    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &value);
-    napi_reject_deferred(env, a->deferred, value);
-  }
+// Frees a settled collective: its buffer's reference, its work, itself.
+static void free_async(napi_env env, async_collective_t *a) {
   napi_delete_reference(env, a->buffer);
   napi_delete_async_work(env, a->work);
   free(a);
+}
+
+static void reject_async(napi_env env, async_collective_t *a, const char *message) {
+  napi_value msg, error;
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
+  napi_reject_deferred(env, a->deferred, error);
+  free_async(env, a);
+}
+
+static void complete_async(napi_env env, napi_status status, void *data) {
+  async_collective_t *a = data;
+  if (status == napi_ok && a->rc == MPI_SUCCESS) {
+    napi_value value;
+    napi_create_double(env, a->seconds, &value);
+    napi_resolve_deferred(env, a->deferred, value);
+    free_async(env, a);
+    return;
+  }
+  char text[MPI_MAX_ERROR_STRING] = "the work was cancelled";
+  int length = (int)strlen(text);
+  if (status == napi_ok) MPI_Error_string(a->rc, text, &length);
+  char message[MPI_MAX_ERROR_STRING + 64];
+  snprintf(message, sizeof message, "%s failed: %.*s", status == napi_ok ? a->what : "allReduceAsync", length, text);
+  reject_async(env, a, message);
 }
 
 // Settles a collective that never reached libuv (its ticket served here, so later calls go on).
 static void fail_unqueued(napi_env env, async_collective_t *a, napi_status status) {
   wait_turn(a->ticket);
   end_turn();
-  napi_value msg, error;
   char message[128];
   snprintf(message, sizeof message, "relpo_mpi: napi_queue_async_work failed (napi status %d)", (int)status);
-  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, NULL, msg, &error);
-  napi_reject_deferred(env, a->deferred, error);
-  napi_delete_reference(env, a->buffer);
-  napi_delete_async_work(env, a->work);
-  free(a);
+  reject_async(env, a, message);
 }
 
 // Hands the pending collectives to libuv in ticket order, up to the first one waiting for ready():
