@@ -5,6 +5,7 @@
 // one batch of k·b rows when the loss is a mean over pairs; otherwise each micro-batch is a loss of
 // its own (contrastScope 'micro-batch'). Under data parallelism a rank runs its share [from, to) of
 // the step's k micro-batches, each still scaled by 1/k, so the ranks' gradients add up to the step's.
+// Its last micro-batch's backward takes share.lastBackward (where the gradient sum's hook starts).
 import { tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
 import { zerosLike } from '../autograd/create.js';

@@ -13,6 +13,7 @@
 // data parallelism a rank runs its share of the micro-batches, the ranks' pass-1 rows meet
 // (share.gather, which makes a rank's failure in pass 1 every rank's) so every rank evaluates the
 // same loss over the whole step, and each rank back-propagates its own rows' gradients.
+// Its last backward of pass 2 takes share.lastBackward (where the gradient sum's hook starts).
 import type { Tensor } from '../autograd/tensor.js';
 import type { BackwardOptions } from '../autograd/backward.js';
 import { noGrad, tidy } from '../autograd/scope.js';

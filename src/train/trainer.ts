@@ -233,6 +233,10 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     throw new Error(`trainPreference: the eval data (${evalData.path}) is ${evalData.paired ? 'paired' : 'unpaired'} but the training data (${dataset.path}) is not`);
   }
   if (evalData && evalData.records.length === 0) throw new Error(`trainPreference: the eval data (${evalData.path}) has no records`);
+  const sumStarts = opts.gradientSumStarts ?? 'backward';
+  if (sumStarts !== 'backward' && sumStarts !== 'after') throw new Error(`trainPreference: gradientSumStarts must be 'backward' or 'after', got ${JSON.stringify(sumStarts)}`);
+  const bucketValues = opts.gradientBucketValues ?? BUCKET_VALUES;
+  if (!Number.isInteger(bucketValues) || bucketValues < 1) throw new Error(`trainPreference: gradientBucketValues must be a positive integer, got ${bucketValues}`);
 
   const epochs = opts.epochs ?? 1;
   const accumulation = opts.gradientAccumulationSteps ?? 1;
@@ -379,10 +383,6 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
   };
 
   const trainable = () => policy.parameters().filter((p) => p.requiresGrad);
-  const sumStarts = opts.gradientSumStarts ?? 'backward';
-  if (sumStarts !== 'backward' && sumStarts !== 'after') throw new Error(`trainPreference: gradientSumStarts must be 'backward' or 'after', got ${JSON.stringify(sumStarts)}`);
-  const bucketValues = opts.gradientBucketValues ?? BUCKET_VALUES;
-  if (!Number.isInteger(bucketValues) || bucketValues < 1) throw new Error(`trainPreference: gradientBucketValues must be a positive integer, got ${bucketValues}`);
   let inBackward: GradientSumInBackward | undefined;
   // The step's numbers from every rank, and its gradients summed: the step one process would take.
   let syncTimes: Record<string, number> | undefined;

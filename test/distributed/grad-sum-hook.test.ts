@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { StepMetrics } from '../../src/train/index.js';
 import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
 import { gpuOrSkip } from '../helpers/devices.js';
+import { singleProcessCommunicator } from '../../src/distributed/index.js';
+import { trainRun, writePaired } from './fixtures/train-setup.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/grad-sum-hook.js', import.meta.url));
 const missing = mpiMissing();
@@ -61,4 +63,17 @@ mpiTest(`mpirun -np 3: the same with three ranks (6 micro-batches × 1 pair)${no
 mpiTest(`mpirun -np 2 on WebGPU (float32): the hook's sum = after backward, bit for bit (dpo)${note}`, async (t) => {
   if (!(await gpuOrSkip(t))) return t.pass();
   await hookedAsAfter(t, 2, 'webgpu');
+});
+
+test('gradientSumStarts and gradientBucketValues: a bad value is refused, naming the option', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'relpo-hook-'));
+  try {
+    const data = join(dir, 'data.jsonl');
+    writePaired(data);
+    const communicator = singleProcessCommunicator();
+    await t.throwsAsync(trainRun({ loss: 'dpo', data, communicator, gradientSumStarts: 'during' as 'after' }), { message: /gradientSumStarts must be 'backward' or 'after', got "during"/ });
+    await t.throwsAsync(trainRun({ loss: 'dpo', data, communicator, gradientBucketValues: 0.5 }), { message: /gradientBucketValues must be a positive integer, got 0.5/ });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
