@@ -5,7 +5,7 @@
 // without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI); the WebGPU run also
 // without an adapter, except under CI.
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,31 @@ mpiTest(`mpirun -np 3: the same with three ranks (6 micro-batches × 1 pair)${no
 mpiTest(`mpirun -np 2 on WebGPU (float32): the hook's sum = after backward, bit for bit (dpo)${note}`, async (t) => {
   if (!(await gpuOrSkip(t))) return t.pass();
   await hookedAsAfter(t, 2, 'webgpu');
+});
+
+mpiTest(`mpirun -np 2, small buckets: a rank failing before its last backward (its buckets called after it, the other rank's from inside backward) refuses the step on every rank, naming it, without a hang${note}`, async (t) => {
+  if (missing) return void t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);
+  const TRAIN = fileURLToPath(new URL('./fixtures/train.js', import.meta.url));
+  const cases: [string, RegExp][] = [
+    ['nan', /rank 1 of 2 failed in step 2: trainPreference: step 2 \(epoch 1, batch 2, micro-batch 3 of 4\): loss is NaN.*last checkpoint \(step 1\)/],
+    ['rpo-pass2', /rank 1 of 2 failed in step 2: a fault in pass 2 on this rank \(1\)/],
+  ];
+  for (const [mode, message] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), 'relpo-hook-'));
+    try {
+      const data = join(dir, 'data.jsonl');
+      writePaired(data);
+      const failed = await runUnderMpi(2, TRAIN, [mode, data, dir], { timeoutMs: 120_000, env: { ...process.env, RELPO_TEST_GRAD_BUCKET: '600' } });
+      t.is(failed.signal, null, `${mode}: ended by itself, not by the timeout`);
+      t.not(failed.status, 0, mode);
+      t.regex(failed.stderr, message, `${mode}: rank 0 names rank 1\n${failed.stderr}`);
+      const run = join(dir, 'run');
+      t.is(JSON.parse(readFileSync(join(run, 'checkpoint', 'trainer_state.json'), 'utf8')).step, 1, `${mode}: step 2 was not applied`);
+      t.deepEqual(readdirSync(run).filter((f) => f.startsWith('checkpoint')).sort(), ['checkpoint', 'checkpoint-1'], mode);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
 
 test('gradientSumStarts and gradientBucketValues: a bad value is refused, naming the option', async (t) => {
