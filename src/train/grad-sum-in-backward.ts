@@ -67,7 +67,8 @@ export class GradientSumInBackward {
    * Runs the share's step, then (whether it succeeded or failed) calls the all-reduces of the
    * buckets the hook has not (a parameter the last backward did not reach, or a step that failed
    * before it: every rank makes the same calls) and waits for every fill, so that the blocking
-   * collectives after it cannot deadlock. A failed read fails the step, after the step's own error.
+   * collectives after it cannot deadlock, and for the all-reduces. A failed read fails the step,
+   * after the step's own error.
    */
   async around<T>(step: () => Promise<T>): Promise<T> {
     let failed = false;
@@ -80,12 +81,14 @@ export class GradientSumInBackward {
       const started = performance.now();
       while (this.called.length < this.buckets.length) this.call(this.called.length);
       await Promise.all(this.called.map((c) => c.read));
+      // The all-reduces too (their errors come from finish): the blocking collectives after this would wait for them anyway, on the main thread.
+      await Promise.allSettled(this.called.map((c) => c.reduce.done));
       this.times.wall += (performance.now() - started) / 1000;
       if (this.readFailure !== undefined && !failed) throw this.readFailure;
     }
   }
 
-  /** Each parameter's .grad ← its sum over ranks, bucket by bucket as the all-reduces end; the times after the backward (wall: the waits in around and here). */
+  /** Each parameter's .grad ← its sum over ranks (after around); the times after the backward (wall: the waits in around and the write-back). */
   async finish(): Promise<GradSyncTimes> {
     const started = performance.now();
     for (const { bucket, host, reduce } of this.called) {
