@@ -1,14 +1,18 @@
 // The MPI collectives relpo needs, over N-API in plain C: init, rank and size, all-reduce and
 // reduce (sum, min, max) of Float32Array/Float64Array in place, broadcast of any typed array,
 // all-gather of variable-length Float64Array rows, barrier, abort, finalize. Every call blocks
-// this thread until the collective is done on this rank, except allReduceAsync, which runs on a
-// libuv worker thread and resolves a Promise. src/distributed/mpi.ts is its only user and checks
+// this thread until the collective is done on this rank, except allReduceAsync and
+// allReduceDeferred, which run on a libuv worker thread and resolve a Promise. src/distributed/mpi.ts is its only user and checks
 // arguments that need a type (typed arrays, ranks) before they get here.
 //
 // MPI runs at MPI_THREAD_SERIALIZED: one MPI call at a time, whatever the thread. Every
 // collective takes a ticket on the main thread when it is called (so in the program's order,
 // the same on every rank) and runs when its ticket is served: a blocking call waits here for the
 // asynchronous ones called before it, and asynchronous ones run one after another in call order.
+// A deferred one takes its ticket when called but is handed to libuv only once JS marks its buffer
+// filled (ready), and asynchronous ones are handed over in ticket order, so no worker thread ever
+// waits for JS; a blocking call while a deferred one waits for ready is refused (it would wait
+// for that one, which waits for this thread's event loop: a deadlock).
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
@@ -53,6 +57,12 @@ static void end_turn(void) {
 // A blocking call's turn: the next ticket, once every call before it is done.
 static void begin_turn(void) { wait_turn(take_ticket()); }
 
+// Asynchronous collectives not yet handed to libuv, in ticket order (the main thread's alone):
+// the head waits for ready(), and so does everything behind it.
+typedef struct async_collective async_collective_t;
+static async_collective_t *pending_head = NULL, *pending_tail = NULL;
+static size_t pending_unfilled = 0;
+
 static bool throw_error(napi_env env, const char *message) {
   napi_throw_error(env, NULL, message);
   return false;
@@ -83,6 +93,17 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
   if (!napi_ok_or_throw(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL), "napi_get_cb_info")) return false;
   if (argc < want) return throw_error(env, "relpo_mpi: too few arguments");
   return true;
+}
+
+// A blocking collective's refusal while a deferred all-reduce waits for ready() (see the top).
+static bool no_deferred_waiting(napi_env env, const char *what) {
+  if (pending_unfilled == 0) return true;
+  char message[512];
+  snprintf(message, sizeof message,
+           "relpo_mpi: %s was called while %zu deferred all-reduce(s) wait for ready(); it would wait for them, and they for this "
+           "thread (a deadlock): fill their buffers and call ready() first",
+           what, pending_unfilled);
+  return throw_error(env, message);
 }
 
 static bool is_running(napi_env env) {
@@ -247,8 +268,9 @@ static int run_collective(const collective_t *c, const char **what) {
   return MPI_SUCCESS;
 }
 
-static napi_value run_blocking(napi_env env, const collective_t *c) {
+static napi_value run_blocking(napi_env env, const collective_t *c, const char *name) {
   const char *what = "MPI";
+  if (!no_deferred_waiting(env, name)) return NULL;
   begin_turn();
   int rc = run_collective(c, &what);
   end_turn();
@@ -271,7 +293,7 @@ static napi_value AllReduce(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   collective_t c;
   if (!get_args(env, info, 2, argv) || !float_collective(env, argv[0], ALL_REDUCE, argv[1], 0, &c)) return NULL;
-  return run_blocking(env, &c);
+  return run_blocking(env, &c, "allReduce");
 }
 
 // reduce(buf, root, op): on root, buf ← op over ranks; elsewhere buf is only read.
@@ -280,7 +302,7 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
   collective_t c;
   int root = 0;
   if (!get_args(env, info, 3, argv) || !get_int(env, argv[1], &root) || !float_collective(env, argv[0], REDUCE, argv[2], root, &c)) return NULL;
-  return run_blocking(env, &c);
+  return run_blocking(env, &c, "reduce");
 }
 
 // broadcast(buf, root): buf ← root's buf, byte for byte (any typed array).
@@ -290,11 +312,11 @@ static napi_value Broadcast(napi_env env, napi_callback_info info) {
   int root = 0;
   if (!get_args(env, info, 2, argv) || !get_view(env, argv[0], &view) || !get_int(env, argv[1], &root) || !is_running(env)) return NULL;
   collective_t c = {BROADCAST, view.data, view.length * view.element_size, 1, MPI_BYTE, MPI_OP_NULL, root};
-  return run_blocking(env, &c);
+  return run_blocking(env, &c, "broadcast");
 }
 
-// An allReduceAsync in flight: the typed array is referenced until it settles.
-typedef struct {
+// An allReduceAsync or allReduceDeferred in flight: the typed array is referenced until it settles.
+struct async_collective {
   collective_t c;
   unsigned long long ticket;
   napi_ref buffer;
@@ -303,7 +325,10 @@ typedef struct {
   int rc;
   const char *what;
   double seconds;
-} async_collective_t;
+  // Pending: not yet handed to libuv; filled: its buffer may be read (always, but for a deferred one before ready()).
+  bool filled;
+  async_collective_t *next;
+};
 
 static void execute_async(napi_env env, void *data) {
   (void)env;
@@ -317,33 +342,62 @@ static void execute_async(napi_env env, void *data) {
   a->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
 }
 
-static void complete_async(napi_env env, napi_status status, void *data) {
-  async_collective_t *a = data;
-  napi_value value;
-  if (status == napi_ok && a->rc == MPI_SUCCESS) {
-    napi_create_double(env, a->seconds, &value);
-    napi_resolve_deferred(env, a->deferred, value);
-  } else {
-    char text[MPI_MAX_ERROR_STRING] = "the work was cancelled";
-    int length = (int)strlen(text);
-    if (status == napi_ok) MPI_Error_string(a->rc, text, &length);
-    char message[MPI_MAX_ERROR_STRING + 64];
-    snprintf(message, sizeof message, "%s failed: %.*s", status == napi_ok ? a->what : "allReduceAsync", length, text);
-    napi_value msg;
-    napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &value);
-    napi_reject_deferred(env, a->deferred, value);
-  }
+// Frees a settled collective: its buffer's reference, its work, itself.
+static void free_async(napi_env env, async_collective_t *a) {
   napi_delete_reference(env, a->buffer);
   napi_delete_async_work(env, a->work);
   free(a);
 }
 
-// allReduceAsync(buf, op, root) → Promise<seconds in MPI>: root < 0, buf ← op over ranks
-// (MPI_Allreduce); else reduced to root, then root's bits broadcast. Runs on a libuv worker
-// thread in this call's turn; buf must stay untouched (and not transferred) until it settles.
-static napi_value AllReduceAsync(napi_env env, napi_callback_info info) {
-  napi_value argv[3], promise, name;
+static void reject_async(napi_env env, async_collective_t *a, const char *message) {
+  napi_value msg, error;
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
+  napi_reject_deferred(env, a->deferred, error);
+  free_async(env, a);
+}
+
+static void complete_async(napi_env env, napi_status status, void *data) {
+  async_collective_t *a = data;
+  if (status == napi_ok && a->rc == MPI_SUCCESS) {
+    napi_value value;
+    napi_create_double(env, a->seconds, &value);
+    napi_resolve_deferred(env, a->deferred, value);
+    free_async(env, a);
+    return;
+  }
+  char text[MPI_MAX_ERROR_STRING] = "the work was cancelled";
+  int length = (int)strlen(text);
+  if (status == napi_ok) MPI_Error_string(a->rc, text, &length);
+  char message[MPI_MAX_ERROR_STRING + 64];
+  snprintf(message, sizeof message, "%s failed: %.*s", status == napi_ok ? a->what : "allReduceAsync", length, text);
+  reject_async(env, a, message);
+}
+
+// Settles a collective that never reached libuv (its ticket served here, so later calls go on).
+static void fail_unqueued(napi_env env, async_collective_t *a, napi_status status) {
+  wait_turn(a->ticket);
+  end_turn();
+  char message[128];
+  snprintf(message, sizeof message, "relpo_mpi: napi_queue_async_work failed (napi status %d)", (int)status);
+  reject_async(env, a, message);
+}
+
+// Hands the pending collectives to libuv in ticket order, up to the first one waiting for ready():
+// a worker then only ever waits for collectives already handed over (libuv's queue is FIFO).
+static void queue_filled(napi_env env) {
+  while (pending_head && pending_head->filled) {
+    async_collective_t *a = pending_head;
+    pending_head = a->next;
+    if (!pending_head) pending_tail = NULL;
+    napi_status queued = napi_queue_async_work(env, a->work);
+    if (queued != napi_ok) fail_unqueued(env, a, queued);
+  }
+}
+
+// A new asynchronous collective: its ticket taken now (call order), at the back of the pending list.
+static async_collective_t *start_async(napi_env env, napi_callback_info info, bool filled, napi_value *promise) {
+  napi_value argv[3], name;
   int root = -1;
   async_collective_t *a = calloc(1, sizeof *a);
   if (!a) {
@@ -357,26 +411,59 @@ static napi_value AllReduceAsync(napi_env env, napi_callback_info info) {
     return NULL;
   }
   a->what = "MPI";
-  napi_create_string_utf8(env, "relpo_mpi.allReduceAsync", NAPI_AUTO_LENGTH, &name);
-  if (!napi_ok_or_throw(env, napi_create_promise(env, &a->deferred, &promise), "napi_create_promise") ||
+  napi_create_string_utf8(env, filled ? "relpo_mpi.allReduceAsync" : "relpo_mpi.allReduceDeferred", NAPI_AUTO_LENGTH, &name);
+  if (!napi_ok_or_throw(env, napi_create_promise(env, &a->deferred, promise), "napi_create_promise") ||
       !napi_ok_or_throw(env, napi_create_async_work(env, NULL, name, execute_async, complete_async, a, &a->work), "napi_create_async_work")) {
     napi_delete_reference(env, a->buffer);
     free(a);
     return NULL;
   }
   a->ticket = take_ticket();
-  napi_status queued = napi_queue_async_work(env, a->work);
-  if (queued != napi_ok) {
-    // The ticket was taken: serve it here, or every later call would wait for it for ever.
-    wait_turn(a->ticket);
-    end_turn();
-    napi_delete_reference(env, a->buffer);
-    napi_delete_async_work(env, a->work);
-    free(a);
-    napi_ok_or_throw(env, queued, "napi_queue_async_work");
-    return NULL;
-  }
+  a->filled = filled;
+  if (!filled) pending_unfilled++;
+  if (pending_tail) pending_tail->next = a;
+  else pending_head = a;
+  pending_tail = a;
+  return a;
+}
+
+// allReduceAsync(buf, op, root) → Promise<seconds in MPI>: root < 0, buf ← op over ranks
+// (MPI_Allreduce); else reduced to root, then root's bits broadcast. Runs on a libuv worker
+// thread in this call's turn; buf must stay untouched (and not transferred) until it settles.
+static napi_value AllReduceAsync(napi_env env, napi_callback_info info) {
+  napi_value promise;
+  if (!start_async(env, info, true, &promise)) return NULL;
+  queue_filled(env);
   return promise;
+}
+
+// allReduceDeferred(buf, op, root) → { done: Promise<seconds in MPI>, ticket }: allReduceAsync
+// whose turn is this call's but which starts only after ready(ticket), once buf holds its values.
+static napi_value AllReduceDeferred(napi_env env, napi_callback_info info) {
+  napi_value promise, out, ticket;
+  async_collective_t *a = start_async(env, info, false, &promise);
+  if (!a) return NULL;
+  napi_create_object(env, &out);
+  set(env, out, "done", promise);
+  napi_create_double(env, (double)a->ticket, &ticket);
+  set(env, out, "ticket", ticket);
+  return out;
+}
+
+// ready(ticket): the deferred all-reduce's buffer is filled; it runs in its turn.
+static napi_value Ready(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  double ticket = -1;
+  if (!get_args(env, info, 1, argv) || !napi_ok_or_throw(env, napi_get_value_double(env, argv[0], &ticket), "reading the ticket")) return NULL;
+  for (async_collective_t *a = pending_head; a; a = a->next) {
+    if ((double)a->ticket != ticket || a->filled) continue;
+    a->filled = true;
+    pending_unfilled--;
+    queue_filled(env);
+    return undefined(env);
+  }
+  throw_error(env, "relpo_mpi: ready(): no deferred all-reduce waits with this ticket (ready() called twice?)");
+  return NULL;
 }
 
 // allGatherRows(rows: Float64Array) → { data: every rank's rows in rank order, counts: Int32Array }.
@@ -392,6 +479,7 @@ static napi_value AllGatherRows(napi_env env, napi_callback_info info) {
     throw_error(env, "relpo_mpi: allGatherRows: more than 2^31-1 values on one rank");
     return NULL;
   }
+  if (!no_deferred_waiting(env, "allGatherRows")) return NULL;
   begin_turn();
   int size = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -440,7 +528,7 @@ static napi_value AllGatherRows(napi_env env, napi_callback_info info) {
 
 static napi_value Barrier(napi_env env, napi_callback_info info) {
   (void)info;
-  if (!is_running(env)) return NULL;
+  if (!is_running(env) || !no_deferred_waiting(env, "barrier")) return NULL;
   begin_turn();
   int rc = MPI_Barrier(MPI_COMM_WORLD);
   end_turn();
@@ -466,6 +554,7 @@ static napi_value Finalize(napi_env env, napi_callback_info info) {
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   if (!initialized || finalized) return undefined(env);
+  if (!no_deferred_waiting(env, "finalize")) return NULL;
   begin_turn();
   int rc = MPI_Finalize();
   end_turn();
@@ -490,7 +579,7 @@ static napi_value State(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } functions[] = {
     {"init", Init}, {"allReduce", AllReduce}, {"reduce", Reduce}, {"broadcast", Broadcast},
-    {"allReduceAsync", AllReduceAsync}, {"allGatherRows", AllGatherRows}, {"barrier", Barrier}, {"abort", Abort}, {"finalize", Finalize},
+    {"allReduceAsync", AllReduceAsync}, {"allReduceDeferred", AllReduceDeferred}, {"ready", Ready}, {"allGatherRows", AllGatherRows}, {"barrier", Barrier}, {"abort", Abort}, {"finalize", Finalize},
     {"state", State},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {

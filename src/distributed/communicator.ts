@@ -1,12 +1,21 @@
 // The collectives a data-parallel run needs, as one interface over MPI (mpi.ts) or over a single
 // process (rank 0 of 1: every collective is the identity). Every call blocks until the
 // collective is done on this rank, except the …Async ones, which run on a worker thread and
-// resolve a Promise; every rank must make the same calls in the same order with buffers of the
-// same length (the one exception: allGatherRows' rows). Collectives run one at a time in call
-// order: a blocking call waits for the asynchronous ones called before it.
+// resolve a Promise, and the …Deferred one, which also waits for its buffer to be marked ready;
+// every rank must make the same calls in the same order with buffers of the same length (the one
+// exception: allGatherRows' rows). Collectives run one at a time in call order: a blocking call
+// waits for the asynchronous ones called before it, and throws while a deferred one waits for ready().
 
 export type FloatArray = Float32Array | Float64Array;
 export type CollectiveArray = FloatArray | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+/** A collective whose turn is taken (call order) before its buffer is filled. */
+export interface DeferredCollective {
+  /** Resolves with the seconds spent in MPI once it ran; rejects with MPI's message. */
+  done: Promise<number>;
+  /** The buffer now holds this rank's values: the collective runs in its turn. Call it exactly once, whatever happened. */
+  ready(): void;
+}
 
 /** Every rank's rows, concatenated in rank order, and how many values each rank gave. */
 export interface GatheredRows {
@@ -33,6 +42,12 @@ export interface Communicator {
   allReduceSumAsync(buf: FloatArray): Promise<number>;
   /** allReduceSumIdentical on a worker thread, as allReduceSumAsync: the same bits as the blocking form. */
   allReduceSumIdenticalAsync(buf: FloatArray): Promise<number>;
+  /**
+   * allReduceSumIdenticalAsync whose place in the order of collectives is this call's, but which
+   * starts only after ready(): its buffer may be filled later (a gradient read back from the
+   * device). Until ready(), every blocking collective throws rather than wait for it for ever.
+   */
+  allReduceSumIdenticalDeferred(buf: FloatArray): DeferredCollective;
   /** True on every rank when ok is true on every rank (a 0/1 flag reduced by MIN). */
   allTrue(ok: boolean): boolean;
   /** buf ← root's buf, byte for byte, on every rank. */
@@ -63,6 +78,21 @@ export function checkRoot(root: number, size: number, what: string): void {
   if (!Number.isInteger(root) || root < 0 || root >= size) throw new RangeError(`${what}: root must be a rank in [0, ${size}), got ${root}`);
 }
 
+/** A DeferredCollective that runs start() at its ready() and resolves with the seconds it returns; a second ready() throws. */
+export function readyOnce(what: string, start: () => Promise<number> | void): DeferredCollective {
+  let resolve!: (s: number | Promise<number>) => void;
+  const done = new Promise<number>((res) => (resolve = res));
+  let called = false;
+  return {
+    done,
+    ready() {
+      if (called) throw new Error(`${what}: ready() was called twice`);
+      called = true;
+      resolve(start() ?? 0);
+    },
+  };
+}
+
 function describe(x: unknown): string {
   if (x === null) return 'null';
   if (typeof x === 'object') return (x as object).constructor?.name ?? 'an object';
@@ -79,6 +109,10 @@ export function singleProcessCommunicator(): Communicator {
     allReduceSumIdentical: (buf) => checkFloatArray(buf, 'allReduceSumIdentical'),
     allReduceSumAsync: async (buf) => (checkFloatArray(buf, 'allReduceSumAsync'), 0),
     allReduceSumIdenticalAsync: async (buf) => (checkFloatArray(buf, 'allReduceSumIdenticalAsync'), 0),
+    allReduceSumIdenticalDeferred: (buf) => {
+      checkFloatArray(buf, 'allReduceSumIdenticalDeferred');
+      return readyOnce('allReduceSumIdenticalDeferred', () => {});
+    },
     allTrue: (ok) => ok,
     broadcast: (buf, root = 0) => {
       checkTypedArray(buf, 'broadcast');

@@ -15,6 +15,9 @@ interface MpiAddon {
   reduce(buf: FloatArray, root: number, op: ReduceOp): void;
   /** root < 0: MPI_Allreduce; else MPI_Reduce to root, then MPI_Bcast from it. Resolves with the seconds in MPI. */
   allReduceAsync(buf: FloatArray, op: ReduceOp, root: number): Promise<number>;
+  /** allReduceAsync whose ticket is taken now but which runs only after ready(ticket). */
+  allReduceDeferred(buf: FloatArray, op: ReduceOp, root: number): { done: Promise<number>; ticket: number };
+  ready(ticket: number): void;
   broadcast(buf: CollectiveArray, root: number): void;
   allGatherRows(rows: Float64Array): { data: Float64Array; counts: Int32Array };
   barrier(): void;
@@ -96,6 +99,19 @@ function mpiCommunicator(addon: MpiAddon, info: ReturnType<MpiAddon['init']>): M
     async allReduceSumIdenticalAsync(buf) {
       checkFloatArray(buf, 'allReduceSumIdenticalAsync');
       return addon.allReduceAsync(buf, 'sum', 0);
+    },
+    allReduceSumIdenticalDeferred(buf) {
+      checkFloatArray(buf, 'allReduceSumIdenticalDeferred');
+      const { done, ticket } = addon.allReduceDeferred(buf, 'sum', 0);
+      let called = false;
+      return {
+        done,
+        ready() {
+          if (called) throw new Error('allReduceSumIdenticalDeferred: ready() was called twice');
+          called = true;
+          addon.ready(ticket);
+        },
+      };
     },
     allTrue(ok) {
       const flag = new Float64Array([ok ? 1 : 0]);

@@ -4,6 +4,7 @@
 // the same optimizer step. The collectives come from src/distributed; a single process never
 // calls any of this.
 import type { Tensor } from '../autograd/tensor.js';
+import type { BackwardOptions } from '../autograd/backward.js';
 import { tensor } from '../autograd/create.js';
 import type { Communicator, FloatArray } from '../distributed/index.js';
 import type { StepOutcome } from './step.js';
@@ -14,6 +15,12 @@ import { allGatherWire } from './rank-wire.js';
 export interface StepShare {
   from: number;
   to: number;
+  /**
+   * The options of the share's last backward (one pass: its last micro-batch's; two passes: pass
+   * 2's last), where the gradient sum starts from backward's hook (grad-sum-in-backward.ts); the
+   * other backwards only accumulate (DDP's no_sync).
+   */
+  lastBackward?: BackwardOptions;
 }
 
 /** Rank r's contiguous share of k micro-batches (rank order = micro-batch order); k must be a multiple of the ranks. */
@@ -219,21 +226,30 @@ export async function sumGradients(comm: Communicator, params: Tensor[], bucketV
   return times;
 }
 
-/** A bucket's gradients side by side on the host (zeros for a parameter without one). */
-async function readBucket(bucket: Tensor[]): Promise<FloatArray> {
+/** A bucket's host buffer: its parameters' values side by side, in their dtype. */
+export function bucketHost(bucket: Tensor[]): FloatArray {
   const values = bucket.reduce((n, p) => n + p.size, 0);
-  const host: FloatArray = bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
+  return bucket[0].dtype === 'float64' ? new Float64Array(values) : new Float32Array(values);
+}
+
+/** host ← a bucket's gradients side by side (zeros for a parameter without one). */
+export async function fillBucket(bucket: Tensor[], host: FloatArray): Promise<void> {
   const read = await Promise.all(bucket.map((p) => (p.grad ? p.grad.data() : null)));
   let at = 0;
   bucket.forEach((p, i) => {
     if (read[i]) host.set(read[i] as ArrayLike<number>, at);
     at += p.size;
   });
+}
+
+async function readBucket(bucket: Tensor[]): Promise<FloatArray> {
+  const host = bucketHost(bucket);
+  await fillBucket(bucket, host);
   return host;
 }
 
 /** Each parameter's .grad ← its slice of the summed bucket, on its device. */
-function writeBucket(bucket: Tensor[], host: FloatArray): void {
+export function writeBucket(bucket: Tensor[], host: FloatArray): void {
   let at = 0;
   for (const p of bucket) {
     const g = tensor(host.slice(at, at + p.size), p.shape, { device: p.device, dtype: p.dtype });

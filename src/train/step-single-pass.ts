@@ -5,6 +5,7 @@
 // one batch of k·b rows when the loss is a mean over pairs; otherwise each micro-batch is a loss of
 // its own (contrastScope 'micro-batch'). Under data parallelism a rank runs its share [from, to) of
 // the step's k micro-batches, each still scaled by 1/k, so the ranks' gradients add up to the step's.
+// Its last micro-batch's backward takes share.lastBackward (where the gradient sum's hook starts).
 import { tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
 import { zerosLike } from '../autograd/create.js';
@@ -41,7 +42,7 @@ export async function singlePassStep(ctx: StepContext, stepNo: number, plan: Pla
       const packed = tidy(() => {
         const batch = buildBatch(tok, policy, ctx.reference, needs, ctx.dtype, ctx.prompts);
         const out = ctx.loss.compute(batch, ctx.config);
-        (k === 1 ? out.loss : mul(out.loss, 1 / k)).backward();
+        (k === 1 ? out.loss : mul(out.loss, 1 / k)).backward(undefined, last ? share?.lastBackward : undefined);
         names = Object.keys(out.metrics);
         // After the last micro-batch the total gradient norm rides along in the same read-back
         // (clipping needs it on the host).

@@ -13,7 +13,9 @@
 // data parallelism a rank runs its share of the micro-batches, the ranks' pass-1 rows meet
 // (share.gather, which makes a rank's failure in pass 1 every rank's) so every rank evaluates the
 // same loss over the whole step, and each rank back-propagates its own rows' gradients.
+// Its last backward of pass 2 takes share.lastBackward (where the gradient sum's hook starts).
 import type { Tensor } from '../autograd/tensor.js';
+import type { BackwardOptions } from '../autograd/backward.js';
 import { noGrad, tidy } from '../autograd/scope.js';
 import { setDropoutState } from '../autograd/random.js';
 import { tensor, zerosLike } from '../autograd/create.js';
@@ -229,7 +231,7 @@ export async function lossOverStep(ctx: StepContext, rows: RowScalars): Promise<
 }
 
 /** Back-propagates Σ g·field through differentiable fields that carry their graph, into the parameters' .grad. */
-function backwardRows(ctx: StepContext, logps: SideLogps, grads: RowGrads): void {
+function backwardRows(ctx: StepContext, logps: SideLogps, grads: RowGrads, opts?: BackwardOptions): void {
   const { policy, dtype } = ctx;
   tidy(() => {
     let total: Tensor | undefined;
@@ -242,12 +244,12 @@ function backwardRows(ctx: StepContext, logps: SideLogps, grads: RowGrads): void
         total = total ? add(total, term) : term;
       }
     }
-    total?.backward();
+    total?.backward(undefined, opts);
   });
 }
 
 /** Pass 2 of a micro-batch: its differentiable fields again, with a graph, back-propagating Σ g·field into the parameters' .grad. */
-export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGrads, dropoutSeed: number): void {
+export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGrads, dropoutSeed: number, opts?: BackwardOptions): void {
   const { policy } = ctx;
   setDropoutState(dropoutSeed);
   policy.train();
@@ -258,7 +260,7 @@ export function backpropagate(ctx: StepContext, mb: MicroBatchRows, grads: RowGr
       const { full, unweighted } = wantedFields(ctx.needs, s);
       logps[s] = differentiableOf(sideFields(policy, mb[s]!, { full, unweighted }));
     }
-    backwardRows(ctx, logps, grads);
+    backwardRows(ctx, logps, grads, opts);
   });
 }
 
@@ -300,8 +302,8 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
       for (const s of ['chosen', 'rejected'] as const) for (const [f, v] of Object.entries(step.grads[s])) gradMap.set(`∂loss/∂${s} ${f}`, v!);
       const badGrad = nonFinite(gradMap);
       if (badGrad) throw ctx.refuse(stepNo, whereStep, badGrad, stepRecords());
-      // The last micro-batch back-propagates through the graph pass 1 kept.
-      backwardRows(ctx, scored[own - 1].graph!, sliceRowGrads(step.grads, ...rowsOf(to - 1)));
+      // The last micro-batch back-propagates through the graph pass 1 kept (the share's last backward when it is alone).
+      backwardRows(ctx, scored[own - 1].graph!, sliceRowGrads(step.grads, ...rowsOf(to - 1)), own === 1 ? share?.lastBackward : undefined);
     } finally {
       for (const s of scored) {
         s.packed.dispose();
@@ -311,7 +313,7 @@ export async function twoPassStep(ctx: StepContext, stepNo: number, plan: Planne
     faultPoint('step: pass 2');
     // Pass 2, every other micro-batch with its share of the row gradients.
     for (const [i, mb] of micro.slice(0, own - 1).entries()) {
-      backpropagate(ctx, mb, sliceRowGrads(step.grads, ...rowsOf(from + i)), dropoutSeedOf(ctx.seed, stepNo, from + i));
+      backpropagate(ctx, mb, sliceRowGrads(step.grads, ...rowsOf(from + i)), dropoutSeedOf(ctx.seed, stepNo, from + i), i === own - 2 ? share?.lastBackward : undefined);
     }
     const norm = tidy(() => totalGradNorm(ctx.policy.parameters()));
     const gradNorm = norm ? (await norm.data())[0] : 0;

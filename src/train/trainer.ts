@@ -32,7 +32,8 @@ import { loraLayers } from '../nn/lora.js';
 import { faultPoint } from './fault-points.js';
 import { type Communicator, communicatorFromEnv } from '../distributed/index.js';
 import { totalGradNorm } from '../optim/grad-norm.js';
-import { allGatherJson, combineReports, gatherRowsAcrossRanks, partOf, shareOf, shareReport, sumGradients, together } from './data-parallel.js';
+import { BUCKET_VALUES, allGatherJson, combineReports, gatherRowsAcrossRanks, partOf, shareOf, shareReport, sumGradients, together } from './data-parallel.js';
+import { GradientSumInBackward } from './grad-sum-in-backward.js';
 import { singlePassStep } from './step-single-pass.js';
 import { twoPassStep } from './step-two-pass.js';
 import {
@@ -140,6 +141,14 @@ export interface TrainPreferenceOptions extends PreferenceRunOptions {
    * on every rank with the same numbers.
    */
   communicator?: Communicator;
+  /**
+   * Under several ranks, where the gradient sum starts: 'backward' (the default) from backward's
+   * hook during each rank's last backward of the step, a bucket as soon as its gradients are final;
+   * 'after' once that backward is done. The same bits either way (docs/distributed.md).
+   */
+  gradientSumStarts?: 'backward' | 'after';
+  /** Values per gradient bucket, one all-reduce each (default 2^22). */
+  gradientBucketValues?: number;
 }
 
 /** One evaluation (a line of metrics.jsonl): eval_loss and the loss's metrics as eval_<name>, averaged over the eval records. */
@@ -224,6 +233,10 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     throw new Error(`trainPreference: the eval data (${evalData.path}) is ${evalData.paired ? 'paired' : 'unpaired'} but the training data (${dataset.path}) is not`);
   }
   if (evalData && evalData.records.length === 0) throw new Error(`trainPreference: the eval data (${evalData.path}) has no records`);
+  const sumStarts = opts.gradientSumStarts ?? 'backward';
+  if (sumStarts !== 'backward' && sumStarts !== 'after') throw new Error(`trainPreference: gradientSumStarts must be 'backward' or 'after', got ${JSON.stringify(sumStarts)}`);
+  const bucketValues = opts.gradientBucketValues ?? BUCKET_VALUES;
+  if (!Number.isInteger(bucketValues) || bucketValues < 1) throw new Error(`trainPreference: gradientBucketValues must be a positive integer, got ${bucketValues}`);
 
   const epochs = opts.epochs ?? 1;
   const accumulation = opts.gradientAccumulationSteps ?? 1;
@@ -369,13 +382,15 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
     savedAt = state.step;
   };
 
+  const trainable = () => policy.parameters().filter((p) => p.requiresGrad);
+  let inBackward: GradientSumInBackward | undefined;
   // The step's numbers from every rank, and its gradients summed: the step one process would take.
   let syncTimes: Record<string, number> | undefined;
   const sumAcrossRanks = async (local: StepOutcome): Promise<StepOutcome> => {
     const computed = performance.now();
     const reports = allGatherJson(comm, shareReport(local));
     const gathered = performance.now();
-    const times = await sumGradients(comm, policy.parameters().filter((p) => p.requiresGrad));
+    const times = inBackward ? await inBackward.finish() : await sumGradients(comm, trainable(), bucketValues);
     // This rank's share, the wait for the slowest rank (the gather of the step's numbers), the gradient sum.
     syncTimes = { 'time/share_s': (computed - stepStarted) / 1000, 'time/wait_s': (gathered - computed) / 1000, 'time/grad_sync_s': times.wall, 'time/allreduce_s': times.reduce };
     const norm = tidy(() => totalGradNorm(policy.parameters()));
@@ -397,9 +412,13 @@ async function train(opts: TrainPreferenceOptions, comm: Communicator): Promise<
         // A rank's refusal (a NaN loss) is every rank's, naming it, before the gradient sum; in two
         // passes a failure before the rows' gather travels in it, so every rank reaches the gather.
         const when = `in step ${stepNo}`;
-        outcome = !share ? await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro)
-          : twoPasses ? await together(comm, when, () => twoPassStep(ctx, stepNo, plan.micro, { ...share, gather: (own) => gatherRowsAcrossRanks(comm, own, when) }))
-          : await together(comm, when, () => singlePassStep(ctx, stepNo, plan.micro, share));
+        // The gradient sum from backward's hook: its all-reduces are called (and their buffers filled) inside the share, before together's collectives.
+        inBackward = share && sumStarts === 'backward' ? new GradientSumInBackward(comm, trainable(), bucketValues) : undefined;
+        const own = share && { ...share, ...(inBackward ? { lastBackward: inBackward.backwardOptions } : {}) };
+        const summing = <T>(fn: () => Promise<T>) => (inBackward ? inBackward.around(fn) : fn());
+        outcome = !own ? await (twoPasses ? twoPassStep : singlePassStep)(ctx, stepNo, plan.micro)
+          : twoPasses ? await together(comm, when, () => summing(() => twoPassStep(ctx, stepNo, plan.micro, { ...own, gather: (rows) => gatherRowsAcrossRanks(comm, rows, when) })))
+          : await together(comm, when, () => summing(() => singlePassStep(ctx, stepNo, plan.micro, own)));
         if (share) outcome = await sumAcrossRanks(outcome);
       } catch (e) {
         optimizer.zeroGrad();
