@@ -24,6 +24,7 @@ const TRL_KEYS: Record<string, { flag: string; value?: (v: Raw, file: string) =>
   warmup_ratio: { flag: 'warmup-ratio' },
   warmup_steps: { flag: 'warmup-steps' },
   max_grad_norm: { flag: 'max-grad-norm' },
+  ddp_bucket_cap_mb: { flag: 'ddp-bucket-cap-mb' },
   weight_decay: { flag: 'weight-decay' },
   adam_beta1: { flag: 'adam-beta1' },
   adam_beta2: { flag: 'adam-beta2' },

@@ -41,6 +41,13 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     default: '',
     check: { choices: ['', 'step', 'micro-batch'] },
   },
+  { name: 'ddp-bucket-cap-mb', help: 'under mpirun: MB of float32 gradients per all-reduce bucket (TrainingArguments ddp_bucket_cap_mb); empty: 16 (2^22 values)', default: '', check: { min: 0, minExclusive: true } },
+  {
+    name: 'gradient-sum-starts',
+    help: "under mpirun: 'backward' starts a bucket's all-reduce from backward's hook once its gradients are final (DDP's overlap), 'after' once the rank's backward is done; the same bits either way",
+    default: 'backward',
+    check: { choices: ['backward', 'after'] },
+  },
   { name: 'steps', help: 'optimizer steps (a resumed run counts the earlier ones); empty: from --epochs, else 20 (TRL max_steps)', default: '', check: { int: true, min: 0 } },
   { name: 'epochs', help: 'passes over the data when --steps is not given (TRL num_train_epochs)', default: '', check: { min: 0, minExclusive: true } },
   { name: 'max-length', help: 'longest tokenized row', default: 128, check: { int: true, min: 2 } },
@@ -207,6 +214,8 @@ export async function runTrain(given: Flags, givenNames: ReadonlySet<string> = n
       batchSize: Number(flags.batch),
       gradientAccumulationSteps: Number(flags['gradient-accumulation-steps']),
       ...(flags['contrast-scope'] ? { contrastScope: String(flags['contrast-scope']) as r.ContrastScope } : {}),
+      gradientSumStarts: String(flags['gradient-sum-starts']) as 'backward' | 'after',
+      ...(num('ddp-bucket-cap-mb') !== undefined ? { gradientBucketValues: Math.max(1, Math.round((num('ddp-bucket-cap-mb')! * 2 ** 20) / 4)) } : {}),
       // Neither --steps nor --epochs: the built-in default run's 20 steps.
       ...(steps !== undefined ? { steps } : epochs !== undefined ? { epochs } : { steps: 20 }),
       maxLength: Number(flags['max-length']),

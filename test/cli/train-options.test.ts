@@ -80,11 +80,13 @@ test('relpo train --config takes a TRL DPOConfig YAML with --loss rpo: the run u
   const out = join(dir, 'run');
   const yaml = join(dir, 'dpo.yaml');
   writeFileSync(yaml, ['learning_rate: 0.002', 'per_device_train_batch_size: 2', 'gradient_accumulation_steps: 2', 'max_steps: 2', 'beta: 0.5',
-    'loss_type: sigmoid', 'max_length: 64', `output_dir: ${out}`, 'bf16: true', 'seed: 3', ''].join('\n'));
+    'loss_type: sigmoid', 'max_length: 64', `output_dir: ${out}`, 'bf16: true', 'seed: 3', 'ddp_bucket_cap_mb: 25', ''].join('\n'));
   const printed = relpo('train', '--config', yaml, '--loss', 'rpo', '--print-config');
   t.is(printed.status, 0, printed.stderr);
   t.regex(printed.stdout, /--lr +0\.002 +\S*dpo\.yaml \(learning_rate\)/);
   t.regex(printed.stdout, /--loss +"rpo" +command line/);
+  t.regex(printed.stdout, /--ddp-bucket-cap-mb +"?25"? +\S*dpo\.yaml \(ddp_bucket_cap_mb\)/);
+  t.regex(printed.stdout, /--gradient-sum-starts +"backward" +default/);
   t.regex(printed.stderr, /warning: \S*dpo\.yaml: 'bf16' is a TRL option relpo train does not act on/);
   const run = relpo('train', '--device', 'cpu', '--config', yaml, '--loss', 'rpo');
   t.is(run.status, 0, run.stderr);
