@@ -30,7 +30,7 @@ export interface DecoderLayer extends Module {
 
 /** A norm's output and the residual sum it normalizes: [x + branch, norm(x + branch)], one kernel without a graph. */
 export function addNorm(norm: RMSNorm, x: Tensor, branch: Tensor | undefined): [Tensor, Tensor] {
-  return branch ? addRmsNorm(x, branch, norm.scale(), norm.eps) : [x, norm.forward(x)];
+  return branch ? addRmsNorm(x, branch, norm.weight, norm.eps, norm.offset) : [x, norm.forward(x)];
 }
 
 export class DecoderModel<L extends DecoderLayer> extends Module {

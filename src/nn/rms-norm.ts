@@ -2,7 +2,6 @@
 // with an offset as Gemma's: x·rsqrt(mean(x²) + eps)·(offset + weight), weight initialised to zeros.
 import type { Tensor } from '../autograd/tensor.js';
 import { rmsNorm } from '../kernels/norm/op.js';
-import { add } from '../kernels/elementwise/op.js';
 import { Module } from './module.js';
 import { type ParamOptions, constantParam } from './init.js';
 
@@ -24,13 +23,8 @@ export class RMSNorm extends Module {
     return this.param('weight');
   }
 
-  /** What multiplies the normalized x: the weight, plus the offset where there is one. */
-  scale(): Tensor {
-    return this.offset === 0 ? this.weight : add(this.weight, this.offset);
-  }
-
-  /** x [..., dim] → same shape. */
+  /** x [..., dim] → same shape. The offset is added inside the norm's kernel (no launch of its own). */
   forward(x: Tensor): Tensor {
-    return rmsNorm(x, this.scale(), this.eps);
+    return rmsNorm(x, this.weight, this.eps, this.offset);
   }
 }

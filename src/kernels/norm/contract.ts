@@ -1,6 +1,7 @@
 // The norm family: RMSNorm and LayerNorm over the last axis, with a learned weight (and bias).
 //
 //   rmsNorm(x, w, eps)      y = w ⊙ (x · rsqrt(mean(x²) + eps))             (HF LlamaRMSNorm)
+//   with offset c:          y = (w + c) ⊙ (x · rsqrt(mean(x²) + eps))       (Gemma: c = 1)
 //   layerNorm(x, w, b, eps) y = (x − mean(x)) · rsqrt(var(x) + eps) ⊙ w + b  (torch LayerNorm,
 //                                                                            biased variance)
 //
@@ -16,6 +17,10 @@
 // [P, n], row p the sum over rows p·R .. p·R + R − 1 (normPartials), which op.ts sums over P with
 // the reduce family (the bias gradient is the row sum of dy itself). With R = 1 this was a
 // full-size temporary, as large as the activations; P ≤ 1024 bounds it whatever the batch.
+//
+// The RMSNorm kernels' `offset` is added where they read the weight, rounded to x's dtype as the
+// add kernel stores w + c, so one launch gives add(w, c) → rmsNorm bit for bit; the backward's dx
+// uses w + c, and its weight terms are unchanged (d(w + c)/dw = 1).
 import { type DType, bytesPerElement, isFloat } from '../../autograd/dtype.js';
 import { type Shape, sizeOf } from '../../autograd/shape.js';
 import type { KernelCost } from '../cost.js';
@@ -24,8 +29,15 @@ export interface NormAttrs {
   eps: number;
 }
 
+/** The RMSNorm kernels' attributes: the weight multiplies as w + offset (0: plain RMSNorm). */
+export interface RmsNormAttrs extends NormAttrs {
+  offset: number;
+}
+
 export interface NormBackwardAttrs {
   eps: number;
+  /** rmsNormBackward: the forward's offset (layerNormBackward has none: 0). */
+  offset?: number;
   /** Also return the weight-gradient terms dy ⊙ x̂, summed over blocks of rows (normPartials). */
   weightGrad: boolean;
 }
@@ -75,6 +87,10 @@ export function checkGradInput(op: string, x: { shape: Shape; dtype: DType }, dy
 
 export function checkEps(op: string, eps: number): void {
   if (!Number.isFinite(eps) || eps < 0) throw new Error(`${op}(): eps must be a finite number ≥ 0, got ${eps}`);
+}
+
+export function checkOffset(op: string, offset: number): void {
+  if (!Number.isFinite(offset)) throw new Error(`${op}(): offset must be a finite number, got ${offset}`);
 }
 
 /**

@@ -4,10 +4,21 @@ import type { Device } from '../../autograd/device.js';
 import type { TypedArray } from '../../autograd/dtype.js';
 import { sizeOf } from '../../autograd/shape.js';
 import { cpuArray } from '../../device/cpu/cpu-device.js';
-import { type NormAttrs, type NormBackwardAttrs, checkAddNormInputs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, type RmsNormAttrs, checkAddNormInputs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
 
 function like(device: Device, x: TensorInfo): TensorInfo {
   return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
+}
+
+/**
+ * w + offset in w's own array type: each sum rounded to the dtype once, as the add kernel stores
+ * add(w, offset), so the norm multiplies by the same values the composition did.
+ */
+function offsetWeight(w: TypedArray, offset: number): TypedArray {
+  if (offset === 0) return w;
+  const out = new (w.constructor as new (n: number) => TypedArray)(w.length);
+  for (let k = 0; k < w.length; k++) out[k] = w[k] + offset;
+  return out;
 }
 
 /** Row statistics: the mean (0 for RMSNorm, which does not centre) and r = rsqrt(E[(x − μ)²] + eps). */
@@ -59,22 +70,22 @@ export function normBackwardCpu(x: TypedArray, w: TypedArray, dy: TypedArray, dx
 }
 
 export function registerNormCpu(): void {
-  registerKernel<NormAttrs>('rmsNorm', 'cpu', (device, [x, w], { eps }) => {
+  registerKernel<RmsNormAttrs>('rmsNorm', 'cpu', (device, [x, w], { eps, offset }) => {
     checkNormInputs('rmsNorm', x, [['weight', w]]);
     const y = like(device, x);
     const { rows, n } = normLayout(x.shape);
-    normForwardCpu(cpuArray(x.storage), cpuArray(w.storage), null, cpuArray(y.storage), rows, n, eps, false);
+    normForwardCpu(cpuArray(x.storage), offsetWeight(cpuArray(w.storage), offset), null, cpuArray(y.storage), rows, n, eps, false);
     return [y];
   });
   // s = x + residual, stored in x's dtype (rounded as the add kernel rounds), then RMSNorm of the
   // stored s: the composition add → rmsNorm, bit for bit.
-  registerKernel<NormAttrs>('addRmsNorm', 'cpu', (device, [x, res, w], { eps }) => {
+  registerKernel<RmsNormAttrs>('addRmsNorm', 'cpu', (device, [x, res, w], { eps, offset }) => {
     checkAddNormInputs(x, res, w);
     const sum = like(device, x), y = like(device, x);
     const { rows, n } = normLayout(x.shape);
     const [xs, rs, ss] = [cpuArray(x.storage), cpuArray(res.storage), cpuArray(sum.storage)];
     for (let i = 0; i < ss.length; i++) ss[i] = xs[i] + rs[i];
-    normForwardCpu(ss, cpuArray(w.storage), null, cpuArray(y.storage), rows, n, eps, false);
+    normForwardCpu(ss, offsetWeight(cpuArray(w.storage), offset), null, cpuArray(y.storage), rows, n, eps, false);
     return [sum, y];
   });
   registerKernel<NormAttrs>('layerNorm', 'cpu', (device, [x, w, b], { eps }) => {
@@ -85,14 +96,14 @@ export function registerNormCpu(): void {
     return [y];
   });
   for (const [name, centre] of [['rmsNormBackward', false], ['layerNormBackward', true]] as const) {
-    registerKernel<NormBackwardAttrs>(name, 'cpu', (device, [x, w, dy], { eps, weightGrad }) => {
+    registerKernel<NormBackwardAttrs>(name, 'cpu', (device, [x, w, dy], { eps, weightGrad, offset = 0 }) => {
       checkNormInputs(name, x, [['weight', w]]);
       checkGradInput(name, x, dy);
       const dx = like(device, x);
       const { rows, n } = normLayout(x.shape);
       const { R, P } = normPartials(rows);
       const terms: TensorInfo | null = weightGrad ? { storage: device.alloc(x.dtype, P * n), shape: [P, n], dtype: x.dtype } : null;
-      normBackwardCpu(cpuArray(x.storage), cpuArray(w.storage), cpuArray(dy.storage), cpuArray(dx.storage), terms && cpuArray(terms.storage), rows, n, eps, centre, R);
+      normBackwardCpu(cpuArray(x.storage), offsetWeight(cpuArray(w.storage), offset), cpuArray(dy.storage), cpuArray(dx.storage), terms && cpuArray(terms.storage), rows, n, eps, centre, R);
       return terms ? [dx, terms] : [dx];
     });
   }

@@ -7,7 +7,7 @@ import { Tensor } from '../../autograd/tensor.js';
 import { runOp, runOpMulti } from '../../autograd/op.js';
 import { reshape } from '../copy/op.js';
 import { sum } from '../reduce/op.js';
-import { type NormAttrs, type NormBackwardAttrs, checkAddNormInputs, checkEps, checkNormInputs, normLayout } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, type RmsNormAttrs, checkAddNormInputs, checkEps, checkNormInputs, checkOffset, normLayout } from './contract.js';
 import { add } from '../elementwise/op.js';
 import { isGradEnabled } from '../../autograd/scope.js';
 
@@ -21,9 +21,9 @@ function sumRows(t: Tensor): Tensor {
 }
 
 /** The gradient rule shared by both norms; returns [dx, dw]. */
-function normGrad(kernel: string, x: Tensor, w: Tensor, dy: Tensor, eps: number): [Tensor | null, Tensor | null] {
+function normGrad(kernel: string, x: Tensor, w: Tensor, dy: Tensor, eps: number, offset = 0): [Tensor | null, Tensor | null] {
   const weightGrad = w.requiresGrad;
-  const [dx, terms] = runOpMulti<NormBackwardAttrs>(kernel, [x, w, dy], { eps, weightGrad });
+  const [dx, terms] = runOpMulti<NormBackwardAttrs>(kernel, [x, w, dy], offset === 0 ? { eps, weightGrad } : { eps, weightGrad, offset });
   let dw: Tensor | null = null;
   if (terms) {
     dw = sumRows(terms);
@@ -38,31 +38,36 @@ function normGrad(kernel: string, x: Tensor, w: Tensor, dy: Tensor, eps: number)
 
 /**
  * RMSNorm as Hugging Face's LlamaRMSNorm: y = weight ⊙ (x · rsqrt(mean(x², last axis) + eps)).
- * weight has shape [x.shape.at(-1)]. eps defaults to 1e-6 (LlamaConfig's rms_norm_eps).
+ * weight has shape [x.shape.at(-1)]. eps defaults to 1e-6 (LlamaConfig's rms_norm_eps). With an
+ * offset the weight multiplies as (weight + offset) (Gemma: 1), the bits of add(weight, offset)
+ * then rmsNorm in one launch; the weight's gradient is the same.
  */
-export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6, offset = 0): Tensor {
   checkNormInputs('rmsNorm', x, [['weight', weight]]);
   checkEps('rmsNorm', eps);
-  const y = runOp<NormAttrs>('rmsNorm', [x, weight], { eps }, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps), { inputs: [0, 1] });
+  checkOffset('rmsNorm', offset);
+  const attrs: RmsNormAttrs = { eps, offset };
+  const y = runOp<RmsNormAttrs>('rmsNorm', [x, weight], attrs, (dy, { inputs: [xi, w] }) => normGrad('rmsNormBackward', xi, w, dy, eps, offset), { inputs: [0, 1] });
   // Its node keeps x and the weight: the projections that read y recompute it instead of keeping it.
-  if (y.node) y.recipe = { inputs: [x, weight], run: ([xi, w]) => runOp<NormAttrs>('rmsNorm', [xi, w], { eps }) };
+  if (y.node) y.recipe = { inputs: [x, weight], run: ([xi, w]) => runOp<RmsNormAttrs>('rmsNorm', [xi, w], attrs) };
   return y;
 }
 
 /**
- * A pre-norm block's residual add and the norm after it: [s, rmsNorm(s, weight)] with s = x + residual
+ * A pre-norm block's residual add and the norm after it: [s, rmsNorm(s, weight, eps, offset)], s = x + residual
  * (same shapes, no broadcasting). Where no gradient is recorded (inference, a frozen reference's
  * forward) one kernel writes both, the same values bit for bit as the two ops; otherwise it is the
  * two ops, with their gradients.
  */
-export function addRmsNorm(x: Tensor, residual: Tensor, weight: Tensor, eps = 1e-6): [Tensor, Tensor] {
+export function addRmsNorm(x: Tensor, residual: Tensor, weight: Tensor, eps = 1e-6, offset = 0): [Tensor, Tensor] {
   checkAddNormInputs(x, residual, weight);
   checkEps('addRmsNorm', eps);
+  checkOffset('addRmsNorm', offset);
   if (isGradEnabled() && [x, residual, weight].some((t) => t.requiresGrad)) {
     const s = add(x, residual);
-    return [s, rmsNorm(s, weight, eps)];
+    return [s, rmsNorm(s, weight, eps, offset)];
   }
-  const [s, y] = runOpMulti<NormAttrs>('addRmsNorm', [x, residual, weight], { eps });
+  const [s, y] = runOpMulti<RmsNormAttrs>('addRmsNorm', [x, residual, weight], { eps, offset });
   return [s, y];
 }
 

@@ -12,13 +12,16 @@
 //   workgroup takes a block of R consecutive rows (at most 1024 blocks: contract.ts normPartials)
 //   and adds their weight-gradient terms into one partial row; each thread owns the same columns
 //   in every row, so the adds need no atomics.
+// - rmsNorm, addRmsNorm and rmsNormBackward with an offset c (Gemma's 1 + w) read the weight as
+//   (w[k] + c), one f32 add correctly rounded as the add kernel's, so the composition's bits; the
+//   variant without one (c = 0) has no add in its source, nor a −0 + 0 turned to +0.
 // Workgroup size: a power of two in [32, 256] with about 16 elements per thread (256 threads ×
 // vec4 = 4 KiB of workgroup memory, inside WebGPU's 16 KiB minimum).
 import { registerKernel, type TensorInfo } from '../../autograd/kernel.js';
 import { sizeOf } from '../../autograd/shape.js';
 import type { WebGPUDevice } from '../../device/webgpu/webgpu-device.js';
 import { BUILTINS_1D, FLAT_WORKGROUP, Meta, grid1d, wgslType, memoShader } from '../wgsl.js';
-import { type NormAttrs, type NormBackwardAttrs, checkAddNormInputs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
+import { type NormAttrs, type NormBackwardAttrs, type RmsNormAttrs, checkAddNormInputs, checkGradInput, checkNormInputs, normLayout, normPartials } from './contract.js';
 
 /** The WGSL that sums `partial[0..wg)` into partial[0] (T: f32 or a vector); all threads must reach it. */
 function treeSum(wg: number): string {
@@ -30,7 +33,10 @@ function treeSum(wg: number): string {
   }`;
 }
 
-/** Bindings: params, then the inputs, then the outputs, all f32 arrays. meta: n, rows, eps. */
+/** The weight as an RMSNorm kernel multiplies by it: w[k], or w[k] + c (c in params[4]). */
+const weightAt = (offset: boolean): string => (offset ? '(w[k] + bitcast<f32>(params[4]))' : 'w[k]');
+
+/** Bindings: params, then the inputs, then the outputs, all f32 arrays. meta: n, rows, eps, R, offset. */
 function header(inputs: string[], outputs: string[]): string {
   const lines = ['@group(0) @binding(0) var<storage, read> params: array<u32>;'];
   let b = 1;
@@ -75,7 +81,7 @@ const ROW_PRELUDE = `
  * RMSNorm of each row; with `residual`, of s = x + res, which it also writes (addRmsNorm: the same
  * loop and tree on s, so the two ops' bits).
  */
-function rmsForwardSource(wg: number, residual = false): string {
+function rmsForwardSource(wg: number, residual: boolean, offset: boolean): string {
   return /* wgsl */ `
 ${residual ? header(['x', 'res', 'w'], ['s', 'y']) : header(['x', 'w'], ['y'])}
 var<workgroup> partial: array<f32, ${wg}>;
@@ -88,7 +94,7 @@ fn main(${BUILTINS_1D}) {
   ${treeSum(wg)}
   // Hugging Face: hidden * rsqrt(mean(hidden²) + eps), then weight * that.
   let r = inverseSqrt(partial[0] / nf + eps);
-  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = w[k] * (${residual ? 's' : 'x'}[base + k] * r); }
+  for (var k = lid.x; k < n; k += ${wg}u) { y[base + k] = ${weightAt(offset)} * (${residual ? 's' : 'x'}[base + k] * r); }
 }`;
 }
 
@@ -128,7 +134,7 @@ fn main(${BUILTINS_1D}) {
 }
 
 /** dx = r·(g − x̂·m), m = mean(g ⊙ x̂) = r·Σ(g·x)/n; terms = dy ⊙ x̂, summed over the block's rows. */
-function rmsBackwardSource(wg: number, weightGrad: boolean): string {
+function rmsBackwardSource(wg: number, weightGrad: boolean, offset: boolean): string {
   return /* wgsl */ `
 ${header(['x', 'w', 'dy'], weightGrad ? ['dx', 'terms'] : ['dx'])}
 var<workgroup> partial: array<vec2<f32>, ${wg}>;
@@ -140,7 +146,7 @@ fn main(${BUILTINS_1D}) {
     var acc = vec2<f32>(0.0);
     for (var k = lid.x; k < n; k += ${wg}u) {
       let v = x[base + k];
-      acc += vec2<f32>(v * v, w[k] * dy[base + k] * v);
+      acc += vec2<f32>(v * v, ${weightAt(offset)} * dy[base + k] * v);
     }
     partial[lid.x] = acc;
     ${treeSum(wg)}
@@ -150,7 +156,7 @@ fn main(${BUILTINS_1D}) {
     for (var k = lid.x; k < n; k += ${wg}u) {
       let g = dy[base + k];
       let xh = x[base + k] * r;
-      dx[base + k] = r * (w[k] * g - xh * m);
+      dx[base + k] = r * (${weightAt(offset)} * g - xh * m);
       ${weightGrad ? ADD_TERM : ''}
     }
     // Everyone has read partial[0] before the next row's tree overwrites it.
@@ -205,26 +211,26 @@ function like(device: WebGPUDevice, x: TensorInfo): TensorInfo {
   return { storage: device.alloc(x.dtype, sizeOf(x.shape)), shape: x.shape, dtype: x.dtype };
 }
 
-/** One workgroup per block of R rows (the forward kernels: R = 1, a row each). meta: n, rows, eps, R. */
-function launch(device: WebGPUDevice, name: string, code: (wg: number) => string, x: TensorInfo, inputs: TensorInfo[], outputs: TensorInfo[], eps: number, R = 1): void {
+/** One workgroup per block of R rows (the forward kernels: R = 1, a row each). meta: n, rows, eps, R, offset. */
+function launch(device: WebGPUDevice, name: string, code: (wg: number) => string, x: TensorInfo, inputs: TensorInfo[], outputs: TensorInfo[], eps: number, R = 1, offset = 0): void {
   const { rows, n } = normLayout(x.shape);
   if (rows === 0) return;
   const wg = rowWorkgroup(n);
-  const meta = new Meta().u32(n, rows).f32(eps).u32(R).build();
+  const meta = new Meta().u32(n, rows).f32(eps).u32(R).f32(offset).build();
   device.dispatch({ name, code: code(wg), meta, inputs: inputs.map((t) => t.storage), outputs: outputs.map((t) => t.storage), workgroups: grid1d(Math.ceil(rows / R)) });
 }
 
 export function registerNormWebGPU(): void {
-  registerKernel<NormAttrs>('rmsNorm', 'webgpu', (device, [x, w], { eps }) => {
+  registerKernel<RmsNormAttrs>('rmsNorm', 'webgpu', (device, [x, w], { eps, offset }) => {
     checkNormInputs('rmsNorm', x, [['weight', w]]);
     const y = like(device as WebGPUDevice, x);
-    launch(device as WebGPUDevice, 'rmsNorm', rmsForward, x, [x, w], [y], eps);
+    launch(device as WebGPUDevice, 'rmsNorm', (wg) => rmsForward(wg, false, offset !== 0), x, [x, w], [y], eps, 1, offset);
     return [y];
   });
-  registerKernel<NormAttrs>('addRmsNorm', 'webgpu', (device, [x, res, w], { eps }) => {
+  registerKernel<RmsNormAttrs>('addRmsNorm', 'webgpu', (device, [x, res, w], { eps, offset }) => {
     checkAddNormInputs(x, res, w);
     const sum = like(device as WebGPUDevice, x), y = like(device as WebGPUDevice, x);
-    launch(device as WebGPUDevice, 'addRmsNorm', (wg) => rmsForward(wg, true), x, [x, res, w], [sum, y], eps);
+    launch(device as WebGPUDevice, 'addRmsNorm', (wg) => rmsForward(wg, true, offset !== 0), x, [x, res, w], [sum, y], eps, 1, offset);
     return [sum, y];
   });
   registerKernel<NormAttrs>('layerNorm', 'webgpu', (device, [x, w, b], { eps }) => {
@@ -233,8 +239,9 @@ export function registerNormWebGPU(): void {
     launch(device as WebGPUDevice, 'layerNorm', layerForward, x, [x, w, b], [y], eps);
     return [y];
   });
-  for (const [name, kernel] of [['rmsNormBackward', rmsBackward], ['layerNormBackward', layerBackward]] as const) {
-    registerKernel<NormBackwardAttrs>(name, 'webgpu', (device, [x, w, dy], { eps, weightGrad }) => {
+  const backward = { rmsNormBackward: rmsBackward, layerNormBackward: (wg: number, weightGrad: boolean) => layerBackward(wg, weightGrad) };
+  for (const [name, kernel] of Object.entries(backward)) {
+    registerKernel<NormBackwardAttrs>(name, 'webgpu', (device, [x, w, dy], { eps, weightGrad, offset = 0 }) => {
       checkNormInputs(name, x, [['weight', w]]);
       checkGradInput(name, x, dy);
       const gpu = device as WebGPUDevice;
@@ -242,7 +249,7 @@ export function registerNormWebGPU(): void {
       const { R, P } = normPartials(rows);
       const outs = [like(gpu, x)];
       if (weightGrad) outs.push({ storage: gpu.alloc(x.dtype, P * n), shape: [P, n], dtype: x.dtype });
-      launch(gpu, name, (wg) => kernel(wg, weightGrad), x, [x, w, dy], outs, eps, R);
+      launch(gpu, name, (wg) => kernel(wg, weightGrad, offset !== 0), x, [x, w, dy], outs, eps, R, offset);
       return outs;
     });
   }
