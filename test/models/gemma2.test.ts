@@ -61,6 +61,23 @@ test('gemma2: greedy generation, cached and uncached, gives the transcription\'s
   if (gpu) await checkGreedy(t, golden, gpu, 'float32');
 });
 
+test('gemma2: a decoding step adds no (1 + w) of its own: the offset is in the 4 norms per layer and the final one', async (t) => {
+  const gpu = await gpuOrSkip(t);
+  if (!gpu || !gpu.canProfile) return t.pass();
+  const model = r.createCausalLM(golden.config, { device: gpu, seed: 3 });
+  const L = golden.config.num_hidden_layers as number;
+  const prompts = r.tensor(Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 48), [2, 5], { device: gpu, dtype: 'int32' });
+  const next = r.tensor(Int32Array.from([3, 9]), [2, 1], { device: gpu, dtype: 'int32' });
+  const cache = model.newCache([5, 3], 4);
+  r.noGrad(() => model.forward(prompts, { cache }));
+  const { kernels } = await gpu.profile(() => r.noGrad(() => model.forward(next, { cache })));
+  const count = (name: string) => kernels.filter((k) => k.name === name).length;
+  // Residual adds go into addRmsNorm; the weights' 1 + w into the norm kernels (an add each, 4L + 1, before).
+  t.is(count('add'), 0, kernels.map((k) => k.name).join(', '));
+  t.is(count('rmsNorm') + count('addRmsNorm'), 4 * L + 1);
+  model.dispose();
+});
+
 test('gemma2: loaded from a folder by its model_type, saved and loaded back', (t) => checkSaveLoad(t, golden, 'Gemma2ForCausalLM'));
 
 test('gemma2: LoRA on every projection merges into the weights', (t) => checkLoraMerge(t, golden));
