@@ -17,8 +17,14 @@ export class ModelSession {
 
   /** Loads config.json, the safetensors weights and tokenizer.json (+ tokenizer_config.json) from `source`. */
   static async open(source, device) {
-    const [model, tokenizer] = await Promise.all([r.loadPretrainedCausalLM(source, { device }), r.loadTokenizer(source)]);
-    return new ModelSession(model, tokenizer, source.name);
+    const [model, tokenizer] = await Promise.allSettled([r.loadPretrainedCausalLM(source, { device }), r.loadTokenizer(source)]);
+    // A model loaded beside a tokenizer that failed is freed (its buffers may be the GPU's).
+    if (tokenizer.status === 'rejected') {
+      if (model.status === 'fulfilled') model.value.dispose();
+      throw tokenizer.reason;
+    }
+    if (model.status === 'rejected') throw model.reason;
+    return new ModelSession(model.value, tokenizer.value, source.name);
   }
 
   /** What the page shows about the model. */

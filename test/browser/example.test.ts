@@ -173,9 +173,26 @@ browser.test(`the example page on a picked folder with a chat template: the page
   try {
     await page.goto(`${browser.session.server.url}/examples/browser/index.html`);
     await page.waitForFunction('document.body.dataset.ready === "true"', { timeout: 120_000 });
-    const input = await page.$('#folder-input');
-    await input!.uploadFile(folder);
+    // Folders picked through the model menu, as a visitor would: first one that is no checkpoint.
+    const pick = async (path: string | null) => {
+      const [chooser] = await Promise.all([page.waitForFileChooser({ timeout: 10_000 }), page.select('#model-choice', 'folder')]);
+      await (path === null ? chooser.cancel() : chooser.accept([path]));
+    };
+    const idle = `!document.querySelector('#model-choice').disabled`;
+    const notModel = join(dir, 'not-a-model');
+    mkdirSync(notModel);
+    writeFileSync(join(notModel, 'notes.txt'), 'no checkpoint here\n');
+    await pick(notModel);
+    await page.waitForFunction(`/^Error/.test(${text('#model-status')}) && ${idle}`, { timeout: 60_000 });
+    t.regex(await page.evaluate(text('#model-status')) as string, /not-a-model(\/config\.json|: no tokenizer\.json)/);
+    t.is(await page.evaluate(`document.querySelector('#model-choice').value`), 'none', 'the menu says no model is loaded');
+    t.deepEqual(await page.evaluate(`['generate', 'train', 'download', 'save-storage'].filter((id) => !document.getElementById(id).disabled)`), []);
+    // Choosing "a folder…" again opens the picker again; cancelled, the menu still says what is loaded.
+    await pick(null);
+    await page.waitForFunction(`document.querySelector('#model-choice').value === 'none'`, { timeout: 10_000 });
+    await pick(folder);
     await page.waitForFunction(`/from chat-model/.test(${text('#model-status')}) && !document.querySelector('#generate').disabled`, { timeout: 60_000 });
+    t.is(await page.evaluate(`document.querySelector('#model-choice').selectedOptions[0].textContent`), 'folder: chat-model');
     t.true(await page.evaluate(`document.querySelector('#download').disabled`) as boolean, 'nothing to download before training');
     // Two answers to one question, one thumbed up and one down (another seed where the four agree).
     let answers: string[] = [];
