@@ -39,6 +39,7 @@ const hasBothThumbs = () => state.feedback.some((f) => f.liked) && state.feedbac
 /** Runs a piece of work with the buttons off; an error is shown where `statusId` says. */
 async function work(statusId, fn) {
   setBusy(true);
+  if ($(statusId).classList.contains('warning')) $(statusId).textContent = ''; // the last error, now stale
   $(statusId).classList.remove('warning');
   try {
     await fn();
@@ -227,7 +228,7 @@ async function saveToStorage() {
 $('ask').addEventListener('submit', (e) => {
   e.preventDefault();
   const question = $('question').value.trim();
-  if (question) void work('model-status', () => generate(question, state.seed + 1));
+  if (question) void work('ask-status', () => generate(question, state.seed + 1));
 });
 $('train').addEventListener('click', () => void work('progress-text', train));
 $('download').addEventListener('click', () => void work('storage-status', download));

@@ -47,8 +47,23 @@ export class ModelSession {
   async sample(question, count, seed, maxNewTokens = 16) {
     const stopIds = this.tokenizer.eosId === undefined ? [] : [this.tokenizer.eosId];
     const prompt = this.promptText(question);
+    await this.checkRoom(prompt);
     const answers = await r.generateText(this.model, this.tokenizer, Array(count).fill(prompt), { maxNewTokens, temperature: 1, seed, stopIds });
     return answers.map((a) => a.trim());
+  }
+
+  /**
+   * Refuses a prompt that fills the model's positions: generateText would answer it with nothing,
+   * four empty answers and no reason given.
+   */
+  async checkRoom(prompt) {
+    const limit = this.model.config.max_position_embeddings;
+    const ids = await this.tokenizer.encode(prompt);
+    const tokens = ids.length + (this.tokenizer.addBos && ids[0] !== this.tokenizer.bosId ? 1 : 0); // generateText adds BOS so
+    if (typeof limit === 'number' && tokens >= limit) {
+      const how = this.tokenizer.chatTemplate ? ' as a chat turn (the tokenizer\'s chat template)' : '';
+      throw new Error(`the question takes ${tokens} tokens${how}, and this model reads at most ${limit} (max_position_embeddings in config.json): ask something shorter`);
+    }
   }
 
   /** log π(answer | question) of each {question, answer}. */

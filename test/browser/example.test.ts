@@ -193,6 +193,18 @@ browser.test(`the example page on a picked folder with a chat template: the page
     await pick(folder);
     await page.waitForFunction(`/from chat-model/.test(${text('#model-status')}) && !document.querySelector('#generate').disabled`, { timeout: 60_000 });
     t.is(await page.evaluate(`document.querySelector('#model-choice').selectedOptions[0].textContent`), 'folder: chat-model');
+    // A question the model has no room to answer is refused with the reason, under the question.
+    const status = await page.evaluate(text('#model-status'));
+    const long = 'tell me about the cat '.repeat(6);
+    const tokenizer = await r.loadTokenizer(folder);
+    const longIds = await tokenizer.encode(tokenizer.chatTemplate!.render([{ role: 'user', content: long }], { addGenerationPrompt: true }));
+    await page.evaluate(`document.querySelector('#question').value = ${JSON.stringify(long)}`);
+    await page.click('#generate');
+    await page.waitForFunction(`/^Error/.test(${text('#ask-status')}) && !document.querySelector('#generate').disabled`, { timeout: 60_000 });
+    t.is(await page.evaluate(text('#ask-status')), `Error: the question takes ${longIds.length + 1} tokens as a chat turn (the tokenizer's chat template), and this model reads at most 32 (max_position_embeddings in config.json): ask something shorter`);
+    t.is(await page.evaluate(text('#model-status')), status, 'the model is still described');
+    t.is(await page.evaluate(`document.querySelectorAll('#samples li').length`), 0);
+    await page.evaluate(`document.querySelector('#question').value = 'tell me about the cat'`);
     t.true(await page.evaluate(`document.querySelector('#download').disabled`) as boolean, 'nothing to download before training');
     // Two answers to one question, one thumbed up and one down (another seed where the four agree).
     let answers: string[] = [];
@@ -201,6 +213,7 @@ browser.test(`the example page on a picked folder with a chat template: the page
       await page.waitForFunction(`${text('#samples-title')}.includes('seed ${seed} ') && !document.querySelector('#generate').disabled`, { timeout: 120_000 });
       answers = await page.evaluate(`[...document.querySelectorAll('#samples li .text')].map((e) => e.textContent)`) as string[];
     }
+    t.is(await page.evaluate(text('#ask-status')), '', 'the error went with the next answers');
     const down = answers.findIndex((a) => a !== answers[0]);
     t.true(down > 0, answers.join(' | '));
     await page.click('#samples li:nth-child(1) .up');
@@ -215,7 +228,6 @@ browser.test(`the example page on a picked folder with a chat template: the page
     t.is(rows.length, 2);
 
     // Node renders the question with the folder's template and scores the answers on it: the page's before.
-    const tokenizer = await r.loadTokenizer(folder);
     t.truthy(tokenizer.chatTemplate);
     const prompts = rows.map((x) => tokenizer.chatTemplate!.render([{ role: 'user', content: x.question }], { addGenerationPrompt: true }));
     t.is(prompts[0], `<|user|>\n${rows[0].question}</s>\n<|assistant|>\n`);
