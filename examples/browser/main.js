@@ -11,7 +11,7 @@ const THUMB = '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true
 const thumbIcon = (up) => `<span class="thumb ${up ? 'up-icon' : 'down-icon'}">${THUMB}</span>`;
 
 /** The page's state: the model, every thumb given so far, and the seed of the latest answers. */
-const state = { device: null, session: null, feedback: [], question: '', seed: 0, busy: false };
+const state = { device: null, session: null, feedback: [], question: '', seed: 0, busy: false, model: 'none' };
 
 function setBusy(busy) {
   state.busy = busy;
@@ -20,6 +20,18 @@ function setBusy(busy) {
   $('train').disabled = !ready || !hasBothThumbs();
   $('download').disabled = $('save-storage').disabled = !ready || state.session.rounds === 0;
   $('model-choice').disabled = busy;
+  if (!busy) showModelChoice();
+}
+
+/**
+ * The model menu shows the model loaded ('tiny', 'picked' with the folder's name, or 'none'), never
+ * "a folder…": so choosing that again opens the picker again, and a cancelled pick changes nothing.
+ */
+function showModelChoice() {
+  const picked = $('model-choice').querySelector('option[value=picked]');
+  picked.hidden = state.model !== 'picked';
+  if (state.model === 'picked') picked.textContent = `folder: ${state.session.label}`;
+  $('model-choice').value = state.model;
 }
 
 const hasBothThumbs = () => state.feedback.some((f) => f.liked) && state.feedback.some((f) => !f.liked);
@@ -27,6 +39,7 @@ const hasBothThumbs = () => state.feedback.some((f) => f.liked) && state.feedbac
 /** Runs a piece of work with the buttons off; an error is shown where `statusId` says. */
 async function work(statusId, fn) {
   setBusy(true);
+  if ($(statusId).classList.contains('warning')) $(statusId).textContent = ''; // the last error, now stale
   $(statusId).classList.remove('warning');
   try {
     await fn();
@@ -53,16 +66,19 @@ async function startDevice() {
   $('device').textContent = `Device: ${state.device.description}`;
 }
 
-async function openModel(source) {
+/** Opens `source` as the page's model; `choice` is its entry in the model menu ('tiny' or 'picked'). */
+async function openModel(source, choice) {
   $('model-status').textContent = `Loading ${source.name}…`;
   state.session?.dispose();
   state.session = null;
+  state.model = 'none';
   state.feedback = [];
   renderAnswers([]);
   renderFeedbackCount();
   $('before-box').hidden = $('results').hidden = true;
   const started = performance.now();
   state.session = await ModelSession.open(source, state.device);
+  state.model = choice;
   const from = source.name.replace(/^https?:\/\/[^/]+/, ''); // a URL on this site: its path
   $('model-status').textContent = `${state.session.describe()} · from ${from} · loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`;
 }
@@ -93,6 +109,7 @@ function renderAnswers(items, list = $('samples'), thumbs = true) {
   list.replaceChildren(...items.map(({ question, answer }) => {
     const li = document.createElement('li');
     const text = Object.assign(document.createElement('span'), { className: 'text', textContent: answer || '(empty)' });
+    li.dataset.answer = answer;
     li.append(text);
     const given = thumbOf(question, answer);
     if (given) li.dataset.liked = String(given.liked);
@@ -114,7 +131,7 @@ function thumb(question, answer, liked) {
   else if (given) given.liked = liked;
   else state.feedback.push({ question, answer, liked });
   for (const li of $('samples').children) {
-    const f = thumbOf(question, li.querySelector('.text').textContent);
+    const f = thumbOf(question, li.dataset.answer);
     if (f) li.dataset.liked = String(f.liked);
     else delete li.dataset.liked;
   }
@@ -173,7 +190,7 @@ async function train() {
   const after = await state.session.score(feedback);
   renderResults(feedback, before, after);
   // The answers before this round stay visible; the same question and seed show what changed.
-  renderAnswers([...$('samples').children].map((li) => ({ question: state.question, answer: li.querySelector('.text').textContent })), $('before-samples'), false);
+  renderAnswers([...$('samples').children].map((li) => ({ question: state.question, answer: li.dataset.answer })), $('before-samples'), false);
   $('before-box').hidden = false;
   if (state.question) await generate(state.question, state.seed);
 }
@@ -211,20 +228,23 @@ async function saveToStorage() {
 $('ask').addEventListener('submit', (e) => {
   e.preventDefault();
   const question = $('question').value.trim();
-  if (question) void work('model-status', () => generate(question, state.seed + 1));
+  if (question) void work('ask-status', () => generate(question, state.seed + 1));
 });
 $('train').addEventListener('click', () => void work('progress-text', train));
 $('download').addEventListener('click', () => void work('storage-status', download));
 $('save-storage').addEventListener('click', () => void work('storage-status', saveToStorage));
 $('model-choice').addEventListener('change', () => {
   if ($('model-choice').value === 'folder') $('folder-input').click();
-  else void work('model-status', () => openModel(r.urlSource(TINY_MODEL)));
+  else void work('model-status', () => openModel(r.urlSource(TINY_MODEL), 'tiny'));
 });
 $('folder-input').addEventListener('change', () => {
   const files = [...$('folder-input').files];
-  if (files.length > 0) void work('model-status', () => openModel(folderSource(files)));
+  $('folder-input').value = ''; // so that picking the same folder again loads it again
+  if (files.length > 0) void work('model-status', () => openModel(folderSource(files), 'picked'));
+  else showModelChoice();
 });
+$('folder-input').addEventListener('cancel', showModelChoice);
 
 await work('device', startDevice);
-await work('model-status', () => openModel(r.urlSource(TINY_MODEL)));
+await work('model-status', () => openModel(r.urlSource(TINY_MODEL), 'tiny'));
 document.body.dataset.ready = 'true';

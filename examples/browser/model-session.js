@@ -17,8 +17,14 @@ export class ModelSession {
 
   /** Loads config.json, the safetensors weights and tokenizer.json (+ tokenizer_config.json) from `source`. */
   static async open(source, device) {
-    const [model, tokenizer] = await Promise.all([r.loadPretrainedCausalLM(source, { device }), r.loadTokenizer(source)]);
-    return new ModelSession(model, tokenizer, source.name);
+    const [model, tokenizer] = await Promise.allSettled([r.loadPretrainedCausalLM(source, { device }), r.loadTokenizer(source)]);
+    // A model loaded beside a tokenizer that failed is freed (its buffers may be the GPU's).
+    if (tokenizer.status === 'rejected') {
+      if (model.status === 'fulfilled') model.value.dispose();
+      throw tokenizer.reason;
+    }
+    if (model.status === 'rejected') throw model.reason;
+    return new ModelSession(model.value, tokenizer.value, source.name);
   }
 
   /** What the page shows about the model. */
@@ -41,8 +47,23 @@ export class ModelSession {
   async sample(question, count, seed, maxNewTokens = 16) {
     const stopIds = this.tokenizer.eosId === undefined ? [] : [this.tokenizer.eosId];
     const prompt = this.promptText(question);
+    await this.checkRoom(prompt);
     const answers = await r.generateText(this.model, this.tokenizer, Array(count).fill(prompt), { maxNewTokens, temperature: 1, seed, stopIds });
     return answers.map((a) => a.trim());
+  }
+
+  /**
+   * Refuses a prompt that fills the model's positions: generateText would answer it with nothing,
+   * four empty answers and no reason given.
+   */
+  async checkRoom(prompt) {
+    const limit = this.model.config.max_position_embeddings;
+    const ids = await this.tokenizer.encode(prompt);
+    const tokens = ids.length + (this.tokenizer.addBos && ids[0] !== this.tokenizer.bosId ? 1 : 0); // generateText adds BOS so
+    if (typeof limit === 'number' && tokens >= limit) {
+      const how = this.tokenizer.chatTemplate ? ' as a chat turn (the tokenizer\'s chat template)' : '';
+      throw new Error(`the question takes ${tokens} tokens${how}, and this model reads at most ${limit} (max_position_embeddings in config.json): ask something shorter`);
+    }
   }
 
   /** log π(answer | question) of each {question, answer}. */
