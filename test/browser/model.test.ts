@@ -7,20 +7,12 @@ import * as r from '../../src/index.js';
 import { assertClose, cpu } from '../helpers/devices.js';
 import { openBrowser, runInPage } from '../helpers/browser.js';
 import { TINY_CONFIG, tiny } from '../helpers/tiny-llama.js';
+import { normRel } from '../helpers/norm-relative.js';
 
 const browser = await openBrowser(test);
 
 const IDS = [[1, 22557, 1526, 29991, 13], [1, 450, 7483, 0, 0]];
 const LENGTHS = [5, 3];
-
-function normRelative(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0, norm = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff += (got[i] - want[i]) ** 2;
-    norm += want[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
 
 browser.test(`a tiny LLaMA (seed 1) built in the page has Node's weights, and its WebGPU logits equal Node's CPU float64 ones to 1e-5 norm-relative${browser.note}`, async (t) => {
   if (!browser.page) return t.fail(browser.missing!);
@@ -48,7 +40,7 @@ browser.test(`a tiny LLaMA (seed 1) built in the page has Node's weights, and it
   // Padded positions' logits are meaningless: compare each row's valid positions.
   const V = TINY_CONFIG.vocab_size;
   const valid = (x: ArrayLike<number>) => IDS.flatMap((_, b) => Array.from({ length: LENGTHS[b] * V }, (_, i) => x[b * 5 * V + i]));
-  const err = normRelative(valid(out.logits), valid(want));
+  const err = normRel(valid(out.logits), valid(want));
   t.log(`${out.device}: logits norm-relative error ${err.toExponential(2)}`);
   t.true(err <= 1e-5, `norm-relative error ${err}`);
 });

@@ -5,13 +5,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
-import { MPI_REQUIRED, mpiMissing, rankResults } from '../helpers/mpi.js';
+import { mpiGate, rankResults } from '../helpers/mpi.js';
 import { bigInput, BIG_LENGTH, rankInputs, SUM_LENGTH } from './fixtures/inputs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/async-collectives.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 type Arrays = Record<'f32' | 'f64' | 'f64Identical' | 'f32Identical', number[]>;
 interface RankResult {

@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as r from '../../src/index.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
+import { mpiGate, runUnderMpi } from '../helpers/mpi.js';
 import { completionsRun, writePrompts, type CompletionsResult } from './fixtures/completions-setup.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/completions.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 mpiTest(`mpirun -np 2: sampled completions of 5 prompts (3 rounds, the last one rank's) equal one process's, in prompt order${note}`, async (t) => {
   if (missing) return t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);

@@ -6,12 +6,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
-import { MPI_REQUIRED, mpiMissing, rankResults } from '../helpers/mpi.js';
+import { mpiGate, rankResults } from '../helpers/mpi.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/deferred-collectives.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 type Arrays = Record<'f64' | 'f32' | 'big', number[]>;
 interface RankResult {

@@ -10,15 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StepMetrics } from '../../src/train/index.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
+import { mpiGate, runUnderMpi } from '../helpers/mpi.js';
 import { gpuOrSkip } from '../helpers/devices.js';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
 import { trainRun, writePaired } from './fixtures/train-setup.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/grad-sum-hook.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 interface Run {
   params: number[];

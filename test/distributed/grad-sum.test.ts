@@ -6,13 +6,11 @@ import { fileURLToPath } from 'node:url';
 import * as r from '../../src/index.js';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
 import { gradientBuckets, sumGradients } from '../../src/train/data-parallel.js';
-import { MPI_REQUIRED, mpiMissing, rankResults } from '../helpers/mpi.js';
+import { mpiGate, rankResults } from '../helpers/mpi.js';
 import { GRAD_BUCKET_VALUES, GRAD_PARAMS, rankGradients } from './fixtures/inputs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/grad-sum.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 async function gradSum(t: ExecutionContext, ranks: number): Promise<void> {
   const results = await rankResults<{ rank: number; sequential: number[][]; overlapped: number[][] }>(t, ranks, FIXTURE);

@@ -2,7 +2,6 @@
 // OpenAI-compatible endpoint on localhost (in this process), and rank 0 writes one process's
 // verdicts and summary, each comparison asked once.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
-import test from 'ava';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,12 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
+import { mpiGate, runUnderMpi } from '../helpers/mpi.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 mpiTest(`mpirun -np 2 relpo judge: 7 comparisons in rounds of 2, the same verdicts and summary as one process, each asked once${note}`, async (t) => {
   if (missing) return t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);

@@ -6,13 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MPI_REQUIRED, mpiMissing, mpirunMissing, runUnderMpi, type MpiRun } from '../helpers/mpi.js';
+import { MPI_REQUIRED, mpiGate, type MpiRun, mpirunMissing, runUnderMpi } from '../helpers/mpi.js';
 import { BROADCAST_INTS, rankInputs, SUM_LENGTH } from './fixtures/inputs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/collectives.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 const noMpirun = mpirunMissing();
 const mpirunTest = noMpirun && !MPI_REQUIRED ? test.serial.skip : test.serial;
 

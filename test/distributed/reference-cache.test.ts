@@ -3,20 +3,18 @@
 // value, bit for bit one process's, in one process's order; a rank failing in its part makes every
 // rank fail, naming it. The trainer's use of it is in trainer.test.ts.
 // Skipped without mpirun or the built addon, except under RELPO_REQUIRE_MPI=1 (CI).
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi, type MpiRun } from '../helpers/mpi.js';
+import { mpiGate, type MpiRun, runUnderMpi } from '../helpers/mpi.js';
 import { writePaired } from './fixtures/train-setup.js';
 import { fillReferenceCache } from './fixtures/reference-cache-setup.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/reference-cache.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 const shown = (run: MpiRun) => `exit ${run.status}${run.signal ? ` (${run.signal})` : ''}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
 
 async function inDir(t: ExecutionContext, fn: (dir: string, data: string) => Promise<void>): Promise<void> {

@@ -14,13 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi, type MpiRun } from '../helpers/mpi.js';
+import { mpiGate, type MpiRun, runUnderMpi } from '../helpers/mpi.js';
 import { trainRun, writePaired, type TrainResult } from './fixtures/train-setup.js';
+import { normRel } from '../helpers/norm-relative.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/train.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 function mpiHere(t: ExecutionContext): boolean {
   if (missing) t.fail(`RELPO_REQUIRE_MPI=1, but ${missing}`);
@@ -44,15 +43,6 @@ function workDir(): { dir: string; data: string } {
 const ranksOf = (dir: string, ranks = 2): RankResult[] => Array.from({ length: ranks }, (_, r) => JSON.parse(readFileSync(join(dir, `rank-${r}.json`), 'utf8')) as RankResult);
 
 const untimed = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'tokens/s' && !k.startsWith('time/')));
-
-function normRel(a: number[], b: number[]): number {
-  let d = 0, n = 0;
-  a.forEach((x, i) => {
-    d += (x - b[i]) ** 2;
-    n += b[i] ** 2;
-  });
-  return Math.sqrt(d / n);
-}
 
 async function sameAsOneProcess(t: ExecutionContext, loss: 'dpo' | 'rpo', ranks = 2): Promise<void> {
   if (!mpiHere(t)) return;

@@ -6,7 +6,6 @@
 // devices stops the launch, naming the rank.
 // Skipped without mpirun or the built addon (except under RELPO_REQUIRE_MPI=1), or without a
 // WebGPU adapter (except under CI or RELPO_REQUIRE_WEBGPU=1).
-import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,25 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { singleProcessCommunicator } from '../../src/distributed/index.js';
 import { listVulkanDevices } from '../../src/device/webgpu/gpu-select.js';
 import { gpuOrSkip } from '../helpers/devices.js';
-import { MPI_REQUIRED, mpiMissing, runUnderMpi } from '../helpers/mpi.js';
+import { mpiGate, runUnderMpi } from '../helpers/mpi.js';
 import { trainRun, writePaired, type TrainResult } from './fixtures/train-setup.js';
+import { normRel } from '../helpers/norm-relative.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/train.js', import.meta.url));
-const missing = mpiMissing();
-const mpiTest = missing && !MPI_REQUIRED ? test.serial.skip : test.serial;
-const note = missing ? ` (skipped: ${missing})` : '';
+const { missing, mpiTest, note } = mpiGate();
 
 interface RankResult extends TrainResult {
   adapter: string;
-}
-
-function normRel(a: number[], b: number[]): number {
-  let d = 0, n = 0;
-  a.forEach((x, i) => {
-    d += (x - b[i]) ** 2;
-    n += b[i] ** 2;
-  });
-  return Math.sqrt(d / n);
 }
 
 mpiTest(`mpirun -np 2 on WebGPU (float32): each rank opens its adapter; rpo in step scope gives one process's weights after 3 steps to 1e-6${note}`, async (t) => {

@@ -1,6 +1,6 @@
 // Running a script under mpirun from a test: whether MPI is here (mpirun and the built addon),
 // and one launch with its exit status and output.
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,16 @@ export function mpiMissing(): string | null {
 
 /** CI (RELPO_REQUIRE_MPI=1) fails the MPI tests when MPI is missing instead of skipping them. */
 export const MPI_REQUIRED = process.env.RELPO_REQUIRE_MPI === '1';
+
+/**
+ * The gate every MPI test file opens with: `missing` (why MPI cannot run here, or null), `mpiTest`
+ * (ava's serial test, or its skip when MPI is missing and not required) and `note` (the reason,
+ * for the titles of skipped tests).
+ */
+export function mpiGate() {
+  const missing = mpiMissing();
+  return { missing, mpiTest: missing && !MPI_REQUIRED ? test.serial.skip : test.serial, note: missing ? ` (skipped: ${missing})` : '' };
+}
 
 export interface MpiRun {
   status: number | null;

@@ -22,6 +22,7 @@ import { setDropoutState } from '../../src/autograd/random.js';
 import { cpu, gpuOrSkip } from '../helpers/devices.js';
 import { tiny, tokenizer } from '../helpers/tiny-llama.js';
 import { PAIRED, textEmbedder } from '../helpers/step-data.js';
+import { normRel } from '../helpers/norm-relative.js';
 
 /** A reference that differs from the policy, so that no term of a loss is at its policy = reference point. */
 const otherRef = (device: r.Device = cpu, dtype: 'float32' | 'float64' = 'float64') => tiny(device, dtype, 2);
@@ -106,16 +107,6 @@ async function grads(m: r.CausalLM): Promise<Float64Array> {
   for (const p of m.parameters()) if (p.requiresGrad) parts.push(p.grad ? await p.grad.data() : new Float64Array(p.size));
   for (const p of m.parameters()) p.zeroGrad();
   return flat(parts);
-}
-
-/** ‖a − b‖ / ‖b‖. */
-function normRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0, n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 /** Gradients and numbers of the two-pass step over k micro-batches against the one-pass step over one batch of k·b. */
