@@ -8,12 +8,9 @@
 import * as r from '../src/index.js';
 import { communicatorFromEnv } from '../src/distributed/index.js';
 import { DEFAULT_DATA, defaultTokenizer } from '../src/cli/defaults.js';
+import { flagReader, median } from './rank-bench.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
+const flag = flagReader();
 const loss = flag('loss', 'dpo');
 const steps = Number(flag('steps', '6'));
 
@@ -33,7 +30,6 @@ await r.trainPreference({
     times.push(Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('time/'))));
   },
 });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const stepS = median(stamps.slice(2).map((t, i) => (t - stamps[i + 1]) / 1000));
 const part = (k: string) => median(times.slice(1).map((t) => t[k] ?? 0)).toFixed(3);
 const params = policy.parameters().reduce((n, p) => n + p.size, 0);

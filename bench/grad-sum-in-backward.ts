@@ -13,12 +13,9 @@ import { communicatorFromEnv } from '../src/distributed/index.js';
 import { mulberry32 } from '../src/autograd/random.js';
 import { sumGradients } from '../src/train/data-parallel.js';
 import { GradientSumInBackward } from '../src/train/grad-sum-in-backward.js';
+import { flagReader, gradientBitsHash, median, slowestRank } from './rank-bench.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
+const flag = flagReader();
 const deviceChoice = flag('device', 'cpu') as 'cpu' | 'webgpu';
 const layers = Number(flag('layers', '8'));
 const width = Number(flag('width', '1024'));
@@ -53,11 +50,7 @@ async function timed(way: 'after' | 'hook'): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-const hash = async () => {
-  let h = 0;
-  for (const w of weights) for (const v of new Uint32Array((await w.grad!.data()).buffer)) h = (Math.imul(h, 31) + v) | 0;
-  return h;
-};
+const hash = () => gradientBitsHash(weights);
 // Warm-up (pipelines, pools, MPI's connections), and the bit check.
 await timed('after');
 const afterHash = await hash();
@@ -69,10 +62,7 @@ for (let i = 0; i < reps; i++) {
   runs.after.push(await timed('after'));
   runs.hook.push(await timed('hook'));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const medians = Float64Array.of(median(runs.after), median(runs.hook));
-const all = comm.allGatherRows(medians);
-const slowest = [0, 1].map((i) => Math.max(...Array.from({ length: comm.size }, (_, k) => all.data[k * 2 + i])));
+const slowest = slowestRank(comm, Float64Array.of(median(runs.after), median(runs.hook)));
 const values = layers * width * width;
 say(`${device.description}, ${comm.size} ranks, ${layers} layers of ${width} × ${width} float32 (${((values * 4) / 1e6).toFixed(0)} MB of gradients), ${rows} rows, buckets of ≤ ${bucket} values, median of ${reps}`);
 say('| sum starts | backward + sum, wall ms |');

@@ -14,12 +14,9 @@ import * as r from '../src/index.js';
 import { communicatorFromEnv } from '../src/distributed/index.js';
 import { mulberry32 } from '../src/autograd/random.js';
 import { sumGradients, type GradSyncTimes } from '../src/train/data-parallel.js';
+import { flagReader, gradientBitsHash, median, slowestRank } from './rank-bench.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
+const flag = flagReader();
 const deviceChoice = flag('device', 'cpu') as 'cpu' | 'webgpu';
 const values = Number(flag('values', '16e6'));
 const paramCount = Number(flag('params', '32'));
@@ -52,11 +49,7 @@ async function timed(overlap: boolean): Promise<GradSyncTimes> {
   return sumGradients(comm, params, bucket, overlap);
 }
 
-const hash = async () => {
-  let h = 0;
-  for (const p of params) for (const v of new Uint32Array((await p.grad!.data()).buffer)) h = (Math.imul(h, 31) + v) | 0;
-  return h;
-};
+const hash = () => gradientBitsHash(params);
 // Warm-up (pools, MPI's connections), and the bit check: both ways give the same sums.
 await timed(false);
 const sequentialHash = await hash();
@@ -69,11 +62,8 @@ for (let i = 0; i < reps; i++) {
   runs.overlapped.push(await timed(true));
 }
 // Every rank's median of each part; the slowest rank's is reported.
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const parts = ['wall', 'read', 'reduce', 'write'] as const;
-const mine = Float64Array.from((['sequential', 'overlapped'] as const).flatMap((way) => parts.map((k) => median(runs[way].map((t) => t[k])))));
-const all = comm.allGatherRows(mine);
-const slowest = Array.from(mine, (_, i) => Math.max(...Array.from({ length: comm.size }, (_, k) => all.data[k * mine.length + i])));
+const slowest = slowestRank(comm, Float64Array.from((['sequential', 'overlapped'] as const).flatMap((way) => parts.map((k) => median(runs[way].map((t) => t[k]))))));
 const [seq, ovl] = [slowest.slice(0, 4), slowest.slice(4)];
 const ms = (s: number) => (s * 1000).toFixed(1);
 const buckets = Math.ceil(paramCount / Math.max(1, Math.floor(bucket / per)));

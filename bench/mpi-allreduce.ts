@@ -7,12 +7,9 @@
 // what this machine's memory gives.
 import { loadMpi, type Communicator, type FloatArray } from '../src/distributed/index.js';
 import { mulberry32 } from '../src/autograd/random.js';
+import { flagReader, median, slowestRank } from './rank-bench.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
+const flag = flagReader();
 const sizes = flag('sizes', '1e6,1e7').split(',').map(Number);
 const identitySizes = flag('identity-sizes', '1e3,1e5,1e7').split(',').map(Number);
 const reps = Number(flag('reps', '9'));
@@ -36,8 +33,7 @@ function medianMs(comm: Communicator, run: () => void): number {
     times.push(performance.now() - t0);
   }
   // Every rank's median; the slowest is the collective's cost.
-  const all = comm.allGatherRows(Float64Array.of(times.sort((a, b) => a - b)[times.length >> 1]));
-  return Math.max(...all.data);
+  return slowestRank(comm, Float64Array.of(median(times)))[0];
 }
 
 say(`${comm.library.split(',')[0]}, ${comm.size} ranks, median of ${reps}`);
