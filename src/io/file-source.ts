@@ -47,8 +47,6 @@ export function memorySource(files: Map<string, MemoryFile> | Record<string, Mem
     if (f instanceof ArrayBuffer) return new Uint8Array(f);
     return new Uint8Array(await f.arrayBuffer());
   };
-  // A Blob (a page's File) is sliced, never read whole; the rest are in memory already.
-  const inMemory = async (f: MemoryFile): Promise<Uint8Array> => (typeof f === 'string' ? new TextEncoder().encode(f) : bytes(f));
   return {
     name,
     has: async (file) => map.has(file),
@@ -57,13 +55,14 @@ export function memorySource(files: Map<string, MemoryFile> | Record<string, Mem
       const f = get(file);
       return typeof f === 'string' ? f : new TextDecoder().decode(await bytes(f));
     },
+    // A Blob (a page's File) is sliced, never read whole; the rest are in memory already.
     size: async (file) => {
       const f = get(file);
-      return f instanceof Blob ? f.size : (await inMemory(f)).byteLength;
+      return f instanceof Blob ? f.size : (await bytes(f)).byteLength;
     },
     readRange: async (file, begin, end) => {
       const f = get(file);
-      return f instanceof Blob ? new Uint8Array(await f.slice(begin, end).arrayBuffer()) : (await inMemory(f)).subarray(begin, end);
+      return f instanceof Blob ? new Uint8Array(await f.slice(begin, end).arrayBuffer()) : (await bytes(f)).subarray(begin, end);
     },
   };
 }
